@@ -1,0 +1,104 @@
+/**
+ * @file The experiment file of PRODUCT.md, as TypeScript types: what the UI edits, what storage keeps,
+ * what export writes and what the CLI reads. `parseExperiment` (schema.ts) turns unknown JSON into these.
+ */
+
+export const EXPERIMENT_VERSION = 1;
+
+export type DatasetRef =
+  | { path: string; text: string; label: string }
+  | { builtin: string; text?: string; label?: string };
+
+export interface SplitSpec {
+  /** Fraction of each class held out for testing, 0 < test < 1. */
+  test: number;
+  seed: number;
+}
+
+/** Label-description prompts for an embedding model: classify by cosine similarity. */
+export interface SimilarityPrompt {
+  name: string;
+  strategy: 'similarity';
+  /** `{label}` is replaced by each label, e.g. "This text is about {label}." */
+  template?: string;
+  /** Per label, one description or a list (an ensemble: embeddings averaged). */
+  descriptions?: Record<string, string | string[]>;
+  /** Wraps each input text, e.g. "query: {text}". */
+  textTemplate?: string;
+  model?: string;
+}
+
+export type PromptSpec = SimilarityPrompt;
+
+export type Pooling = 'mean' | 'cls' | 'last';
+
+export interface HeadSpec {
+  name: string;
+  /** Hidden layer feeding the head: 0 = embeddings, -1 = last. */
+  layer: number;
+  pooling: Pooling;
+  /** 0 = linear head; > 0 = one hidden layer of that many units. */
+  hidden: number;
+  epochs: number;
+  learningRate: number;
+  seed: number;
+  batchSize?: number;
+  /** Train on at most this many examples per class (from the train split). */
+  shotsPerClass?: number;
+}
+
+export interface Experiment {
+  version: typeof EXPERIMENT_VERSION;
+  name: string;
+  /** An id under models/ (hub layout) or a folder path relative to the experiment file, or absolute. */
+  model: string;
+  dataset: DatasetRef;
+  split: SplitSpec;
+  prompts: PromptSpec[];
+  heads: HeadSpec[];
+}
+
+/** Per test example: predicted label and a score per label (in `labels` order). */
+export interface Prediction {
+  id: string;
+  label: string;
+  scores: Record<string, number>;
+}
+
+export interface RunCost {
+  /** Time spent adapting: building prompt embeddings, or extracting train features + training. */
+  adaptMs: number;
+  /** Time to predict the whole test split. */
+  inferMs: number;
+  /** Labeled examples the method consumed (0 for zero-shot prompts). */
+  labeledExamples: number;
+  /** Parameters changed by adaptation (0 for prompts). */
+  trainedParameters: number;
+}
+
+export interface RunResult {
+  name: string;
+  kind: 'prompt' | 'head';
+  accuracy: number;
+  macroF1: number;
+  /** Rows true label, columns predicted label, both in `labels` order. */
+  confusion: number[][];
+  predictions: Prediction[];
+  cost: RunCost;
+}
+
+export interface ExperimentResults {
+  version: typeof EXPERIMENT_VERSION;
+  name: string;
+  model: string;
+  labels: string[];
+  split: {
+    seed: number;
+    testFraction: number;
+    /** How many examples the train split holds. */
+    train: number;
+    /** The held-out examples every run is scored on, in the order predictions use. */
+    test: { id: string; text: string; label: string }[];
+  };
+  runs: RunResult[];
+}

@@ -1,0 +1,95 @@
+/**
+ * @file Contracts between the pure core and the two outside runtimes (transformers.js, tfjs).
+ * The CLI (Node) and the workers (browser) implement and call these; the core never imports a runtime.
+ */
+import type { Pooling } from '../core/experiment/types.ts';
+
+export type Device = 'wasm' | 'webgpu' | 'cpu';
+export type Dtype = 'fp32' | 'fp16' | 'q8';
+
+/** Where a model's files live. */
+export type ModelSource =
+  /** Node: an absolute folder in hub layout (config.json, tokenizer.json, onnx/model.onnx). */
+  | { kind: 'folder'; path: string }
+  /** Browser: a model id resolved under a base URL served by the app, e.g. base '/models/', id 'fixtures/tiny-bert'. */
+  | { kind: 'served'; baseUrl: string; id: string };
+
+export interface LoadProgress {
+  /** File being loaded, e.g. 'onnx/model.onnx'. */
+  file: string;
+  loaded: number;
+  total: number;
+  status: 'initiate' | 'download' | 'progress' | 'done' | 'ready';
+}
+
+export interface EmbedOptions {
+  /** Hidden layer to read: 0 = embeddings output, -1 = last layer. */
+  layer: number;
+  pooling: Pooling;
+  /** Texts per forward pass. */
+  batchSize?: number;
+}
+
+/** A frozen encoder that turns texts into fixed-size vectors. */
+export interface Encoder {
+  readonly modelId: string;
+  readonly device: Device;
+  readonly dtype: Dtype;
+  /** Hidden size of the vectors `embed` returns. */
+  readonly dimension: number;
+  /** Number of transformer layers (layer indices run 0..numLayers). */
+  readonly numLayers: number;
+  /** Maximum tokens per text; longer texts are truncated. */
+  readonly maxTokens: number;
+  /** One vector per text, in input order. Deterministic for the same inputs. */
+  embed(texts: string[], options: EmbedOptions, onBatch?: (done: number, total: number) => void): Promise<Float32Array[]>;
+  /** Token count of each text (before truncation), for validation reports. */
+  countTokens(texts: string[]): Promise<number[]>;
+  /** Release the inference session. */
+  dispose(): Promise<void>;
+}
+
+export interface HeadTrainingOptions {
+  /** 0 = linear head. */
+  hidden: number;
+  epochs: number;
+  learningRate: number;
+  seed: number;
+  batchSize: number;
+}
+
+export interface EpochReport {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+}
+
+/** A trained classification head over feature vectors. */
+export interface TrainedHead {
+  /** Trainable parameter count (weights + biases). */
+  readonly parameterCount: number;
+  /** Class probabilities per feature vector, in label-index order. */
+  predict(features: Float32Array[]): Promise<number[][]>;
+  /** Plain weights, for export and to move between worker and main thread. */
+  toJSON(): SerializedHead;
+  dispose(): void;
+}
+
+export interface SerializedHead {
+  inputSize: number;
+  hidden: number;
+  numClasses: number;
+  /** Each layer's kernel (row-major) and bias. */
+  layers: { kernel: number[]; kernelShape: [number, number]; bias: number[] }[];
+}
+
+export interface HeadTrainer {
+  train(
+    features: Float32Array[],
+    labelIndices: number[],
+    numClasses: number,
+    options: HeadTrainingOptions,
+    onEpoch?: (report: EpochReport) => void,
+    signal?: AbortSignal,
+  ): Promise<TrainedHead>;
+}
