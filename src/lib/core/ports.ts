@@ -1,8 +1,8 @@
 /**
- * @file Contracts between the pure core and the two outside runtimes (transformers.js, tfjs).
+ * @file Ports: what the pure core needs from the two outside runtimes (transformers.js, tfjs).
  * The CLI (Node) and the workers (browser) implement and call these; the core never imports a runtime.
  */
-import type { Pooling } from '../core/experiment/types.ts';
+import type { Pooling } from './experiment/types.ts';
 
 export type Device = 'wasm' | 'webgpu' | 'cpu';
 export type Dtype = 'fp32' | 'fp16' | 'q8';
