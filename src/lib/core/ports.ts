@@ -42,7 +42,11 @@ export interface Encoder {
   /** Maximum tokens per text; longer texts are truncated. */
   readonly maxTokens: number;
   /** One vector per text, in input order. Deterministic for the same inputs. */
-  embed(texts: string[], options: EmbedOptions, onBatch?: (done: number, total: number) => void): Promise<Float32Array[]>;
+  embed(
+    texts: string[],
+    options: EmbedOptions,
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<Float32Array[]>;
   /** Token count of each text (before truncation), for validation reports. */
   countTokens(texts: string[]): Promise<number[]>;
   /** Release the inference session. */

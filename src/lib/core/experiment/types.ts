@@ -6,8 +6,7 @@
 export const EXPERIMENT_VERSION = 1;
 
 export type DatasetRef =
-  | { path: string; text: string; label: string }
-  | { builtin: string; text?: string; label?: string };
+  { path: string; text: string; label: string } | { builtin: string; text?: string; label?: string };
 
 export interface SplitSpec {
   /** Fraction of each class held out for testing, 0 < test < 1. */

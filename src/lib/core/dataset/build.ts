@@ -1,0 +1,241 @@
+/**
+ * @file Turns a parsed table into a labeled dataset, with a validation report a user can act on: which rows
+ * were dropped and why, how the classes are balanced, and what stops the data from being usable.
+ */
+import { DatasetError, quoteList } from '../errors.ts';
+import type { Table } from './parse.ts';
+import type { Dataset, LabeledExample } from './types.ts';
+
+/** More classes than this make confusion matrices unreadable and few-shot runs meaningless. */
+export const MAX_CLASSES = 50;
+/** Above this, embedding every text in a browser tab takes too long to be a useful lab. */
+export const MAX_EXAMPLES = 50_000;
+/** A class this many times larger than the smallest one triggers an imbalance warning. */
+export const IMBALANCE_RATIO = 3;
+
+export interface DatasetLimits {
+  maxClasses: number;
+  maxExamples: number;
+}
+
+export const DEFAULT_DATASET_LIMITS: DatasetLimits = { maxClasses: MAX_CLASSES, maxExamples: MAX_EXAMPLES };
+
+/** Which table columns hold the text and the label. */
+export interface ColumnMapping {
+  text: string;
+  label: string;
+}
+
+export type DropReason = 'empty-text' | 'missing-label' | 'duplicate-text';
+
+export interface DroppedRows {
+  reason: DropReason;
+  count: number;
+  /** The first few 1-based data row numbers dropped for this reason, to help find them in the file. */
+  sampleRows: number[];
+}
+
+export interface DatasetReport {
+  /** Data rows in the table. */
+  rowsRead: number;
+  /** Rows kept as examples. */
+  examples: number;
+  /** Only reasons that dropped at least one row, in a fixed order: empty text, missing label, duplicate text. */
+  dropped: DroppedRows[];
+  /** Examples per label, labels in sorted order. */
+  classCounts: Record<string, number>;
+  warnings: string[];
+}
+
+export interface DatasetAnalysis {
+  /** Present only when there are no errors. */
+  dataset?: Dataset;
+  report: DatasetReport;
+  errors: DatasetError[];
+}
+
+const SAMPLE_ROWS = 5;
+
+/**
+ * Example ids are the 1-based data row number (header and blank lines not counted), so the same file gives
+ * the same ids in the browser and the CLI, and an id points a user back to the row.
+ */
+export function exampleIdForRow(rowNumber: number): string {
+  return `r${rowNumber}`;
+}
+
+/**
+ * Validates a table as labeled data without throwing: returns the report, every error found, and the dataset
+ * when there are no errors. Texts and labels are trimmed; a duplicate text keeps its first row.
+ */
+export function analyzeDataset(
+  table: Table,
+  columns: ColumnMapping,
+  name: string,
+  limits: DatasetLimits = DEFAULT_DATASET_LIMITS,
+): DatasetAnalysis {
+  const report: DatasetReport = {
+    rowsRead: table.rows.length,
+    examples: 0,
+    dropped: [],
+    classCounts: {},
+    warnings: [...table.warnings],
+  };
+  const missing = (['text', 'label'] as const).filter((role) => !table.columns.includes(columns[role]));
+  if (missing.length > 0) {
+    const errors = missing.map(
+      (role) =>
+        new DatasetError(
+          'missing-column',
+          `The ${role} column "${columns[role]}" is not in the file: choose one of ${quoteList(table.columns)}.`,
+        ),
+    );
+    return { report, errors };
+  }
+  if (columns.text === columns.label) {
+    report.warnings.push(
+      `The text and label columns are both "${columns.text}": every text is its own label.`,
+    );
+  }
+
+  const dropped = new Map<DropReason, DroppedRows>();
+  const drop = (reason: DropReason, rowNumber: number): void => {
+    const entry = dropped.get(reason) ?? { reason, count: 0, sampleRows: [] };
+    entry.count++;
+    if (entry.sampleRows.length < SAMPLE_ROWS) entry.sampleRows.push(rowNumber);
+    dropped.set(reason, entry);
+  };
+
+  const examples: LabeledExample[] = [];
+  const firstLabelOfText = new Map<string, string>();
+  let conflictingDuplicates = 0;
+  table.rows.forEach((row, index) => {
+    const rowNumber = index + 1;
+    const text = (row[columns.text] ?? '').trim();
+    const label = (row[columns.label] ?? '').trim();
+    if (text === '') return drop('empty-text', rowNumber);
+    if (label === '') return drop('missing-label', rowNumber);
+    const earlierLabel = firstLabelOfText.get(text);
+    if (earlierLabel !== undefined) {
+      if (earlierLabel !== label) conflictingDuplicates++;
+      return drop('duplicate-text', rowNumber);
+    }
+    firstLabelOfText.set(text, label);
+    examples.push({ id: exampleIdForRow(rowNumber), text, label });
+  });
+
+  const order: DropReason[] = ['empty-text', 'missing-label', 'duplicate-text'];
+  report.dropped = order.flatMap((reason) => dropped.get(reason) ?? []);
+  report.examples = examples.length;
+  if (conflictingDuplicates > 0) {
+    report.warnings.push(
+      `${conflictingDuplicates} duplicate texts had a different label than their first occurrence; the first label was kept.`,
+    );
+  }
+
+  const counts = new Map<string, number>();
+  for (const example of examples) counts.set(example.label, (counts.get(example.label) ?? 0) + 1);
+  // Plain code-unit order: deterministic across browsers and Node, unlike locale-aware collation.
+  const labels = [...counts.keys()].sort();
+  for (const label of labels) report.classCounts[label] = counts.get(label) ?? 0;
+
+  const errors = classErrors(examples.length, labels, counts, columns, limits);
+  if (errors.length === 0) addImbalanceWarning(labels, counts, report.warnings);
+  if (errors.length > 0) return { report, errors };
+  return { dataset: { name, labels, examples }, report, errors };
+}
+
+function classErrors(
+  exampleCount: number,
+  labels: string[],
+  counts: Map<string, number>,
+  columns: ColumnMapping,
+  limits: DatasetLimits,
+): DatasetError[] {
+  if (exampleCount === 0) {
+    return [
+      new DatasetError(
+        'no-usable-rows',
+        `No row has both a text (column "${columns.text}") and a label (column "${columns.label}"): ` +
+          'check the column choice and that the cells are filled.',
+      ),
+    ];
+  }
+  const errors: DatasetError[] = [];
+  if (exampleCount > limits.maxExamples) {
+    errors.push(
+      new DatasetError(
+        'too-many-examples',
+        `The dataset has ${exampleCount} usable rows; at most ${limits.maxExamples} are supported: use a sample.`,
+      ),
+    );
+  }
+  if (labels.length === 1) {
+    errors.push(
+      new DatasetError(
+        'single-class',
+        `Every row has the label "${labels[0]}": a classifier needs at least two classes. ` +
+          `Check that "${columns.label}" is the label column.`,
+      ),
+    );
+  }
+  if (labels.length > limits.maxClasses) {
+    errors.push(
+      new DatasetError(
+        'too-many-classes',
+        `The label column "${columns.label}" has ${labels.length} distinct values; at most ${limits.maxClasses} ` +
+          'classes are supported: check that it is the label column, or merge rare classes.',
+      ),
+    );
+  } else if (labels.length > 1) {
+    const singletons = labels.filter((label) => counts.get(label) === 1);
+    if (singletons.length > 0) {
+      errors.push(
+        new DatasetError(
+          'class-too-small',
+          `${singletons.length === 1 ? 'Class' : 'Classes'} ${quoteList(singletons)} ` +
+            `${singletons.length === 1 ? 'has' : 'have'} a single example and cannot be split into train and test: ` +
+            'add examples or remove those rows.',
+        ),
+      );
+    }
+  }
+  return errors;
+}
+
+function addImbalanceWarning(labels: string[], counts: Map<string, number>, warnings: string[]): void {
+  let largest = labels[0] ?? '';
+  let smallest = largest;
+  for (const label of labels) {
+    if ((counts.get(label) ?? 0) > (counts.get(largest) ?? 0)) largest = label;
+    if ((counts.get(label) ?? 0) < (counts.get(smallest) ?? 0)) smallest = label;
+  }
+  const largestCount = counts.get(largest) ?? 0;
+  const smallestCount = counts.get(smallest) ?? 0;
+  if (smallestCount > 0 && largestCount / smallestCount > IMBALANCE_RATIO) {
+    warnings.push(
+      `The classes are imbalanced: "${largest}" has ${largestCount} examples, "${smallest}" only ${smallestCount}. ` +
+        'Accuracy can look good by favouring the large class: compare macro-F1 too.',
+    );
+  }
+}
+
+/**
+ * Builds a dataset from a table and reports what was dropped.
+ * @throws DatasetError (the first one found; all of them are in the message) when the data is not usable.
+ */
+export function buildDataset(
+  table: Table,
+  columns: ColumnMapping,
+  name: string,
+  limits: DatasetLimits = DEFAULT_DATASET_LIMITS,
+): { dataset: Dataset; report: DatasetReport } {
+  const { dataset, report, errors } = analyzeDataset(table, columns, name, limits);
+  const [first] = errors;
+  if (first !== undefined) {
+    if (errors.length === 1) throw first;
+    throw new DatasetError(first.code, errors.map((error) => error.message).join('\n'));
+  }
+  if (dataset === undefined) throw new Error('analyzeDataset returned neither a dataset nor errors');
+  return { dataset, report };
+}

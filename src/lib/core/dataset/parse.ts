@@ -1,0 +1,267 @@
+/**
+ * @file Reads tabular text (CSV, TSV, JSONL, JSON) into a plain table of string cells. Parsing is the same in
+ * the browser and in Node, so a file gives the same rows (and the same example ids) everywhere.
+ */
+import Papa from 'papaparse';
+import { DatasetError, quoteList } from '../errors.ts';
+
+export type TableFormat = 'csv' | 'tsv' | 'jsonl' | 'json';
+
+export const TABLE_FORMATS: readonly TableFormat[] = ['csv', 'tsv', 'jsonl', 'json'];
+
+/** A parsed file: column names in file order and one record per data row, every cell a string. */
+export interface Table {
+  columns: string[];
+  /** Data rows in file order (blank lines skipped). Cells missing from a row are ''. */
+  rows: Record<string, string>[];
+  /** Problems that did not stop parsing, e.g. a row with more cells than the header. */
+  warnings: string[];
+}
+
+const EXTENSION_FORMATS: Record<string, TableFormat> = {
+  csv: 'csv',
+  tsv: 'tsv',
+  tab: 'tsv',
+  jsonl: 'jsonl',
+  ndjson: 'jsonl',
+  json: 'json',
+};
+
+/** Warnings per kind are capped so a broken file does not produce thousands of lines. */
+const MAX_WARNINGS_PER_KIND = 5;
+
+/**
+ * The table format implied by a file name's extension (case-insensitive).
+ * @throws DatasetError listing the supported extensions when the extension is unknown.
+ */
+export function formatFromFileName(fileName: string): TableFormat {
+  const match = /\.([^./\\]+)$/.exec(fileName.trim());
+  const extension = match?.[1]?.toLowerCase();
+  const format = extension === undefined ? undefined : EXTENSION_FORMATS[extension];
+  if (format === undefined) {
+    throw new DatasetError(
+      'unsupported-format',
+      `Cannot tell the format of "${fileName}" from its extension: use one of ` +
+        `${Object.keys(EXTENSION_FORMATS)
+          .map((ext) => `.${ext}`)
+          .join(', ')}.`,
+    );
+  }
+  return format;
+}
+
+/**
+ * Parses file content into a table. CSV/TSV need a header row; CSV auto-detects `,` `;` `|` or tab as delimiter.
+ * JSONL needs one JSON object per line; JSON needs an array of objects. Non-string values become strings
+ * (null becomes '', nested values their JSON).
+ * @throws DatasetError for an empty file, a file without data rows, or malformed content (naming the row or line).
+ */
+export function parseTable(content: string, format: TableFormat): Table {
+  // A BOM is common in files saved by spreadsheet programs; it would otherwise stick to the first column name.
+  const text = content.startsWith('\ufeff') ? content.slice(1) : content;
+  if (text.trim() === '') {
+    throw new DatasetError('empty-file', 'The file is empty: choose a file with a header row and data rows.');
+  }
+  switch (format) {
+    case 'csv':
+      return parseDelimited(text, undefined);
+    case 'tsv':
+      return parseDelimited(text, '\t');
+    case 'jsonl':
+      return parseJsonLines(text);
+    case 'json':
+      return parseJsonArray(text);
+    default:
+      throw new DatasetError(
+        'unsupported-format',
+        `Unknown table format "${String(format)}": use one of ${quoteList(TABLE_FORMATS)}.`,
+      );
+  }
+}
+
+function parseDelimited(text: string, delimiter: string | undefined): Table {
+  const parsed = Papa.parse<string[]>(text, {
+    header: false,
+    skipEmptyLines: true,
+    ...(delimiter === undefined ? { delimitersToGuess: [',', ';', '\t', '|'] } : { delimiter }),
+  });
+  const quoteError = parsed.errors.find((error) => error.type === 'Quotes');
+  if (quoteError !== undefined) {
+    throw new DatasetError(
+      'malformed',
+      `Row ${describeRow(quoteError.row)} has a quoted field that is never closed: ` +
+        'check that every opening " has a closing " (a literal quote inside a field is written "").',
+    );
+  }
+  const [headerCells, ...dataCells] = parsed.data;
+  if (headerCells === undefined) {
+    throw new DatasetError('empty-file', 'The file is empty: choose a file with a header row and data rows.');
+  }
+  const warnings: string[] = [];
+  const columns = uniqueColumnNames(headerCells, warnings);
+  if (dataCells.length === 0) {
+    throw new DatasetError(
+      'no-rows',
+      `The file has a header row (columns: ${quoteList(columns)}) but no data rows: add at least one row below it.`,
+    );
+  }
+  let tooMany = 0;
+  let tooFew = 0;
+  const rows = dataCells.map((cells, index) => {
+    if (cells.length > columns.length) {
+      tooMany++;
+      if (tooMany <= MAX_WARNINGS_PER_KIND) {
+        warnings.push(
+          `Row ${index + 1} has ${cells.length} cells but the header has ${columns.length}: the extra cells are ignored.`,
+        );
+      }
+    } else if (cells.length < columns.length) {
+      tooFew++;
+      if (tooFew <= MAX_WARNINGS_PER_KIND) {
+        warnings.push(
+          `Row ${index + 1} has ${cells.length} cells but the header has ${columns.length}: missing cells are empty.`,
+        );
+      }
+    }
+    const row: Record<string, string> = {};
+    columns.forEach((column, columnIndex) => {
+      row[column] = cells[columnIndex] ?? '';
+    });
+    return row;
+  });
+  addOverflowWarning(warnings, tooMany, 'more cells than the header');
+  addOverflowWarning(warnings, tooFew, 'fewer cells than the header');
+  return { columns, rows, warnings };
+}
+
+/** Papaparse counts the header as row 0, so its row index is the 1-based data row number. */
+function describeRow(row: number | undefined): string {
+  return row === undefined ? '(unknown)' : String(row);
+}
+
+function addOverflowWarning(warnings: string[], count: number, what: string): void {
+  if (count > MAX_WARNINGS_PER_KIND) {
+    warnings.push(`${count - MAX_WARNINGS_PER_KIND} more rows have ${what}.`);
+  }
+}
+
+/** Trims header names, names blank ones and makes duplicates unique, warning about each change. */
+function uniqueColumnNames(headerCells: string[], warnings: string[]): string[] {
+  const seen = new Set<string>();
+  return headerCells.map((cell, index) => {
+    let name = cell.trim();
+    if (name === '') {
+      name = `column ${index + 1}`;
+      warnings.push(`Column ${index + 1} has no name in the header row; it is called "${name}".`);
+    }
+    if (seen.has(name)) {
+      let suffix = 2;
+      while (seen.has(`${name} (${suffix})`)) suffix++;
+      const renamed = `${name} (${suffix})`;
+      warnings.push(
+        `Column name "${name}" appears more than once; column ${index + 1} is called "${renamed}".`,
+      );
+      name = renamed;
+    }
+    seen.add(name);
+    return name;
+  });
+}
+
+function parseJsonLines(text: string): Table {
+  const records: Record<string, unknown>[] = [];
+  text.split(/\r?\n/).forEach((line, index) => {
+    if (line.trim() === '') return;
+    const lineNumber = index + 1;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      throw new DatasetError(
+        'malformed',
+        `Line ${lineNumber} is not valid JSON (${errorMessage(error)}): JSONL needs one JSON object per line.`,
+      );
+    }
+    if (!isPlainObject(value)) {
+      throw new DatasetError(
+        'malformed',
+        `Line ${lineNumber} is ${describeJsonValue(value)}, not an object: JSONL needs one object per line, ` +
+          'e.g. {"text": "…", "label": "…"}.',
+      );
+    }
+    records.push(value);
+  });
+  return tableFromRecords(records);
+}
+
+function parseJsonArray(text: string): Table {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new DatasetError(
+      'malformed',
+      `The file is not valid JSON (${errorMessage(error)}): fix the syntax, or save it as JSONL (one object per line).`,
+    );
+  }
+  if (!Array.isArray(value)) {
+    throw new DatasetError(
+      'malformed',
+      `The JSON file holds ${describeJsonValue(value)}: it must hold an array of objects, ` +
+        'e.g. [{"text": "…", "label": "…"}].',
+    );
+  }
+  const records = value.map((item: unknown, index) => {
+    if (!isPlainObject(item)) {
+      throw new DatasetError(
+        'malformed',
+        `Item ${index} of the JSON array is ${describeJsonValue(item)}: every item must be an object with one field per column.`,
+      );
+    }
+    return item;
+  });
+  return tableFromRecords(records);
+}
+
+/** Columns are the union of keys, in order of first appearance. */
+function tableFromRecords(records: Record<string, unknown>[]): Table {
+  if (records.length === 0) {
+    throw new DatasetError(
+      'no-rows',
+      'The file holds no records: add at least one object with a text and a label.',
+    );
+  }
+  const columnSet = new Set<string>();
+  for (const record of records) {
+    for (const key of Object.keys(record)) columnSet.add(key);
+  }
+  const columns = [...columnSet];
+  const rows = records.map((record) => {
+    const row: Record<string, string> = {};
+    for (const column of columns) row[column] = cellToString(record[column]);
+    return row;
+  });
+  return { columns, rows, warnings: [] };
+}
+
+function cellToString(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describeJsonValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}`;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

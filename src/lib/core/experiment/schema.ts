@@ -1,0 +1,501 @@
+/**
+ * @file Validation of the experiment file (PRODUCT.md): unknown JSON in, a typed `Experiment` out, or an
+ * `ExperimentError` naming the exact field path and what to write instead. Fields of features this version does
+ * not run yet are refused with a clear message, never silently ignored, so a file never means less than it says.
+ */
+import { getBuiltinDataset, builtinDatasetIds } from '../dataset/builtin/registry.ts';
+import { formatFromFileName } from '../dataset/parse.ts';
+import { DatasetError, ExperimentError, fieldPath, quoteList } from '../errors.ts';
+import { LABEL_PLACEHOLDER, TEXT_PLACEHOLDER } from '../prompts/similarity.ts';
+import {
+  EXPERIMENT_VERSION,
+  type DatasetRef,
+  type Experiment,
+  type HeadSpec,
+  type Pooling,
+  type PromptSpec,
+  type SimilarityPrompt,
+  type SplitSpec,
+} from './types.ts';
+
+/** Prompt strategies this version runs. */
+export const SUPPORTED_STRATEGIES = ['similarity'] as const;
+/** Strategies of the product that later versions will run; refused with a "not supported yet" message. */
+export const PLANNED_STRATEGIES = ['nli', 'instruction'] as const;
+export const POOLINGS: readonly Pooling[] = ['mean', 'cls', 'last'];
+/** Head layers this version can extract: only the last one for now. */
+export const SUPPORTED_HEAD_LAYERS: readonly number[] = [-1];
+
+export const EPOCHS_RANGE = { min: 1, max: 1000 } as const;
+export const BATCH_SIZE_RANGE = { min: 1, max: 4096 } as const;
+export const HIDDEN_RANGE = { min: 0, max: 4096 } as const;
+
+const TOP_LEVEL_FIELDS = ['version', 'name', 'model', 'dataset', 'split', 'prompts', 'heads'];
+const SPLIT_FIELDS = ['test', 'seed'];
+const PATH_DATASET_FIELDS = ['path', 'text', 'label'];
+const BUILTIN_DATASET_FIELDS = ['builtin', 'text', 'label'];
+const SIMILARITY_FIELDS = ['name', 'strategy', 'template', 'descriptions', 'textTemplate', 'model'];
+const HEAD_FIELDS = [
+  'name',
+  'layer',
+  'pooling',
+  'hidden',
+  'epochs',
+  'learningRate',
+  'seed',
+  'batchSize',
+  'shotsPerClass',
+];
+
+type JsonObject = Record<string, unknown>;
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return `a ${typeof value}`;
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function expectObject(value: unknown, path: string, example: string): JsonObject {
+  if (!isObject(value)) {
+    const subject = path === '' ? 'the experiment ' : '';
+    throw new ExperimentError(path, `${subject}must be an object like ${example}, not ${describe(value)}.`);
+  }
+  return value;
+}
+
+/** Levenshtein distance, for "did you mean" suggestions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
+/** The allowed name closest to `name` (ignoring case, `_` and `-`), if it is close enough to be a typo. */
+export function closestName(name: string, allowed: readonly string[]): string | undefined {
+  const normalise = (text: string): string => text.toLowerCase().replace(/[_-]/g, '');
+  const target = normalise(name);
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of allowed) {
+    const distance = editDistance(target, normalise(candidate));
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(target.length / 3)) ? best : undefined;
+}
+
+/**
+ * Refuses fields outside `allowed`. `refused` maps known-but-unsupported fields to the reason, so they get a
+ * specific message instead of "unknown field".
+ */
+function checkFields(
+  object: JsonObject,
+  path: string,
+  allowed: readonly string[],
+  refused: Record<string, string> = {},
+): void {
+  for (const key of Object.keys(object)) {
+    if (allowed.includes(key)) continue;
+    const keyPath = fieldPath(path, key);
+    const reason = refused[key];
+    if (reason !== undefined) throw new ExperimentError(keyPath, reason);
+    const suggestion = closestName(key, allowed);
+    throw new ExperimentError(
+      keyPath,
+      `unknown field${suggestion === undefined ? '' : `: did you mean "${suggestion}"?`} ` +
+        `Allowed fields here: ${quoteList(allowed)}.`,
+    );
+  }
+}
+
+function requireField(object: JsonObject, key: string, path: string, example: string): unknown {
+  if (!Object.hasOwn(object, key) || object[key] === undefined) {
+    throw new ExperimentError(fieldPath(path, key), `is missing: add "${key}": ${example}.`);
+  }
+  return object[key];
+}
+
+function readString(object: JsonObject, key: string, path: string, example: string): string {
+  const value = requireField(object, key, path, example);
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new ExperimentError(
+      fieldPath(path, key),
+      `must be a non-empty string, e.g. ${example}; got ${describe(value)}.`,
+    );
+  }
+  return value;
+}
+
+function readOptionalString(
+  object: JsonObject,
+  key: string,
+  path: string,
+  example: string,
+): string | undefined {
+  return object[key] === undefined ? undefined : readString(object, key, path, example);
+}
+
+interface IntegerBounds {
+  min?: number;
+  max?: number;
+}
+
+function readInteger(
+  object: JsonObject,
+  key: string,
+  path: string,
+  example: string,
+  bounds: IntegerBounds = {},
+): number {
+  const value = requireField(object, key, path, example);
+  const keyPath = fieldPath(path, key);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw new ExperimentError(keyPath, `must be a whole number, e.g. ${example}; got ${describe(value)}.`);
+  }
+  const { min, max } = bounds;
+  if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
+    const range =
+      min !== undefined && max !== undefined
+        ? `from ${min} to ${max}`
+        : min !== undefined
+          ? `at least ${min}`
+          : `at most ${String(max)}`;
+    throw new ExperimentError(keyPath, `must be ${range}; got ${value}.`);
+  }
+  return value;
+}
+
+function readOptionalInteger(
+  object: JsonObject,
+  key: string,
+  path: string,
+  example: string,
+  bounds: IntegerBounds,
+): number | undefined {
+  return object[key] === undefined ? undefined : readInteger(object, key, path, example, bounds);
+}
+
+function readNumber(object: JsonObject, key: string, path: string, example: string): number {
+  const value = requireField(object, key, path, example);
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new ExperimentError(
+      fieldPath(path, key),
+      `must be a number, e.g. ${example}; got ${describe(value)}.`,
+    );
+  }
+  return value;
+}
+
+function parseDataset(value: unknown): DatasetRef {
+  const path = 'dataset';
+  const object = expectObject(
+    value,
+    path,
+    '{ "builtin": "topics" } or { "path": "data.csv", "text": "text", "label": "label" }',
+  );
+  const hasPath = object.path !== undefined;
+  const hasBuiltin = object.builtin !== undefined;
+  if (hasPath && hasBuiltin) {
+    throw new ExperimentError(
+      path,
+      'use either "path" (a file) or "builtin" (a built-in dataset), not both.',
+    );
+  }
+  if (hasBuiltin) {
+    checkFields(object, path, BUILTIN_DATASET_FIELDS);
+    const builtin = readString(object, 'builtin', path, '"topics"');
+    try {
+      getBuiltinDataset(builtin);
+    } catch (error) {
+      if (error instanceof DatasetError) {
+        throw new ExperimentError(
+          'dataset.builtin',
+          `there is no built-in dataset "${builtin}": use one of ${quoteList(builtinDatasetIds())}.`,
+        );
+      }
+      throw error;
+    }
+    const text = readOptionalString(object, 'text', path, '"text"');
+    const label = readOptionalString(object, 'label', path, '"label"');
+    return { builtin, ...(text === undefined ? {} : { text }), ...(label === undefined ? {} : { label }) };
+  }
+  if (hasPath) {
+    checkFields(object, path, PATH_DATASET_FIELDS);
+    const filePath = readString(object, 'path', path, '"spam.csv"');
+    try {
+      formatFromFileName(filePath);
+    } catch (error) {
+      if (error instanceof DatasetError) throw new ExperimentError('dataset.path', error.message);
+      throw error;
+    }
+    return {
+      path: filePath,
+      text: readString(object, 'text', path, '"text" (the name of the column holding the texts)'),
+      label: readString(object, 'label', path, '"label" (the name of the column holding the labels)'),
+    };
+  }
+  throw new ExperimentError(
+    path,
+    `needs "path" (a CSV, TSV, JSONL or JSON file next to the experiment) or "builtin" ` +
+      `(one of ${quoteList(builtinDatasetIds())}).`,
+  );
+}
+
+function parseSplit(value: unknown): SplitSpec {
+  const path = 'split';
+  const object = expectObject(value, path, '{ "test": 0.3, "seed": 42 }');
+  checkFields(object, path, SPLIT_FIELDS);
+  const test = readNumber(object, 'test', path, '0.3');
+  if (!(test > 0 && test < 1)) {
+    throw new ExperimentError(
+      'split.test',
+      `is the fraction of each class held out for testing: it must be between 0 and 1 (exclusive), e.g. 0.3; got ${test}.`,
+    );
+  }
+  return { test, seed: readInteger(object, 'seed', path, '42') };
+}
+
+function parseDescriptions(value: unknown, path: string): Record<string, string | string[]> {
+  const object = expectObject(
+    value,
+    path,
+    '{ "spam": "an advertisement", "ham": ["a work email", "a note from a friend"] }',
+  );
+  if (Object.keys(object).length === 0) {
+    throw new ExperimentError(path, 'is empty: describe each label, e.g. { "spam": "an advertisement" }.');
+  }
+  const descriptions: Record<string, string | string[]> = {};
+  for (const [label, description] of Object.entries(object)) {
+    const labelPath = fieldPath(path, label);
+    if (typeof description === 'string') {
+      if (description.trim() === '') {
+        throw new ExperimentError(labelPath, 'is an empty description: write what the label means.');
+      }
+      descriptions[label] = description;
+    } else if (Array.isArray(description)) {
+      if (description.length === 0) {
+        throw new ExperimentError(labelPath, 'is an empty list: give at least one description.');
+      }
+      descriptions[label] = description.map((item: unknown, index) => {
+        if (typeof item !== 'string' || item.trim() === '') {
+          throw new ExperimentError(
+            fieldPath(labelPath, index),
+            `must be a non-empty description text; got ${describe(item)}.`,
+          );
+        }
+        return item;
+      });
+    } else {
+      throw new ExperimentError(
+        labelPath,
+        `must be a description text or a list of texts (an ensemble); got ${describe(description)}.`,
+      );
+    }
+  }
+  return descriptions;
+}
+
+function parsePrompt(value: unknown, path: string): PromptSpec {
+  const object = expectObject(
+    value,
+    path,
+    '{ "name": "bare labels", "strategy": "similarity", "template": "{label}" }',
+  );
+  const strategy = requireField(object, 'strategy', path, '"similarity"');
+  if ((PLANNED_STRATEGIES as readonly unknown[]).includes(strategy)) {
+    throw new ExperimentError(
+      fieldPath(path, 'strategy'),
+      `"${String(strategy)}" is not supported yet in this version: only ${quoteList(SUPPORTED_STRATEGIES)}.`,
+    );
+  }
+  if (!(SUPPORTED_STRATEGIES as readonly unknown[]).includes(strategy)) {
+    throw new ExperimentError(
+      fieldPath(path, 'strategy'),
+      `unknown strategy ${describe(strategy)}: allowed values: ${quoteList(SUPPORTED_STRATEGIES)}.`,
+    );
+  }
+  checkFields(object, path, SIMILARITY_FIELDS);
+  const name = readString(object, 'name', path, '"bare labels"').trim();
+  const template = readOptionalString(object, 'template', path, `"${LABEL_PLACEHOLDER}"`);
+  const hasDescriptions = object.descriptions !== undefined;
+  if (template !== undefined && hasDescriptions) {
+    throw new ExperimentError(
+      path,
+      'use either "template" or "descriptions", not both: make two prompts to compare them.',
+    );
+  }
+  if (template === undefined && !hasDescriptions) {
+    throw new ExperimentError(
+      path,
+      `needs "template" (e.g. "This text is about ${LABEL_PLACEHOLDER}.") or "descriptions" (a text or list per label).`,
+    );
+  }
+  if (template !== undefined && !template.includes(LABEL_PLACEHOLDER)) {
+    throw new ExperimentError(
+      fieldPath(path, 'template'),
+      `must contain ${LABEL_PLACEHOLDER} where each label goes, e.g. "This text is about ${LABEL_PLACEHOLDER}.".`,
+    );
+  }
+  const textTemplate = readOptionalString(object, 'textTemplate', path, `"query: ${TEXT_PLACEHOLDER}"`);
+  if (textTemplate !== undefined && !textTemplate.includes(TEXT_PLACEHOLDER)) {
+    throw new ExperimentError(
+      fieldPath(path, 'textTemplate'),
+      `must contain ${TEXT_PLACEHOLDER} where the input text goes, e.g. "query: ${TEXT_PLACEHOLDER}".`,
+    );
+  }
+  const model = readOptionalString(object, 'model', path, '"Xenova/all-MiniLM-L6-v2"');
+  const prompt: SimilarityPrompt = { name, strategy: 'similarity' };
+  if (template !== undefined) prompt.template = template;
+  if (hasDescriptions)
+    prompt.descriptions = parseDescriptions(object.descriptions, fieldPath(path, 'descriptions'));
+  if (textTemplate !== undefined) prompt.textTemplate = textTemplate;
+  if (model !== undefined) prompt.model = model;
+  return prompt;
+}
+
+function parseHead(value: unknown, path: string): HeadSpec {
+  const object = expectObject(
+    value,
+    path,
+    '{ "name": "linear", "layer": -1, "pooling": "mean", "hidden": 0, "epochs": 50, "learningRate": 0.01, "seed": 1 }',
+  );
+  checkFields(object, path, HEAD_FIELDS);
+  const name = readString(object, 'name', path, '"linear"').trim();
+  const layer = readInteger(object, 'layer', path, '-1');
+  if (!SUPPORTED_HEAD_LAYERS.includes(layer)) {
+    throw new ExperimentError(
+      fieldPath(path, 'layer'),
+      `layer ${layer} is not supported yet: only -1 (the last layer) is supported for now.`,
+    );
+  }
+  const pooling = requireField(object, 'pooling', path, '"mean"');
+  if (!(POOLINGS as readonly unknown[]).includes(pooling)) {
+    throw new ExperimentError(
+      fieldPath(path, 'pooling'),
+      `${describe(pooling)} is not a pooling: allowed values: ${quoteList(POOLINGS)}.`,
+    );
+  }
+  const hidden = readInteger(object, 'hidden', path, '0 (a linear head) or 64', HIDDEN_RANGE);
+  const epochs = readInteger(object, 'epochs', path, '50', EPOCHS_RANGE);
+  const learningRate = readNumber(object, 'learningRate', path, '0.01');
+  if (learningRate <= 0) {
+    throw new ExperimentError(
+      fieldPath(path, 'learningRate'),
+      `must be greater than 0, e.g. 0.01; got ${learningRate}.`,
+    );
+  }
+  const seed = readInteger(object, 'seed', path, '1');
+  const batchSize = readOptionalInteger(object, 'batchSize', path, '32', BATCH_SIZE_RANGE);
+  const shotsPerClass = readOptionalInteger(object, 'shotsPerClass', path, '8', { min: 1 });
+  const head: HeadSpec = { name, layer, pooling: pooling as Pooling, hidden, epochs, learningRate, seed };
+  if (batchSize !== undefined) head.batchSize = batchSize;
+  if (shotsPerClass !== undefined) head.shotsPerClass = shotsPerClass;
+  return head;
+}
+
+function parseList<T>(
+  object: JsonObject,
+  key: 'prompts' | 'heads',
+  parseItem: (value: unknown, path: string) => T,
+): T[] {
+  const value = object[key];
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    throw new ExperimentError(key, `must be a list (an array), not ${describe(value)}.`);
+  }
+  return value.map((item: unknown, index) => parseItem(item, fieldPath(key, index)));
+}
+
+/** Every run needs its own name: results, charts and comparisons are keyed by it. */
+function checkUniqueNames(prompts: PromptSpec[], heads: HeadSpec[]): void {
+  const firstPath = new Map<string, string>();
+  const runs = [
+    ...prompts.map((prompt, index) => ({ name: prompt.name, path: `prompts[${index}]` })),
+    ...heads.map((head, index) => ({ name: head.name, path: `heads[${index}]` })),
+  ];
+  for (const run of runs) {
+    const earlier = firstPath.get(run.name);
+    if (earlier !== undefined) {
+      throw new ExperimentError(
+        `${run.path}.name`,
+        `"${run.name}" is already the name of ${earlier}: every prompt and head needs its own name.`,
+      );
+    }
+    firstPath.set(run.name, run.path);
+  }
+}
+
+/**
+ * Validates an experiment (parsed JSON or an object from the UI) and returns a normalised copy holding only
+ * known fields. Names are trimmed.
+ * @throws ExperimentError naming the first offending field's path and what to do.
+ */
+export function parseExperiment(json: unknown): Experiment {
+  const root = expectObject(
+    json,
+    '',
+    '{ "version": 1, "name": "…", "model": "…", "dataset": {…}, "split": {…} }',
+  );
+  const version = requireField(root, 'version', '', String(EXPERIMENT_VERSION));
+  if (version !== EXPERIMENT_VERSION) {
+    throw new ExperimentError(
+      'version',
+      typeof version === 'number'
+        ? `version ${version} is not supported: this app reads version ${EXPERIMENT_VERSION}.`
+        : `must be the number ${EXPERIMENT_VERSION}; got ${describe(version)}.`,
+    );
+  }
+  checkFields(root, '', TOP_LEVEL_FIELDS, {
+    learningCurve: 'learning curves are not supported yet in this version: remove "learningCurve".',
+  });
+  const name = readString(root, 'name', '', '"Spam: prompts vs a trained head"').trim();
+  const model = readString(root, 'model', '', '"Xenova/all-MiniLM-L6-v2"').trim();
+  const dataset = parseDataset(requireField(root, 'dataset', '', '{ "builtin": "topics" }'));
+  const split = parseSplit(requireField(root, 'split', '', '{ "test": 0.3, "seed": 42 }'));
+  const prompts = parseList(root, 'prompts', parsePrompt);
+  const heads = parseList(root, 'heads', parseHead);
+  if (prompts.length + heads.length === 0) {
+    throw new ExperimentError('', 'has nothing to run: add at least one entry to "prompts" or "heads".');
+  }
+  checkUniqueNames(prompts, heads);
+  return { version: EXPERIMENT_VERSION, name, model, dataset, split, prompts, heads };
+}
+
+/**
+ * Parses experiment file text.
+ * @throws ExperimentError when the text is not JSON or the experiment is invalid.
+ */
+export function parseExperimentText(text: string): Experiment {
+  let json: unknown;
+  try {
+    json = JSON.parse(text.startsWith('\ufeff') ? text.slice(1) : text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ExperimentError('', `the experiment file is not valid JSON (${reason}): fix the syntax.`);
+  }
+  return parseExperiment(json);
+}
+
+/**
+ * The experiment as file text (2-space JSON, fields in the documented order, trailing newline). Validates first,
+ * so an exported file always imports again.
+ * @throws ExperimentError when the experiment is invalid.
+ */
+export function serializeExperiment(experiment: Experiment): string {
+  return `${JSON.stringify(parseExperiment(experiment), null, 2)}\n`;
+}

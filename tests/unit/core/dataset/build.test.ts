@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest';
+import { analyzeDataset, buildDataset, MAX_CLASSES } from '../../../../src/lib/core/dataset/build.ts';
+import { parseTable, type Table } from '../../../../src/lib/core/dataset/parse.ts';
+import { DatasetError } from '../../../../src/lib/core/errors.ts';
+
+const columns = { text: 'text', label: 'label' };
+
+function table(rows: [string, string][]): Table {
+  return { columns: ['text', 'label'], rows: rows.map(([text, label]) => ({ text, label })), warnings: [] };
+}
+
+function buildError(
+  t: Table,
+  mapping = columns,
+  limits?: { maxClasses: number; maxExamples: number },
+): DatasetError {
+  try {
+    buildDataset(t, mapping, 'test', limits);
+  } catch (error) {
+    if (error instanceof DatasetError) return error;
+    throw error;
+  }
+  throw new Error('expected a DatasetError');
+}
+
+describe('buildDataset', () => {
+  it('builds examples with row-number ids, trimmed cells and sorted labels', () => {
+    const { dataset, report } = buildDataset(
+      table([
+        [' rain again ', 'weather '],
+        ['goal!', 'sports'],
+        ['sunny', 'weather'],
+        ['match day', 'sports'],
+      ]),
+      columns,
+      'mini.csv',
+    );
+    expect(dataset.name).toBe('mini.csv');
+    expect(dataset.labels).toEqual(['sports', 'weather']);
+    expect(dataset.examples).toEqual([
+      { id: 'r1', text: 'rain again', label: 'weather' },
+      { id: 'r2', text: 'goal!', label: 'sports' },
+      { id: 'r3', text: 'sunny', label: 'weather' },
+      { id: 'r4', text: 'match day', label: 'sports' },
+    ]);
+    expect(report).toEqual({
+      rowsRead: 4,
+      examples: 4,
+      dropped: [],
+      classCounts: { sports: 2, weather: 2 },
+      warnings: [],
+    });
+  });
+
+  it('drops empty texts, missing labels and duplicate texts (keeping the first), counting each reason', () => {
+    const { dataset, report } = buildDataset(
+      table([
+        ['a', 'x'],
+        ['  ', 'x'],
+        ['b', ''],
+        ['a', 'y'],
+        ['c', 'y'],
+        ['a', 'x'],
+        ['d', 'y'],
+        ['e', 'x'],
+      ]),
+      columns,
+      'd',
+    );
+    expect(dataset.examples.map((example) => example.id)).toEqual(['r1', 'r5', 'r7', 'r8']);
+    expect(report.rowsRead).toBe(8);
+    expect(report.examples).toBe(4);
+    expect(report.dropped).toEqual([
+      { reason: 'empty-text', count: 1, sampleRows: [2] },
+      { reason: 'missing-label', count: 1, sampleRows: [3] },
+      { reason: 'duplicate-text', count: 2, sampleRows: [4, 6] },
+    ]);
+    expect(report.classCounts).toEqual({ x: 2, y: 2 });
+    expect(report.warnings.join(' ')).toMatch(/1 duplicate texts had a different label/);
+  });
+
+  it('keeps ids pointing at data rows when a CSV has blank lines and quoted newlines', () => {
+    const parsed = parseTable('text,label\n"multi\nline",a\n\nsecond,b\nthird,a\nfourth,b\n', 'csv');
+    const { dataset } = buildDataset(parsed, columns, 'f');
+    expect(dataset.examples.map((example) => example.id)).toEqual(['r1', 'r2', 'r3', 'r4']);
+    expect(dataset.examples[0]?.text).toBe('multi\nline');
+  });
+
+  it('warns when the largest class is more than three times the smallest', () => {
+    const rows: [string, string][] = [
+      ...Array.from({ length: 7 }, (_, i): [string, string] => [`big ${i}`, 'big']),
+      ['small 1', 'small'],
+      ['small 2', 'small'],
+    ];
+    const { report } = buildDataset(table(rows), columns, 'd');
+    expect(report.warnings).toHaveLength(1);
+    expect(report.warnings[0]).toMatch(/imbalanced: "big" has 7 examples, "small" only 2/);
+    const balanced = buildDataset(table(rows.slice(1)), columns, 'd').report;
+    expect(balanced.warnings).toEqual([]);
+  });
+
+  it('names a missing column and lists the available ones', () => {
+    const error = buildError(table([['a', 'x']]), { text: 'body', label: 'label' });
+    expect(error.code).toBe('missing-column');
+    expect(error.message).toBe('The text column "body" is not in the file: choose one of "text", "label".');
+  });
+
+  it('reports both columns when both are missing', () => {
+    const analysis = analyzeDataset(table([['a', 'x']]), { text: 'body', label: 'category' }, 'd');
+    expect(analysis.dataset).toBeUndefined();
+    expect(analysis.errors.map((error) => error.message)).toEqual([
+      expect.stringContaining('text column "body"'),
+      expect.stringContaining('label column "category"'),
+    ]);
+  });
+
+  it('refuses a table without usable rows', () => {
+    const error = buildError(
+      table([
+        ['', 'x'],
+        ['b', ''],
+      ]),
+    );
+    expect(error.code).toBe('no-usable-rows');
+    expect(error.message).toMatch(/No row has both a text \(column "text"\) and a label \(column "label"\)/);
+  });
+
+  it('refuses a single class', () => {
+    const error = buildError(
+      table([
+        ['a', 'spam'],
+        ['b', 'spam'],
+      ]),
+    );
+    expect(error.code).toBe('single-class');
+    expect(error.message).toMatch(/Every row has the label "spam".*at least two classes/);
+  });
+
+  it('names the classes that have a single example', () => {
+    const error = buildError(
+      table([
+        ['a', 'x'],
+        ['b', 'x'],
+        ['c', 'lonely'],
+        ['d', 'alone'],
+      ]),
+    );
+    expect(error.code).toBe('class-too-small');
+    expect(error.message).toMatch(/Classes "alone", "lonely" have a single example and cannot be split/);
+  });
+
+  it('refuses more classes than the limit', () => {
+    const rows = Array.from({ length: MAX_CLASSES + 1 }, (_, i): [string, string][] => [
+      [`a${i}`, `class ${i}`],
+      [`b${i}`, `class ${i}`],
+    ]).flat();
+    const error = buildError(table(rows));
+    expect(error.code).toBe('too-many-classes');
+    expect(error.message).toMatch(/has 51 distinct values; at most 50/);
+    expect(() => buildDataset(table(rows.slice(2)), columns, 'd')).not.toThrow();
+  });
+
+  it('refuses more examples than the limit', () => {
+    const rows = Array.from({ length: 6 }, (_, i): [string, string] => [`t${i}`, i % 2 ? 'a' : 'b']);
+    const error = buildError(table(rows), columns, { maxClasses: 50, maxExamples: 5 });
+    expect(error.code).toBe('too-many-examples');
+  });
+
+  it('returns every error and the report without throwing from analyzeDataset', () => {
+    const analysis = analyzeDataset(
+      table([
+        ['a', 'x'],
+        ['', 'x'],
+      ]),
+      columns,
+      'd',
+    );
+    expect(analysis.dataset).toBeUndefined();
+    expect(analysis.errors.map((error) => error.code)).toEqual(['single-class']);
+    expect(analysis.report.dropped).toEqual([{ reason: 'empty-text', count: 1, sampleRows: [2] }]);
+    expect(analysis.report.classCounts).toEqual({ x: 1 });
+  });
+
+  it('uses plain code-unit order for labels, independent of locale', () => {
+    const { dataset } = buildDataset(
+      table([
+        ['1', 'b'],
+        ['2', 'B'],
+        ['3', 'a'],
+        ['4', 'b'],
+        ['5', 'B'],
+        ['6', 'a'],
+        ['7', '10'],
+        ['8', '10'],
+        ['9', '9'],
+        ['10', '9'],
+      ]),
+      columns,
+      'd',
+    );
+    expect(dataset.labels).toEqual(['10', '9', 'B', 'a', 'b']);
+  });
+});

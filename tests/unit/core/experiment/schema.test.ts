@@ -1,0 +1,308 @@
+import { describe, expect, it } from 'vitest';
+import { ExperimentError } from '../../../../src/lib/core/errors.ts';
+import {
+  closestName,
+  parseExperiment,
+  parseExperimentText,
+  serializeExperiment,
+} from '../../../../src/lib/core/experiment/schema.ts';
+
+/** The PRODUCT.md example without the parts this version refuses (nli, instruction, layer 4, learningCurve). */
+function productExample(): Record<string, unknown> {
+  return {
+    version: 1,
+    name: 'Spam: prompts vs a trained head',
+    model: 'Xenova/all-MiniLM-L6-v2',
+    dataset: { path: 'spam.csv', text: 'text', label: 'label' },
+    split: { test: 0.3, seed: 42 },
+    prompts: [
+      { name: 'bare labels', strategy: 'similarity', template: '{label}' },
+      {
+        name: 'described',
+        strategy: 'similarity',
+        descriptions: {
+          spam: ['an unsolicited advertisement', 'a scam'],
+          ham: 'an ordinary personal or work email',
+        },
+      },
+    ],
+    heads: [
+      { name: 'linear', layer: -1, pooling: 'mean', hidden: 0, epochs: 50, learningRate: 0.01, seed: 1 },
+      {
+        name: 'mlp, 8 per class',
+        layer: -1,
+        pooling: 'mean',
+        hidden: 64,
+        epochs: 80,
+        learningRate: 0.005,
+        seed: 1,
+        shotsPerClass: 8,
+      },
+    ],
+  };
+}
+
+type Mutation = (experiment: Record<string, any>) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function errorFor(mutate: Mutation): ExperimentError {
+  const experiment = productExample();
+  mutate(experiment);
+  try {
+    parseExperiment(experiment);
+  } catch (error) {
+    if (error instanceof ExperimentError) return error;
+    throw error;
+  }
+  throw new Error('expected an ExperimentError');
+}
+
+describe('parseExperiment: valid files', () => {
+  it('accepts the PRODUCT.md example minus unsupported parts, unchanged', () => {
+    expect(parseExperiment(productExample())).toEqual(productExample());
+  });
+
+  it('accepts a built-in dataset with or without column names, and optional prompt fields', () => {
+    const experiment = productExample();
+    experiment.dataset = { builtin: 'topics' };
+    experiment.prompts = [
+      {
+        name: 'q',
+        strategy: 'similarity',
+        template: 'about {label}',
+        textTemplate: 'query: {text}',
+        model: 'm2',
+      },
+    ];
+    experiment.heads = [];
+    const parsed = parseExperiment(experiment);
+    expect(parsed.dataset).toEqual({ builtin: 'topics' });
+    expect(parsed.prompts[0]).toEqual({
+      name: 'q',
+      strategy: 'similarity',
+      template: 'about {label}',
+      textTemplate: 'query: {text}',
+      model: 'm2',
+    });
+    experiment.dataset = { builtin: 'topics', text: 'text', label: 'label' };
+    expect(parseExperiment(experiment).dataset).toEqual({ builtin: 'topics', text: 'text', label: 'label' });
+  });
+
+  it('returns a copy and treats missing prompts or heads as empty lists', () => {
+    const experiment = productExample();
+    delete experiment.prompts;
+    const parsed = parseExperiment(experiment);
+    expect(parsed.prompts).toEqual([]);
+    expect(parsed.heads).not.toBe(experiment.heads);
+  });
+
+  it('serializes to JSON that parses back to the same experiment', () => {
+    const parsed = parseExperiment(productExample());
+    const text = serializeExperiment(parsed);
+    expect(text.endsWith('}\n')).toBe(true);
+    expect(parseExperimentText(text)).toEqual(parsed);
+    expect(parseExperimentText(`\ufeff${text}`)).toEqual(parsed);
+  });
+
+  it('reports text that is not JSON', () => {
+    expect(() => parseExperimentText('{ "version": 1, }')).toThrow(/not valid JSON/);
+  });
+});
+
+describe('parseExperiment: each bad field names its path', () => {
+  const cases: [string, Mutation, string, RegExp][] = [
+    ['not an object', (e) => Object.assign(e, { dataset: 'x' }), 'dataset', /must be an object/],
+    ['version missing', (e) => delete e.version, 'version', /missing: add "version": 1/],
+    ['version 2', (e) => (e.version = 2), 'version', /version 2 is not supported: this app reads version 1/],
+    ['version as string', (e) => (e.version = '1'), 'version', /must be the number 1/],
+    ['name empty', (e) => (e.name = ' '), 'name', /non-empty string/],
+    ['model missing', (e) => delete e.model, 'model', /missing/],
+    ['model not a string', (e) => (e.model = 3), 'model', /non-empty string/],
+    ['top-level typo', (e) => (e.heds = []), 'heds', /unknown field: did you mean "heads"\?/],
+    ['dataset both', (e) => (e.dataset.builtin = 'topics'), 'dataset', /either "path".*not both/],
+    ['dataset neither', (e) => (e.dataset = { text: 'a', label: 'b' }), 'dataset', /needs "path".*"builtin"/],
+    ['dataset label missing', (e) => delete e.dataset.label, 'dataset.label', /missing/],
+    ['dataset bad extension', (e) => (e.dataset.path = 'spam.xlsx'), 'dataset.path', /\.csv/],
+    [
+      'dataset unknown builtin',
+      (e) => (e.dataset = { builtin: 'imdb' }),
+      'dataset.builtin',
+      /use one of "topics"/,
+    ],
+    [
+      'dataset extra field',
+      (e) => (e.dataset.sep = ';'),
+      'dataset.sep',
+      /Allowed fields here: "path", "text"/,
+    ],
+    ['split test 0', (e) => (e.split.test = 0), 'split.test', /between 0 and 1/],
+    ['split test 1', (e) => (e.split.test = 1), 'split.test', /between 0 and 1/],
+    ['split seed float', (e) => (e.split.seed = 4.2), 'split.seed', /whole number/],
+    ['split missing', (e) => delete e.split, 'split', /missing/],
+    ['prompts not a list', (e) => (e.prompts = {}), 'prompts', /must be a list/],
+    ['prompt typo', (e) => (e.prompts[0].templat = 'x'), 'prompts[0].templat', /did you mean "template"/],
+    [
+      'prompt unknown strategy',
+      (e) => (e.prompts[0].strategy = 'magic'),
+      'prompts[0].strategy',
+      /allowed values: "similarity"/,
+    ],
+    ['prompt no strategy', (e) => delete e.prompts[1].strategy, 'prompts[1].strategy', /missing/],
+    [
+      'prompt both forms',
+      (e) => (e.prompts[1].template = '{label}'),
+      'prompts[1]',
+      /either "template" or "descriptions"/,
+    ],
+    ['prompt neither form', (e) => delete e.prompts[0].template, 'prompts[0]', /needs "template"/],
+    [
+      'template placeholder',
+      (e) => (e.prompts[0].template = 'x'),
+      'prompts[0].template',
+      /must contain \{label\}/,
+    ],
+    [
+      'textTemplate placeholder',
+      (e) => (e.prompts[0].textTemplate = 'query:'),
+      'prompts[0].textTemplate',
+      /must contain \{text\}/,
+    ],
+    [
+      'description empty',
+      (e) => (e.prompts[1].descriptions.ham = ''),
+      'prompts[1].descriptions.ham',
+      /empty/,
+    ],
+    [
+      'description list item',
+      (e) => (e.prompts[1].descriptions.spam[1] = 3),
+      'prompts[1].descriptions.spam[1]',
+      /non-empty/,
+    ],
+    [
+      'description empty list',
+      (e) => (e.prompts[1].descriptions.spam = []),
+      'prompts[1].descriptions.spam',
+      /empty list/,
+    ],
+    [
+      'description label with a space',
+      (e) => (e.prompts[1].descriptions['not spam'] = 5),
+      'prompts[1].descriptions["not spam"]',
+      /text or a list/,
+    ],
+    ['head typo', (e) => (e.heads[0].epoch = 3), 'heads[0].epoch', /unknown field: did you mean "epochs"\?/],
+    [
+      'head snake case',
+      (e) => (e.heads[1].learning_rate = 3),
+      'heads[1].learning_rate',
+      /did you mean "learningRate"/,
+    ],
+    [
+      'head layer 4',
+      (e) => (e.heads[1].layer = 4),
+      'heads[1].layer',
+      /only -1 \(the last layer\) is supported for now/,
+    ],
+    [
+      'head pooling',
+      (e) => (e.heads[0].pooling = 'max'),
+      'heads[0].pooling',
+      /allowed values: "mean", "cls", "last"/,
+    ],
+    ['head hidden negative', (e) => (e.heads[0].hidden = -1), 'heads[0].hidden', /from 0 to 4096/],
+    ['head hidden fraction', (e) => (e.heads[0].hidden = 1.5), 'heads[0].hidden', /whole number/],
+    ['head epochs 0', (e) => (e.heads[0].epochs = 0), 'heads[0].epochs', /from 1 to 1000/],
+    ['head epochs 1001', (e) => (e.heads[0].epochs = 1001), 'heads[0].epochs', /from 1 to 1000/],
+    ['head learning rate 0', (e) => (e.heads[0].learningRate = 0), 'heads[0].learningRate', /greater than 0/],
+    [
+      'head learning rate string',
+      (e) => (e.heads[0].learningRate = '0.1'),
+      'heads[0].learningRate',
+      /must be a number/,
+    ],
+    ['head seed float', (e) => (e.heads[0].seed = 0.5), 'heads[0].seed', /whole number/],
+    ['head batch size 0', (e) => (e.heads[0].batchSize = 0), 'heads[0].batchSize', /from 1 to 4096/],
+    ['head batch size big', (e) => (e.heads[0].batchSize = 5000), 'heads[0].batchSize', /from 1 to 4096/],
+    ['head shots 0', (e) => (e.heads[0].shotsPerClass = 0), 'heads[0].shotsPerClass', /at least 1/],
+    ['head missing seed', (e) => delete e.heads[1].seed, 'heads[1].seed', /missing/],
+    [
+      'duplicate prompt names',
+      (e) => (e.prompts[1].name = 'bare labels'),
+      'prompts[1].name',
+      /already the name of prompts\[0\]/,
+    ],
+    [
+      'head named like a prompt',
+      (e) => (e.heads[0].name = 'described'),
+      'heads[0].name',
+      /already the name of prompts\[1\]/,
+    ],
+    ['nothing to run', (e) => Object.assign(e, { prompts: [], heads: [] }), '', /nothing to run/],
+  ];
+
+  it.each(cases)('%s', (_title, mutate, path, message) => {
+    const error = errorFor(mutate);
+    expect(error.path).toBe(path);
+    expect(error.detail).toMatch(message);
+    expect(error.message).toBe(path === '' ? error.detail : `${path}: ${error.detail}`);
+  });
+
+  it('refuses a document that is not an object', () => {
+    expect(() => parseExperiment([])).toThrow(/the experiment must be an object/);
+    expect(() => parseExperiment(null)).toThrow(ExperimentError);
+  });
+});
+
+describe('parseExperiment: features of later versions are refused, not ignored', () => {
+  it('refuses the nli and instruction strategies', () => {
+    const nli = errorFor((e) =>
+      e.prompts.push({
+        name: 'entailment',
+        strategy: 'nli',
+        model: 'x',
+        hypothesis: 'This email is {label}.',
+      }),
+    );
+    expect(nli.path).toBe('prompts[2].strategy');
+    expect(nli.detail).toBe('"nli" is not supported yet in this version: only "similarity".');
+    const instruction = errorFor(
+      (e) => (e.prompts[0] = { name: 'i', strategy: 'instruction', instruction: 'Is it?' }),
+    );
+    expect(instruction.path).toBe('prompts[0].strategy');
+    expect(instruction.detail).toMatch(/"instruction" is not supported yet/);
+  });
+
+  it('refuses a learning curve', () => {
+    const error = errorFor((e) => (e.learningCurve = { shotsPerClass: [1, 2], seeds: 3 }));
+    expect(error.path).toBe('learningCurve');
+    expect(error.detail).toMatch(/not supported yet/);
+  });
+
+  it('refuses strategy-specific fields on a similarity prompt', () => {
+    const error = errorFor((e) => (e.prompts[0].verbalizers = { spam: 'spam' }));
+    expect(error.path).toBe('prompts[0].verbalizers');
+    expect(error.detail).toMatch(/unknown field/);
+  });
+});
+
+describe('closestName', () => {
+  it('suggests near misses only', () => {
+    expect(closestName('epoch', ['epochs', 'seed'])).toBe('epochs');
+    expect(closestName('LearningRate', ['learningRate'])).toBe('learningRate');
+    expect(closestName('colour', ['epochs', 'seed'])).toBeUndefined();
+  });
+});
+
+describe('parseExperiment: missing fields say what to add', () => {
+  it('shows the field with an example value', () => {
+    expect(errorFor((e) => delete e.prompts[0].name).message).toBe(
+      'prompts[0].name: is missing: add "name": "bare labels".',
+    );
+    expect(errorFor((e) => delete e.heads[0].pooling).message).toBe(
+      'heads[0].pooling: is missing: add "pooling": "mean".',
+    );
+    expect(errorFor((e) => delete e.dataset).message).toBe(
+      'dataset: is missing: add "dataset": { "builtin": "topics" }.',
+    );
+  });
+});
