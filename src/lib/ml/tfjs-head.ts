@@ -1,0 +1,398 @@
+/**
+ * @file The tfjs adapter: trains and runs the classification head on frozen feature vectors.
+ * This is the only module that imports `@tensorflow/tfjs` (and, lazily, its WASM backend).
+ *
+ * Training is deterministic for a given seed: seeded Glorot initialisation, our own seeded per-epoch shuffle
+ * and `trainOnBatch` (tfjs's `fit` shuffles with `Math.random`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createRng, shuffle } from '../core/rng/rng.ts';
+import type {
+  EpochReport,
+  HeadTrainer,
+  HeadTrainingOptions,
+  SerializedHead,
+  TrainedHead,
+} from '../core/ports.ts';
+
+/** Which tfjs backend runs the head: 'cpu' in Node, 'wasm' in the browser worker. */
+export type HeadBackend = 'cpu' | 'wasm';
+
+export interface HeadBackendOptions {
+  backend: HeadBackend;
+  /**
+   * Where the tfjs WASM binaries are served (backend 'wasm' only): a folder prefix ending in '/', or a map from
+   * binary name (e.g. 'tfjs-backend-wasm-simd.wasm') to URL. Without it tfjs looks next to the script.
+   */
+  wasmPaths?: string | Record<string, string>;
+}
+
+/** A {@link HeadTrainer} that can also rebuild an exported head on the same backend. */
+export interface TfjsHeadTrainer extends HeadTrainer {
+  readonly backend: HeadBackend;
+  /** Rebuilds a head exported with `TrainedHead.toJSON()`; validates its shapes first. */
+  fromJSON(serialized: unknown): Promise<TrainedHead>;
+}
+
+/** Rows per `predict` call, to bound the memory of one forward pass. */
+const PREDICT_BATCH = 512;
+
+/** The backend selected so far, and the promise that finishes switching to it. tfjs holds one global backend. */
+let activeBackend: { name: HeadBackend; ready: Promise<void> } | undefined;
+
+async function ensureBackend(options: HeadBackendOptions): Promise<void> {
+  if (activeBackend?.name === options.backend) {
+    await activeBackend.ready;
+    if (tf.getBackend() === options.backend) return;
+  }
+  const ready = switchBackend(options);
+  activeBackend = { name: options.backend, ready };
+  try {
+    await ready;
+  } catch (error) {
+    activeBackend = undefined;
+    throw error;
+  }
+}
+
+async function switchBackend(options: HeadBackendOptions): Promise<void> {
+  if (options.backend === 'wasm') {
+    // Imported lazily so Node (cpu) never registers the WASM backend, which would outrank cpu.
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // Threaded tfjs WASM rebuilds its workers from minified source and hangs in production builds (NOTES.md).
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    if (options.wasmPaths !== undefined) {
+      wasm.setWasmPaths(options.wasmPaths as Parameters<typeof wasm.setWasmPaths>[0]);
+    }
+  } else if (tf.env().getBool('IS_NODE')) {
+    // Production mode silences the "install tfjs-node" banner, which is impossible to follow here
+    // (tfjs-node needs a binary download); it only skips debug-time warnings.
+    tf.enableProdMode();
+  }
+  const switched = await tf.setBackend(options.backend);
+  if (!switched) {
+    throw new Error(
+      `Could not start the tfjs "${options.backend}" backend for head training.` +
+        (options.backend === 'wasm'
+          ? ' Check that the tfjs WASM files are served at the configured wasmPaths.'
+          : ''),
+    );
+  }
+  await tf.ready();
+}
+
+/** Like `signal.throwIfAborted()`: the signal's own reason when it is an error, else an AbortError. */
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error
+    ? signal.reason
+    : new DOMException('Head training was cancelled.', 'AbortError');
+}
+
+function assertPositiveInteger(value: number, field: string): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`Head training option "${field}" must be a positive integer, got ${String(value)}.`);
+  }
+}
+
+function validateTrainingInputs(
+  features: Float32Array[],
+  labelIndices: number[],
+  numClasses: number,
+  options: HeadTrainingOptions,
+): number {
+  if (features.length === 0) {
+    throw new RangeError('Head training needs at least one labeled example; got none.');
+  }
+  if (features.length !== labelIndices.length) {
+    throw new RangeError(
+      `Head training got ${features.length} feature vectors but ${labelIndices.length} labels; they must match.`,
+    );
+  }
+  if (!Number.isInteger(numClasses) || numClasses < 2) {
+    throw new RangeError(`Head training needs at least 2 classes, got ${String(numClasses)}.`);
+  }
+  const inputSize = features[0]?.length ?? 0;
+  if (inputSize === 0) throw new RangeError('Head training got empty feature vectors.');
+  features.forEach((vector, index) => {
+    if (vector.length !== inputSize) {
+      throw new RangeError(
+        `Feature vector ${index} has ${vector.length} values but the first has ${inputSize}; all must match.`,
+      );
+    }
+  });
+  labelIndices.forEach((label, index) => {
+    if (!Number.isInteger(label) || label < 0 || label >= numClasses) {
+      throw new RangeError(
+        `Label index ${String(label)} of example ${index} is outside 0..${numClasses - 1}.`,
+      );
+    }
+  });
+  if (!Number.isInteger(options.hidden) || options.hidden < 0) {
+    throw new RangeError(
+      `Head option "hidden" must be 0 (linear) or a positive integer, got ${String(options.hidden)}.`,
+    );
+  }
+  assertPositiveInteger(options.epochs, 'epochs');
+  assertPositiveInteger(options.batchSize, 'batchSize');
+  if (!(options.learningRate > 0) || !Number.isFinite(options.learningRate)) {
+    throw new RangeError(
+      `Head option "learningRate" must be a positive number, got ${String(options.learningRate)}.`,
+    );
+  }
+  if (!Number.isFinite(options.seed)) {
+    throw new RangeError(`Head option "seed" must be a finite number, got ${String(options.seed)}.`);
+  }
+  return inputSize;
+}
+
+/** Builds the head: optional hidden ReLU layer, then softmax over the classes. `seed` fixes the initial weights. */
+function buildModel(inputSize: number, hidden: number, numClasses: number, seed: number): tf.Sequential {
+  const model = tf.sequential();
+  // Distinct seeds per layer, so the two kernels are not drawn from the same stream.
+  const initializer = (layerIndex: number) =>
+    tf.initializers.glorotUniform({ seed: seed * 7919 + layerIndex });
+  if (hidden > 0) {
+    model.add(
+      tf.layers.dense({
+        inputShape: [inputSize],
+        units: hidden,
+        activation: 'relu',
+        kernelInitializer: initializer(0),
+        biasInitializer: 'zeros',
+      }),
+    );
+  }
+  model.add(
+    tf.layers.dense({
+      ...(hidden > 0 ? {} : { inputShape: [inputSize] }),
+      units: numClasses,
+      activation: 'softmax',
+      kernelInitializer: initializer(1),
+      biasInitializer: 'zeros',
+    }),
+  );
+  return model;
+}
+
+/** Copies features into one row-major 2-D tensor. */
+function stackFeatures(features: Float32Array[], inputSize: number): tf.Tensor2D {
+  const flat = new Float32Array(features.length * inputSize);
+  features.forEach((vector, row) => flat.set(vector, row * inputSize));
+  return tf.tensor2d(flat, [features.length, inputSize]);
+}
+
+class TfjsTrainedHead implements TrainedHead {
+  readonly parameterCount: number;
+  readonly #model: tf.Sequential;
+  readonly #inputSize: number;
+  readonly #hidden: number;
+  readonly #numClasses: number;
+  #disposed = false;
+
+  constructor(model: tf.Sequential, inputSize: number, hidden: number, numClasses: number) {
+    this.#model = model;
+    this.#inputSize = inputSize;
+    this.#hidden = hidden;
+    this.#numClasses = numClasses;
+    this.parameterCount = model.countParams();
+  }
+
+  async predict(features: Float32Array[]): Promise<number[][]> {
+    this.#assertUsable();
+    features.forEach((vector, index) => {
+      if (vector.length !== this.#inputSize) {
+        throw new RangeError(
+          `Feature vector ${index} has ${vector.length} values but this head expects ${this.#inputSize}.`,
+        );
+      }
+    });
+    const probabilities: number[][] = [];
+    for (let start = 0; start < features.length; start += PREDICT_BATCH) {
+      const chunk = features.slice(start, start + PREDICT_BATCH);
+      const output = tf.tidy(() => this.#model.predict(stackFeatures(chunk, this.#inputSize)) as tf.Tensor2D);
+      try {
+        probabilities.push(...((await output.array()) as number[][]));
+      } finally {
+        output.dispose();
+      }
+    }
+    return probabilities;
+  }
+
+  toJSON(): SerializedHead {
+    this.#assertUsable();
+    return {
+      inputSize: this.#inputSize,
+      hidden: this.#hidden,
+      numClasses: this.#numClasses,
+      layers: this.#model.layers.map((layer) => {
+        const [kernel, bias] = layer.getWeights();
+        if (!kernel || !bias) throw new Error(`Head layer "${layer.name}" has no kernel and bias.`);
+        const [rows, columns] = kernel.shape;
+        return {
+          kernel: Array.from(kernel.dataSync()),
+          kernelShape: [rows ?? 0, columns ?? 0],
+          bias: Array.from(bias.dataSync()),
+        };
+      }),
+    };
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#model.dispose();
+  }
+
+  #assertUsable(): void {
+    if (this.#disposed) throw new Error('This head was disposed; train or import it again.');
+  }
+}
+
+async function trainHead(
+  features: Float32Array[],
+  labelIndices: number[],
+  numClasses: number,
+  options: HeadTrainingOptions,
+  onEpoch?: (report: EpochReport) => void,
+  signal?: AbortSignal,
+): Promise<TrainedHead> {
+  const inputSize = validateTrainingInputs(features, labelIndices, numClasses, options);
+  if (signal?.aborted) throw abortError(signal);
+
+  const model = buildModel(inputSize, options.hidden, numClasses, options.seed);
+  const optimizer = tf.train.adam(options.learningRate);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const allFeatures = stackFeatures(features, inputSize);
+  const allTargets = tf.tidy(() => tf.oneHot(tf.tensor1d(labelIndices, 'int32'), numClasses));
+  // Offset so the shuffle stream differs from the initialiser's while still depending only on the seed.
+  const rng = createRng(options.seed + 1);
+  const order = features.map((_, index) => index);
+  let succeeded = false;
+  try {
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      const epochOrder = shuffle(order, rng);
+      let lossSum = 0;
+      let correctSum = 0;
+      for (let start = 0; start < epochOrder.length; start += options.batchSize) {
+        if (signal?.aborted) throw abortError(signal);
+        const batchIndices = epochOrder.slice(start, start + options.batchSize);
+        const indexTensor = tf.tensor1d(batchIndices, 'int32');
+        const batchX = tf.gather(allFeatures, indexTensor);
+        const batchY = tf.gather(allTargets, indexTensor);
+        try {
+          const [loss, accuracy] = (await model.trainOnBatch(batchX, batchY)) as [number, number];
+          lossSum += loss * batchIndices.length;
+          correctSum += accuracy * batchIndices.length;
+        } finally {
+          tf.dispose([indexTensor, batchX, batchY]);
+        }
+      }
+      onEpoch?.({ epoch, loss: lossSum / features.length, accuracy: correctSum / features.length });
+    }
+    succeeded = true;
+    return new TfjsTrainedHead(model, inputSize, options.hidden, numClasses);
+  } finally {
+    tf.dispose([allFeatures, allTargets]);
+    optimizer.dispose();
+    if (!succeeded) model.dispose();
+  }
+}
+
+function isNumberArray(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'number' && Number.isFinite(item));
+}
+
+/** Checks an imported head's structure; throws naming the first field that is wrong. */
+function validateSerializedHead(value: unknown): SerializedHead {
+  const fail = (detail: string): never => {
+    throw new TypeError(`Invalid head file: ${detail}`);
+  };
+  if (typeof value !== 'object' || value === null) fail('expected a JSON object.');
+  const head = value as Record<string, unknown>;
+  const { inputSize, hidden, numClasses, layers } = head;
+  if (!Number.isInteger(inputSize) || (inputSize as number) < 1)
+    fail('"inputSize" must be a positive integer.');
+  if (!Number.isInteger(hidden) || (hidden as number) < 0) fail('"hidden" must be 0 or a positive integer.');
+  if (!Number.isInteger(numClasses) || (numClasses as number) < 2)
+    fail('"numClasses" must be an integer ≥ 2.');
+  if (!Array.isArray(layers)) return fail('"layers" must be an array.');
+  const expectedShapes: [number, number][] =
+    (hidden as number) > 0
+      ? [
+          [inputSize as number, hidden as number],
+          [hidden as number, numClasses as number],
+        ]
+      : [[inputSize as number, numClasses as number]];
+  if (layers.length !== expectedShapes.length) {
+    fail(
+      `"layers" must hold ${expectedShapes.length} layer(s) for hidden = ${String(hidden)}, got ${layers.length}.`,
+    );
+  }
+  expectedShapes.forEach(([rows, columns], index) => {
+    const layer = layers[index] as Record<string, unknown> | null;
+    const where = `layers[${index}]`;
+    if (typeof layer !== 'object' || layer === null) return fail(`${where} must be an object.`);
+    const shape = layer.kernelShape;
+    if (!isNumberArray(shape) || shape[0] !== rows || shape[1] !== columns) {
+      fail(`${where}.kernelShape must be [${rows}, ${columns}], got ${JSON.stringify(shape)}.`);
+    }
+    if (!isNumberArray(layer.kernel) || layer.kernel.length !== rows * columns) {
+      fail(`${where}.kernel must hold ${rows * columns} finite numbers.`);
+    }
+    if (!isNumberArray(layer.bias) || layer.bias.length !== columns) {
+      fail(`${where}.bias must hold ${columns} finite numbers.`);
+    }
+  });
+  return head as unknown as SerializedHead;
+}
+
+async function rebuildHead(serialized: unknown): Promise<TrainedHead> {
+  const head = validateSerializedHead(serialized);
+  const model = buildModel(head.inputSize, head.hidden, head.numClasses, 0);
+  const weights = head.layers.flatMap((layer) => [
+    tf.tensor2d(layer.kernel, layer.kernelShape),
+    tf.tensor1d(layer.bias),
+  ]);
+  try {
+    model.setWeights(weights);
+  } finally {
+    tf.dispose(weights);
+  }
+  return new TfjsTrainedHead(model, head.inputSize, head.hidden, head.numClasses);
+}
+
+/**
+ * Creates the head trainer on a tfjs backend: 'cpu' in Node, 'wasm' in the browser worker (fastest there).
+ * tfjs keeps one global backend, so use a single backend per process or worker.
+ */
+export function createHeadTrainer(options: HeadBackendOptions): TfjsHeadTrainer {
+  return {
+    backend: options.backend,
+    async train(features, labelIndices, numClasses, trainingOptions, onEpoch, signal) {
+      await ensureBackend(options);
+      return trainHead(features, labelIndices, numClasses, trainingOptions, onEpoch, signal);
+    },
+    async fromJSON(serialized) {
+      await ensureBackend(options);
+      return rebuildHead(serialized);
+    },
+  };
+}
+
+/**
+ * Rebuilds an exported head (`TrainedHead.toJSON()`), validating its shapes. Runs on the backend a trainer already
+ * selected, or on `options.backend` (default 'cpu') when none has been chosen yet.
+ */
+export async function headFromJSON(
+  serialized: unknown,
+  options: HeadBackendOptions = activeBackend ? { backend: activeBackend.name } : { backend: 'cpu' },
+): Promise<TrainedHead> {
+  await ensureBackend(options);
+  return rebuildHead(serialized);
+}
+
+/** Live tensor count of the tfjs engine, for leak checks in tests. */
+export function liveTensorCount(): number {
+  return tf.memory().numTensors;
+}
