@@ -1,0 +1,99 @@
+/**
+ * @file What the core's `runExperiment` needs, implemented for Node: encoders loaded from model folders with
+ * onnxruntime-node, the tfjs head trainer on the cpu backend, and dataset files read relative to the experiment.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { RunDependencies } from '../lib/core/experiment/run.ts';
+import type { Dtype, Encoder } from '../lib/core/ports.ts';
+import { createHeadTrainer } from '../lib/ml/tfjs-head.ts';
+import { loadEncoder } from '../lib/ml/transformers-adapter.ts';
+import { resolveModelFolder } from './model-folder.ts';
+
+/** A dataset file the experiment names that does not exist or cannot be read. */
+export class DatasetFileError extends Error {
+  override readonly name = 'DatasetFileError';
+  readonly path: string;
+
+  constructor(path: string, message: string) {
+    super(message);
+    this.path = path;
+  }
+}
+
+export interface NodeDependencyOptions {
+  /** Absolute path of the experiment file: dataset and model paths are relative to its folder. */
+  experimentFile: string;
+  /** Repository root holding `models/` and `tests/fixtures/models/`. */
+  projectRoot: string;
+  dtype: Dtype;
+  onProgress(message: string): void;
+  /** Cancels the run (Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+/** {@link RunDependencies} for Node plus `dispose`, which releases every encoder that was loaded. */
+export interface NodeDependencies extends RunDependencies {
+  dispose(): Promise<void>;
+}
+
+/** Builds the Node implementations; each model is loaded once however many prompts and heads use it. */
+export function createNodeDependencies(options: NodeDependencyOptions): NodeDependencies {
+  const experimentDir = dirname(options.experimentFile);
+  const encoders = new Map<string, Promise<Encoder>>();
+
+  async function load(model: string): Promise<Encoder> {
+    const folder = resolveModelFolder(model, experimentDir, options.projectRoot);
+    const started = performance.now();
+    const encoder = await loadEncoder(
+      { kind: 'folder', path: folder },
+      { device: 'cpu', dtype: options.dtype },
+    );
+    options.onProgress(
+      `Loaded ${folder} (cpu, ${options.dtype}) in ${Math.round(performance.now() - started)} ms: ` +
+        `${encoder.dimension} dimensions, ${encoder.numLayers} layers, up to ${encoder.maxTokens} tokens`,
+    );
+    return encoder;
+  }
+
+  return {
+    encoder(model) {
+      let encoder = encoders.get(model);
+      if (!encoder) {
+        encoder = load(model);
+        encoders.set(model, encoder);
+      }
+      return encoder;
+    },
+    trainer: createHeadTrainer({ backend: 'cpu' }),
+    async readDatasetFile(path) {
+      const fullPath = resolve(experimentDir, path);
+      try {
+        return await readFile(fullPath, 'utf8');
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const reason =
+          code === 'ENOENT'
+            ? 'not found'
+            : code === 'EISDIR'
+              ? 'is a folder, not a file'
+              : (error as Error).message;
+        throw new DatasetFileError(
+          fullPath,
+          `dataset file ${fullPath} ${reason} ("dataset.path" is relative to the experiment file's folder, ` +
+            `${experimentDir}).`,
+        );
+      }
+    },
+    now: () => performance.now(),
+    onProgress: options.onProgress,
+    ...(options.signal ? { signal: options.signal } : {}),
+    async dispose() {
+      const loaded = await Promise.allSettled(encoders.values());
+      encoders.clear();
+      await Promise.all(
+        loaded.map((result) => (result.status === 'fulfilled' ? result.value.dispose() : undefined)),
+      );
+    },
+  };
+}
