@@ -1,0 +1,326 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { downloadModels, type DownloadRequest } from '../../../src/cli/download/download-models.ts';
+import { createReporter } from '../../../src/cli/download/progress.ts';
+import { parseCatalog, type Catalog } from '../../../src/lib/core/models/catalog.ts';
+import {
+  closedPort,
+  loadRepoFromFolder,
+  startHubServer,
+  type HubRepoFixture,
+  type HubServer,
+} from '../../helpers/hub-server.ts';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+const CLI = join(ROOT, 'src/cli/models.ts');
+const FIXTURE_DIR = join(ROOT, 'tests/fixtures/models/tiny-bert');
+const REPO_ID = 'test-org/tiny-bert';
+const WEIGHTS = 'onnx/model.onnx';
+const TOKEN = 'test-token';
+/** Refused connections must fail well within this, retries included (spawning tsx takes a few seconds more). */
+const FAIL_FAST_MS = 1500;
+
+let repo: HubRepoFixture;
+let hub: HubServer;
+let cdn: HubServer;
+let catalog: Catalog;
+let workDir: string;
+let catalogFile: string;
+
+function catalogJson(dtypes: Record<string, { path: string; approxBytes: number }[]>, id = REPO_ID) {
+  return {
+    version: 1,
+    models: [
+      {
+        id,
+        origin: 'hub',
+        revision: 'main',
+        name: 'tiny-bert served by a fake hub',
+        description: 'The fixture encoder, as a hub repository.',
+        family: 'encoder',
+        tasks: ['feature-extraction'],
+        uses: ['similarity', 'head'],
+        license: 'test fixture',
+        source: `http://127.0.0.1/${id}`,
+        files: ['config.json', 'tokenizer.json', 'tokenizer_config.json'].map((path) => ({ path, approxBytes: 1000 })),
+        dtypes,
+      },
+    ],
+  };
+}
+
+const FP32_ONLY = { fp32: [{ path: WEIGHTS, approxBytes: 280_000 }] };
+
+function sourceFile(path: string): Buffer {
+  const content = repo.files[path];
+  if (!content) throw new Error(`fixture has no ${path}`);
+  return content;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function download(modelsDir: string, overrides: Partial<DownloadRequest> = {}) {
+  const output: string[] = [];
+  const summary = await downloadModels({
+    catalog,
+    ids: [],
+    dtypes: ['fp32'],
+    modelsDir,
+    hub: { endpoint: hub.endpoint, token: TOKEN, timeouts: { connectMs: 2000, idleMs: 2000 } },
+    reporter: createReporter({ write: (text: string) => output.push(text) }),
+    retry: { attempts: 3, delayMs: 0 },
+    ...overrides,
+  });
+  return { summary, output: output.join('') };
+}
+
+async function expectModelIdenticalToFixture(modelsDir: string): Promise<void> {
+  for (const path of Object.keys(repo.files)) {
+    const downloaded = await readFile(join(modelsDir, REPO_ID, path));
+    expect(downloaded.equals(sourceFile(path)), `${path} differs from the fixture`).toBe(true);
+  }
+  expect(await exists(join(modelsDir, REPO_ID, '.download'))).toBe(false);
+}
+
+function resolveRequests(server: HubServer, path: string) {
+  return server.requests.filter((request) => request.url.endsWith(`/${path}`) && request.url.includes('/resolve/'));
+}
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  elapsedMs: number;
+}
+
+function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
+  const startedAt = Date.now();
+  return new Promise((resolvePromise, reject) => {
+    const { DEBUG: _debug, HF_TOKEN: _token, ...inherited } = process.env;
+    const child = spawn(TSX, [CLI, ...args], { cwd: ROOT, env: { ...inherited, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr, elapsedMs: Date.now() - startedAt }));
+  });
+}
+
+function expectNoStackTrace(run: CliRun): void {
+  expect(run.stderr).not.toMatch(/^\s+at /m);
+  expect(run.stdout).not.toMatch(/^\s+at /m);
+}
+
+beforeAll(async () => {
+  repo = await loadRepoFromFolder(REPO_ID, FIXTURE_DIR);
+  expect(Object.keys(repo.files).sort()).toEqual(['config.json', WEIGHTS, 'tokenizer.json', 'tokenizer_config.json']);
+  hub = await startHubServer([repo]);
+  cdn = await startHubServer([repo]);
+  catalog = parseCatalog(catalogJson(FP32_ONLY));
+  workDir = await mkdtemp(join(tmpdir(), 'models-fetch-'));
+  catalogFile = join(workDir, 'catalog.json');
+  await writeFile(catalogFile, JSON.stringify(catalogJson(FP32_ONLY)));
+});
+
+afterAll(async () => {
+  await Promise.all([hub?.close(), cdn?.close()]);
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  for (const server of [hub, cdn]) {
+    server.resetBehaviours();
+    server.requests.length = 0;
+  }
+});
+
+/** A fresh, empty models folder. */
+function modelsDirFor(name: string): string {
+  return join(workDir, name, 'models');
+}
+
+describe('downloading from a hub', () => {
+  it('places every file byte-identical, from the resolved commit, following a redirect to another host', async () => {
+    hub.redirectFile(WEIGHTS, cdn);
+    const modelsDir = modelsDirFor('redirect');
+    const { summary, output } = await download(modelsDir);
+
+    expect(summary.failedModels).toBe(0);
+    expect(summary.models[0]?.files.map((file) => file.outcome)).toEqual(Array(4).fill('downloaded'));
+    await expectModelIdenticalToFixture(modelsDir);
+    const weightsRequests = resolveRequests(hub, WEIGHTS);
+    expect(weightsRequests).toHaveLength(1);
+    expect(weightsRequests[0]?.url).toContain(`/${REPO_ID}/resolve/${hub.commitOf(REPO_ID)}/`);
+    expect(cdn.requests.map((request) => request.url)).toEqual([expect.stringMatching(/^\/cdn\/[0-9a-f]{64}$/)]);
+    // The token goes to the hub, never to the host it redirects to.
+    expect(hub.requests.every((request) => request.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    expect(cdn.requests[0]?.authorization).toBeUndefined();
+    expect(output).toMatch(/4 files, 299 kB \(sizes from the hub\)/);
+    expect(output).toMatch(/onnx\/model\.onnx: verified and in place/);
+  });
+
+  it('resumes a transfer that broke off with a Range request, and places the correct file', async () => {
+    hub.truncateFile(WEIGHTS, { afterBytes: 100_000 });
+    const modelsDir = modelsDirFor('resume');
+    const { summary, output } = await download(modelsDir);
+
+    expect(summary.failedModels).toBe(0);
+    const ranges = resolveRequests(hub, WEIGHTS).map((request) => request.range);
+    expect(ranges).toEqual([undefined, 'bytes=100000-']);
+    expect(output).toMatch(/connection broke off after 100000 of 281303 bytes.*retrying \(attempt 2 of 3\)/);
+    await expectModelIdenticalToFixture(modelsDir);
+  });
+
+  it('keeps the .part after the last failed attempt, never a partial file under the final name, and resumes on the next run', async () => {
+    hub.truncateFile(WEIGHTS, { afterBytes: 50_000, times: 2 });
+    const modelsDir = modelsDirFor('resume-next-run');
+    const folder = join(modelsDir, REPO_ID);
+    const first = await download(modelsDir, { retry: { attempts: 2, delayMs: 0 } });
+
+    expect(first.summary.failedModels).toBe(1);
+    const failed = first.summary.models[0]?.files.find((file) => file.outcome === 'failed');
+    expect(failed?.path).toBe(WEIGHTS);
+    expect(failed?.error).toMatch(/failed after 2 attempts.*kept in .*\.download\/onnx\/model\.onnx\.part.*resume/);
+    expect(await exists(join(folder, WEIGHTS))).toBe(false);
+    expect((await stat(join(folder, '.download', `${WEIGHTS}.part`))).size).toBe(100_000);
+
+    const listing = await runCli(['--list', '--dir', modelsDir, '--catalog', catalogFile], {});
+    expect(listing.code).toBe(0);
+    expect(listing.stdout).toMatch(/fp32\s+partial\s+~283 kB\s+118 kB on disk, missing onnx\/model\.onnx$/m);
+
+    hub.resetBehaviours();
+    hub.requests.length = 0;
+    const second = await download(modelsDir);
+    expect(second.summary.failedModels).toBe(0);
+    expect(resolveRequests(hub, WEIGHTS).map((request) => request.range)).toEqual(['bytes=100000-']);
+    await expectModelIdenticalToFixture(modelsDir);
+
+    const after = await runCli(['--list', '--dir', modelsDir, '--catalog', catalogFile], {});
+    expect(after.stdout).toMatch(/fp32\s+complete/);
+  });
+
+  it('retries a response that stalls', async () => {
+    hub.stallFileOnce('tokenizer.json');
+    const modelsDir = modelsDirFor('stall');
+    const { summary, output } = await download(modelsDir, {
+      hub: { endpoint: hub.endpoint, timeouts: { connectMs: 2000, idleMs: 300 } },
+    });
+
+    expect(summary.failedModels).toBe(0);
+    expect(output).toMatch(/tokenizer\.json: .*sent nothing for 0\.3 s.*retrying/);
+    expect(resolveRequests(hub, 'tokenizer.json')).toHaveLength(2);
+    await expectModelIdenticalToFixture(modelsDir);
+  });
+
+  it('skips files already present and verified, and replaces one that was altered', async () => {
+    const modelsDir = modelsDirFor('rerun');
+    await download(modelsDir);
+    hub.requests.length = 0;
+
+    const rerun = await download(modelsDir);
+    expect(rerun.summary.models[0]?.files.map((file) => file.outcome)).toEqual(Array(4).fill('already-verified'));
+    expect(hub.requests.filter((request) => request.url.includes('/resolve/'))).toEqual([]);
+
+    await writeFile(join(modelsDir, REPO_ID, 'tokenizer_config.json'), '{"tampered": true}');
+    const repaired = await download(modelsDir);
+    const outcomes = Object.fromEntries(repaired.summary.models[0]?.files.map((file) => [file.path, file.outcome]) ?? []);
+    expect(outcomes).toEqual({
+      [WEIGHTS]: 'already-verified',
+      'tokenizer.json': 'already-verified',
+      'tokenizer_config.json': 'downloaded',
+      'config.json': 'already-verified',
+    });
+    await expectModelIdenticalToFixture(modelsDir);
+  });
+
+  it('checks small non-LFS files against their git blob id', async () => {
+    hub.corruptFile('config.json');
+    const modelsDir = modelsDirFor('blob-mismatch');
+    const { summary } = await download(modelsDir);
+
+    const failed = summary.models[0]?.files.filter((file) => file.outcome === 'failed');
+    expect(failed?.map((file) => file.path)).toEqual(['config.json']);
+    expect(failed?.[0]?.error).toMatch(/test-org\/tiny-bert\/config\.json: git blob SHA-1 mismatch: expected [0-9a-f]{40}, got [0-9a-f]{40}/);
+    expect(await exists(join(modelsDir, REPO_ID, 'config.json'))).toBe(false);
+    expect(await exists(join(modelsDir, REPO_ID, WEIGHTS))).toBe(true);
+  });
+
+  it('says which catalog file the hub does not have', async () => {
+    const withFp16 = parseCatalog(catalogJson({ ...FP32_ONLY, fp16: [{ path: 'onnx/model_fp16.onnx', approxBytes: 1 }] }));
+    const { summary } = await download(modelsDirFor('not-on-hub'), { catalog: withFp16, dtypes: ['fp16'] });
+
+    const failed = summary.models[0]?.files.find((file) => file.outcome === 'failed');
+    expect(failed?.path).toBe('onnx/model_fp16.onnx');
+    expect(failed?.error).toMatch(/onnx\/model_fp16\.onnx is not in test-org\/tiny-bert at revision main.*ONNX files there: onnx\/model\.onnx/);
+  });
+
+  it('reports a repository the hub does not know, with what to check', async () => {
+    const absent = parseCatalog(catalogJson(FP32_ONLY, 'test-org/absent'));
+    const { summary } = await download(modelsDirFor('absent'), { catalog: absent });
+
+    expect(summary.failedModels).toBe(1);
+    expect(summary.models[0]?.error).toMatch(/has no model "test-org\/absent" at revision "main" \(HTTP 401\).*HF_TOKEN/);
+  });
+
+  it('fails fast, without retrying, when the endpoint refuses connections', async () => {
+    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    const startedAt = Date.now();
+    const attempt = download(modelsDirFor('unreachable'), {
+      hub: { endpoint },
+      retry: { attempts: 5, delayMs: 1000 },
+    });
+
+    await expect(attempt).rejects.toThrow(`Could not reach ${endpoint} (connection refused)`);
+    expect(Date.now() - startedAt).toBeLessThan(FAIL_FAST_MS);
+  });
+});
+
+describe('npm run models (CLI)', () => {
+  it('exits non-zero on a checksum mismatch, naming the file, with nothing under its final name', async () => {
+    hub.corruptFile(WEIGHTS);
+    const modelsDir = modelsDirFor('cli-mismatch');
+    const run = await runCli(['--dir', modelsDir, '--catalog', catalogFile], { HF_ENDPOINT: hub.endpoint });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/test-org\/tiny-bert\/onnx\/model\.onnx: SHA-256 mismatch: expected [0-9a-f]{64}, got [0-9a-f]{64}/);
+    expect(run.stdout).toMatch(/3 files downloaded, 0 already present and verified, 1 failed/);
+    expect(run.stdout).toContain('test-org/tiny-bert/onnx/model.onnx');
+    expect(await exists(join(modelsDir, REPO_ID, WEIGHTS))).toBe(false);
+    expect(await exists(join(modelsDir, REPO_ID, '.download'))).toBe(false);
+    expectNoStackTrace(run);
+  });
+
+  it('fails fast on an unreachable endpoint, naming the address and what to do', async () => {
+    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    const run = await runCli(['--dir', modelsDirFor('cli-unreachable'), '--catalog', catalogFile], {
+      HF_ENDPOINT: endpoint,
+    });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`Could not reach ${endpoint} (connection refused)`);
+    expect(run.stderr).toMatch(/Check your network connection, or set HF_ENDPOINT/);
+    expectNoStackTrace(run);
+  });
+
+  it('lists the valid ids for an unknown id, and valid dtypes for an unknown dtype', async () => {
+    const unknownId = await runCli(['test-org/nope', '--catalog', catalogFile], { HF_ENDPOINT: hub.endpoint });
+    expect(unknownId.code).toBe(2);
+    expect(unknownId.stderr).toContain('Unknown model "test-org/nope". Valid ids: "test-org/tiny-bert".');
+
+    const unknownDtype = await runCli(['--dtype', 'int4', '--catalog', catalogFile], { HF_ENDPOINT: hub.endpoint });
+    expect(unknownDtype.code).toBe(2);
+    expect(unknownDtype.stderr).toContain('--dtype must be one of fp32, q8, fp16; got "int4".');
+    expect(hub.requests).toEqual([]);
+    expectNoStackTrace(unknownId);
+  });
+});
