@@ -17,9 +17,14 @@ export default defineConfig({
   server: { headers: isolationHeaders },
   preview: { headers: isolationHeaders },
   worker: { format: 'es' },
+  // Scan the workers too, so the dev server pre-bundles transformers.js and tfjs up front instead of
+  // discovering them on first use and reloading the page mid-run.
+  optimizeDeps: { entries: ['index.html', 'src/lib/workers/*.worker.ts'] },
   build: { target: 'es2022', chunkSizeWarningLimit: 4000 },
   test: {
     expect: { requireAssertions: true },
+    // The JSON report lets .ci/run print a plain "N passed, N failed" line.
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
     projects: [
       {
         extends: true,

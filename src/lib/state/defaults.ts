@@ -1,0 +1,55 @@
+/**
+ * @file The experiment a new session starts with: the built-in "topics" dataset, the fixture model, three prompt
+ * variations (bare label, a sentence template, described labels with an ensemble) and a linear head.
+ */
+import {
+  EXPERIMENT_VERSION,
+  type Experiment,
+  type HeadSpec,
+  type SimilarityPrompt,
+} from '../core/experiment/types.ts';
+import { DEFAULT_MODEL_ID } from '../clients/model-index.ts';
+
+/** Default head: linear, trained on the last layer's mean-pooled features. */
+export function defaultHead(): HeadSpec {
+  return {
+    name: 'linear head',
+    layer: -1,
+    pooling: 'mean',
+    hidden: 0,
+    epochs: 40,
+    learningRate: 0.01,
+    seed: 1,
+    batchSize: 16,
+  };
+}
+
+/** Default prompt variations for the "topics" labels (food, sports, weather). */
+export function defaultPrompts(): SimilarityPrompt[] {
+  return [
+    { name: 'bare labels', strategy: 'similarity', template: '{label}' },
+    { name: 'sentence', strategy: 'similarity', template: 'This text is about {label}.' },
+    {
+      name: 'described',
+      strategy: 'similarity',
+      descriptions: {
+        food: ['food, cooking and recipes', 'a meal at a restaurant'],
+        sports: ['sports, games and matches', 'a team winning a championship'],
+        weather: ['weather, rain and sunshine', 'the forecast for storms and snow'],
+      },
+    },
+  ];
+}
+
+/** A fresh experiment. */
+export function defaultExperiment(): Experiment {
+  return {
+    version: EXPERIMENT_VERSION,
+    name: 'Topics: prompts vs a trained head',
+    model: DEFAULT_MODEL_ID,
+    dataset: { builtin: 'topics', text: 'text', label: 'label' },
+    split: { test: 0.3, seed: 42 },
+    prompts: defaultPrompts(),
+    heads: [defaultHead()],
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * @file The head worker: trains a small classifier on frozen feature vectors with tfjs (WASM backend) and
+ * classifies with a trained or imported head. Training never blocks the page; `cancel` stops it between batches.
+ */
+import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { createHeadTrainer } from '../ml/tfjs-head.ts';
+import type { HeadWorkerMethods } from './protocol.ts';
+import { serveRpc, throwIfCancelled, type Handlers } from './rpc.ts';
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+
+/** The tfjs WASM binaries, served by the app (tfjs would otherwise look for them next to this script). */
+const trainer = createHeadTrainer({
+  backend: 'wasm',
+  wasmPaths: {
+    'tfjs-backend-wasm.wasm': wasmPlainUrl,
+    'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
+    'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimdUrl,
+  },
+});
+
+const handlers: Handlers<HeadWorkerMethods> = {
+  async train(request, { signal, emit }) {
+    const started = performance.now();
+    const head = await trainer.train(
+      request.features,
+      request.labelIndices,
+      request.numClasses,
+      request.options,
+      (report) => emit({ type: 'epoch', report }),
+      signal,
+    );
+    try {
+      throwIfCancelled(signal);
+      return {
+        reply: {
+          type: 'trained',
+          head: head.toJSON(),
+          parameterCount: head.parameterCount,
+          trainMs: performance.now() - started,
+          backend: trainer.backend,
+        },
+      };
+    } finally {
+      head.dispose();
+    }
+  },
+  async predict(request) {
+    const head = await trainer.fromJSON(request.head);
+    try {
+      const started = performance.now();
+      const probabilities = await head.predict(request.features);
+      return { reply: { type: 'predicted', probabilities, ms: performance.now() - started } };
+    } finally {
+      head.dispose();
+    }
+  },
+};
+
+serveRpc<HeadWorkerMethods>(scope, handlers);

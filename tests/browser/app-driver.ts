@@ -1,0 +1,82 @@
+/**
+ * @file Small steps through the app's UI by its `data-testid`s, shared by the browser tests.
+ */
+import type { Download, Locator, Page } from 'playwright-core';
+
+/** Generous bounds for a 2-core machine shared with other jobs. */
+export const LOAD_TIMEOUT_MS = 60_000;
+export const RUN_TIMEOUT_MS = 60_000;
+export const TRAIN_TIMEOUT_MS = 120_000;
+export const UI_TIMEOUT_MS = 10_000;
+
+/** The fixture model every test loads. */
+export const FIXTURE_MODEL_ID = 'fixtures/tiny-bert';
+
+/** Clicks a tab and returns its (now visible) panel. */
+export async function openTab(page: Page, id: string): Promise<Locator> {
+  await page.getByTestId(`tab-${id}`).click({ timeout: UI_TIMEOUT_MS });
+  const panel = page.getByTestId(`panel-${id}`);
+  await panel.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  return panel;
+}
+
+/** Numeric `data-value` of every element matching `locator`. */
+export async function dataValues(locator: Locator): Promise<number[]> {
+  const values = await locator.evaluateAll((elements) => elements.map((e) => e.getAttribute('data-value')));
+  return values.map(Number);
+}
+
+/** Picks a model in the model panel (the fixture, or any id typed as "other") and presses Load. */
+export async function startModelLoad(panel: Locator, otherId?: string): Promise<void> {
+  if (otherId === undefined) {
+    await panel.getByTestId('model-select').selectOption(FIXTURE_MODEL_ID);
+  } else {
+    await panel.getByTestId('model-select').selectOption('__other__');
+    await panel.getByTestId('model-other-id').fill(otherId);
+  }
+  await panel.getByTestId('model-load').click();
+}
+
+/** Waits until the model status is one of `statuses` and returns it. */
+export async function waitForModelStatus(page: Page, statuses: string[]): Promise<string> {
+  const status = page.getByTestId('model-status');
+  await status.and(page.locator(statuses.map((s) => `[data-status="${s}"]`).join(','))).waitFor({
+    timeout: LOAD_TIMEOUT_MS,
+  });
+  return (await status.getAttribute('data-status')) ?? '';
+}
+
+/** Waits until the head status is `status`. */
+export async function waitForHeadStatus(
+  page: Page,
+  status: string,
+  timeout = TRAIN_TIMEOUT_MS,
+): Promise<void> {
+  await page
+    .getByTestId('head-status')
+    .and(page.locator(`[data-status="${status}"]`))
+    .waitFor({ timeout });
+}
+
+/** Number of epochs the loss chart currently shows. */
+export async function chartPoints(page: Page): Promise<number> {
+  return Number(await page.getByTestId('loss-chart').getAttribute('data-points'));
+}
+
+/** Types a value into an input and commits it (inputs commit on change). */
+export async function setInput(locator: Locator, value: string): Promise<void> {
+  await locator.fill(value);
+  await locator.press('Enter');
+}
+
+/** Clicks a button that downloads a file and returns the file's text. */
+export async function downloadText(page: Page, button: Locator): Promise<string> {
+  const [download] = (await Promise.all([
+    page.waitForEvent('download', { timeout: UI_TIMEOUT_MS }),
+    button.click(),
+  ])) as [Download, void];
+  const stream = await download.createReadStream();
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

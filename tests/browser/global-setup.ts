@@ -1,0 +1,69 @@
+/**
+ * @file Global setup of the browser test project: builds the app once, serves it with `vite preview` on a free
+ * port and hands the base URL to tests (`inject('baseUrl')`). The returned teardown stops the server.
+ */
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, preview, type InlineConfig } from 'vite';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Origin of the preview server, e.g. 'http://127.0.0.1:41234'. */
+    baseUrl: string;
+  }
+}
+
+/** Debian's Chromium, which playwright-core drives (no browser download). */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** A private build folder, so a concurrent `vite build` into dist/ cannot pull files from under the tests. */
+const outDir = path.join(root, 'node_modules/.cache/browser-tests/dist');
+const HOST = '127.0.0.1';
+
+/** Asks the OS for a free TCP port (listen on port 0, read it back, close). */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      server.close(() => {
+        if (typeof address === 'object' && address !== null) resolve(address.port);
+        else reject(new Error('Could not read the port the OS assigned.'));
+      });
+    });
+  });
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `Browser tests need Chromium at ${CHROMIUM_PATH}. Install it with: apt-get install -y chromium fonts-liberation`,
+    );
+  }
+  if (!existsSync(path.join(root, 'tests/fixtures/models/tiny-bert/onnx/model.onnx'))) {
+    throw new Error('Browser tests need the fixture models. Generate them with: npm run fixtures');
+  }
+  const config: InlineConfig = {
+    root,
+    configFile: path.join(root, 'vite.config.ts'),
+    logLevel: 'error',
+    build: { outDir, emptyOutDir: true },
+  };
+  await build(config);
+  const server = await preview({
+    ...config,
+    preview: { host: HOST, port: await freePort(), strictPort: true, open: false },
+  });
+  const address = server.httpServer.address();
+  if (typeof address !== 'object' || address === null) throw new Error('vite preview is not listening.');
+  project.provide('baseUrl', `http://${HOST}:${address.port}`);
+  return async () => {
+    await server.close();
+  };
+}
