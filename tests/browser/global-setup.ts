@@ -3,7 +3,9 @@
  * port and hands the base URL to tests (`inject('baseUrl')`). The returned teardown stops the server.
  */
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, preview, type InlineConfig } from 'vite';
@@ -20,8 +22,6 @@ declare module 'vitest' {
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** A private build folder, so a concurrent `vite build` into dist/ cannot pull files from under the tests. */
-const outDir = path.join(root, 'node_modules/.cache/browser-tests/dist');
 const HOST = '127.0.0.1';
 
 /** Asks the OS for a free TCP port (listen on port 0, read it back, close). */
@@ -49,6 +49,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (!existsSync(path.join(root, 'tests/fixtures/models/tiny-bert/onnx/model.onnx'))) {
     throw new Error('Browser tests need the fixture models. Generate them with: npm run fixtures');
   }
+  // A private build folder per run, so neither `vite build` into dist/ nor another test run at the same time
+  // can pull files from under the tests.
+  const outDir = await mkdtemp(path.join(tmpdir(), 'pvf-browser-tests-'));
   const config: InlineConfig = {
     root,
     configFile: path.join(root, 'vite.config.ts'),
@@ -65,5 +68,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('baseUrl', `http://${HOST}:${address.port}`);
   return async () => {
     await server.close();
+    await rm(outDir, { recursive: true, force: true });
   };
 }
