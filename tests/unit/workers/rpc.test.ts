@@ -13,7 +13,7 @@ import {
   type Handlers,
   type WorkerPort,
   type WorkerScope,
-} from '../../src/lib/workers/rpc.ts';
+} from '../../../src/lib/workers/rpc.ts';
 
 interface EchoRequest {
   type: 'echo';
