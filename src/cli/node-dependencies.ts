@@ -69,7 +69,8 @@ export function createNodeDependencies(options: NodeDependencyOptions): NodeDepe
     async readDatasetFile(path) {
       const fullPath = resolve(experimentDir, path);
       try {
-        return await readFile(fullPath, 'utf8');
+        // Bytes, not text: the core decodes them, so a non-UTF-8 or binary file gets the same message as in the app.
+        return new Uint8Array(await readFile(fullPath));
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         const reason =

@@ -34,7 +34,11 @@ export type DatasetErrorCode =
   | 'too-many-classes'
   | 'too-many-examples'
   | 'unknown-builtin'
-  | 'split';
+  | 'split'
+  | 'file-too-large'
+  | 'too-many-rows'
+  | 'not-utf8'
+  | 'binary-file';
 
 /** A dataset that cannot be read or used as labeled data. */
 export class DatasetError extends Error {

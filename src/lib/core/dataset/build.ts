@@ -81,13 +81,21 @@ export function analyzeDataset(
     classCounts: {},
     warnings: [...table.warnings],
   };
+  if (table.columns.length === 1) {
+    const message =
+      `The file has only one column (${quoteList(table.columns)}): labeled data needs a text column and a ` +
+      'label column, e.g. a header row "text,label". Add the labels as a second column.';
+    return { report, errors: [new DatasetError('missing-column', message)] };
+  }
   const missing = (['text', 'label'] as const).filter((role) => !table.columns.includes(columns[role]));
   if (missing.length > 0) {
     const errors = missing.map(
       (role) =>
         new DatasetError(
           'missing-column',
-          `The ${role} column "${columns[role]}" is not in the file: choose one of ${quoteList(table.columns)}.`,
+          columns[role] === ''
+            ? `Choose the ${role} column: one of ${quoteList(table.columns)}.`
+            : `The ${role} column "${columns[role]}" is not in the file: choose one of ${quoteList(table.columns)}.`,
         ),
     );
     return { report, errors };

@@ -4,6 +4,7 @@
  */
 import Papa from 'papaparse';
 import { DatasetError, quoteList } from '../errors.ts';
+import { MAX_ROWS, tooManyRowsError } from './limits.ts';
 
 export type TableFormat = 'csv' | 'tsv' | 'jsonl' | 'json';
 
@@ -50,13 +51,21 @@ export function formatFromFileName(fileName: string): TableFormat {
   return format;
 }
 
+/** Options of {@link parseTable}. */
+export interface ParseOptions {
+  /** Most data rows accepted; more is a `too-many-rows` error. Default {@link MAX_ROWS}. */
+  maxRows?: number;
+}
+
 /**
  * Parses file content into a table. CSV/TSV need a header row; CSV auto-detects `,` `;` `|` or tab as delimiter.
  * JSONL needs one JSON object per line; JSON needs an array of objects. Non-string values become strings
  * (null becomes '', nested values their JSON).
- * @throws DatasetError for an empty file, a file without data rows, or malformed content (naming the row or line).
+ * @throws DatasetError for an empty file, a file without data rows, more rows than `maxRows`, or malformed
+ *   content (naming the row, or the line and column).
  */
-export function parseTable(content: string, format: TableFormat): Table {
+export function parseTable(content: string, format: TableFormat, options: ParseOptions = {}): Table {
+  const maxRows = options.maxRows ?? MAX_ROWS;
   // A BOM is common in files saved by spreadsheet programs; it would otherwise stick to the first column name.
   const text = content.startsWith('\ufeff') ? content.slice(1) : content;
   if (text.trim() === '') {
@@ -64,13 +73,13 @@ export function parseTable(content: string, format: TableFormat): Table {
   }
   switch (format) {
     case 'csv':
-      return parseDelimited(text, undefined);
+      return parseDelimited(text, undefined, maxRows);
     case 'tsv':
-      return parseDelimited(text, '\t');
+      return parseDelimited(text, '\t', maxRows);
     case 'jsonl':
-      return parseJsonLines(text);
+      return parseJsonLines(text, maxRows);
     case 'json':
-      return parseJsonArray(text);
+      return parseJsonArray(text, maxRows);
     default:
       throw new DatasetError(
         'unsupported-format',
@@ -79,10 +88,12 @@ export function parseTable(content: string, format: TableFormat): Table {
   }
 }
 
-function parseDelimited(text: string, delimiter: string | undefined): Table {
+function parseDelimited(text: string, delimiter: string | undefined, maxRows: number): Table {
   const parsed = Papa.parse<string[]>(text, {
     header: false,
     skipEmptyLines: true,
+    // The header, the allowed rows and one more to tell "too many" apart; the rest is never parsed.
+    preview: maxRows + 2,
     ...(delimiter === undefined ? { delimitersToGuess: [',', ';', '\t', '|'] } : { delimiter }),
   });
   const quoteError = parsed.errors.find((error) => error.type === 'Quotes');
@@ -105,6 +116,7 @@ function parseDelimited(text: string, delimiter: string | undefined): Table {
       `The file has a header row (columns: ${quoteList(columns)}) but no data rows: add at least one row below it.`,
     );
   }
+  if (dataCells.length > maxRows) throw tooManyRowsError(maxRows);
   let tooMany = 0;
   let tooFew = 0;
   const rows = dataCells.map((cells, index) => {
@@ -154,6 +166,10 @@ function uniqueColumnNames(headerCells: string[], warnings: string[]): string[] 
       name = `column ${index + 1}`;
       warnings.push(`Column ${index + 1} has no name in the header row; it is called "${name}".`);
     }
+    if (name === RESERVED_KEY) {
+      name = renamedReserved(index);
+      warnings.push(`Column ${index + 1} cannot be called "${RESERVED_KEY}"; it is called "${name}".`);
+    }
     if (seen.has(name)) {
       let suffix = 2;
       while (seen.has(`${name} (${suffix})`)) suffix++;
@@ -168,18 +184,22 @@ function uniqueColumnNames(headerCells: string[], warnings: string[]): string[] 
   });
 }
 
-function parseJsonLines(text: string): Table {
+function parseJsonLines(text: string, maxRows: number): Table {
   const records: Record<string, unknown>[] = [];
   text.split(/\r?\n/).forEach((line, index) => {
     if (line.trim() === '') return;
     const lineNumber = index + 1;
+    if (records.length === maxRows) throw tooManyRowsError(maxRows);
     let value: unknown;
     try {
       value = JSON.parse(line);
     } catch (error) {
+      const where = jsonErrorPosition(line, error);
       throw new DatasetError(
         'malformed',
-        `Line ${lineNumber} is not valid JSON (${errorMessage(error)}): JSONL needs one JSON object per line.`,
+        `Line ${lineNumber} is not valid JSON` +
+          `${where === undefined ? '' : where.atEnd ? ' (it ends too early)' : ` (at column ${where.column})`}: ` +
+          'JSONL needs one complete JSON object per line, e.g. {"text": "…", "label": "…"}.',
       );
     }
     if (!isPlainObject(value)) {
@@ -194,23 +214,39 @@ function parseJsonLines(text: string): Table {
   return tableFromRecords(records);
 }
 
-function parseJsonArray(text: string): Table {
+function parseJsonArray(text: string, maxRows: number): Table {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
+    const where = jsonErrorPosition(text, error);
+    const place =
+      where === undefined
+        ? ''
+        : where.atEnd
+          ? ': it ends before the JSON is complete (a missing ], } or closing quote?)'
+          : ` at line ${where.line}, column ${where.column} (look for a missing comma, quote or bracket there)`;
     throw new DatasetError(
       'malformed',
-      `The file is not valid JSON (${errorMessage(error)}): fix the syntax, or save it as JSONL (one object per line).`,
+      `The file is not valid JSON${place}. Fix the syntax, or save the data as JSONL (one object per line).`,
     );
   }
   if (!Array.isArray(value)) {
+    const holder = isPlainObject(value) ? value : {};
+    const rowsKey = Object.keys(holder).find((key) => {
+      const field = holder[key];
+      return Array.isArray(field) && field.some(isPlainObject);
+    });
     throw new DatasetError(
       'malformed',
       `The JSON file holds ${describeJsonValue(value)}: it must hold an array of objects, ` +
-        'e.g. [{"text": "…", "label": "…"}].',
+        'e.g. [{"text": "…", "label": "…"}]' +
+        (rowsKey === undefined
+          ? '.'
+          : `. The rows seem to be in its field "${rowsKey}": save that array alone as the file.`),
     );
   }
+  if (value.length > maxRows) throw tooManyRowsError(maxRows);
   const records = value.map((item: unknown, index) => {
     if (!isPlainObject(item)) {
       throw new DatasetError(
@@ -235,13 +271,29 @@ function tableFromRecords(records: Record<string, unknown>[]): Table {
   for (const record of records) {
     for (const key of Object.keys(record)) columnSet.add(key);
   }
-  const columns = [...columnSet];
+  const keys = [...columnSet];
+  const warnings: string[] = [];
+  const columns = keys.map((key, index) => {
+    if (key !== RESERVED_KEY) return key;
+    const name = renamedReserved(index);
+    warnings.push(`The field "${RESERVED_KEY}" cannot be a column name; it is called "${name}".`);
+    return name;
+  });
   const rows = records.map((record) => {
     const row: Record<string, string> = {};
-    for (const column of columns) row[column] = cellToString(record[column]);
+    keys.forEach((key, index) => {
+      row[columns[index] as string] = cellToString(Object.hasOwn(record, key) ? record[key] : undefined);
+    });
     return row;
   });
-  return { columns, rows, warnings: [] };
+  return { columns, rows, warnings };
+}
+
+/** Assigning this key on a plain object would set its prototype instead of a cell: such a column is renamed. */
+const RESERVED_KEY = '__proto__';
+
+function renamedReserved(index: number): string {
+  return `${RESERVED_KEY} (column ${index + 1})`;
 }
 
 function cellToString(value: unknown): string {
@@ -262,6 +314,30 @@ function describeJsonValue(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/**
+ * Where `JSON.parse` stopped, from its message: engines word it differently, but V8 says "at position N" (or
+ * "Unexpected end"), SpiderMonkey "at line L column C". Undefined when the message says neither.
+ */
+function jsonErrorPosition(
+  text: string,
+  error: unknown,
+): { line: number; column: number; atEnd: boolean } | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/unexpected end/i.test(message)) return { line: 0, column: 0, atEnd: true };
+  // Newer V8 adds "(line L column C)" after the position: the position alone tells the end of the text apart.
+  const position = /position (\d+)/.exec(message);
+  if (position) {
+    const offset = Number(position[1]);
+    if (offset >= text.trimEnd().length) return { line: 0, column: 0, atEnd: true };
+    const before = text.slice(0, offset);
+    const lineStart = before.lastIndexOf('\n') + 1;
+    return { line: before.split('\n').length, column: offset - lineStart + 1, atEnd: false };
+  }
+  const lineColumn = /line (\d+) column (\d+)/.exec(message);
+  if (!lineColumn) return undefined;
+  const line = Number(lineColumn[1]);
+  const column = Number(lineColumn[2]);
+  const lines = text.trimEnd().split('\n');
+  const atEnd = line > lines.length || (line === lines.length && column > (lines[line - 1] ?? '').length);
+  return { line, column, atEnd };
 }

@@ -5,8 +5,9 @@
  * the same numbers from the same math.
  */
 import { buildDataset, type DatasetLimits, type DatasetReport } from '../dataset/build.ts';
-import { getBuiltinDataset } from '../dataset/builtin/registry.ts';
+import { decodeDatasetBytes } from '../dataset/decode.ts';
 import { formatFromFileName, parseTable } from '../dataset/parse.ts';
+import { buildDatasetFromRef } from '../dataset/ref.ts';
 import type { Dataset, LabeledExample } from '../dataset/types.ts';
 import { evaluate } from '../metrics/metrics.ts';
 import type { EmbedOptions, EpochReport, Encoder, HeadTrainer, TrainedHead } from '../ports.ts';
@@ -28,6 +29,7 @@ import {
   type RunResult,
   type SimilarityPrompt,
 } from './types.ts';
+import { checkHeadLayer } from './schema.ts';
 
 /** Similarity prompts compare sentence embeddings: the last layer, mean-pooled (as sentence-transformers do). */
 export const SIMILARITY_EMBEDDING: EmbedOptions = { layer: -1, pooling: 'mean' };
@@ -38,8 +40,11 @@ export interface RunDependencies {
   /** Encoder for a model reference exactly as written in the experiment (cached here: one call per model). */
   encoder(model: string): Promise<Encoder>;
   trainer: HeadTrainer;
-  /** Reads a dataset file named by dataset.path (the CLI resolves it relative to the experiment file). */
-  readDatasetFile(path: string): Promise<string>;
+  /**
+   * Reads a dataset file named by dataset.path (the CLI resolves it relative to the experiment file). Bytes are
+   * decoded and checked like an upload (UTF-8 or UTF-16 with a byte-order mark, no binary data).
+   */
+  readDatasetFile(path: string): Promise<string | Uint8Array>;
   /** Milliseconds from any fixed origin, e.g. `performance.now()`. */
   now(): number;
   onProgress?(message: string): void;
@@ -53,26 +58,24 @@ function baseName(path: string): string {
 }
 
 /**
- * Reads and validates the dataset an experiment names: a file through `readFile`, or a built-in dataset.
+ * Reads and validates the dataset an experiment names: a file through `readFile` (text, or bytes, which are
+ * checked to be UTF-8 like an upload), a built-in dataset, or rows carried inline.
  * @throws DatasetError when the file cannot be parsed or is not usable labeled data.
  */
 export async function loadExperimentDataset(
   ref: DatasetRef,
-  readFile: (path: string) => Promise<string>,
+  readFile: (path: string) => Promise<string | Uint8Array>,
   limits?: DatasetLimits,
 ): Promise<{ dataset: Dataset; report: DatasetReport }> {
   if ('path' in ref) {
     const format = formatFromFileName(ref.path);
-    const table = parseTable(await readFile(ref.path), format);
-    return buildDataset(table, { text: ref.text, label: ref.label }, baseName(ref.path), limits);
+    const content = await readFile(ref.path);
+    const name = baseName(ref.path);
+    const text = typeof content === 'string' ? content : decodeDatasetBytes(content, name);
+    const table = parseTable(text, format);
+    return buildDataset(table, { text: ref.text, label: ref.label }, name, limits);
   }
-  const builtin = getBuiltinDataset(ref.builtin);
-  return buildDataset(
-    builtin.table(),
-    { text: ref.text ?? builtin.textColumn, label: ref.label ?? builtin.labelColumn },
-    builtin.title,
-    limits,
-  );
+  return buildDatasetFromRef(ref, limits);
 }
 
 /** Vectors and the time it took to compute them. */
@@ -342,6 +345,14 @@ export async function runExperiment(
       `${split.train.length} train, ${split.test.length} test`,
   );
   const runs: RunResult[] = [];
+
+  // Only the model knows its depth: check every head's layer before spending time on prompts.
+  if (experiment.heads.length > 0) {
+    const encoder = await encoderFor(experiment.model);
+    experiment.heads.forEach((spec, index) =>
+      checkHeadLayer(spec.layer, encoder.numLayers, experiment.model, `heads[${index}].layer`),
+    );
+  }
 
   const testEmbeddings = new Map<string, TimedVectors>();
   for (const [index, prompt] of experiment.prompts.entries()) {

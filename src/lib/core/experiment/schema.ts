@@ -4,6 +4,7 @@
  * not run yet are refused with a clear message, never silently ignored, so a file never means less than it says.
  */
 import { getBuiltinDataset, builtinDatasetIds } from '../dataset/builtin/registry.ts';
+import { formatCount, MAX_ROWS } from '../dataset/limits.ts';
 import { formatFromFileName } from '../dataset/parse.ts';
 import { DatasetError, ExperimentError, fieldPath, quoteList } from '../errors.ts';
 import { LABEL_PLACEHOLDER, TEXT_PLACEHOLDER } from '../prompts/similarity.ts';
@@ -23,8 +24,6 @@ export const SUPPORTED_STRATEGIES = ['similarity'] as const;
 /** Strategies of the product that later versions will run; refused with a "not supported yet" message. */
 export const PLANNED_STRATEGIES = ['nli', 'instruction'] as const;
 export const POOLINGS: readonly Pooling[] = ['mean', 'cls', 'last'];
-/** Head layers this version can extract: only the last one for now. */
-export const SUPPORTED_HEAD_LAYERS: readonly number[] = [-1];
 
 export const EPOCHS_RANGE = { min: 1, max: 1000 } as const;
 export const BATCH_SIZE_RANGE = { min: 1, max: 4096 } as const;
@@ -34,6 +33,7 @@ const TOP_LEVEL_FIELDS = ['version', 'name', 'model', 'dataset', 'split', 'promp
 const SPLIT_FIELDS = ['test', 'seed'];
 const PATH_DATASET_FIELDS = ['path', 'text', 'label'];
 const BUILTIN_DATASET_FIELDS = ['builtin', 'text', 'label'];
+const INLINE_DATASET_FIELDS = ['name', 'rows', 'text', 'label'];
 const SIMILARITY_FIELDS = ['name', 'strategy', 'template', 'descriptions', 'textTemplate', 'model'];
 const HEAD_FIELDS = [
   'name',
@@ -48,6 +48,23 @@ const HEAD_FIELDS = [
 ];
 
 type JsonObject = Record<string, unknown>;
+
+/**
+ * Checks a head's `layer` against the model that runs it. Any whole number passes the file check, because only the
+ * loaded model knows its depth: valid are 0..numLayers (0 = embeddings output, numLayers = last layer) and
+ * -1..-(numLayers + 1) counting from the end.
+ * @param path The field, e.g. `heads[0].layer`.
+ * @throws ExperimentError at `path`, naming the model and its range.
+ */
+export function checkHeadLayer(layer: number, numLayers: number, model: string, path: string): void {
+  const index = layer < 0 ? numLayers + 1 + layer : layer;
+  if (Number.isInteger(layer) && index >= 0 && index <= numLayers) return;
+  throw new ExperimentError(
+    path,
+    `layer ${layer} does not exist: ${model} has layers 0..${numLayers} (0 = embeddings output, ` +
+      `${numLayers} = last layer), or -1..-${numLayers + 1} counting from the end.`,
+  );
+}
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -201,6 +218,53 @@ function readNumber(object: JsonObject, key: string, path: string, example: stri
   return value;
 }
 
+/**
+ * Checks the rows of an inline dataset: a non-empty list (within the row limit) of objects whose fields are all
+ * strings, each holding the text and label fields. Returns plain copies.
+ */
+function parseInlineRows(value: unknown, text: string, label: string): Record<string, string>[] {
+  const path = 'dataset.rows';
+  if (!Array.isArray(value)) {
+    throw new ExperimentError(
+      path,
+      `must be a list of rows like [{ "${text}": "…", "${label}": "…" }], not ${describe(value)}.`,
+    );
+  }
+  if (value.length === 0) {
+    throw new ExperimentError(path, `is empty: add rows like { "${text}": "…", "${label}": "…" }.`);
+  }
+  if (value.length > MAX_ROWS) {
+    throw new ExperimentError(
+      path,
+      `has ${formatCount(value.length)} rows; at most ${formatCount(MAX_ROWS)} are supported: keep a sample.`,
+    );
+  }
+  return value.map((row: unknown, index) => {
+    const rowPath = fieldPath(path, index);
+    const object = expectObject(row, rowPath, `{ "${text}": "…", "${label}": "…" }`);
+    const copy: Record<string, string> = {};
+    for (const [key, cell] of Object.entries(object)) {
+      if (typeof cell !== 'string') {
+        throw new ExperimentError(
+          fieldPath(rowPath, key),
+          `must be a string (write numbers and labels in quotes, an empty cell as ""); got ${describe(cell)}.`,
+        );
+      }
+      copy[key] = cell;
+    }
+    for (const key of [text, label]) {
+      if (!Object.hasOwn(copy, key)) {
+        throw new ExperimentError(
+          fieldPath(rowPath, key),
+          `is missing: every row needs the text field "${text}" and the label field "${label}" ` +
+            '(an empty string for an unlabeled row, which is then dropped).',
+        );
+      }
+    }
+    return copy;
+  });
+}
+
 function parseDataset(value: unknown): DatasetRef {
   const path = 'dataset';
   const object = expectObject(
@@ -210,11 +274,19 @@ function parseDataset(value: unknown): DatasetRef {
   );
   const hasPath = object.path !== undefined;
   const hasBuiltin = object.builtin !== undefined;
-  if (hasPath && hasBuiltin) {
+  const hasRows = object.rows !== undefined;
+  if ([hasPath, hasBuiltin, hasRows].filter(Boolean).length > 1) {
     throw new ExperimentError(
       path,
-      'use either "path" (a file) or "builtin" (a built-in dataset), not both.',
+      'use exactly one of "path" (a file), "builtin" (a built-in dataset) or "rows" (the data itself).',
     );
+  }
+  if (hasRows) {
+    checkFields(object, path, INLINE_DATASET_FIELDS);
+    const name = readString(object, 'name', path, '"reviews.csv" (a name to show for the data)');
+    const text = readString(object, 'text', path, '"text" (the field of each row holding the text)');
+    const label = readString(object, 'label', path, '"label" (the field of each row holding the label)');
+    return { name, rows: parseInlineRows(object.rows, text, label), text, label };
   }
   if (hasBuiltin) {
     checkFields(object, path, BUILTIN_DATASET_FIELDS);
@@ -251,8 +323,8 @@ function parseDataset(value: unknown): DatasetRef {
   }
   throw new ExperimentError(
     path,
-    `needs "path" (a CSV, TSV, JSONL or JSON file next to the experiment) or "builtin" ` +
-      `(one of ${quoteList(builtinDatasetIds())}).`,
+    `needs "path" (a CSV, TSV, JSONL or JSON file next to the experiment), "builtin" ` +
+      `(one of ${quoteList(builtinDatasetIds())}) or "rows" (the data itself, with "name", "text" and "label").`,
   );
 }
 
@@ -376,13 +448,8 @@ function parseHead(value: unknown, path: string): HeadSpec {
   );
   checkFields(object, path, HEAD_FIELDS);
   const name = readString(object, 'name', path, '"linear"').trim();
-  const layer = readInteger(object, 'layer', path, '-1');
-  if (!SUPPORTED_HEAD_LAYERS.includes(layer)) {
-    throw new ExperimentError(
-      fieldPath(path, 'layer'),
-      `layer ${layer} is not supported yet: only -1 (the last layer) is supported for now.`,
-    );
-  }
+  // The range depends on the model: checkHeadLayer runs once it is loaded.
+  const layer = readInteger(object, 'layer', path, '-1 (the last layer) or 2');
   const pooling = requireField(object, 'pooling', path, '"mean"');
   if (!(POOLINGS as readonly unknown[]).includes(pooling)) {
     throw new ExperimentError(

@@ -5,8 +5,23 @@
 
 export const EXPERIMENT_VERSION = 1;
 
+/**
+ * Data carried inside the experiment itself (an uploaded file), so the experiment stays one self-contained file.
+ * `rows` are the file's data rows in order (ids are row numbers, as for a file); `text` and `label` name the
+ * fields of each row that hold them.
+ */
+export interface InlineDatasetRef {
+  /** Display name, usually the uploaded file's name, e.g. "reviews.csv". */
+  name: string;
+  rows: Record<string, string>[];
+  text: string;
+  label: string;
+}
+
 export type DatasetRef =
-  { path: string; text: string; label: string } | { builtin: string; text?: string; label?: string };
+  | { path: string; text: string; label: string }
+  | { builtin: string; text?: string; label?: string }
+  | InlineDatasetRef;
 
 export interface SplitSpec {
   /** Fraction of each class held out for testing, 0 < test < 1. */

@@ -201,6 +201,30 @@ describe('runExperiment on the built-in topics dataset', () => {
     expect(calls[1]?.texts).toEqual(['food', 'sports', 'weather']);
   });
 
+  it('reads features of the layer each head names, negative layers counting from the end', async () => {
+    const { deps, encoders } = harness();
+    const experiment = topicsExperiment({ prompts: [] });
+    experiment.heads = experiment.heads.map((head, index) => ({ ...head, layer: [0, 2, -2][index] ?? -1 }));
+    const results = await runExperiment(experiment, deps);
+    expect(results.runs.map((run) => run.name)).toEqual(['linear', 'mlp, 4 per class', 'cls']);
+    const layers = (encoders.get('fake/keywords')?.calls ?? []).map((call) => call.options.layer);
+    expect(new Set(layers)).toEqual(new Set([0, 2, -2]));
+  });
+
+  it('refuses a head layer the model does not have before running any prompt, naming the field and range', async () => {
+    const { deps, encoders } = harness();
+    const experiment = topicsExperiment();
+    experiment.heads[2] = { ...(experiment.heads[2] as Experiment['heads'][number]), layer: 3 };
+    const error = await runExperiment(experiment, deps).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ExperimentError);
+    expect((error as ExperimentError).path).toBe('heads[2].layer');
+    expect((error as ExperimentError).detail).toBe(
+      'layer 3 does not exist: fake/keywords has layers 0..2 (0 = embeddings output, 2 = last layer), ' +
+        'or -1..-3 counting from the end.',
+    );
+    expect(encoders.get('fake/keywords')?.calls).toEqual([]);
+  });
+
   it('uses a prompt’s own model when it names one', async () => {
     const { deps, encoderRequests } = harness();
     const experiment = topicsExperiment({ heads: [] });

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ExperimentError } from '../../../../src/lib/core/errors.ts';
 import {
+  checkHeadLayer,
   closestName,
   parseExperiment,
   parseExperimentText,
   serializeExperiment,
 } from '../../../../src/lib/core/experiment/schema.ts';
 
-/** The PRODUCT.md example without the parts this version refuses (nli, instruction, layer 4, learningCurve). */
+/** The PRODUCT.md example without the parts this version refuses (nli, instruction, learningCurve). */
 function productExample(): Record<string, unknown> {
   return {
     version: 1,
@@ -118,7 +119,12 @@ describe('parseExperiment: each bad field names its path', () => {
     ['model missing', (e) => delete e.model, 'model', /missing/],
     ['model not a string', (e) => (e.model = 3), 'model', /non-empty string/],
     ['top-level typo', (e) => (e.heds = []), 'heds', /unknown field: did you mean "heads"\?/],
-    ['dataset both', (e) => (e.dataset.builtin = 'topics'), 'dataset', /either "path".*not both/],
+    [
+      'dataset both',
+      (e) => (e.dataset.builtin = 'topics'),
+      'dataset',
+      /exactly one of "path".*"builtin".*"rows"/,
+    ],
     ['dataset neither', (e) => (e.dataset = { text: 'a', label: 'b' }), 'dataset', /needs "path".*"builtin"/],
     ['dataset label missing', (e) => delete e.dataset.label, 'dataset.label', /missing/],
     ['dataset bad extension', (e) => (e.dataset.path = 'spam.xlsx'), 'dataset.path', /\.csv/],
@@ -197,12 +203,8 @@ describe('parseExperiment: each bad field names its path', () => {
       'heads[1].learning_rate',
       /did you mean "learningRate"/,
     ],
-    [
-      'head layer 4',
-      (e) => (e.heads[1].layer = 4),
-      'heads[1].layer',
-      /only -1 \(the last layer\) is supported for now/,
-    ],
+    ['head layer fraction', (e) => (e.heads[1].layer = 1.5), 'heads[1].layer', /whole number/],
+    ['head layer text', (e) => (e.heads[1].layer = 'last'), 'heads[1].layer', /whole number/],
     [
       'head pooling',
       (e) => (e.heads[0].pooling = 'max'),
@@ -247,6 +249,14 @@ describe('parseExperiment: each bad field names its path', () => {
     expect(error.message).toBe(path === '' ? error.detail : `${path}: ${error.detail}`);
   });
 
+  it('accepts any whole-number head layer: the range depends on the model, checked when it is loaded', () => {
+    for (const layer of [0, 2, 4, -1, -5, 12]) {
+      const experiment = productExample();
+      (experiment.heads as Array<Record<string, unknown>>)[1]!.layer = layer;
+      expect(parseExperiment(experiment).heads[1]?.layer).toBe(layer);
+    }
+  });
+
   it('refuses a document that is not an object', () => {
     expect(() => parseExperiment([])).toThrow(/the experiment must be an object/);
     expect(() => parseExperiment(null)).toThrow(ExperimentError);
@@ -282,6 +292,34 @@ describe('parseExperiment: features of later versions are refused, not ignored',
     const error = errorFor((e) => (e.prompts[0].verbalizers = { spam: 'spam' }));
     expect(error.path).toBe('prompts[0].verbalizers');
     expect(error.detail).toMatch(/unknown field/);
+  });
+});
+
+describe('checkHeadLayer', () => {
+  it('accepts 0..numLayers and -1..-(numLayers + 1)', () => {
+    for (const layer of [0, 1, 4, -1, -5]) {
+      expect(() => checkHeadLayer(layer, 4, 'fixtures/tiny-bert', 'heads[0].layer')).not.toThrow();
+    }
+  });
+
+  it('names the field, the model and its range for a layer the model does not have', () => {
+    for (const [layer, path] of [
+      [5, 'heads[0].layer'],
+      [-6, 'heads[2].layer'],
+    ] as const) {
+      let caught: unknown;
+      try {
+        checkHeadLayer(layer, 4, 'fixtures/tiny-bert', path);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ExperimentError);
+      expect((caught as ExperimentError).path).toBe(path);
+      expect((caught as ExperimentError).message).toBe(
+        `${path}: layer ${layer} does not exist: fixtures/tiny-bert has layers 0..4 (0 = embeddings output, ` +
+          '4 = last layer), or -1..-5 counting from the end.',
+      );
+    }
   });
 });
 

@@ -15,6 +15,8 @@ export interface BuiltinDataset {
   /** Where the texts come from. */
   source: string;
   license: string;
+  /** How the rows were made from the source, in a few sentences a user can check. */
+  provenance: { summary: string };
   /** Default column names, used when the experiment does not name them. */
   textColumn: string;
   labelColumn: string;
@@ -36,6 +38,11 @@ export const BUILTIN_DATASETS: readonly BuiltinDataset[] = [
       'Easy enough that a good prompt already does well: a quick first experiment.',
     source: 'Written for this project',
     license: 'CC0 1.0',
+    provenance: {
+      summary:
+        'Written by hand for this app (src/lib/core/dataset/builtin/topics.ts): 50 sentences per topic, ' +
+        'none copied from another source. Dedicated to the public domain (CC0 1.0).',
+    },
     textColumn: 'text',
     labelColumn: 'label',
     table: () => tableOf(TOPICS_ROWS, ['text', 'label']),
