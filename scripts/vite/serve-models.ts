@@ -27,6 +27,8 @@ export interface ServedModelInfo {
   fixture: boolean;
   /** Dtypes with an ONNX file present, from `onnx/model{suffix}.onnx`. */
   dtypes: string[];
+  /** Size in bytes of each present dtype's ONNX file, so the app can show sizes and check memory first. */
+  onnxBytes: Record<string, number>;
 }
 
 /** Shape of `/models/index.json`. */
@@ -87,6 +89,9 @@ export function createModelsMiddleware(getRoots: () => Roots): Connect.NextHandl
   return (req, res, next) => {
     const raw = (req.url ?? '').split(/[?#]/, 1)[0] ?? '';
     if (!raw.startsWith(MODELS_URL_PREFIX)) return next();
+    // A module import of a file under models/ (e.g. the app's `import catalog from '.../models/catalog.json'`, which
+    // the dev server requests as `?import`) is Vite's to transform, not a model file to stream.
+    if (isViteModuleRequest(req.url ?? '')) return next();
     const pathname = decodePath(raw);
     if (pathname === undefined) return sendText(res, 400, `Invalid escape sequence in ${raw}.`);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -109,6 +114,14 @@ export function createModelsMiddleware(getRoots: () => Roots): Connect.NextHandl
  * Decodes a request path (query and fragment already cut off). Deliberately not normalised (no `new URL`), so
  * `/models/%2e%2e/x` stays under /models/ and is refused here instead of being resolved to `/x` and passed on.
  */
+/** Vite marks module requests for non-JS files with query flags such as `?import`, `?url` or `?raw`. */
+function isViteModuleRequest(url: string): boolean {
+  const query = url.split('?', 2)[1];
+  if (query === undefined) return false;
+  const flags = new URLSearchParams(query.split('#', 1)[0]);
+  return ['import', 'url', 'raw', 'inline'].some((flag) => flags.has(flag));
+}
+
 function decodePath(raw: string): string | undefined {
   try {
     return decodeURIComponent(raw);
@@ -202,7 +215,8 @@ export async function findModelFolders(
   async function visit(dir: string, relative: string, depth: number): Promise<void> {
     const entries: Dirent[] = await readdir(dir, { withFileTypes: true }).catch(() => []);
     if (relative !== '' && entries.some((e) => e.isFile() && e.name === 'config.json')) {
-      found.push({ id: idPrefix + relative, fixture, dtypes: await availableDtypes(dir) });
+      const onnxBytes = await onnxFileSizes(dir);
+      found.push({ id: idPrefix + relative, fixture, dtypes: Object.keys(onnxBytes), onnxBytes });
       return;
     }
     if (depth >= MAX_INDEX_DEPTH) return;
@@ -217,11 +231,14 @@ export async function findModelFolders(
   return found.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-async function availableDtypes(modelDir: string): Promise<string[]> {
-  const files = new Set(await readdir(path.join(modelDir, 'onnx')).catch(() => [] as string[]));
-  return Object.entries(DTYPE_SUFFIXES)
-    .filter(([, suffix]) => files.has(`model${suffix}.onnx`))
-    .map(([dtype]) => dtype);
+/** Dtype → size of `onnx/model{suffix}.onnx`, for the dtypes whose file is present (in DTYPE_SUFFIXES order). */
+async function onnxFileSizes(modelDir: string): Promise<Record<string, number>> {
+  const sizes: Record<string, number> = {};
+  for (const [dtype, suffix] of Object.entries(DTYPE_SUFFIXES)) {
+    const info = await stat(path.join(modelDir, 'onnx', `model${suffix}.onnx`)).catch(() => undefined);
+    if (info?.isFile()) sizes[dtype] = info.size;
+  }
+  return sizes;
 }
 
 function sendText(res: ServerResponse, status: number, message: string): void {

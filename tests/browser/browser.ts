@@ -30,6 +30,8 @@ export interface BrowserSession {
   consoleErrors: string[];
   /** Every console message, for diagnosing a failure. */
   consoleLog: string[];
+  /** The browser's profile folder; its processes carry it on their command line (memory measurements). */
+  userDataDir: string;
   /** Closes the browser and deletes its profile. */
   close(): Promise<void>;
 }
@@ -70,6 +72,7 @@ export async function openBrowser(options: { extraArgs?: string[] } = {}): Promi
     externalRequests,
     consoleErrors,
     consoleLog,
+    userDataDir,
     async close() {
       await context.close();
       await rm(userDataDir, { recursive: true, force: true });

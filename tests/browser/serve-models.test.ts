@@ -97,13 +97,19 @@ describe('serve-models plugin', () => {
     expect(response.headers.allow).toBe('GET, HEAD');
   });
 
-  test('index.json lists the fixture model with the dtypes it ships', async () => {
+  test('index.json lists the fixture model with the dtypes it ships and their sizes', async () => {
     const response = await send('GET', '/models/index.json');
     expect(response.status).toBe(200);
     const index = JSON.parse(response.body.toString('utf8')) as {
       models: { id: string; fixture: boolean; dtypes: string[] }[];
     };
-    expect(index.models).toContainEqual({ id: 'fixtures/tiny-bert', fixture: true, dtypes: ['fp32'] });
+    const onnxSize = (await stat(path.join(fixtureDir, 'onnx/model.onnx'))).size;
+    expect(index.models).toContainEqual({
+      id: 'fixtures/tiny-bert',
+      fixture: true,
+      dtypes: ['fp32'],
+      onnxBytes: { fp32: onnxSize },
+    });
     for (const model of index.models) expect(model.fixture).toBe(model.id.startsWith('fixtures/'));
   });
 });

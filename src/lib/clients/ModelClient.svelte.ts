@@ -1,15 +1,29 @@
 /**
  * @file The main-thread face of the model worker: rune state for the UI plus promise-returning methods.
- * Components read `status`, `files`, `error`, `info`; they never post messages themselves.
+ * Components read `status`, `stage`, `files`, `error`, `info`; they never post messages themselves.
+ *
+ * A failed load leaves the previous model loaded (the worker only swaps models once the new one has warmed up):
+ * `status` is then 'error' with the message in `error`, while `info` still describes the model that runs and
+ * `ready` stays true.
  */
 import type { Dtype, EmbedOptions, LoadProgress } from '../core/ports.ts';
 import {
   MODEL_EVENT_TYPES,
+  type BrowserModelSource,
+  type CacheStatusReply,
   type DeviceChoice,
+  type DtypeChoice,
+  type HubFileRef,
   type LoadedModelInfo,
+  type LoadStage,
   type ModelWorkerMethods,
+  type ProbedReply,
+  type StatsReply,
 } from '../workers/protocol.ts';
+import modelWorkerUrl from '../workers/model.worker.ts?worker&url';
 import { CancelledError, RpcClient, type WorkerPort } from '../workers/rpc.ts';
+import { workerUrlWithDownloads } from '../../offline/csp.ts';
+import { DownloadSetting } from './model-downloads.svelte.ts';
 import { MODELS_BASE_URL } from './model-index.ts';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
@@ -23,79 +37,148 @@ export interface FileProgress {
   done: boolean;
 }
 
-/** Creates the worker; tests may pass their own. */
+/** Creates a worker; tests may pass their own. */
 export type WorkerFactory = () => WorkerPort;
 
-function createModelWorker(): WorkerPort {
-  return new Worker(new URL('../workers/model.worker.ts', import.meta.url), {
+/**
+ * Creates the model worker; tests may pass their own. `allowDownloads` decides whether the worker may reach the hub
+ * at all: its Content-Security-Policy comes with its script URL (src/offline/csp.ts).
+ */
+export type ModelWorkerFactory = (options: { allowDownloads: boolean }) => WorkerPort;
+
+/** What to load: a served id (string), or a source with the dtypes it is known to have. */
+export type LoadTarget = string | { source: BrowserModelSource; availableDtypes?: Dtype[] };
+
+/** Device and dtype the user asked for. */
+export interface LoadChoice {
+  device: DeviceChoice;
+  dtype: DtypeChoice;
+}
+
+function createModelWorker({ allowDownloads }: { allowDownloads: boolean }): WorkerPort {
+  return new Worker(workerUrlWithDownloads(modelWorkerUrl, allowDownloads), {
     type: 'module',
     name: 'model-worker',
   });
 }
 
+/** The id a source is shown and recorded under. */
+export function sourceId(source: BrowserModelSource): string {
+  return source.kind === 'files' ? source.name : source.id;
+}
+
 /** Owns the model worker: loads one encoder at a time and embeds texts with it. */
 export class ModelClient {
   status = $state<ModelStatus>('idle');
+  /** The step the running load is at. */
+  stage = $state.raw<LoadStage | undefined>(undefined);
   /** Per-file download/load progress of the current load, in first-seen order. */
   files = $state<FileProgress[]>([]);
   /** What went wrong and what to do, when status is 'error' (or an embed failed). */
   error = $state<string | undefined>(undefined);
-  /** The loaded model: device and dtype actually used, sizes, load time. */
+  /** The loaded model: device and dtype actually used, why they differ from the request, sizes, load time. */
   info = $state.raw<LoadedModelInfo | undefined>(undefined);
-  /** The id being loaded or loaded. */
+  /** The id being loaded or loaded (after a failed load, the previous model's again). */
   modelId = $state<string | undefined>(undefined);
+  /** The id of the last load that failed, while `status` is 'error'. */
+  failedId = $state<string | undefined>(undefined);
   /** Progress of the running embed call, if any. */
   embedProgress = $state<{ done: number; total: number } | undefined>(undefined);
+  /** What this browser offers (WebGPU adapter, threads, memory), once `probe` has run. */
+  capabilities = $state.raw<ProbedReply | undefined>(undefined);
 
-  readonly #createWorker: WorkerFactory;
+  /** The user's "allow model downloads from the Hugging Face hub" setting. */
+  readonly downloads: DownloadSetting;
+
+  readonly #createWorker: ModelWorkerFactory;
   #rpc: RpcClient<ModelWorkerMethods> | undefined;
+  /** Whether the live worker was started with network access to the hub. */
+  #workerMayDownload = false;
   #loadController: AbortController | undefined;
 
-  constructor(createWorker: WorkerFactory = createModelWorker) {
+  constructor(createWorker: ModelWorkerFactory = createModelWorker, downloads = new DownloadSetting()) {
     this.#createWorker = createWorker;
+    this.downloads = downloads;
   }
 
-  /** True once a model is ready to embed. */
+  /** True while a model is loaded and no other load is running (the previous model survives a failed load). */
   get ready(): boolean {
-    return this.status === 'ready' && this.info !== undefined;
+    return this.info !== undefined && this.status !== 'loading';
   }
 
   /**
-   * Loads model `id` (served under /models/), replacing any loaded one. Resolves with what actually loaded;
-   * rejects (and sets `error`) when the load fails. A newer `load` cancels an older one still running.
+   * Loads a model, replacing the loaded one once the new one is ready. Resolves with what actually loaded (device
+   * and dtype may differ from the request; `info.notices` says why); rejects (and sets `error`) when the load
+   * fails, in which case the previous model stays loaded. A newer `load` cancels an older one still running.
    */
-  async load(id: string, options: { device: DeviceChoice; dtype: Dtype }): Promise<LoadedModelInfo> {
+  async load(target: LoadTarget, choice: LoadChoice): Promise<LoadedModelInfo> {
+    const { source, availableDtypes } =
+      typeof target === 'string'
+        ? {
+            source: { kind: 'served', baseUrl: MODELS_BASE_URL, id: target } as const,
+            availableDtypes: undefined,
+          }
+        : target;
     this.#loadController?.abort();
     const controller = new AbortController();
     this.#loadController = controller;
+    const previous = this.info;
     this.status = 'loading';
+    this.stage = undefined;
     this.error = undefined;
-    this.info = undefined;
-    this.modelId = id;
+    this.failedId = undefined;
+    this.modelId = sourceId(source);
     this.files = [];
+    // A worker's network permission is fixed when it starts. After the setting changed, the load runs in a new
+    // worker, which replaces the old one (and its model) only once the load succeeded.
+    const old = this.#rpc;
+    const replacing = old !== undefined && this.#workerMayDownload !== this.downloads.allowed;
+    const worker = replacing ? this.#startWorker() : this.#worker();
     try {
-      const reply = await this.#worker().call(
+      const reply = await worker.call(
         'load',
         {
-          source: { kind: 'served', baseUrl: MODELS_BASE_URL, id },
-          device: options.device,
-          dtype: options.dtype,
+          source,
+          device: choice.device,
+          dtype: choice.dtype,
+          ...(availableDtypes ? { availableDtypes } : {}),
         },
-        { signal: controller.signal, onEvent: (event) => this.#onProgress(event.progress) },
+        {
+          signal: controller.signal,
+          onEvent: (event) => {
+            if (event.progress) this.#onProgress(event.progress);
+            if (event.stage) this.stage = event.stage;
+          },
+        },
       );
+      if (replacing) {
+        old?.terminate();
+        this.#rpc = worker;
+        this.#workerMayDownload = this.downloads.allowed;
+      }
       this.info = reply.info;
       this.status = 'ready';
       for (const file of this.files) file.done = true;
       return reply.info;
     } catch (error) {
+      if (replacing) worker.terminate();
       // A superseded load must not overwrite the state of the newer one.
       if (this.#loadController === controller) {
         this.status = 'error';
-        this.error = error instanceof CancelledError ? 'Loading was cancelled.' : messageOf(error);
+        this.info = previous;
+        this.failedId = this.modelId;
+        this.modelId = previous?.modelId;
+        const message = error instanceof CancelledError ? 'Loading was cancelled.' : messageOf(error);
+        this.error = previous
+          ? `${message}\nStill using the previous model, ${previous.modelId} (${previous.device}, ${previous.dtype}).`
+          : message;
       }
       throw error;
     } finally {
-      if (this.#loadController === controller) this.#loadController = undefined;
+      if (this.#loadController === controller) {
+        this.#loadController = undefined;
+        this.stage = undefined;
+      }
     }
   }
 
@@ -114,6 +197,8 @@ export class ModelClient {
         { texts, options },
         { signal, onEvent: (event) => (this.embedProgress = { done: event.done, total: event.total }) },
       );
+      // WebGPU failed under the model and the worker moved it to WASM: show what runs now.
+      if (reply.reloaded) this.info = reply.reloaded;
       return reply.vectors;
     } finally {
       this.embedProgress = undefined;
@@ -125,6 +210,24 @@ export class ModelClient {
     if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
     const reply = await this.#worker().call('count-tokens', { texts });
     return reply.counts;
+  }
+
+  /** Asks the worker what this browser offers (WebGPU adapter, threads, memory); also kept in `capabilities`. */
+  async probe(): Promise<ProbedReply> {
+    const reply = await this.#worker().call('probe', {});
+    this.capabilities = reply;
+    return reply;
+  }
+
+  /** Which of `files` are in the browser cache that hub downloads go to. */
+  async cachedFiles(files: HubFileRef[]): Promise<CacheStatusReply['cached']> {
+    const reply = await this.#worker().call('cache-status', { files });
+    return reply.cached;
+  }
+
+  /** Session counters of the worker (loaded, disposed, alive). */
+  async stats(): Promise<StatsReply> {
+    return this.#worker().call('stats', {});
   }
 
   /** Releases the model's session; the worker stays up for the next load. */
@@ -145,24 +248,32 @@ export class ModelClient {
   /** The live worker; a crashed one is replaced on the next call, so the app recovers by loading again. */
   #worker(): RpcClient<ModelWorkerMethods> {
     if (!this.#rpc) {
-      const rpc: RpcClient<ModelWorkerMethods> = new RpcClient<ModelWorkerMethods>(
-        this.#createWorker(),
-        MODEL_EVENT_TYPES,
-        'model worker',
-        {
-          advice: 'Load the model again to restart it; reload the page if it keeps failing.',
-          onCrash: (message) => {
-            rpc.terminate();
-            if (this.#rpc === rpc) this.#rpc = undefined;
-            this.status = 'error';
-            this.info = undefined;
-            this.error = message;
-          },
-        },
-      );
-      this.#rpc = rpc;
+      this.#rpc = this.#startWorker();
+      this.#workerMayDownload = this.downloads.allowed;
     }
     return this.#rpc;
+  }
+
+  /** Starts a worker whose hub access follows the download setting now; the caller decides when it is live. */
+  #startWorker(): RpcClient<ModelWorkerMethods> {
+    const rpc: RpcClient<ModelWorkerMethods> = new RpcClient<ModelWorkerMethods>(
+      this.#createWorker({ allowDownloads: this.downloads.allowed }),
+      MODEL_EVENT_TYPES,
+      'model worker',
+      {
+        advice: 'Load the model again to restart it; reload the page if it keeps failing.',
+        onCrash: (message) => {
+          rpc.terminate();
+          // A replacement worker that crashes while loading fails its own load; the live one is untouched.
+          if (this.#rpc !== rpc) return;
+          this.#rpc = undefined;
+          this.status = 'error';
+          this.info = undefined;
+          this.error = message;
+        },
+      },
+    );
+    return rpc;
   }
 
   #onProgress(progress: LoadProgress): void {

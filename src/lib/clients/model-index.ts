@@ -1,6 +1,9 @@
 /**
  * @file Reads `/models/index.json` (served by scripts/vite/serve-models.ts): the model folders the app can load.
  */
+import type { Dtype } from '../core/ports.ts';
+import { DTYPES } from '../workers/protocol.ts';
+
 /** URL prefix the app serves model folders under (scripts/vite/serve-models.ts). */
 export const MODELS_BASE_URL = '/models/';
 
@@ -11,22 +14,31 @@ export interface ModelEntry {
   /** Generated test model: untrained, meaningful only on its designed inputs. */
   fixture: boolean;
   /** Dtypes whose ONNX file is present. */
-  dtypes: string[];
+  dtypes: Dtype[];
+  /** Size in bytes of each present dtype's ONNX file. */
+  onnxBytes: Partial<Record<Dtype, number>>;
 }
 
 /** The fixture model the app offers first: it always exists after `npm run fixtures`. */
 export const DEFAULT_MODEL_ID = 'fixtures/tiny-bert';
 
-function isModelEntry(value: unknown): value is ModelEntry {
-  const entry = value as Partial<ModelEntry> | null;
-  return (
-    typeof entry === 'object' &&
-    entry !== null &&
-    typeof entry.id === 'string' &&
-    typeof entry.fixture === 'boolean' &&
-    Array.isArray(entry.dtypes) &&
-    entry.dtypes.every((d) => typeof d === 'string')
-  );
+function isDtype(value: unknown): value is Dtype {
+  return (DTYPES as readonly unknown[]).includes(value);
+}
+
+/** One entry of index.json, or undefined when it is not one; dtypes this app does not know are left out. */
+function readModelEntry(value: unknown): ModelEntry | undefined {
+  const entry = value as { id?: unknown; fixture?: unknown; dtypes?: unknown; onnxBytes?: unknown } | null;
+  if (typeof entry !== 'object' || entry === null) return undefined;
+  if (typeof entry.id !== 'string' || typeof entry.fixture !== 'boolean' || !Array.isArray(entry.dtypes)) {
+    return undefined;
+  }
+  const sizes = typeof entry.onnxBytes === 'object' && entry.onnxBytes !== null ? entry.onnxBytes : {};
+  const onnxBytes: Partial<Record<Dtype, number>> = {};
+  for (const [dtype, bytes] of Object.entries(sizes)) {
+    if (isDtype(dtype) && typeof bytes === 'number') onnxBytes[dtype] = bytes;
+  }
+  return { id: entry.id, fixture: entry.fixture, dtypes: entry.dtypes.filter(isDtype), onnxBytes };
 }
 
 /** Fetches the list of served models; throws with a message saying what to do when it cannot. */
@@ -40,8 +52,9 @@ export async function fetchModelIndex(fetchImpl: typeof fetch = fetch): Promise<
     );
   }
   const body = (await response.json()) as { models?: unknown };
-  if (!Array.isArray(body.models) || !body.models.every(isModelEntry)) {
+  const entries = Array.isArray(body.models) ? body.models.map(readModelEntry) : [];
+  if (!Array.isArray(body.models) || entries.some((entry) => entry === undefined)) {
     throw new Error(`${url} is not a model list ({ "models": [{ "id", "fixture", "dtypes" }] }).`);
   }
-  return body.models;
+  return entries as ModelEntry[];
 }

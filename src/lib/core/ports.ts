@@ -12,7 +12,22 @@ export type ModelSource =
   /** Node: an absolute folder in hub layout (config.json, tokenizer.json, onnx/model.onnx). */
   | { kind: 'folder'; path: string }
   /** Browser: a model id resolved under a base URL served by the app, e.g. base '/models/', id 'fixtures/tiny-bert'. */
-  | { kind: 'served'; baseUrl: string; id: string };
+  | { kind: 'served'; baseUrl: string; id: string }
+  /**
+   * Browser: a model on the Hugging Face hub, read from the browser cache; files missing there are downloaded
+   * (and cached) only when `allowDownload` is true, otherwise nothing leaves the machine.
+   */
+  | { kind: 'hub'; id: string; revision: string; allowDownload: boolean }
+  /** Browser: a model folder the user picked on disk; its files are read in place, never uploaded. */
+  | { kind: 'files'; name: string; files: LocalModelFile[] };
+
+/** One file of a picked model folder. */
+export interface LocalModelFile {
+  /** Path inside the model folder, `/`-separated, e.g. 'onnx/model.onnx'. */
+  path: string;
+  /** The file's contents (a browser File). */
+  data: Blob;
+}
 
 export interface LoadProgress {
   /** File being loaded, e.g. 'onnx/model.onnx'. */

@@ -2,26 +2,73 @@
  * @file The model worker: loads one frozen encoder (transformers.js + onnxruntime-web) and embeds texts.
  *
  * ORT's WASM binary and its loader are served by the app itself (Vite `?url` imports), never from a CDN.
- * Requests: `load` (one model at a time; a newer load supersedes an older one), `embed`, `dispose`, `cancel`.
+ * Requests: `load` (one model at a time; a newer load supersedes an older one), `embed`, `count-tokens`,
+ * `dispose`, `probe` (WebGPU adapter, threads, memory), `cache-status`, `stats`, `cancel`.
+ *
+ * A load picks the device and dtype (model-plan.ts), loads, runs a warm-up, and only then replaces the loaded
+ * model: a load that fails leaves the previous model working. WebGPU that fails (session creation, warm-up,
+ * non-finite outputs, a lost device) falls back to WASM, and the reason travels with the model info.
  */
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
-import type { Device, Dtype, Encoder, ModelSource } from '../core/ports.ts';
-import { loadEncoder } from '../ml/transformers-adapter.ts';
-import type { DeviceChoice, LoadedModelInfo, ModelWorkerMethods } from './protocol.ts';
+import type { Dtype, Encoder } from '../core/ports.ts';
+import {
+  cachedHubFiles,
+  loadEncoder,
+  ModelFileError,
+  onWebGpuDeviceLost,
+} from '../ml/transformers-adapter.ts';
+import {
+  checkModelSize,
+  isOutOfMemory,
+  ONNX_FILE_BY_DTYPE,
+  outOfMemoryMessage,
+  planDtype,
+  planLoad,
+} from './model-plan.ts';
+import type {
+  BrowserDevice,
+  BrowserModelSource,
+  DeviceChoice,
+  DtypeChoice,
+  GpuProbe,
+  LoadedModelInfo,
+  LoadProgressEvent,
+  ModelWorkerMethods,
+} from './protocol.ts';
 import { transferablesOf } from './protocol.ts';
-import { CancelledError, serveRpc, throwIfCancelled, type Handlers } from './rpc.ts';
+import { CancelledError, serveRpc, throwIfCancelled, type Handlers, type HandlerContext } from './rpc.ts';
 
 /** Upper bound on ORT threads: more gives little for small encoders and starves the UI thread. */
 const MAX_THREADS = 4;
+/** The warm-up input: short, so WebGPU's first (compiling) run stays cheap. */
+const WARM_UP_TEXTS = ['warm up'];
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
-/** The loaded encoder, and the load in flight (later requests wait for it). */
-let current: { encoder: Encoder; info: LoadedModelInfo } | undefined;
+/** A loaded encoder and everything needed to describe or reload it. */
+interface Loaded {
+  encoder: Encoder;
+  info: LoadedModelInfo;
+  source: BrowserModelSource;
+  availableDtypes: Dtype[];
+  /** Set when the WebGPU device behind the encoder was lost: the next call reloads on WASM. */
+  lostReason?: string;
+}
+
+let current: Loaded | undefined;
 let loading: Promise<unknown> | undefined;
 /** Incremented by every load, so a slower, older load knows it was superseded. */
 let loadGeneration = 0;
+/** Session bookkeeping, reported by `stats` so tests can check that switching models releases sessions. */
+const counters = { live: 0, loads: 0, disposals: 0 };
+/** Why the WebGPU device was lost, once it was: onnxruntime cannot get a new one in this worker. */
+let gpuLostReason: string | undefined;
+
+onWebGpuDeviceLost((reason) => {
+  gpuLostReason = reason;
+  if (current?.info.device === 'webgpu') current.lostReason = reason;
+});
 
 function threadCount(): number {
   return scope.crossOriginIsolated
@@ -29,50 +76,167 @@ function threadCount(): number {
     : 1;
 }
 
-/** 'auto' → WebGPU only when an adapter really exists (transformers.js assumes one whenever `navigator.gpu` is set). */
-async function resolveDevice(choice: DeviceChoice): Promise<Device> {
-  if (choice === 'wasm') return 'wasm';
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
-  if (adapter) return 'webgpu';
-  if (choice === 'webgpu') {
-    throw new Error(
-      'WebGPU was requested but this browser offers no WebGPU adapter. Choose device "auto" or "wasm" instead.',
-    );
-  }
-  return 'wasm';
+function deviceMemoryGb(): number | undefined {
+  const memory = (navigator as Navigator & { deviceMemory?: unknown }).deviceMemory;
+  return typeof memory === 'number' && memory > 0 ? memory : undefined;
 }
 
-async function load(
-  source: ModelSource,
-  choice: DeviceChoice,
-  dtype: Dtype,
-  request: {
-    signal: AbortSignal;
-    emit: Parameters<Handlers<ModelWorkerMethods>['load']>[1]['emit'];
-  },
-): Promise<LoadedModelInfo> {
-  const generation = ++loadGeneration;
-  const started = performance.now();
-  const previous = current;
-  current = undefined;
-  await previous?.encoder.dispose();
-  throwIfCancelled(request.signal);
-  const device = await resolveDevice(choice);
-  const numThreads = threadCount();
-  const encoder = await loadEncoder(source, {
-    device,
-    dtype,
-    numThreads,
-    wasmPaths: { wasm: ortWasmUrl, mjs: ortMjsUrl },
-    onProgress: (progress) => request.emit({ type: 'load-progress', progress }),
-  });
-  if (generation !== loadGeneration || request.signal.aborted) {
-    await encoder.dispose();
-    throw new CancelledError(`Loading "${modelIdOf(source)}" was superseded or cancelled.`);
+/** Asks for a WebGPU adapter; transformers.js assumes one whenever `navigator.gpu` exists, so check for real. */
+async function probeGpu(): Promise<GpuProbe> {
+  if (gpuLostReason !== undefined) {
+    return {
+      available: false,
+      reason: `the WebGPU device was lost earlier (${gpuLostReason}); reload the page to use WebGPU again`,
+    };
   }
-  // Warm-up: the first run compiles kernels; report ready only once a real call has gone through.
-  await encoder.embed(['warm up'], { layer: -1, pooling: 'mean' });
+  if (!('gpu' in navigator) || !navigator.gpu) {
+    return { available: false, reason: 'this browser does not offer WebGPU (navigator.gpu is missing)' };
+  }
+  try {
+    const adapter = await navigator.gpu.requestAdapter();
+    if (!adapter) {
+      return {
+        available: false,
+        reason:
+          'the browser found no WebGPU adapter (requestAdapter() returned none: WebGPU is disabled, or the GPU ' +
+          'or its driver is blocklisted)',
+      };
+    }
+    const info = adapter.info;
+    const description = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
+    return {
+      available: true,
+      fallbackAdapter: info.isFallbackAdapter === true,
+      description: description || 'an unnamed adapter',
+    };
+  } catch (error) {
+    return { available: false, reason: `requesting a WebGPU adapter failed (${messageOf(error)})` };
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function modelIdOf(source: BrowserModelSource): string {
+  return source.kind === 'files' ? source.name : source.id;
+}
+
+/** Problems with the model's files, which another device would not fix. */
+function isFileProblem(error: unknown): boolean {
+  return error instanceof ModelFileError;
+}
+
+async function disposeEncoder(encoder: Encoder): Promise<void> {
+  await encoder.dispose();
+  counters.live--;
+  counters.disposals++;
+}
+
+/** True when every number of every vector is finite: a broken GPU kernel often yields NaN instead of failing. */
+function allFinite(vectors: Float32Array[]): boolean {
+  return vectors.every((vector) => vector.every(Number.isFinite));
+}
+
+type LoadContext = Pick<HandlerContext<LoadProgressEvent>, 'emit' | 'signal'>;
+
+/** Loads `source` on one device and warms it up; the encoder is disposed again when the warm-up fails. */
+async function loadOn(
+  source: BrowserModelSource,
+  device: BrowserDevice,
+  dtype: Dtype,
+  context: LoadContext,
+): Promise<{ encoder: Encoder; warmupMs: number; weightsBytes?: number; warnings: string[] }> {
+  context.emit({ type: 'load-progress', stage: { stage: 'loading', device } });
+  let encoder: Encoder;
+  let weightsBytes: number | undefined;
+  const warnings: string[] = [];
+  try {
+    encoder = await loadEncoder(source, {
+      device,
+      dtype,
+      numThreads: threadCount(),
+      wasmPaths: { wasm: ortWasmUrl, mjs: ortMjsUrl },
+      onProgress: (progress) => context.emit({ type: 'load-progress', progress }),
+      onWeightsSize: (file, bytes) => {
+        weightsBytes = bytes;
+        const check = checkModelSize(`${modelIdOf(source)}: ${file}`, bytes, deviceMemoryGb());
+        if (check && 'error' in check) throw new ModelFileError(file, check.error);
+        if (check) warnings.push(check.warning);
+      },
+    });
+  } catch (error) {
+    if (!isFileProblem(error) && isOutOfMemory(messageOf(error))) {
+      throw new Error(
+        outOfMemoryMessage(
+          modelIdOf(source),
+          ONNX_FILE_BY_DTYPE[dtype],
+          weightsBytes,
+          device,
+          messageOf(error),
+        ),
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  counters.live++;
+  counters.loads++;
+  try {
+    throwIfCancelled(context.signal);
+    // The first run compiles kernels; report ready only once a real call has gone through.
+    context.emit({ type: 'load-progress', stage: { stage: 'warming-up', device } });
+    const started = performance.now();
+    const vectors = await encoder.embed(WARM_UP_TEXTS, { layer: -1, pooling: 'mean' });
+    if (!allFinite(vectors)) {
+      throw new Error(`the warm-up run on ${device} returned non-finite numbers (NaN or Infinity)`);
+    }
+    return { encoder, warmupMs: performance.now() - started, weightsBytes, warnings };
+  } catch (error) {
+    await disposeEncoder(encoder);
+    throw error;
+  }
+}
+
+interface LoadArguments {
+  source: BrowserModelSource;
+  device: DeviceChoice;
+  dtype: DtypeChoice;
+  availableDtypes: Dtype[];
+}
+
+/**
+ * Loads per the plan; a WebGPU failure that is not about the files is retried on WASM with a notice. Returns the
+ * new model without installing it.
+ */
+async function loadWithFallback(request: LoadArguments, context: LoadContext): Promise<Loaded> {
+  const started = performance.now();
+  context.emit({ type: 'load-progress', stage: { stage: 'checking' } });
+  const gpu =
+    request.device === 'wasm' ? ({ available: false, reason: 'not asked' } as const) : await probeGpu();
+  const plan = planLoad(request.device, request.dtype, gpu, request.availableDtypes);
+  const notices = [...plan.notices];
+  let device = plan.device;
+  let dtype = plan.dtype;
+  let loaded: Awaited<ReturnType<typeof loadOn>>;
+  try {
+    loaded = await loadOn(request.source, device, dtype, context);
+  } catch (error) {
+    if (device !== 'webgpu' || isFileProblem(error) || error instanceof CancelledError) throw error;
+    const reason = messageOf(error);
+    context.emit({ type: 'load-progress', stage: { stage: 'falling-back', device: 'wasm', detail: reason } });
+    const wasmPlan = planDtype('wasm', request.dtype, request.availableDtypes);
+    notices.push(`WebGPU failed (${reason}): running on WASM instead.`, ...wasmPlan.notices);
+    device = 'wasm';
+    dtype = wasmPlan.dtype;
+    loaded = await loadOn(request.source, device, dtype, context);
+  }
+  const { encoder, warmupMs, weightsBytes, warnings } = loaded;
+  notices.push(...warnings);
+  const numThreads = device === 'wasm' ? threadCount() : 1;
+  if (device === 'wasm' && !scope.crossOriginIsolated) {
+    notices.push('This page is not cross-origin isolated, so WASM runs on one thread.');
+  }
   const info: LoadedModelInfo = {
     modelId: encoder.modelId,
     device: encoder.device,
@@ -82,51 +246,154 @@ async function load(
     maxTokens: encoder.maxTokens,
     numThreads,
     loadMs: performance.now() - started,
+    source: request.source.kind,
+    requestedDevice: request.device,
+    requestedDtype: request.dtype,
+    notices,
+    warmupMs,
+    ...(weightsBytes === undefined ? {} : { weightsBytes }),
+    ...(device === 'webgpu' && gpu.available ? { gpuAdapter: gpu.description } : {}),
   };
-  current = { encoder, info };
-  return info;
+  return { encoder, info, source: request.source, availableDtypes: request.availableDtypes };
 }
 
-function modelIdOf(source: ModelSource): string {
-  return source.kind === 'served' ? source.id : source.path;
+/** Makes `next` the loaded model and releases the previous one's session. */
+async function install(next: Loaded): Promise<void> {
+  const previous = current;
+  current = next;
+  if (previous) await disposeEncoder(previous.encoder);
 }
 
-async function requireEncoder(): Promise<Encoder> {
+async function load(request: LoadArguments, context: LoadContext): Promise<LoadedModelInfo> {
+  const generation = ++loadGeneration;
+  // One load at a time: transformers.js is configured through globals. A superseded load stops at its next step.
+  await loading?.catch(() => undefined);
+  throwIfCancelled(context.signal);
+  const next = await loadWithFallback(request, context);
+  if (generation !== loadGeneration || context.signal.aborted) {
+    await disposeEncoder(next.encoder);
+    throw new CancelledError(`Loading "${modelIdOf(request.source)}" was superseded or cancelled.`);
+  }
+  await install(next);
+  return next.info;
+}
+
+async function requireLoaded(): Promise<Loaded> {
   await loading?.catch(() => undefined);
   if (!current) throw new Error('No model is loaded. Load a model first, then run again.');
-  return current.encoder;
+  return current;
+}
+
+/** Reloads the current model on WASM after WebGPU failed under it; returns what now runs. */
+async function reloadOnWasm(loaded: Loaded, reason: string, signal: AbortSignal): Promise<Loaded> {
+  const next = await loadWithFallback(
+    {
+      source: loaded.source,
+      device: 'wasm',
+      dtype: loaded.info.requestedDtype,
+      availableDtypes: loaded.availableDtypes,
+    },
+    { signal, emit: () => undefined },
+  );
+  next.info = {
+    ...next.info,
+    requestedDevice: loaded.info.requestedDevice,
+    notices: [`WebGPU failed (${reason}): the model was reloaded on WASM.`, ...next.info.notices],
+  };
+  if (current === loaded) await install(next);
+  else await disposeEncoder(next.encoder);
+  return current ?? next;
 }
 
 const handlers: Handlers<ModelWorkerMethods> = {
   async load(request, context) {
-    const run = load(request.source, request.device, request.dtype, context);
+    const run = load(
+      {
+        source: request.source,
+        device: request.device,
+        dtype: request.dtype,
+        availableDtypes: request.availableDtypes ?? [],
+      },
+      context,
+    );
     loading = run;
     const info = await run;
     return { reply: { type: 'loaded', info } };
   },
   async embed(request, { signal, emit }) {
-    const encoder = await requireEncoder();
+    let loaded = await requireLoaded();
+    let reloaded: LoadedModelInfo | undefined;
+    if (loaded.lostReason !== undefined) {
+      loaded = await reloadOnWasm(loaded, loaded.lostReason, signal);
+      reloaded = loaded.info;
+    }
     const started = performance.now();
-    const vectors = await encoder.embed(request.texts, request.options, (done, total) => {
-      emit({ type: 'embed-progress', done, total });
-      throwIfCancelled(signal);
-    });
+    const run = (encoder: Encoder) =>
+      encoder.embed(request.texts, request.options, (done, total) => {
+        emit({ type: 'embed-progress', done, total });
+        throwIfCancelled(signal);
+      });
+    let vectors: Float32Array[];
+    try {
+      vectors = await run(loaded.encoder);
+    } catch (error) {
+      // Bad options or a cancel are not the device's fault; anything else on WebGPU gets one retry on WASM.
+      if (loaded.info.device !== 'webgpu' || error instanceof CancelledError || error instanceof RangeError) {
+        throw error;
+      }
+      loaded = await reloadOnWasm(loaded, messageOf(error), signal);
+      reloaded = loaded.info;
+      vectors = await run(loaded.encoder);
+    }
     throwIfCancelled(signal);
     return {
-      reply: { type: 'embedded', vectors, ms: performance.now() - started },
+      reply: {
+        type: 'embedded',
+        vectors,
+        ms: performance.now() - started,
+        ...(reloaded ? { reloaded } : {}),
+      },
       transfer: transferablesOf(vectors),
     };
   },
   async 'count-tokens'(request) {
-    const encoder = await requireEncoder();
+    const { encoder } = await requireLoaded();
     return { reply: { type: 'token-counts', counts: await encoder.countTokens(request.texts) } };
   },
   async dispose() {
     await loading?.catch(() => undefined);
     const previous = current;
     current = undefined;
-    await previous?.encoder.dispose();
+    if (previous) await disposeEncoder(previous.encoder);
     return { reply: { type: 'disposed' } };
+  },
+  async probe() {
+    const memory = deviceMemoryGb();
+    return {
+      reply: {
+        type: 'probed',
+        gpu: await probeGpu(),
+        crossOriginIsolated: scope.crossOriginIsolated,
+        threads: threadCount(),
+        ...(memory === undefined ? {} : { deviceMemoryGb: memory }),
+      },
+    };
+  },
+  async 'cache-status'(request) {
+    return { reply: { type: 'cached', cached: await cachedHubFiles(request.files) } };
+  },
+  async stats() {
+    // Where the browser exposes a collector (Chromium with --js-flags=--expose-gc, as memory tests run it), collect
+    // first, so memory measured right after reflects what is still alive.
+    (globalThis as { gc?: () => void }).gc?.();
+    return {
+      reply: {
+        type: 'stats-report',
+        liveEncoders: counters.live,
+        loads: counters.loads,
+        disposals: counters.disposals,
+      },
+    };
   },
 };
 

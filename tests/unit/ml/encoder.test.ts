@@ -134,12 +134,12 @@ describe('transformers.js encoder on the tiny-bert fixture', () => {
     expect(counts).toEqual([3, 5]);
   });
 
-  it('refuses hidden layers other than the last with a clear message', async () => {
-    await expect(encoder.embed(texts, { layer: 2, pooling: 'mean' })).rejects.toThrow(
-      /layer 2 is not supported yet.*"layer": -1/,
-    );
+  it('refuses an unknown pooling and a layer the model does not have, naming what is allowed', async () => {
     await expect(encoder.embed(texts, { layer: -1, pooling: 'max' as 'mean' })).rejects.toThrow(
-      /Unknown pooling "max"/,
+      /Unknown pooling "max". Use one of: "mean", "cls", "last"/,
+    );
+    await expect(encoder.embed(texts, { layer: 5, pooling: 'mean' })).rejects.toThrow(
+      /Layer 5 does not exist: .*tiny-bert has layers 0\.\.4/,
     );
   });
 });

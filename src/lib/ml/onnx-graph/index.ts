@@ -5,3 +5,4 @@
  */
 export { addHiddenStateOutputs, hiddenStateOutputName } from './hidden-states.ts';
 export { findLayerOutputs, type FindLayerOptions, type LayerOutputs } from './layer-outputs.ts';
+export { OnnxFormatError } from './model-proto.ts';

@@ -19,6 +19,11 @@ const WIRE_FIXED64 = 1;
 const WIRE_LENGTH_DELIMITED = 2;
 const WIRE_FIXED32 = 5;
 
+/** Bytes that are not a (complete) ONNX model: an HTML error page, a truncated download, another file. */
+export class OnnxFormatError extends Error {
+  override readonly name = 'OnnxFormatError';
+}
+
 /**
  * Decodes ONNX model bytes and returns the graph; throws a clear error when the bytes are not
  * an ONNX model (an HTML error page, a truncated download, a tokenizer file...).
@@ -28,7 +33,7 @@ export function decodeGraph(modelBytes: Uint8Array): GraphProto {
   try {
     model = onnx.ModelProto.decode(modelBytes);
   } catch (error) {
-    throw new Error(
+    throw new OnnxFormatError(
       `These ${modelBytes.length} bytes are not an ONNX model (protobuf decoding failed: ${String(error)}). ` +
         'Check that the .onnx file is complete and not an HTML or JSON error page.',
       { cause: error },
@@ -36,7 +41,7 @@ export function decodeGraph(modelBytes: Uint8Array): GraphProto {
   }
   const graph = model.graph;
   if (!graph || (graph.node ?? []).length === 0) {
-    throw new Error(
+    throw new OnnxFormatError(
       `These ${modelBytes.length} bytes decode to an ONNX ModelProto without graph nodes: not a usable model. ` +
         'Check that the .onnx file is complete.',
     );

@@ -1,0 +1,214 @@
+/**
+ * @file Best device, honestly reported. With `--enable-unsafe-webgpu` headless Chromium offers its software
+ * adapter (SwiftShader): the fixture runs on WebGPU when asked, its embeddings match WASM's, and 'auto' prefers WASM
+ * over a software adapter, saying so. Without the flag there is no adapter: a WebGPU request runs on WASM and says
+ * why. The embedding comparison talks to the app's own model worker through its protocol.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { openTab, RUN_TIMEOUT_MS, UI_TIMEOUT_MS } from './app-driver.ts';
+import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
+import { chooseDeviceAndDtype, modelWorker, notices, settledStatus } from './models-helpers.ts';
+
+/** Embeddings of the same texts on WebGPU and WASM may differ by float rounding, no more. */
+const WEBGPU_TOLERANCE = 1e-3;
+/** Short texts: SwiftShader runs kernels on the CPU, about 100× slower than WASM. */
+const TEXTS = ['the team won the match', 'rain and snow tomorrow', 'a recipe for soup', 'win money now'];
+const LAYERS = [0, 2, -1];
+/** SwiftShader compiles every WebGPU kernel on first use. */
+const WEBGPU_TIMEOUT_MS = 180_000;
+
+async function loadFixture(page: Page, device: string, dtype: string): Promise<string> {
+  await page.getByTestId('model-select').selectOption('fixtures/tiny-bert');
+  await chooseDeviceAndDtype(page, device, dtype);
+  await page.getByTestId('model-load').click();
+  return settledStatus(page, WEBGPU_TIMEOUT_MS);
+}
+
+/**
+ * Starts two more copies of the app's model worker, loads the fixture on WebGPU in one and WASM in the other,
+ * and returns both sets of pooled vectors (per layer, mean and cls pooling) plus what each reported running on.
+ */
+async function embedOnBothDevices(page: Page, workerUrl: string) {
+  return page.evaluate(
+    async ({ url, texts, layers }) => {
+      function start(name: string) {
+        const worker = new Worker(url, { type: 'module', name });
+        let nextId = 0;
+        const call = (message: Record<string, unknown>) =>
+          new Promise<Record<string, unknown>>((resolve, reject) => {
+            const id = ++nextId;
+            const listener = (event: MessageEvent) => {
+              const data = event.data as { id: number; type: string; message?: string };
+              if (data.id !== id || data.type.endsWith('-progress')) return;
+              worker.removeEventListener('message', listener);
+              if (data.type === 'error') reject(new Error(data.message));
+              else resolve(data);
+            };
+            worker.addEventListener('message', listener);
+            worker.postMessage({ ...message, id });
+          });
+        return { worker, call };
+      }
+      const source = { kind: 'served', baseUrl: '/models/', id: 'fixtures/tiny-bert' };
+      const results: Record<string, { device: string; vectors: number[][][] }> = {};
+      for (const device of ['webgpu', 'wasm']) {
+        const { worker, call } = start(`embeddings-${device}`);
+        const loaded = (await call({ type: 'load', source, device, dtype: 'fp32' })) as {
+          info: { device: string };
+        };
+        const vectors: number[][][] = [];
+        for (const layer of layers) {
+          for (const pooling of ['mean', 'cls']) {
+            const reply = (await call({ type: 'embed', texts, options: { layer, pooling } })) as {
+              vectors: Float32Array[];
+            };
+            vectors.push(reply.vectors.map((v) => Array.from(v)));
+          }
+        }
+        results[device] = { device: loaded.info.device, vectors };
+        worker.terminate();
+      }
+      return results;
+    },
+    { url: workerUrl, texts: TEXTS, layers: LAYERS },
+  );
+}
+
+describe('with a WebGPU adapter (SwiftShader, --enable-unsafe-webgpu)', () => {
+  let session: BrowserSession;
+  let page: Page;
+
+  beforeAll(async () => {
+    session = await openBrowser({ extraArgs: ['--enable-unsafe-webgpu'] });
+    page = session.page;
+    await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app');
+    await openTab(page, 'model');
+  });
+
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  test('the app sees the adapter and names it', async () => {
+    const capabilities = page.getByTestId('model-capabilities');
+    await capabilities.waitFor({ timeout: UI_TIMEOUT_MS });
+    await expect(capabilities.textContent()).resolves.toMatch(
+      /WebGPU adapter google swiftshader \(software\)/,
+    );
+  });
+
+  test('asked for WebGPU, the fixture runs on WebGPU in fp32, with the software adapter named', async () => {
+    expect(await loadFixture(page, 'webgpu', 'auto')).toBe('ready');
+    await expect(page.getByTestId('model-device').textContent()).resolves.toBe('webgpu');
+    await expect(page.getByTestId('model-dtype').textContent()).resolves.toBe('fp32');
+    await expect(page.getByTestId('model-adapter').textContent()).resolves.toContain('swiftshader');
+    expect(await notices(page)).toContainEqual(expect.stringContaining('software WebGPU adapter'));
+
+    const prompts = await openTab(page, 'prompts');
+    await prompts.getByTestId('prompts-run-all').click();
+    const cards = await prompts.getByTestId('prompt-card').count();
+    await prompts
+      .getByTestId('run-accuracy')
+      .nth(cards - 1)
+      .waitFor({ timeout: RUN_TIMEOUT_MS + WEBGPU_TIMEOUT_MS });
+    await openTab(page, 'model');
+    await expect(page.getByTestId('model-device').textContent()).resolves.toBe('webgpu');
+  });
+
+  test('q8 is never run on WebGPU: full precision is used instead, and the notice says why', async () => {
+    expect(await loadFixture(page, 'webgpu', 'q8')).toBe('ready');
+    await expect(page.getByTestId('model-device').textContent()).resolves.toBe('webgpu');
+    await expect(page.getByTestId('model-dtype').textContent()).resolves.toBe('fp32');
+    expect(await notices(page)).toContainEqual(
+      expect.stringContaining('Quantized (q8) weights have given silently wrong results on WebGPU'),
+    );
+  });
+
+  test("'auto' prefers WASM to a software adapter and says so", async () => {
+    expect(await loadFixture(page, 'auto', 'auto')).toBe('ready');
+    await expect(page.getByTestId('model-device').textContent()).resolves.toBe('wasm');
+    expect(await notices(page)).toContainEqual(
+      expect.stringMatching(
+        /only WebGPU adapter here is a software one \(google swiftshader\).*running on WASM/,
+      ),
+    );
+  });
+
+  test(`embeddings on WebGPU match WASM within ${WEBGPU_TOLERANCE} for every layer and pooling`, async () => {
+    const worker = await modelWorker(page);
+    const results = await withTimeout(
+      embedOnBothDevices(page, worker.url()),
+      WEBGPU_TIMEOUT_MS,
+      'embed on WebGPU and WASM',
+    );
+    expect(results.webgpu?.device).toBe('webgpu');
+    expect(results.wasm?.device).toBe('wasm');
+    const gpu = results.webgpu?.vectors ?? [];
+    const cpu = results.wasm?.vectors ?? [];
+    expect(gpu).toHaveLength(LAYERS.length * 2);
+    let maxDiff = 0;
+    let maxAbs = 0;
+    gpu.forEach((set, s) =>
+      set.forEach((vector, t) =>
+        vector.forEach((value, d) => {
+          const other = cpu[s]?.[t]?.[d] ?? Number.NaN;
+          maxDiff = Math.max(maxDiff, Math.abs(value - other));
+          maxAbs = Math.max(maxAbs, Math.abs(other));
+        }),
+      ),
+    );
+    console.info(
+      `WebGPU vs WASM: max |difference| ${maxDiff.toExponential(2)} (values up to ${maxAbs.toFixed(2)})`,
+    );
+    expect(maxAbs).toBeGreaterThan(0.01);
+    expect(maxDiff).toBeLessThan(WEBGPU_TOLERANCE);
+  });
+
+  test('logged no console errors and made no request beyond 127.0.0.1', () => {
+    expect(session.consoleErrors).toEqual([]);
+    expect(session.externalRequests).toEqual([]);
+  });
+});
+
+describe('without a WebGPU adapter (plain headless Chromium)', () => {
+  let session: BrowserSession;
+  let page: Page;
+
+  beforeAll(async () => {
+    session = await openBrowser();
+    page = session.page;
+    await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app');
+    await openTab(page, 'model');
+  });
+
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  test('a WebGPU request falls back to WASM and says why', async () => {
+    expect(await loadFixture(page, 'webgpu', 'auto')).toBe('ready');
+    await expect(page.getByTestId('model-device').textContent()).resolves.toBe('wasm');
+    await expect(page.getByTestId('model-info').textContent()).resolves.toContain('(asked: webgpu)');
+    expect(await notices(page)).toContainEqual(
+      expect.stringMatching(
+        /^WebGPU was requested, but the browser found no WebGPU adapter.*Running on WASM instead\./,
+      ),
+    );
+    await expect(page.getByTestId('model-capabilities').textContent()).resolves.toContain('no WebGPU');
+  });
+
+  test("'auto' runs on WASM and says WebGPU is not available", async () => {
+    expect(await loadFixture(page, 'auto', 'auto')).toBe('ready');
+    await expect(page.getByTestId('model-device').textContent()).resolves.toBe('wasm');
+    expect(await notices(page)).toContainEqual(expect.stringMatching(/^WebGPU is not available: /));
+    // Cross-origin isolated: WASM gets more than one thread on a multi-core machine.
+    const threads = Number(await page.getByTestId('model-threads').textContent());
+    expect(threads).toBeGreaterThanOrEqual(1);
+  });
+
+  test('logged no console errors and made no request beyond 127.0.0.1', () => {
+    expect(session.consoleErrors).toEqual([]);
+    expect(session.externalRequests).toEqual([]);
+  });
+});

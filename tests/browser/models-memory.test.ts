@@ -1,0 +1,238 @@
+/**
+ * @file Sessions are released when the model changes.
+ * - Ten switches between the tiny-bert and tiny-nli fixtures (tiny-nli's BERT body serves as an encoder too) in the
+ *   app's model worker leave exactly one live session, and the app switches ten times through its UI.
+ * - Memory: the fixtures' sessions (~0.3 MB of weights) are too small to see in a browser's memory, so the test
+ *   serves a "fat" copy of tiny-bert whose embedding table carries 48 MB of extra rows no token id reaches (same
+ *   outputs, a session that costs 48 MB). Ten switches between two ids of it must not grow the browser's memory
+ *   (proportional set size of all its processes, Linux /proc, after a garbage collection) by anything near one
+ *   session: a leaked session per switch would add 48 MB each time.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import onnxProto from 'onnx-proto';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { openTab, UI_TIMEOUT_MS } from './app-driver.ts';
+import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
+import { fixtureFile, modelWorker, settledStatus } from './models-helpers.ts';
+
+const { onnx } = onnxProto;
+
+const FIXTURES = ['fixtures/tiny-bert', 'fixtures/tiny-nli'];
+const FAT = ['fat/a', 'fat/b'];
+const SWITCHES = 10;
+/** Extra bytes in the fat model's embedding table: one leaked session per switch would be this much. */
+const FAT_EXTRA_BYTES = 48 * 1024 * 1024;
+/** Allowed growth from the 2nd to the 10th switch: well under one fat session. */
+const MAX_GROWTH_BYTES = FAT_EXTRA_BYTES / 2;
+/** Memory counts as settled when two readings this far apart differ by less than this. */
+const SETTLE_INTERVAL_MS = 300;
+const SETTLED_BYTES = 4 * 1024 * 1024;
+const SETTLE_ATTEMPTS = 15;
+
+/** tiny-bert's ONNX with `FAT_EXTRA_BYTES` of extra embedding rows, which no token id reaches. */
+async function fatModel(): Promise<Buffer> {
+  const model = onnx.ModelProto.decode(await fixtureFile('tiny-bert', 'onnx/model.onnx'));
+  const table = model.graph?.initializer?.find((t) => t.name === 'embeddings.word_embeddings.weight');
+  const [rows, width] = (table?.dims ?? []).map(Number);
+  if (!table?.rawData || rows === undefined || width === undefined) {
+    throw new Error('tiny-bert has no embeddings.word_embeddings.weight [rows, width] with raw data.');
+  }
+  const extraRows = Math.ceil(FAT_EXTRA_BYTES / (width * 4));
+  const grown = Buffer.alloc(table.rawData.length + extraRows * width * 4, 0x3c);
+  grown.set(table.rawData, 0);
+  table.rawData = grown;
+  table.dims = [rows + extraRows, width];
+  return Buffer.from(onnx.ModelProto.encode(model).finish());
+}
+
+/**
+ * Proportional set size (bytes) of the renderer processes of the browser whose profile is `userDataDir`: where the
+ * page and its workers run. The browser and network processes are left out: they hold the bytes Playwright's
+ * routes answer with for a while, which has nothing to do with the app.
+ */
+async function browserMemoryBytes(userDataDir: string): Promise<number> {
+  const processes = new Map<number, { parent: number; pss: number; root: boolean; renderer: boolean }>();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      // Proportional: pages shared between Chromium's processes count once in the sum.
+      const rollup = await readFile(`/proc/${name}/smaps_rollup`, 'utf8');
+      const pss = Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) * 1024;
+      const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8');
+      processes.set(Number(name), {
+        parent,
+        pss,
+        root: cmdline.includes(`--user-data-dir=${userDataDir}`),
+        renderer: cmdline.includes('--type=renderer'),
+      });
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let current = processes.get(pid); current; current = processes.get(current.parent)) {
+      if (current.root) return true;
+    }
+    return false;
+  };
+  let total = 0;
+  for (const [pid, info] of processes) if (info.renderer && inTree(pid)) total += info.pss;
+  return total;
+}
+
+/** Freed buffers go back to the system a moment after a collection: read until two readings agree. */
+async function settledMemoryBytes(userDataDir: string): Promise<number> {
+  let previous = await browserMemoryBytes(userDataDir);
+  for (let attempt = 0; attempt < SETTLE_ATTEMPTS; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_INTERVAL_MS));
+    const current = await browserMemoryBytes(userDataDir);
+    if (Math.abs(current - previous) < SETTLED_BYTES) return current;
+    previous = current;
+  }
+  return previous;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Runs `switches + 1` loads alternating between `ids` in a fresh copy of the app's model worker. */
+async function switchInWorker(
+  page: Page,
+  workerUrl: string,
+  ids: string[],
+  switches: number,
+  afterEach: (
+    step: number,
+    stats: { liveEncoders: number; loads: number; disposals: number },
+  ) => Promise<void>,
+): Promise<void> {
+  await page.evaluate(
+    ({ url }) => {
+      const worker = new Worker(url, { type: 'module', name: 'switching' });
+      let nextId = 0;
+      const call = (message: Record<string, unknown>) =>
+        new Promise<Record<string, unknown>>((resolve, reject) => {
+          const id = ++nextId;
+          const listener = (event: MessageEvent) => {
+            const data = event.data as { id: number; type: string; message?: string };
+            if (data.id !== id || data.type.endsWith('-progress')) return;
+            worker.removeEventListener('message', listener);
+            if (data.type === 'error') reject(new Error(data.message));
+            else resolve(data);
+          };
+          worker.addEventListener('message', listener);
+          worker.postMessage({ ...message, id });
+        });
+      (globalThis as { switching?: unknown }).switching = { worker, call };
+    },
+    { url: workerUrl },
+  );
+  for (let step = 0; step <= switches; step++) {
+    const stats = await page.evaluate(
+      async (id) => {
+        const { call } = (
+          globalThis as unknown as {
+            switching: { call: (m: Record<string, unknown>) => Promise<Record<string, unknown>> };
+          }
+        ).switching;
+        const source = { kind: 'served', baseUrl: '/models/', id };
+        await call({ type: 'load', source, device: 'wasm', dtype: 'fp32' });
+        await call({ type: 'embed', texts: ['the team won'], options: { layer: -1, pooling: 'mean' } });
+        const reply = await call({ type: 'stats' });
+        return {
+          liveEncoders: Number(reply.liveEncoders),
+          loads: Number(reply.loads),
+          disposals: Number(reply.disposals),
+        };
+      },
+      ids[step % ids.length] ?? '',
+    );
+    // The page's own garbage too, before memory is read.
+    await page.evaluate(() => (globalThis as { gc?: () => void }).gc?.());
+    await afterEach(step, stats);
+  }
+  await page.evaluate(() =>
+    (globalThis as unknown as { switching: { worker: Worker } }).switching.worker.terminate(),
+  );
+}
+
+let session: BrowserSession;
+let page: Page;
+let fat: Buffer;
+
+describe('switching models', () => {
+  beforeAll(async () => {
+    fat = await fatModel();
+    session = await openBrowser({ extraArgs: ['--js-flags=--expose-gc'] });
+    page = session.page;
+    await session.context.route('**/models/fat/*/**', async (route) => {
+      const file = new URL(route.request().url()).pathname.replace(/^\/models\/fat\/[^/]+\//, '');
+      const body =
+        file === 'onnx/model.onnx' ? fat : await fixtureFile('tiny-bert', file).catch(() => undefined);
+      if (!body) return route.fulfill({ status: 404, body: 'not found' });
+      const contentType = file.endsWith('.json') ? 'application/json' : 'application/octet-stream';
+      return route.fulfill({
+        status: 200,
+        body,
+        contentType,
+        headers: { 'cross-origin-resource-policy': 'same-origin' },
+      });
+    });
+    await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app');
+    await openTab(page, 'model');
+  });
+
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  test(`the model worker keeps one live session through ${SWITCHES} switches between the fixtures`, async () => {
+    const live: number[] = [];
+    let last = { liveEncoders: 0, loads: 0, disposals: 0 };
+    await switchInWorker(page, (await modelWorker(page)).url(), FIXTURES, SWITCHES, async (_, stats) => {
+      live.push(stats.liveEncoders);
+      last = stats;
+    });
+    expect(live).toEqual(Array.from({ length: SWITCHES + 1 }, () => 1));
+    expect(last.loads).toBe(SWITCHES + 1);
+    expect(last.disposals).toBe(SWITCHES);
+  });
+
+  test(`memory does not grow with ${SWITCHES} switches of a model whose session costs 48 MB`, async () => {
+    expect(fat.length).toBeGreaterThan(FAT_EXTRA_BYTES);
+    const memory: number[] = [];
+    await switchInWorker(page, (await modelWorker(page)).url(), FAT, SWITCHES, async (_, stats) => {
+      expect(stats.liveEncoders).toBe(1);
+      memory.push(await settledMemoryBytes(session.userDataDir));
+    });
+    // Freed buffers make memory saw up and down by a session or two; a leak lifts the whole band. So compare the
+    // lowest reading of the last three switches with the highest of switches 1-3 (after the first load).
+    const early = Math.max(...memory.slice(1, 4));
+    const late = Math.min(...memory.slice(-3));
+    console.info(
+      `Renderer memory (PSS) after each load of the 48 MB-session model: ${memory.map(megabytes).join(', ')}; ` +
+        `lowest of the last three minus highest of switches 1-3: ${megabytes(late - early)}`,
+    );
+    expect(memory).toHaveLength(SWITCHES + 1);
+    expect(early).toBeGreaterThan(FAT_EXTRA_BYTES);
+    expect(late - early).toBeLessThan(MAX_GROWTH_BYTES);
+  });
+
+  test(`the app switches ${SWITCHES} times through its UI, each load ready`, async () => {
+    for (let step = 0; step <= SWITCHES; step++) {
+      const id = FIXTURES[step % FIXTURES.length] ?? '';
+      await page.locator(`[data-testid="catalog-row"][data-id="${id}"]`).getByTestId('catalog-load').click();
+      expect(await settledStatus(page)).toBe('ready');
+      await expect(page.getByTestId('model-status').textContent()).resolves.toContain(`Ready: ${id}`);
+    }
+  });
+
+  test('logged no console errors and made no request beyond 127.0.0.1', () => {
+    expect(session.consoleErrors).toEqual([]);
+    expect(session.externalRequests).toEqual([]);
+  });
+});
