@@ -95,6 +95,22 @@ export class HeadClient {
     this.#trainController?.abort();
   }
 
+  /**
+   * Stops any training and forgets the last run's status, curve and error, as when another experiment is opened:
+   * what is shown then belongs to no run of it.
+   */
+  reset(): void {
+    const controller = this.#trainController;
+    // Detached first, so the aborted run does not report "cancelled" over the reset state.
+    this.#trainController = undefined;
+    controller?.abort();
+    this.status = 'idle';
+    this.epochs = [];
+    this.totalEpochs = 0;
+    this.error = undefined;
+    this.result = undefined;
+  }
+
   /** Class probabilities of `features` under a serialized head. */
   async predict(head: SerializedHead, features: Float32Array[]): Promise<number[][]> {
     const reply = await this.#worker().call('predict', { head, features });

@@ -9,7 +9,8 @@
  */
 import { getBuiltinDataset, type BuiltinDataset } from '../core/dataset/builtin/registry.ts';
 import { ExperimentError } from '../core/errors.ts';
-import { buildDataset, type DatasetReport } from '../core/dataset/build.ts';
+import type { DatasetReport } from '../core/dataset/build.ts';
+import { buildDatasetFromRef } from '../core/dataset/ref.ts';
 import type { Dataset } from '../core/dataset/types.ts';
 import {
   embedTestTexts,
@@ -20,19 +21,26 @@ import {
   type TimedVectors,
 } from '../core/experiment/run.ts';
 import type {
+  DatasetRef,
   Experiment,
   ExperimentResults,
   HeadSpec,
   RunResult,
   SimilarityPrompt,
 } from '../core/experiment/types.ts';
-import type { Dtype, EmbedOptions, Encoder } from '../core/ports.ts';
+import type { EmbedOptions, Encoder } from '../core/ports.ts';
 import { parseExperiment } from '../core/experiment/schema.ts';
 import { stratifiedSplit, type TrainTestSplit } from '../core/split/split.ts';
+import { keepRowsRaw } from '../clients/DataClient.svelte.ts';
 import { HeadClient } from '../clients/HeadClient.svelte.ts';
-import { messageOf, ModelClient } from '../clients/ModelClient.svelte.ts';
+import {
+  messageOf,
+  ModelClient,
+  sourceId,
+  type LoadChoice,
+  type LoadTarget,
+} from '../clients/ModelClient.svelte.ts';
 import { RemoteEncoder, RemoteHeadTrainer } from '../clients/remote-ports.ts';
-import type { DeviceChoice } from '../workers/protocol.ts';
 import { CancelledError } from '../workers/rpc.ts';
 import { defaultExperiment, defaultHead } from './defaults.ts';
 
@@ -58,20 +66,22 @@ export class ExperimentState {
   /** The built-in dataset (provenance, description) or its lookup error. */
   readonly builtin: Outcome<BuiltinDataset> = $derived.by(() => {
     const ref = this.experiment.dataset;
-    if (!('builtin' in ref))
-      return { ok: false, error: 'Only built-in datasets are supported in the app so far.' };
+    if (!('builtin' in ref)) return { ok: false, error: 'The experiment does not use a built-in dataset.' };
     return attempt(() => getBuiltinDataset(ref.builtin));
   });
 
+  /** The dataset (built-in or uploaded rows carried inline) with its validation report, or why it is unusable. */
   readonly datasetOutcome: Outcome<{ dataset: Dataset; report: DatasetReport }> = $derived.by(() => {
-    const builtin = this.builtin;
-    if (!builtin.ok) return builtin;
     const ref = this.experiment.dataset;
-    const columns = {
-      text: ref.text ?? builtin.value.textColumn,
-      label: ref.label ?? builtin.value.labelColumn,
-    };
-    return attempt(() => buildDataset(builtin.value.table(), columns, builtin.value.title));
+    if ('path' in ref) {
+      return {
+        ok: false,
+        error:
+          `This experiment reads its data from the file "${ref.path}", which a browser cannot open by path: ` +
+          'upload that file in section 2 (Data).',
+      };
+    }
+    return attempt(() => buildDatasetFromRef(ref));
   });
 
   readonly dataset: Dataset | undefined = $derived(
@@ -153,16 +163,46 @@ export class ExperimentState {
 
   // ------------------------------------------------------------ model and split
 
-  /** Loads a model for the experiment; previous runs and caches no longer apply and are cleared. */
-  async loadModel(id: string, options: { device: DeviceChoice; dtype: Dtype }): Promise<void> {
-    // Loading replaces the worker's model whatever the outcome, so old numbers go now.
-    this.#invalidate();
+  /**
+   * Loads a model for the experiment. Once it is loaded, caches are cleared; runs are kept only when it is the
+   * model they were computed with (e.g. after reopening a saved experiment). A failed load leaves the previous
+   * model loaded, and everything computed with it stays valid.
+   */
+  async loadModel(target: LoadTarget, options: LoadChoice): Promise<void> {
+    const id = typeof target === 'string' ? target : sourceId(target.source);
     try {
-      await this.model.load(id, options);
-      this.experiment.model = id;
+      await this.model.load(target, options);
     } catch {
       // The client keeps the message in `model.error`, which the model panel shows.
+      return;
     }
+    this.#invalidate({ keepRuns: id === this.experiment.model });
+    this.experiment.model = id;
+  }
+
+  /**
+   * Replaces the experiment being edited (opening a saved or imported one) with its runs. Whatever is running
+   * stops, caches and errors are cleared; the loaded model stays, and runs refuse to start while it is not the
+   * experiment's model.
+   * @param experiment Plain data, owned from now on by this state.
+   */
+  replaceExperiment(experiment: Experiment, runs: RunResult[]): void {
+    this.#invalidate();
+    this.head.reset();
+    keepRowsRaw(experiment.dataset);
+    this.experiment = experiment;
+    this.runs = runs;
+    this.promptError = undefined;
+    this.headError = undefined;
+  }
+
+  /**
+   * Uses another dataset (a built-in one, or uploaded rows carried inline); the split is recomputed from it, and
+   * runs and caches are cleared since every number depended on the data.
+   */
+  setDataset(ref: DatasetRef): void {
+    this.experiment.dataset = keepRowsRaw(ref);
+    this.#invalidate();
   }
 
   /** Changes the split; runs and caches are cleared since the test set changed. */
@@ -340,6 +380,15 @@ export class ExperimentState {
   /** What a run of the experiment part at `path` (e.g. `prompts[1]`) needs, or why it cannot start. */
   #runContext(path: string): Outcome<{ dataset: Dataset; split: TrainTestSplit }> {
     if (!this.model.ready) return { ok: false, error: 'Load a model first (section 1), then run again.' };
+    const wanted = this.experiment.model;
+    if (this.model.modelId !== wanted) {
+      return {
+        ok: false,
+        error:
+          `This experiment uses the model "${wanted}", but "${this.model.modelId ?? 'none'}" is loaded: ` +
+          `load "${wanted}" in section 1 (Model), then run again.`,
+      };
+    }
     const invalid = this.validation;
     // Another variation's or head's mistake does not stop this one; everything else does.
     const elsewhere =
@@ -395,12 +444,12 @@ export class ExperimentState {
     this.runs = this.runs.filter((r) => !(r.kind === kind && r.name === name));
   }
 
-  #invalidate(): void {
+  #invalidate(options: { keepRuns?: boolean } = {}): void {
     this.#generation++;
     this.#headController?.abort();
     this.#testEmbeddings.clear();
     this.#headFeatures.clear();
-    this.runs = [];
+    if (!options.keepRuns) this.runs = [];
   }
 }
 

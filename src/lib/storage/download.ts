@@ -1,0 +1,15 @@
+/**
+ * @file Saves text as a file through the browser's download, the one way a page can write a file offline.
+ */
+
+/** Starts the download of `text` as `fileName` (JSON). */
+export function downloadText(fileName: string, text: string): void {
+  const blob = new Blob([text], { type: 'application/json' });
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = fileName;
+  link.click();
+  // The click has started the download synchronously; the URL is no longer needed after this task.
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+}

@@ -1,0 +1,134 @@
+/**
+ * @file Import and export of the experiment file (PRODUCT.md): the same JSON `npm run experiment` reads.
+ * Import validates with the core's `parseExperimentText` and reports the first bad field's path; export writes
+ * what `serializeExperiment` writes, so an exported file imports again and runs unchanged in the terminal.
+ */
+import { DatasetError, ExperimentError } from '../core/errors.ts';
+import { loadExperimentDataset } from '../core/experiment/run.ts';
+import { parseExperimentText, serializeExperiment } from '../core/experiment/schema.ts';
+import type { Experiment } from '../core/experiment/types.ts';
+import { labelTexts } from '../core/prompts/similarity.ts';
+
+/**
+ * Largest experiment file imported (50 MB): room for the inline rows of the largest dataset file an upload
+ * accepts (20 MB), JSON escaping included. Reading and validating more would freeze the tab.
+ */
+export const MAX_EXPERIMENT_FILE_BYTES = 50_000_000;
+
+/** Why a file could not be imported; nothing was imported. */
+export class ImportError extends Error {
+  override readonly name = 'ImportError';
+  /** The offending field, e.g. `heads[0].epochs`; empty when the problem is the whole file. */
+  readonly path: string;
+  readonly fileName: string;
+
+  constructor(fileName: string, message: string, path = '') {
+    super(message);
+    this.fileName = fileName;
+    this.path = path;
+  }
+}
+
+/** 1234567 → "1.3 MB": decimal units as file managers show, rounded up so a file over a limit never reads as equal to it. */
+function megabytes(bytes: number): string {
+  return `${(Math.ceil(bytes / 100_000) / 10).toFixed(1)} MB`;
+}
+
+/** What `readExperimentFile` needs of a `File`: its name, size and text. */
+export interface TextFile {
+  readonly name: string;
+  readonly size: number;
+  text(): Promise<string>;
+}
+
+/**
+ * Reads and validates an experiment file the user picked.
+ * @throws ImportError naming the file and, for an invalid field, its path and what to write instead.
+ */
+export async function readExperimentFile(file: TextFile): Promise<Experiment> {
+  if (file.size > MAX_EXPERIMENT_FILE_BYTES) {
+    throw new ImportError(
+      file.name,
+      `The file is ${megabytes(file.size)}; an experiment file can be at most ` +
+        `${megabytes(MAX_EXPERIMENT_FILE_BYTES)}. Choose the experiment file itself, not a dataset or results file.`,
+    );
+  }
+  let text: string;
+  try {
+    text = await file.text();
+  } catch (error) {
+    throw new ImportError(
+      file.name,
+      `The file could not be read (${error instanceof Error ? error.message : String(error)}): check that it ` +
+        'still exists and that you may read it, then try again.',
+    );
+  }
+  if (text.replace(/^\ufeff/, '').trim() === '') {
+    throw new ImportError(
+      file.name,
+      'The file is empty. Choose an experiment file exported from this app (Export) or written as described ' +
+        'in the README.',
+    );
+  }
+  try {
+    const experiment = parseExperimentText(text);
+    await checkAgainstDataset(experiment);
+    return experiment;
+  } catch (error) {
+    if (error instanceof ExperimentError) throw new ImportError(file.name, error.message, error.path);
+    if (error instanceof DatasetError) throw new ImportError(file.name, error.message, 'dataset');
+    throw error;
+  }
+}
+
+/**
+ * What the file check alone cannot see: when the dataset is in the app (built in, or rows inside the file), it
+ * must be usable with the named columns, and label descriptions must name exactly its labels. A dataset file
+ * named by `path` is not in the browser, so it is checked when it is opened instead.
+ * @throws DatasetError when the dataset cannot be used; ExperimentError at the offending prompt field.
+ */
+async function checkAgainstDataset(experiment: Experiment): Promise<void> {
+  if ('path' in experiment.dataset) return;
+  const { dataset } = await loadExperimentDataset(experiment.dataset, (path) =>
+    Promise.reject(new Error(`${path} is not available in the browser.`)),
+  );
+  experiment.prompts.forEach((prompt, index) => labelTexts(prompt, dataset.labels, `prompts[${index}]`));
+}
+
+/** What an export writes: the file text, and why it is not a valid experiment file if it is not. */
+export interface ExportedFile {
+  fileName: string;
+  text: string;
+  /** Set when the experiment does not validate: the file holds it as is, to be fixed before it can run. */
+  problem?: string;
+}
+
+/** A file name from the experiment name: lower case, words joined by dashes, `.json`. */
+export function experimentFileName(name: string): string {
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+  return `${slug || 'experiment'}.json`;
+}
+
+/** The results file name next to an experiment's file: `topics.json` → `topics.results.json`. */
+export function resultsFileName(name: string): string {
+  return experimentFileName(name).replace(/\.json$/, '.results.json');
+}
+
+/**
+ * The experiment as an experiment file. An experiment that does not validate (an unfinished edit) is still
+ * written, as it is, so exporting never fails when it is the only way to keep the work; `problem` says what to
+ * fix before the file can be imported or run.
+ * @param experiment Plain data (a `$state.snapshot`).
+ */
+export function exportExperiment(experiment: Experiment): ExportedFile {
+  const fileName = experimentFileName(experiment.name);
+  try {
+    return { fileName, text: serializeExperiment(experiment) };
+  } catch (error) {
+    if (!(error instanceof ExperimentError)) throw error;
+    return { fileName, text: `${JSON.stringify(experiment, null, 2)}\n`, problem: error.message };
+  }
+}

@@ -1,0 +1,114 @@
+import { describe, expect, test } from 'vitest';
+import { parseExperimentText, serializeExperiment } from '../../../src/lib/core/experiment/schema.ts';
+import type { Experiment } from '../../../src/lib/core/experiment/types.ts';
+import {
+  experimentFileName,
+  exportExperiment,
+  ImportError,
+  MAX_EXPERIMENT_FILE_BYTES,
+  readExperimentFile,
+  resultsFileName,
+} from '../../../src/lib/storage/experiment-file.ts';
+
+const valid: Experiment = {
+  version: 1,
+  name: 'Topics: prompts vs a head',
+  model: 'fixtures/tiny-bert',
+  dataset: { builtin: 'topics' },
+  split: { test: 0.3, seed: 42 },
+  prompts: [{ name: 'bare', strategy: 'similarity', template: '{label}' }],
+  heads: [{ name: 'linear', layer: -1, pooling: 'mean', hidden: 0, epochs: 10, learningRate: 0.01, seed: 1 }],
+};
+
+function file(name: string, text: string, size = new TextEncoder().encode(text).length) {
+  return { name, size, text: async () => text };
+}
+
+async function importError(promise: Promise<unknown>): Promise<ImportError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ImportError);
+  return error as ImportError;
+}
+
+describe('readExperimentFile', () => {
+  test('reads a valid file, with or without a byte-order mark', async () => {
+    await expect(readExperimentFile(file('a.json', JSON.stringify(valid)))).resolves.toEqual(valid);
+    await expect(readExperimentFile(file('a.json', `\ufeff${JSON.stringify(valid)}`))).resolves.toEqual(
+      valid,
+    );
+  });
+
+  test('refuses a file over the limit before reading it', async () => {
+    const huge = {
+      name: 'big.json',
+      size: MAX_EXPERIMENT_FILE_BYTES + 1,
+      text: () => Promise.reject(new Error('read')),
+    };
+    const error = await importError(readExperimentFile(huge));
+    expect(error.message).toBe(
+      'The file is 50.1 MB; an experiment file can be at most 50.0 MB. Choose the experiment file itself, not a ' +
+        'dataset or results file.',
+    );
+    expect(error.fileName).toBe('big.json');
+  });
+
+  test('an empty file, or one with only a byte-order mark and spaces, says so', async () => {
+    for (const text of ['', '\ufeff  \n']) {
+      const error = await importError(readExperimentFile(file('empty.json', text)));
+      expect(error.message).toMatch(/^The file is empty\./);
+      expect(error.path).toBe('');
+    }
+  });
+
+  test('an invalid field is reported with its path', async () => {
+    const text = JSON.stringify({ ...valid, heads: [{ ...valid.heads[0], epochs: 0 }] });
+    const error = await importError(readExperimentFile(file('bad.json', text)));
+    expect(error.path).toBe('heads[0].epochs');
+    expect(error.message).toBe('heads[0].epochs: must be from 1 to 1000; got 0.');
+  });
+
+  test('descriptions are checked against the labels of a built-in dataset', async () => {
+    const text = JSON.stringify({
+      ...valid,
+      prompts: [{ name: 'd', strategy: 'similarity', descriptions: { food: 'meals', sports: 'games' } }],
+    });
+    const error = await importError(readExperimentFile(file('d.json', text)));
+    expect(error.path).toBe('prompts[0].descriptions.weather');
+  });
+
+  test('a dataset named by path is not read at import (the browser has no file system)', async () => {
+    const text = JSON.stringify({ ...valid, dataset: { path: 'spam.csv', text: 'text', label: 'label' } });
+    await expect(readExperimentFile(file('p.json', text))).resolves.toMatchObject({
+      dataset: { path: 'spam.csv' },
+    });
+  });
+});
+
+describe('exportExperiment', () => {
+  test('writes exactly the experiment file the CLI reads, named after the experiment', () => {
+    const exported = exportExperiment(valid);
+    expect(exported).toEqual({ fileName: 'topics-prompts-vs-a-head.json', text: serializeExperiment(valid) });
+    expect(parseExperimentText(exported.text)).toEqual(valid);
+  });
+
+  test('an unfinished experiment is still exported, with what to fix', () => {
+    const unfinished = {
+      ...valid,
+      prompts: [{ name: 'bare', strategy: 'similarity' as const, template: 'no label' }],
+    };
+    const exported = exportExperiment(unfinished);
+    expect(JSON.parse(exported.text)).toEqual(unfinished);
+    expect(exported.problem).toBe(
+      'prompts[0].template: must contain {label} where each label goes, e.g. "This text is about {label}.".',
+    );
+  });
+
+  test('file names', () => {
+    expect(experimentFileName('  Spam: prompts vs a head! ')).toBe('spam-prompts-vs-a-head.json');
+    expect(experimentFileName('???')).toBe('experiment.json');
+    expect(resultsFileName('Topics')).toBe('topics.results.json');
+  });
+});
