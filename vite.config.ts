@@ -1,19 +1,56 @@
 /// <reference types="vitest/config" />
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vite';
+import { VitePWA } from 'vite-plugin-pwa';
+import { securityHeaders } from './scripts/vite/security-headers.ts';
 import { serveModels } from './scripts/vite/serve-models.ts';
+import { ISOLATION_HEADERS } from './src/offline/csp.ts';
 
 /**
- * COOP + COEP make the page cross-origin isolated, so SharedArrayBuffer exists and
+ * COOP + COEP (+ CORP) make the page cross-origin isolated, so SharedArrayBuffer exists and
  * onnxruntime-web can run WASM with threads. Vite's preview server reuses these.
  */
-const isolationHeaders = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-};
+const isolationHeaders = { ...ISOLATION_HEADERS };
+
+/** The service worker precaches the whole build, including onnxruntime-web's ~27 MB WASM binary. */
+const MAX_PRECACHED_FILE_BYTES = 64 * 1024 * 1024;
 
 export default defineConfig({
-  plugins: [svelte(), serveModels()],
+  plugins: [
+    svelte(),
+    serveModels(),
+    // Content-Security-Policy headers (dev, preview) and meta tag (build): src/offline/csp.ts.
+    securityHeaders(),
+    // Offline after the first visit: a Workbox service worker (src/sw.ts) precaching the build. Off in dev.
+    VitePWA({
+      strategies: 'injectManifest',
+      srcDir: 'src',
+      filename: 'sw.ts',
+      registerType: 'prompt',
+      injectRegister: false,
+      devOptions: { enabled: false },
+      injectManifest: {
+        // The web manifest and its icons are added by the plugin itself.
+        globPatterns: ['**/*.{html,js,mjs,css,wasm,svg}'],
+        globIgnores: ['icon*.svg'],
+        maximumFileSizeToCacheInBytes: MAX_PRECACHED_FILE_BYTES,
+      },
+      manifest: {
+        name: 'Prompt vs Fine-tune Playground',
+        short_name: 'Prompt vs Fine-tune',
+        description: 'Compare prompting with fine-tuning a head, on small models running locally.',
+        start_url: '.',
+        scope: '.',
+        display: 'standalone',
+        theme_color: '#1f3a5f',
+        background_color: '#f7f8fa',
+        icons: [
+          { src: 'icon.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'any' },
+          { src: 'icon-maskable.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'maskable' },
+        ],
+      },
+    }),
+  ],
   server: { headers: isolationHeaders },
   preview: { headers: isolationHeaders },
   worker: { format: 'es' },

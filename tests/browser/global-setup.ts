@@ -58,7 +58,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     logLevel: 'error',
     build: { outDir, emptyOutDir: true },
   };
-  await build(config);
+  // Vitest sets NODE_ENV=test, which would make Vite build Svelte in dev mode; test the production build users get.
+  const testNodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build(config);
+  } finally {
+    process.env.NODE_ENV = testNodeEnv;
+  }
   const server = await preview({
     ...config,
     preview: { host: HOST, port: await freePort(), strictPort: true, open: false },
