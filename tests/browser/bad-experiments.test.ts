@@ -61,7 +61,7 @@ const CASES: BadFile[] = [
   {
     file: 'results-file.json',
     path: 'labels',
-    message: `labels: unknown field Allowed fields here: ${ALLOWED_TOP_LEVEL}.`,
+    message: `labels: unknown field. Allowed fields here: ${ALLOWED_TOP_LEVEL}.`,
   },
   {
     file: 'bad-split.json',
@@ -122,7 +122,7 @@ const CASES: BadFile[] = [
   {
     file: 'nothing-to-run.json',
     path: '',
-    message: 'has nothing to run: add at least one entry to "prompts" or "heads".',
+    message: 'The experiment has nothing to run: add at least one entry to "prompts" or "heads".',
   },
   {
     file: 'empty.json',

@@ -134,7 +134,7 @@ function checkFields(
     const suggestion = closestName(key, allowed);
     throw new ExperimentError(
       keyPath,
-      `unknown field${suggestion === undefined ? '' : `: did you mean "${suggestion}"?`} ` +
+      `unknown field${suggestion === undefined ? '.' : `: did you mean "${suggestion}"?`} ` +
         `Allowed fields here: ${quoteList(allowed)}.`,
     );
   }
@@ -537,7 +537,10 @@ export function parseExperiment(json: unknown): Experiment {
   const prompts = parseList(root, 'prompts', parsePrompt);
   const heads = parseList(root, 'heads', parseHead);
   if (prompts.length + heads.length === 0) {
-    throw new ExperimentError('', 'has nothing to run: add at least one entry to "prompts" or "heads".');
+    throw new ExperimentError(
+      '',
+      'The experiment has nothing to run: add at least one entry to "prompts" or "heads".',
+    );
   }
   checkUniqueNames(prompts, heads);
   return { version: EXPERIMENT_VERSION, name, model, dataset, split, prompts, heads };
