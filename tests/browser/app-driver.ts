@@ -20,6 +20,24 @@ export async function openTab(page: Page, id: string): Promise<Locator> {
   return panel;
 }
 
+/**
+ * Opens the prompt lab, presses "Run all" and waits until the last variation shows its score.
+ * Returns the panel and how many variations it holds.
+ */
+export async function runAllPrompts(
+  page: Page,
+  timeout = RUN_TIMEOUT_MS,
+): Promise<{ panel: Locator; cards: number }> {
+  const panel = await openTab(page, 'prompts');
+  const cards = await panel.getByTestId('prompt-card').count();
+  await panel.getByTestId('prompts-run-all').click();
+  await panel
+    .getByTestId('run-accuracy')
+    .nth(cards - 1)
+    .waitFor({ timeout });
+  return { panel, cards };
+}
+
 /** Numeric `data-value` of every element matching `locator`. */
 export async function dataValues(locator: Locator): Promise<number[]> {
   const values = await locator.evaluateAll((elements) => elements.map((e) => e.getAttribute('data-value')));

@@ -20,7 +20,7 @@ import type { Experiment, ExperimentResults } from '../../src/lib/core/experimen
 import {
   downloadText,
   openTab,
-  RUN_TIMEOUT_MS,
+  runAllPrompts,
   startModelLoad,
   UI_TIMEOUT_MS,
   waitForHeadStatus,
@@ -103,13 +103,7 @@ async function runInBrowser(): Promise<{
   results: ExperimentResults;
   prompts: number;
 }> {
-  const prompts = await openTab(page, 'prompts');
-  const promptCount = await prompts.getByTestId('prompt-card').count();
-  await prompts.getByTestId('prompts-run-all').click();
-  await prompts
-    .getByTestId('run-accuracy')
-    .nth(promptCount - 1)
-    .waitFor({ timeout: RUN_TIMEOUT_MS });
+  const { cards: promptCount } = await runAllPrompts(page);
 
   const finetune = await openTab(page, 'finetune');
   await finetune.getByTestId('head-train').click();

@@ -6,7 +6,7 @@
  */
 import type { Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { openTab, RUN_TIMEOUT_MS, UI_TIMEOUT_MS } from './app-driver.ts';
+import { openTab, runAllPrompts, UI_TIMEOUT_MS } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import { fixtureFile, loadOtherModel, settledStatus } from './models-helpers.ts';
 
@@ -159,13 +159,7 @@ describe('bad model files', () => {
   });
 
   test('after all that, the fixture still runs prompts', async () => {
-    const prompts = await openTab(page, 'prompts');
-    await prompts.getByTestId('prompts-run-all').click();
-    const cards = await prompts.getByTestId('prompt-card').count();
-    await prompts
-      .getByTestId('run-accuracy')
-      .nth(cards - 1)
-      .waitFor({ timeout: RUN_TIMEOUT_MS });
+    const { panel: prompts } = await runAllPrompts(page);
     await expect(prompts.getByTestId('prompt-error').count()).resolves.toBe(0);
   });
 

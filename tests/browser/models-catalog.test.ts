@@ -5,7 +5,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { openTab, RUN_TIMEOUT_MS, UI_TIMEOUT_MS } from './app-driver.ts';
+import { openTab, runAllPrompts, UI_TIMEOUT_MS } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import { notices, settledStatus } from './models-helpers.ts';
 
@@ -134,13 +134,7 @@ describe('model catalog and first run', () => {
     expect(said.some((n) => n.startsWith('WebGPU is not available'))).toBe(true);
     expect(said.some((n) => n.includes('no q8 (onnx/model_quantized.onnx)'))).toBe(true);
 
-    const prompts = await openTab(page, 'prompts');
-    await prompts.getByTestId('prompts-run-all').click();
-    const cards = await prompts.getByTestId('prompt-card').count();
-    await prompts
-      .getByTestId('run-accuracy')
-      .nth(cards - 1)
-      .waitFor({ timeout: RUN_TIMEOUT_MS });
+    await runAllPrompts(page);
     await openTab(page, 'model');
   });
 

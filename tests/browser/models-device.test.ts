@@ -6,7 +6,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { openTab, RUN_TIMEOUT_MS, UI_TIMEOUT_MS } from './app-driver.ts';
+import { openTab, RUN_TIMEOUT_MS, runAllPrompts, UI_TIMEOUT_MS } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import { chooseDeviceAndDtype, modelWorker, notices, settledStatus } from './models-helpers.ts';
 
@@ -105,13 +105,7 @@ describe('with a WebGPU adapter (SwiftShader, --enable-unsafe-webgpu)', () => {
     await expect(page.getByTestId('model-adapter').textContent()).resolves.toContain('swiftshader');
     expect(await notices(page)).toContainEqual(expect.stringContaining('software WebGPU adapter'));
 
-    const prompts = await openTab(page, 'prompts');
-    await prompts.getByTestId('prompts-run-all').click();
-    const cards = await prompts.getByTestId('prompt-card').count();
-    await prompts
-      .getByTestId('run-accuracy')
-      .nth(cards - 1)
-      .waitFor({ timeout: RUN_TIMEOUT_MS + WEBGPU_TIMEOUT_MS });
+    await runAllPrompts(page, RUN_TIMEOUT_MS + WEBGPU_TIMEOUT_MS);
     await openTab(page, 'model');
     await expect(page.getByTestId('model-device').textContent()).resolves.toBe('webgpu');
   });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { openTab, RUN_TIMEOUT_MS, UI_TIMEOUT_MS } from './app-driver.ts';
+import { openTab, runAllPrompts, UI_TIMEOUT_MS } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import { FIXTURES_DIR, ROOT, settledStatus } from './models-helpers.ts';
 
@@ -58,13 +58,7 @@ describe('a model folder from this computer', () => {
   });
 
   test('the picked model runs the prompt lab', async () => {
-    const prompts = await openTab(page, 'prompts');
-    await prompts.getByTestId('prompts-run-all').click();
-    const cards = await prompts.getByTestId('prompt-card').count();
-    await prompts
-      .getByTestId('run-accuracy')
-      .nth(cards - 1)
-      .waitFor({ timeout: RUN_TIMEOUT_MS });
+    const { panel: prompts, cards } = await runAllPrompts(page);
     await expect(prompts.getByTestId('prompt-error').count()).resolves.toBe(0);
     await expect(prompts.getByTestId('run-accuracy').count()).resolves.toBe(cards);
     await openTab(page, 'model');

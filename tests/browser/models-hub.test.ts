@@ -5,7 +5,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { openTab, RUN_TIMEOUT_MS, UI_TIMEOUT_MS } from './app-driver.ts';
+import { openTab, runAllPrompts, UI_TIMEOUT_MS } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import { fakeHub, fixtureFile, settledStatus, type FakeHub } from './models-helpers.ts';
 
@@ -130,13 +130,7 @@ describe('models from the Hugging Face hub', () => {
     await expect(page.getByTestId('model-status').textContent()).resolves.toContain(`still using ${MINILM}`);
     // The previous model still answers: its facts stay, and the prompt lab can run on it.
     await expect(page.getByTestId('model-dtype').textContent()).resolves.toBe('q8');
-    const prompts = await openTab(page, 'prompts');
-    await prompts.getByTestId('prompts-run-all').click();
-    const cards = await prompts.getByTestId('prompt-card').count();
-    await prompts
-      .getByTestId('run-accuracy')
-      .nth(cards - 1)
-      .waitFor({ timeout: RUN_TIMEOUT_MS });
+    await runAllPrompts(page);
     await openTab(page, 'model');
     await page.getByTestId('allow-downloads').uncheck();
   });

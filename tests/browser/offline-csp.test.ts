@@ -20,6 +20,7 @@ import {
 import {
   openTab,
   RUN_TIMEOUT_MS,
+  runAllPrompts,
   startModelLoad,
   UI_TIMEOUT_MS,
   waitForHeadStatus,
@@ -209,13 +210,7 @@ describe('content security policy', () => {
     const data = await openTab(page, 'data');
     await expect(data.getByTestId('split-row').count()).resolves.toBeGreaterThan(0);
 
-    const prompts = await openTab(page, 'prompts');
-    const cards = await prompts.getByTestId('prompt-card').count();
-    await prompts.getByTestId('prompts-run-all').click();
-    await prompts
-      .getByTestId('run-accuracy')
-      .nth(cards - 1)
-      .waitFor({ timeout: RUN_TIMEOUT_MS });
+    await runAllPrompts(page);
 
     const finetune = await openTab(page, 'finetune');
     await finetune.getByTestId('head-train').click();
