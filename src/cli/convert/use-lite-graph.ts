@@ -73,18 +73,28 @@ const WEIGHT_NAMES = {
 /** Looks a weight up by name, checking its shape. */
 function weight(weights: ReadonlyMap<string, TfjsWeight>, name: string, shape: number[]): Float32Array {
   const found = weights.get(name);
-  if (!found) throw new Error(`The tfjs model has no weight "${name}": not the Universal Sentence Encoder Lite.`);
+  if (!found)
+    throw new Error(`The tfjs model has no weight "${name}": not the Universal Sentence Encoder Lite.`);
   const size = (dims: number[]) => dims.reduce((product, dim) => product * dim, 1);
   if (size(found.shape) !== size(shape) || !(found.values instanceof Float32Array)) {
-    throw new Error(`Weight "${name}" has shape [${found.shape}] (${found.dtype}); expected float32 [${shape}].`);
+    throw new Error(
+      `Weight "${name}" has shape [${found.shape}] (${found.dtype}); expected float32 [${shape}].`,
+    );
   }
   return found.values;
 }
 
 /** Columns [from, from + count) of a row-major [rows, cols] matrix. */
-function columns(matrix: Float32Array, rows: number, cols: number, from: number, count: number): Float32Array {
+function columns(
+  matrix: Float32Array,
+  rows: number,
+  cols: number,
+  from: number,
+  count: number,
+): Float32Array {
   const out = new Float32Array(rows * count);
-  for (let r = 0; r < rows; r++) out.set(matrix.subarray(r * cols + from, r * cols + from + count), r * count);
+  for (let r = 0; r < rows; r++)
+    out.set(matrix.subarray(r * cols + from, r * cols + from + count), r * count);
   return out;
 }
 
@@ -116,7 +126,13 @@ class UseLiteWriter {
   }
 
   /** `input @ kernel + bias` under `scope`. */
-  dense(scope: string, input: string, kernel: Float32Array, bias: Float32Array, shape: [number, number]): string {
+  dense(
+    scope: string,
+    input: string,
+    kernel: Float32Array,
+    bias: Float32Array,
+    shape: [number, number],
+  ): string {
     const g = this.graph;
     const k = g.floatTensor(`${scope}.kernel`, shape, kernel);
     const b = g.floatTensor(`${scope}.bias`, [shape[1]], bias);
@@ -153,20 +169,35 @@ class UseLiteWriter {
     const g = this.graph;
     const c = this.#c;
     const { vocabSize, embeddingSize, timescales } = USE_LITE_SHAPE;
-    const table = g.floatTensor('embeddings.word_embeddings.weight', [vocabSize, embeddingSize], this.#w(WEIGHT_NAMES.embeddings, [vocabSize, embeddingSize]));
+    const table = g.floatTensor(
+      'embeddings.word_embeddings.weight',
+      [vocabSize, embeddingSize],
+      this.#w(WEIGHT_NAMES.embeddings, [vocabSize, embeddingSize]),
+    );
     const tokens = g.node('Gather', '/embeddings/word_embeddings/Gather', [table, inputIds], { axis: 0 });
-    const length = g.node('Gather', '/embeddings/timing/Gather_length', [g.node('Shape', '/embeddings/timing/Shape', [inputIds]), c.index1!], { axis: 0 });
+    const length = g.node(
+      'Gather',
+      '/embeddings/timing/Gather_length',
+      [g.node('Shape', '/embeddings/timing/Shape', [inputIds]), c.index1!],
+      { axis: 0 },
+    );
     const positions = g.node('Range', '/embeddings/timing/Range', [c.zero!, length, c.oneInt!]);
     const column = g.node('Unsqueeze', '/embeddings/timing/Unsqueeze', [
       g.node('Cast', '/embeddings/timing/Cast', [positions], { to: ElementType.float }),
       c.axisLast!,
     ]);
-    const inverse = g.floatTensor('embeddings.timing.inverse_timescales', [1, timescales], this.#w(WEIGHT_NAMES.inverseTimescales, [1, timescales]));
+    const inverse = g.floatTensor(
+      'embeddings.timing.inverse_timescales',
+      [1, timescales],
+      this.#w(WEIGHT_NAMES.inverseTimescales, [1, timescales]),
+    );
     const angles = g.node('Mul', '/embeddings/timing/Mul', [column, inverse]);
-    const signal = g.node('Concat', '/embeddings/timing/Concat', [
-      g.node('Sin', '/embeddings/timing/Sin', [angles]),
-      g.node('Cos', '/embeddings/timing/Cos', [angles]),
-    ], { axis: -1 });
+    const signal = g.node(
+      'Concat',
+      '/embeddings/timing/Concat',
+      [g.node('Sin', '/embeddings/timing/Sin', [angles]), g.node('Cos', '/embeddings/timing/Cos', [angles])],
+      { axis: -1 },
+    );
     // The original adds the timing signal to the embeddings and then adds the embeddings once more.
     const timed = g.node('Add', '/embeddings/Add_timing', [tokens, signal]);
     const summed = g.node('Add', '/embeddings/Add', [tokens, timed]);
@@ -183,7 +214,13 @@ class UseLiteWriter {
     const qkvBias = this.#w(names.qkvBias, [3 * width]);
     const split = g.int64Tensor(`${scope}.split_heads_shape`, [4], [0, 0, numHeads, headSize]);
     const heads = (part: string, index: number, perm: number[]) => {
-      const projected = this.dense(`${scope}/${part}`, normed, columns(qkv, width, 3 * width, index * width, width), qkvBias.slice(index * width, (index + 1) * width), [width, width]);
+      const projected = this.dense(
+        `${scope}/${part}`,
+        normed,
+        columns(qkv, width, 3 * width, index * width, width),
+        qkvBias.slice(index * width, (index + 1) * width),
+        [width, width],
+      );
       const reshaped = g.node('Reshape', `${scope}/${part}/Reshape`, [projected, split]);
       return g.node('Transpose', `${scope}/${part}/Transpose`, [reshaped], { perm: { ints: perm } });
     };
@@ -191,15 +228,27 @@ class UseLiteWriter {
     const key = heads('key', 1, [0, 2, 3, 1]);
     const value = heads('value', 2, [0, 2, 1, 3]);
     const scale = this.#w(names.queryScale, []);
-    const scaledQuery = g.node('Mul', `${scope}/Mul_scale`, [query, g.floatTensor(`${scope}.query_scale`, [], scale)]);
-    const scores = g.node('Add', `${scope}/Add_mask`, [g.node('MatMul', `${scope}/MatMul_scores`, [scaledQuery, key]), scoreBias]);
+    const scaledQuery = g.node('Mul', `${scope}/Mul_scale`, [
+      query,
+      g.floatTensor(`${scope}.query_scale`, [], scale),
+    ]);
+    const scores = g.node('Add', `${scope}/Add_mask`, [
+      g.node('MatMul', `${scope}/MatMul_scores`, [scaledQuery, key]),
+      scoreBias,
+    ]);
     const probabilities = g.node('Softmax', `${scope}/Softmax`, [scores], { axis: -1 });
     const context = g.node('MatMul', `${scope}/MatMul_context`, [probabilities, value]);
     const merged = g.node('Reshape', `${scope}/Reshape_merge`, [
       g.node('Transpose', `${scope}/Transpose_merge`, [context], { perm: { ints: [0, 2, 1, 3] } }),
       this.#c.mergeShape!,
     ]);
-    return this.dense(`${scope}/output`, merged, this.#w(names.outputKernel, [1, 1, width, hiddenSize]), this.#w(names.outputBias, [hiddenSize]), [width, hiddenSize]);
+    return this.dense(
+      `${scope}/output`,
+      merged,
+      this.#w(names.outputKernel, [1, 1, width, hiddenSize]),
+      this.#w(names.outputBias, [hiddenSize]),
+      [width, hiddenSize],
+    );
   }
 
   /** One transformer layer; its last node (`.../output/Add_residual`) produces the layer's output. */
@@ -208,21 +257,49 @@ class UseLiteWriter {
     const names = layerWeightNames(n);
     const { hiddenSize, intermediateSize } = USE_LITE_SHAPE;
     const scope = `/encoder/layer.${n}`;
-    const normed = this.layerNorm(`${scope}/attention/LayerNorm`, input, this.#w(names.attentionNormScale, [width]), this.#w(names.attentionNormBias, [width]));
+    const normed = this.layerNorm(
+      `${scope}/attention/LayerNorm`,
+      input,
+      this.#w(names.attentionNormScale, [width]),
+      this.#w(names.attentionNormBias, [width]),
+    );
     const attended = this.attention(`${scope}/attention/self`, n, normed, width, scoreBias);
     const residual =
       width === hiddenSize
         ? input
         : g.node('Mul', `${scope}/residual/Mul_mask`, [
-            this.dense(`${scope}/residual`, input, this.#w(names.residualKernel, [width, hiddenSize]), this.#w(names.residualBias, [hiddenSize]), [width, hiddenSize]),
+            this.dense(
+              `${scope}/residual`,
+              input,
+              this.#w(names.residualKernel, [width, hiddenSize]),
+              this.#w(names.residualBias, [hiddenSize]),
+              [width, hiddenSize],
+            ),
             mask3,
           ]);
     const afterAttention = g.node('Add', `${scope}/attention/Add_residual`, [attended, residual]);
-    const ffnIn = this.layerNorm(`${scope}/intermediate/LayerNorm`, afterAttention, this.#w(names.ffnNormScale, [hiddenSize]), this.#w(names.ffnNormBias, [hiddenSize]));
+    const ffnIn = this.layerNorm(
+      `${scope}/intermediate/LayerNorm`,
+      afterAttention,
+      this.#w(names.ffnNormScale, [hiddenSize]),
+      this.#w(names.ffnNormBias, [hiddenSize]),
+    );
     const expanded = g.node('Relu', `${scope}/intermediate/Relu`, [
-      this.dense(`${scope}/intermediate/dense`, ffnIn, this.#w(names.ffnInKernel, [hiddenSize, intermediateSize]), this.#w(names.ffnInBias, [intermediateSize]), [hiddenSize, intermediateSize]),
+      this.dense(
+        `${scope}/intermediate/dense`,
+        ffnIn,
+        this.#w(names.ffnInKernel, [hiddenSize, intermediateSize]),
+        this.#w(names.ffnInBias, [intermediateSize]),
+        [hiddenSize, intermediateSize],
+      ),
     ]);
-    const projected = this.dense(`${scope}/output/dense`, expanded, this.#w(names.ffnOutKernel, [intermediateSize, hiddenSize]), this.#w(names.ffnOutBias, [hiddenSize]), [intermediateSize, hiddenSize]);
+    const projected = this.dense(
+      `${scope}/output/dense`,
+      expanded,
+      this.#w(names.ffnOutKernel, [intermediateSize, hiddenSize]),
+      this.#w(names.ffnOutBias, [hiddenSize]),
+      [intermediateSize, hiddenSize],
+    );
     const masked = g.node('Mul', `${scope}/output/Mul_mask`, [projected, mask3]);
     return g.node('Add', `${scope}/output/Add_residual`, [masked, afterAttention]);
   }
@@ -232,13 +309,34 @@ class UseLiteWriter {
     const g = this.graph;
     const c = this.#c;
     const { hiddenSize } = USE_LITE_SHAPE;
-    const summed = g.node('ReduceSum', '/pooler/ReduceSum', [g.node('Mul', '/pooler/Mul_mask', [last, mask3]), c.axis1!], { keepdims: 0 });
-    const count = g.node('Max', '/pooler/Max_count', [g.node('ReduceSum', '/pooler/ReduceSum_count', [mask, c.axis1!], { keepdims: 1 }), c.one!]);
+    const summed = g.node(
+      'ReduceSum',
+      '/pooler/ReduceSum',
+      [g.node('Mul', '/pooler/Mul_mask', [last, mask3]), c.axis1!],
+      { keepdims: 0 },
+    );
+    const count = g.node('Max', '/pooler/Max_count', [
+      g.node('ReduceSum', '/pooler/ReduceSum_count', [mask, c.axis1!], { keepdims: 1 }),
+      c.one!,
+    ]);
     const mean = g.node('Div', '/pooler/Div', [summed, count]);
-    const dense = this.dense('/pooler/dense', mean, this.#w(WEIGHT_NAMES.poolKernel, [hiddenSize, hiddenSize]), this.#w(WEIGHT_NAMES.poolBias, [hiddenSize]), [hiddenSize, hiddenSize]);
+    const dense = this.dense(
+      '/pooler/dense',
+      mean,
+      this.#w(WEIGHT_NAMES.poolKernel, [hiddenSize, hiddenSize]),
+      this.#w(WEIGHT_NAMES.poolBias, [hiddenSize]),
+      [hiddenSize, hiddenSize],
+    );
     const activated = g.node('Tanh', '/pooler/Tanh', [dense]);
-    const squares = g.node('ReduceSum', '/normalize/ReduceSum', [g.node('Mul', '/normalize/Mul_square', [activated, activated]), c.axisLast!], { keepdims: 1 });
-    const norm = g.node('Sqrt', '/normalize/Sqrt', [g.node('Max', '/normalize/Max', [squares, c.normFloor!])]);
+    const squares = g.node(
+      'ReduceSum',
+      '/normalize/ReduceSum',
+      [g.node('Mul', '/normalize/Mul_square', [activated, activated]), c.axisLast!],
+      { keepdims: 1 },
+    );
+    const norm = g.node('Sqrt', '/normalize/Sqrt', [
+      g.node('Max', '/normalize/Max', [squares, c.normFloor!]),
+    ]);
     return g.node('Div', '/normalize/Div', [activated, norm], {}, 'sentence_embedding');
   }
 }
@@ -261,12 +359,22 @@ export function buildUseLiteOnnx(weights: ReadonlyMap<string, TfjsWeight>): Uint
   const last = hidden[numLayers]!;
   writer.sentenceEmbedding(last, mask, mask3);
   g.node('Identity', '/last_hidden_state/Identity', [last], {}, 'last_hidden_state');
-  hidden.forEach((tensor, layer) => g.node('Identity', `hidden_states.${layer}/Identity`, [tensor], {}, `hidden_states.${layer}`));
+  hidden.forEach((tensor, layer) =>
+    g.node('Identity', `hidden_states.${layer}/Identity`, [tensor], {}, `hidden_states.${layer}`),
+  );
 
   g.output('last_hidden_state', ElementType.float, ['batch_size', 'sequence_length', hiddenSize]);
   g.output('sentence_embedding', ElementType.float, ['batch_size', hiddenSize]);
   hidden.forEach((_, layer) =>
-    g.output(`hidden_states.${layer}`, ElementType.float, ['batch_size', 'sequence_length', layer === 0 ? embeddingSize : hiddenSize]),
+    g.output(`hidden_states.${layer}`, ElementType.float, [
+      'batch_size',
+      'sequence_length',
+      layer === 0 ? embeddingSize : hiddenSize,
+    ]),
   );
-  return g.encode('universal_sentence_encoder_lite', { irVersion: 8, opset: 17, producer: 'prompt-vs-finetune-playground' });
+  return g.encode('universal_sentence_encoder_lite', {
+    irVersion: 8,
+    opset: 17,
+    producer: 'prompt-vs-finetune-playground',
+  });
 }

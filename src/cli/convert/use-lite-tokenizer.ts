@@ -39,7 +39,11 @@ export function buildUseLiteTokenizer(vocab: unknown): Record<string, unknown> {
     throw new Error('vocab.json is not a list of [piece, score] pairs.');
   }
   const entries: VocabEntry[] = vocab.map((entry: unknown, id): VocabEntry => {
-    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !(typeof entry[1] === 'number' || entry[1] === null)) {
+    if (
+      !Array.isArray(entry) ||
+      typeof entry[0] !== 'string' ||
+      !(typeof entry[1] === 'number' || entry[1] === null)
+    ) {
       throw new Error(`vocab.json entry ${id} is not a [piece, score] pair.`);
     }
     // A few pieces (those with ':') have a null score, which the reference's arithmetic reads as 0.

@@ -45,8 +45,11 @@ export async function locateUseLitePackage(): Promise<{ folder: string; version:
     );
   }
   const folder = dirname(entry);
-  const manifest = JSON.parse(await readFile(join(folder, '..', 'package.json'), 'utf8')) as { version?: unknown };
-  if (typeof manifest.version !== 'string') throw new Error(`${USE_LITE_PACKAGE} has no version in its package.json.`);
+  const manifest = JSON.parse(await readFile(join(folder, '..', 'package.json'), 'utf8')) as {
+    version?: unknown;
+  };
+  if (typeof manifest.version !== 'string')
+    throw new Error(`${USE_LITE_PACKAGE} has no version in its package.json.`);
   return { folder, version: manifest.version };
 }
 
@@ -55,7 +58,8 @@ export async function buildUseLiteFiles(packageFolder: string): Promise<Map<stri
   const { weights } = await readTfjsWeights(packageFolder);
   const vocab: unknown = JSON.parse(await readFile(join(packageFolder, 'vocab.json'), 'utf8'));
   const encode = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
-  const { hiddenSize, numLayers, numHeads, intermediateSize, maxTokens, vocabSize, embeddingSize } = USE_LITE_SHAPE;
+  const { hiddenSize, numLayers, numHeads, intermediateSize, maxTokens, vocabSize, embeddingSize } =
+    USE_LITE_SHAPE;
   const config = {
     model_type: 'bert',
     architectures: ['UniversalSentenceEncoderLite'],
@@ -100,7 +104,11 @@ async function isCurrent(folder: string, version: string): Promise<boolean> {
   } catch {
     return false;
   }
-  if (marker.source !== USE_LITE_PACKAGE || marker.version !== version || marker.converter !== CONVERTER_VERSION) {
+  if (
+    marker.source !== USE_LITE_PACKAGE ||
+    marker.version !== version ||
+    marker.converter !== CONVERTER_VERSION
+  ) {
     return false;
   }
   for (const [path, { bytes }] of Object.entries(marker.files ?? {})) {
@@ -126,7 +134,10 @@ export interface ConversionResult {
  * already current. Files are written to a temporary sibling folder and renamed into place, so an interrupted or
  * concurrent conversion never leaves a half-written model behind.
  */
-export async function convertUseLite(folder: string, options: { force?: boolean } = {}): Promise<ConversionResult> {
+export async function convertUseLite(
+  folder: string,
+  options: { force?: boolean } = {},
+): Promise<ConversionResult> {
   const start = performance.now();
   const { folder: packageFolder, version } = await locateUseLitePackage();
   const done = async (skipped: boolean): Promise<ConversionResult> => {
@@ -147,7 +158,9 @@ export async function convertUseLite(folder: string, options: { force?: boolean 
       source: USE_LITE_PACKAGE,
       version,
       converter: CONVERTER_VERSION,
-      files: Object.fromEntries([...files].map(([path, bytes]) => [path, { bytes: bytes.length, sha256: sha256(bytes) }])),
+      files: Object.fromEntries(
+        [...files].map(([path, bytes]) => [path, { bytes: bytes.length, sha256: sha256(bytes) }]),
+      ),
     };
     await writeFile(join(staging, MARKER), `${JSON.stringify(marker, null, 2)}\n`);
     await mkdir(dirname(folder), { recursive: true });

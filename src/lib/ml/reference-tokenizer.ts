@@ -43,7 +43,12 @@ export function applyReferenceUnigram(tokenizer: unknown): boolean {
   const model = target._tokenizer?.model;
   const vocab = target._tokenizerJSON?.model?.vocab;
   // Duck-typed: class names do not survive minified builds.
-  if (!model || !Array.isArray(model.scores) || typeof model.tokenize !== 'function' || !Array.isArray(vocab)) {
+  if (
+    !model ||
+    !Array.isArray(model.scores) ||
+    typeof model.tokenize !== 'function' ||
+    !Array.isArray(vocab)
+  ) {
     throw new Error(`tokenizer.json must hold a Unigram model to follow ${USE_TFJS_REFERENCE}.`);
   }
   // Scores from tokenizer.json itself: transformers.js overwrites the unknown piece's score.

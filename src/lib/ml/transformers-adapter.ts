@@ -26,6 +26,7 @@ import {
 } from '@huggingface/transformers';
 import type { Pooling } from '../core/experiment/types.ts';
 import type { Device, Dtype, EmbedOptions, Encoder, LoadProgress, ModelSource } from '../core/ports.ts';
+import { applyReferenceUnigram } from './reference-tokenizer.ts';
 import {
   addHiddenStateOutputs,
   findLayerOutputs,
@@ -1035,6 +1036,7 @@ async function loadConfigured(source: ModelSource, options: LoadEncoderOptions):
   let config: PretrainedConfig;
   try {
     tokenizer = await AutoTokenizer.from_pretrained(reference, { progress_callback, ...revision });
+    applyReferenceUnigram(tokenizer);
     config = await AutoConfig.from_pretrained(reference, { progress_callback, ...revision });
   } catch (error) {
     throw loadError(error);
@@ -1119,6 +1121,7 @@ export async function loadBatchTokenizer(folder: string): Promise<BatchTokenizer
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
   const tokenizer = await AutoTokenizer.from_pretrained(folder.replace(/\/+$/, ''));
+  applyReferenceUnigram(tokenizer);
   const int64 = (tensor: Tensor) => BigInt64Array.from(tensor.data as ArrayLike<bigint>);
   return {
     tokenize(texts, maxTokens) {
