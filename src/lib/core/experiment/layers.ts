@@ -26,6 +26,11 @@ export function layerRangeText(numLayers: number, model: string): string {
   );
 }
 
+/** "Layer 7 does not exist: m has layers 0..4 (…), or -1..-5 counting from the end." */
+export function missingLayerMessage(layer: number, numLayers: number, model: string): string {
+  return `Layer ${String(layer)} does not exist: ${layerRangeText(numLayers, model)}`;
+}
+
 /**
  * Like `layerIndex`, for callers that cannot go on without the layer.
  * @param model How to name the model in the message, e.g. its id.
@@ -34,7 +39,7 @@ export function layerRangeText(numLayers: number, model: string): string {
 export function resolveLayer(layer: number, numLayers: number, model: string): number {
   const index = layerIndex(layer, numLayers);
   if (index === undefined) {
-    throw new RangeError(`Layer ${String(layer)} does not exist: ${layerRangeText(numLayers, model)}`);
+    throw new RangeError(missingLayerMessage(layer, numLayers, model));
   }
   return index;
 }

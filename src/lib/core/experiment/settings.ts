@@ -85,9 +85,7 @@ export const HEAD_SETTINGS = {
     kind: 'int',
     key: 'layer',
     label: 'Features from layer',
-    help:
-      'Which layer of the frozen model turns each text into features: 0 = the embeddings, -1 = the last ' +
-      'layer. Which layers exist depends on the model.',
+    help: 'Which layer of the frozen model turns each text into features (0 = the embeddings, -1 = the last).',
     example: '-1 (the last layer) or 2',
     step: 1,
     default: -1,
@@ -203,8 +201,14 @@ export function isValidSetting(setting: NumberSetting, value: number): boolean {
 /**
  * What is wrong with `value` for the setting, as the rest of a sentence after the field's name ("must be from 1
  * to 1000; got 0."), or undefined when it is fine. The schema puts the field path before it, the form the label.
+ * @param options.reason Say what the value means before its range (`rangeReason`); a form showing the help text
+ *   next to the field leaves it out.
  */
-export function settingProblem(setting: NumberSetting, value: number): string | undefined {
+export function settingProblem(
+  setting: NumberSetting,
+  value: number,
+  options: { reason?: boolean } = {},
+): string | undefined {
   const wholeNumber = setting.kind === 'int';
   if (wholeNumber ? !Number.isSafeInteger(value) : !Number.isFinite(value)) {
     return `${typeProblem(setting)}; got ${String(value)}.`;
@@ -213,7 +217,8 @@ export function settingProblem(setting: NumberSetting, value: number): string | 
   const below = min !== undefined && (exclusive ? value <= min : value < min);
   const above = max !== undefined && (exclusive ? value >= max : value > max);
   if (!below && !above) return undefined;
-  const lead = setting.rangeReason === undefined ? '' : `is ${setting.rangeReason}: it `;
+  const { reason = true } = options;
+  const lead = setting.rangeReason === undefined || !reason ? '' : `is ${setting.rangeReason}: it `;
   // An open range is easy to miss (is 0 allowed?), so those messages show a value that works.
   const example = exclusive ? `, e.g. ${setting.example}` : '';
   return `${lead}must be ${String(rangeText(setting))}${example}; got ${value}.`;
