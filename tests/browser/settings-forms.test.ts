@@ -28,13 +28,16 @@ describe('settings forms and prompt cards', () => {
     await session?.close();
   });
 
-  test('every prompt card names its buttons after its prompt', async () => {
+  test('every prompt card names its name field and buttons after its prompt', async () => {
     const panel = await openTab(page, 'prompts');
     const names = await panel
       .getByTestId('prompt-card')
       .evaluateAll((cards) => cards.map((element) => element.getAttribute('data-name')));
     expect(names).toEqual(['bare labels', 'sentence', 'described']);
     for (const name of names) {
+      await expect(
+        panel.getByRole('textbox', { name: `Name of prompt “${name}”`, exact: true }).inputValue(),
+      ).resolves.toBe(name);
       await expect(
         panel.getByRole('button', { name: `Run prompt “${name}”`, exact: true }).count(),
       ).resolves.toBe(1);
