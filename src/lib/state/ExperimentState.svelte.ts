@@ -51,12 +51,24 @@ export type Activity = { kind: 'prompts'; name: string } | { kind: 'head'; phase
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 
+let lastPromptKey = 0;
+/** A key no other prompt variation of this page has had. */
+function newPromptKey(): string {
+  lastPromptKey++;
+  return `prompt-${lastPromptKey}`;
+}
+
 /** The state behind every panel; one instance per page, shared through context (context.ts). */
 export class ExperimentState {
   readonly model: ModelClient;
   readonly head: HeadClient;
 
   experiment = $state<Experiment>(defaultExperiment());
+  /**
+   * One key per prompt variation, in list order, that stays with it through edits, renames and the removal of
+   * others: the UI keys each card by it. Never saved (keys are per page).
+   */
+  promptKeys = $state.raw<string[]>(this.experiment.prompts.map(() => newPromptKey()));
   /** Finished runs: prompt variations and heads, by name. */
   runs = $state.raw<RunResult[]>([]);
   activity = $state.raw<Activity | undefined>(undefined);
@@ -191,6 +203,7 @@ export class ExperimentState {
     this.head.reset();
     keepRowsRaw(experiment.dataset);
     this.experiment = experiment;
+    this.promptKeys = experiment.prompts.map(() => newPromptKey());
     this.runs = runs;
     this.promptError = undefined;
     this.headError = undefined;
@@ -220,6 +233,7 @@ export class ExperimentState {
     );
     const name = uniqueName('variation', taken);
     this.experiment.prompts.push({ name, strategy: 'similarity', template: 'A text about {label}.' });
+    this.promptKeys = [...this.promptKeys, newPromptKey()];
     return this.experiment.prompts.length - 1;
   }
 
@@ -262,6 +276,7 @@ export class ExperimentState {
 
   removePrompt(index: number): void {
     const [removed] = this.experiment.prompts.splice(index, 1);
+    this.promptKeys = this.promptKeys.filter((_, position) => position !== index);
     if (removed) this.#dropRun('prompt', removed.name);
   }
 

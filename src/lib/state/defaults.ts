@@ -8,19 +8,21 @@ import {
   type HeadSpec,
   type SimilarityPrompt,
 } from '../core/experiment/types.ts';
+import { HEAD_SETTINGS, SPLIT_SETTINGS } from '../core/experiment/settings.ts';
 import { DEFAULT_MODEL_ID } from '../clients/model-index.ts';
 
-/** Default head: linear, trained on the last layer's mean-pooled features. */
+/** Default head (settings.ts declares each value): linear, trained on the last layer's mean-pooled features. */
 export function defaultHead(): HeadSpec {
+  // shotsPerClass has no default: a new head trains on every training example.
   return {
     name: 'linear head',
-    layer: -1,
-    pooling: 'mean',
-    hidden: 0,
-    epochs: 40,
-    learningRate: 0.01,
-    seed: 1,
-    batchSize: 16,
+    layer: HEAD_SETTINGS.layer.default,
+    pooling: HEAD_SETTINGS.pooling.default,
+    hidden: HEAD_SETTINGS.hidden.default,
+    epochs: HEAD_SETTINGS.epochs.default,
+    learningRate: HEAD_SETTINGS.learningRate.default,
+    seed: HEAD_SETTINGS.seed.default,
+    batchSize: HEAD_SETTINGS.batchSize.default,
   };
 }
 
@@ -48,7 +50,7 @@ export function defaultExperiment(): Experiment {
     name: 'Topics: prompts vs a trained head',
     model: DEFAULT_MODEL_ID,
     dataset: { builtin: 'topics', text: 'text', label: 'label' },
-    split: { test: 0.3, seed: 42 },
+    split: { test: SPLIT_SETTINGS.test.default, seed: SPLIT_SETTINGS.seed.default },
     prompts: defaultPrompts(),
     heads: [defaultHead()],
   };

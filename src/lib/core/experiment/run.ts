@@ -30,11 +30,12 @@ import {
   type SimilarityPrompt,
 } from './types.ts';
 import { checkHeadLayer } from './schema.ts';
+import { HEAD_SETTINGS } from './settings.ts';
 
 /** Similarity prompts compare sentence embeddings: the last layer, mean-pooled (as sentence-transformers do). */
 export const SIMILARITY_EMBEDDING: EmbedOptions = { layer: -1, pooling: 'mean' };
 /** Mini-batch size of head training when the head spec does not set one. */
-export const DEFAULT_HEAD_BATCH_SIZE = 32;
+export const DEFAULT_HEAD_BATCH_SIZE = HEAD_SETTINGS.batchSize.whenMissing;
 
 export interface RunDependencies {
   /** Encoder for a model reference exactly as written in the experiment (cached here: one call per model). */

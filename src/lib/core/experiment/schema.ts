@@ -8,6 +8,15 @@ import { formatCount, MAX_ROWS } from '../dataset/limits.ts';
 import { formatFromFileName } from '../dataset/parse.ts';
 import { DatasetError, ExperimentError, fieldPath, quoteList } from '../errors.ts';
 import { LABEL_PLACEHOLDER, TEXT_PLACEHOLDER } from '../prompts/similarity.ts';
+import { layerIndex, layerRangeText } from './layers.ts';
+import {
+  choiceValues,
+  HEAD_SETTINGS,
+  settingProblem,
+  SPLIT_SETTINGS,
+  typeProblem,
+  type NumberSetting,
+} from './settings.ts';
 import {
   EXPERIMENT_VERSION,
   type DatasetRef,
@@ -23,29 +32,16 @@ import {
 export const SUPPORTED_STRATEGIES = ['similarity'] as const;
 /** Strategies of the product that later versions will run; refused with a "not supported yet" message. */
 export const PLANNED_STRATEGIES = ['nli', 'instruction'] as const;
-export const POOLINGS: readonly Pooling[] = ['mean', 'cls', 'last'];
-
-export const EPOCHS_RANGE = { min: 1, max: 1000 } as const;
-export const BATCH_SIZE_RANGE = { min: 1, max: 4096 } as const;
-export const HIDDEN_RANGE = { min: 0, max: 4096 } as const;
+/** The poolings a head can use (declared in settings.ts). */
+export const POOLINGS: readonly Pooling[] = choiceValues(HEAD_SETTINGS.pooling);
 
 const TOP_LEVEL_FIELDS = ['version', 'name', 'model', 'dataset', 'split', 'prompts', 'heads'];
-const SPLIT_FIELDS = ['test', 'seed'];
+const SPLIT_FIELDS = Object.values(SPLIT_SETTINGS).map((setting) => setting.key);
 const PATH_DATASET_FIELDS = ['path', 'text', 'label'];
 const BUILTIN_DATASET_FIELDS = ['builtin', 'text', 'label'];
 const INLINE_DATASET_FIELDS = ['name', 'rows', 'text', 'label'];
 const SIMILARITY_FIELDS = ['name', 'strategy', 'template', 'descriptions', 'textTemplate', 'model'];
-const HEAD_FIELDS = [
-  'name',
-  'layer',
-  'pooling',
-  'hidden',
-  'epochs',
-  'learningRate',
-  'seed',
-  'batchSize',
-  'shotsPerClass',
-];
+const HEAD_FIELDS = ['name', ...Object.values(HEAD_SETTINGS).map((setting) => setting.key)];
 
 type JsonObject = Record<string, unknown>;
 
@@ -57,13 +53,8 @@ type JsonObject = Record<string, unknown>;
  * @throws ExperimentError at `path`, naming the model and its range.
  */
 export function checkHeadLayer(layer: number, numLayers: number, model: string, path: string): void {
-  const index = layer < 0 ? numLayers + 1 + layer : layer;
-  if (Number.isInteger(layer) && index >= 0 && index <= numLayers) return;
-  throw new ExperimentError(
-    path,
-    `layer ${layer} does not exist: ${model} has layers 0..${numLayers} (0 = embeddings output, ` +
-      `${numLayers} = last layer), or -1..-${numLayers + 1} counting from the end.`,
-  );
+  if (layerIndex(layer, numLayers) !== undefined) return;
+  throw new ExperimentError(path, `layer ${layer} does not exist: ${layerRangeText(numLayers, model)}`);
 }
 
 function describe(value: unknown): string {
@@ -167,55 +158,23 @@ function readOptionalString(
   return object[key] === undefined ? undefined : readString(object, key, path, example);
 }
 
-interface IntegerBounds {
-  min?: number;
-  max?: number;
-}
-
-function readInteger(
-  object: JsonObject,
-  key: string,
-  path: string,
-  example: string,
-  bounds: IntegerBounds = {},
-): number {
-  const value = requireField(object, key, path, example);
-  const keyPath = fieldPath(path, key);
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    throw new ExperimentError(keyPath, `must be a whole number, e.g. ${example}; got ${describe(value)}.`);
+/**
+ * Reads a number setting as its declaration says (settings.ts): its type, its range, and the example that
+ * messages show.
+ */
+function readSetting(object: JsonObject, path: string, setting: NumberSetting): number {
+  const value = requireField(object, setting.key, path, setting.example);
+  const keyPath = fieldPath(path, setting.key);
+  if (typeof value !== 'number') {
+    throw new ExperimentError(keyPath, `${typeProblem(setting)}; got ${describe(value)}.`);
   }
-  const { min, max } = bounds;
-  if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
-    const range =
-      min !== undefined && max !== undefined
-        ? `from ${min} to ${max}`
-        : min !== undefined
-          ? `at least ${min}`
-          : `at most ${String(max)}`;
-    throw new ExperimentError(keyPath, `must be ${range}; got ${value}.`);
-  }
+  const problem = settingProblem(setting, value);
+  if (problem !== undefined) throw new ExperimentError(keyPath, problem);
   return value;
 }
 
-function readOptionalInteger(
-  object: JsonObject,
-  key: string,
-  path: string,
-  example: string,
-  bounds: IntegerBounds,
-): number | undefined {
-  return object[key] === undefined ? undefined : readInteger(object, key, path, example, bounds);
-}
-
-function readNumber(object: JsonObject, key: string, path: string, example: string): number {
-  const value = requireField(object, key, path, example);
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new ExperimentError(
-      fieldPath(path, key),
-      `must be a number, e.g. ${example}; got ${describe(value)}.`,
-    );
-  }
-  return value;
+function readOptionalSetting(object: JsonObject, path: string, setting: NumberSetting): number | undefined {
+  return object[setting.key] === undefined ? undefined : readSetting(object, path, setting);
 }
 
 /**
@@ -332,14 +291,10 @@ function parseSplit(value: unknown): SplitSpec {
   const path = 'split';
   const object = expectObject(value, path, '{ "test": 0.3, "seed": 42 }');
   checkFields(object, path, SPLIT_FIELDS);
-  const test = readNumber(object, 'test', path, '0.3');
-  if (!(test > 0 && test < 1)) {
-    throw new ExperimentError(
-      'split.test',
-      `is the fraction of each class held out for testing: it must be between 0 and 1 (exclusive), e.g. 0.3; got ${test}.`,
-    );
-  }
-  return { test, seed: readInteger(object, 'seed', path, '42') };
+  return {
+    test: readSetting(object, path, SPLIT_SETTINGS.test),
+    seed: readSetting(object, path, SPLIT_SETTINGS.seed),
+  };
 }
 
 function parseDescriptions(value: unknown, path: string): Record<string, string | string[]> {
@@ -449,26 +404,20 @@ function parseHead(value: unknown, path: string): HeadSpec {
   checkFields(object, path, HEAD_FIELDS);
   const name = readString(object, 'name', path, '"linear"').trim();
   // The range depends on the model: checkHeadLayer runs once it is loaded.
-  const layer = readInteger(object, 'layer', path, '-1 (the last layer) or 2');
-  const pooling = requireField(object, 'pooling', path, '"mean"');
+  const layer = readSetting(object, path, HEAD_SETTINGS.layer);
+  const pooling = requireField(object, 'pooling', path, HEAD_SETTINGS.pooling.example);
   if (!(POOLINGS as readonly unknown[]).includes(pooling)) {
     throw new ExperimentError(
       fieldPath(path, 'pooling'),
       `${describe(pooling)} is not a pooling: allowed values: ${quoteList(POOLINGS)}.`,
     );
   }
-  const hidden = readInteger(object, 'hidden', path, '0 (a linear head) or 64', HIDDEN_RANGE);
-  const epochs = readInteger(object, 'epochs', path, '50', EPOCHS_RANGE);
-  const learningRate = readNumber(object, 'learningRate', path, '0.01');
-  if (learningRate <= 0) {
-    throw new ExperimentError(
-      fieldPath(path, 'learningRate'),
-      `must be greater than 0, e.g. 0.01; got ${learningRate}.`,
-    );
-  }
-  const seed = readInteger(object, 'seed', path, '1');
-  const batchSize = readOptionalInteger(object, 'batchSize', path, '32', BATCH_SIZE_RANGE);
-  const shotsPerClass = readOptionalInteger(object, 'shotsPerClass', path, '8', { min: 1 });
+  const hidden = readSetting(object, path, HEAD_SETTINGS.hidden);
+  const epochs = readSetting(object, path, HEAD_SETTINGS.epochs);
+  const learningRate = readSetting(object, path, HEAD_SETTINGS.learningRate);
+  const seed = readSetting(object, path, HEAD_SETTINGS.seed);
+  const batchSize = readOptionalSetting(object, path, HEAD_SETTINGS.batchSize);
+  const shotsPerClass = readOptionalSetting(object, path, HEAD_SETTINGS.shotsPerClass);
   const head: HeadSpec = { name, layer, pooling: pooling as Pooling, hidden, epochs, learningRate, seed };
   if (batchSize !== undefined) head.batchSize = batchSize;
   if (shotsPerClass !== undefined) head.shotsPerClass = shotsPerClass;

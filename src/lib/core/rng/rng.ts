@@ -8,22 +8,33 @@
 export type Rng = () => number;
 
 /**
- * Creates a mulberry32 generator from an integer seed. Any finite number is accepted; it is folded to 32 bits,
- * so seeds that differ only above 2^32 give the same stream.
+ * The mulberry32 generator started from a raw 32-bit state, used as given. This is the one pseudo-random stream
+ * of the project: `createRng` (experiments) and the fixture generator (scripts/fixtures/prng.ts) both draw from
+ * it, so a change here shows up in the pinned streams of the tests and in the fixture files.
+ * @param state Folded to an unsigned 32-bit integer.
+ */
+export function mulberry32(state: number): Rng {
+  let current = state >>> 0;
+  return () => {
+    current = (current + 0x6d2b79f5) >>> 0;
+    let t = current;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Creates the experiment generator (mulberry32) from an integer seed. Any finite number is accepted; it is folded
+ * to 32 bits, so seeds that differ only above 2^32 give the same stream.
+ * @throws RangeError when the seed is not a finite number.
  */
 export function createRng(seed: number): Rng {
   if (!Number.isFinite(seed)) {
     throw new RangeError(`Seed must be a finite number, got ${String(seed)}.`);
   }
   // Fold fractional and large seeds into 32 bits; mixing with a constant keeps seed 0 from being a weak state.
-  let state = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(Math.trunc(seed) ^ 0x9e3779b9);
 }
 
 /** A uniformly random integer in [0, exclusiveMax). */

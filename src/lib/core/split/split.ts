@@ -4,6 +4,7 @@
  */
 import type { Dataset, LabeledExample } from '../dataset/types.ts';
 import { DatasetError, quoteList } from '../errors.ts';
+import { HEAD_SETTINGS, isValidSetting, SPLIT_SETTINGS } from '../experiment/settings.ts';
 import { createRng, shuffle } from '../rng/rng.ts';
 
 export interface SplitOptions {
@@ -44,10 +45,10 @@ function indicesByLabel(examples: readonly LabeledExample[], labels: readonly st
  */
 export function stratifiedSplit(dataset: Dataset, options: SplitOptions): TrainTestSplit {
   const { test, seed } = options;
-  if (!(test > 0 && test < 1)) {
+  if (!isValidSetting(SPLIT_SETTINGS.test, test)) {
     throw new RangeError(`The test fraction must be between 0 and 1 (exclusive), e.g. 0.3; got ${test}.`);
   }
-  if (!Number.isSafeInteger(seed)) {
+  if (!isValidSetting(SPLIT_SETTINGS.seed, seed)) {
     throw new RangeError(`The split seed must be an integer, e.g. 42; got ${seed}.`);
   }
   const rng = createRng(seed);
@@ -83,7 +84,7 @@ export function sampleShotsPerClass(
   shots: number,
   seed: number,
 ): LabeledExample[] {
-  if (!Number.isSafeInteger(shots) || shots < 1) {
+  if (!isValidSetting(HEAD_SETTINGS.shotsPerClass, shots)) {
     throw new RangeError(`Shots per class must be a whole number of at least 1; got ${shots}.`);
   }
   const rng = createRng(seed);

@@ -2,6 +2,7 @@
  * Exposes intermediate layers of an ONNX model as extra graph outputs `hidden_states.N`,
  * so a runtime returns them next to the model's own outputs.
  */
+import { layerIndex } from '../../core/experiment/layers.ts';
 import { elementTypes } from './element-types.ts';
 import { layerOutputsOfGraph, type FindLayerOptions } from './layer-outputs.ts';
 import { appendToGraph, DataType, decodeGraph, type GraphProto } from './model-proto.ts';
@@ -28,8 +29,8 @@ export function addHiddenStateOutputs(
   const types = elementTypes(graph);
   const { hiddenStates, numLayers } = layerOutputsOfGraph(graph, types, options);
   const resolved = layers.map((layer) => {
-    const index = layer < 0 ? numLayers + 1 + layer : layer;
-    if (!Number.isInteger(layer) || index < 0 || index > numLayers) {
+    const index = layerIndex(layer, numLayers);
+    if (index === undefined) {
       throw new Error(
         `Layer ${layer} does not exist: this model has ${numLayers} layers, so use 0 (embeddings) to ${numLayers} ` +
           `(last layer), or -1 to -${numLayers + 1} counting from the end.`,
