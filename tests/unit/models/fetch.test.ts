@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { downloadModels, type DownloadRequest } from '../../../src/cli/download/download-models.ts';
 import { createReporter } from '../../../src/cli/download/progress.ts';
+import { main } from '../../../src/cli/models.ts';
 import { parseCatalog, type Catalog } from '../../../src/lib/core/models/catalog.ts';
 import {
   closedPort,
@@ -15,13 +15,11 @@ import {
 } from '../../helpers/hub-server.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
-const CLI = join(ROOT, 'src/cli/models.ts');
 const FIXTURE_DIR = join(ROOT, 'tests/fixtures/models/tiny-bert');
 const REPO_ID = 'test-org/tiny-bert';
 const WEIGHTS = 'onnx/model.onnx';
 const TOKEN = 'test-token';
-/** Refused connections must fail well within this, retries included (spawning tsx takes a few seconds more). */
+/** Refused connections must fail well within this, retries included. */
 const FAIL_FAST_MS = 1500;
 
 let repo: HubRepoFixture;
@@ -99,21 +97,19 @@ interface CliRun {
   code: number | null;
   stdout: string;
   stderr: string;
-  elapsedMs: number;
 }
 
-function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
-  const startedAt = Date.now();
-  return new Promise((resolvePromise, reject) => {
-    const { DEBUG: _debug, HF_TOKEN: _token, ...inherited } = process.env;
-    const child = spawn(TSX, [CLI, ...args], { cwd: ROOT, env: { ...inherited, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr, elapsedMs: Date.now() - startedAt }));
+/** Runs `npm run models` in-process with `args` and only `env` as its environment. */
+async function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env,
+    cwd: ROOT,
   });
+  return { code, stdout, stderr };
 }
 
 function expectNoStackTrace(run: CliRun): void {
@@ -289,7 +285,7 @@ describe('npm run models (CLI)', () => {
   it('exits non-zero on a checksum mismatch, naming the file, with nothing under its final name', async () => {
     hub.corruptFile(WEIGHTS);
     const modelsDir = modelsDirFor('cli-mismatch');
-    const run = await runCli(['--dir', modelsDir, '--catalog', catalogFile], { HF_ENDPOINT: hub.endpoint });
+    const run = await runCli(['--all', '--dir', modelsDir, '--catalog', catalogFile], { HF_ENDPOINT: hub.endpoint });
 
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/test-org\/tiny-bert\/onnx\/model\.onnx: SHA-256 mismatch: expected [0-9a-f]{64}, got [0-9a-f]{64}/);
@@ -302,7 +298,7 @@ describe('npm run models (CLI)', () => {
 
   it('fails fast on an unreachable endpoint, naming the address and what to do', async () => {
     const endpoint = `http://127.0.0.1:${await closedPort()}`;
-    const run = await runCli(['--dir', modelsDirFor('cli-unreachable'), '--catalog', catalogFile], {
+    const run = await runCli(['--all', '--dir', modelsDirFor('cli-unreachable'), '--catalog', catalogFile], {
       HF_ENDPOINT: endpoint,
     });
 
@@ -310,6 +306,15 @@ describe('npm run models (CLI)', () => {
     expect(run.stderr).toContain(`Could not reach ${endpoint} (connection refused)`);
     expect(run.stderr).toMatch(/Check your network connection, or set HF_ENDPOINT/);
     expectNoStackTrace(run);
+  });
+
+  it('downloads hub models only when named or with --all: with no id and no npm model it says so', async () => {
+    const run = await runCli(['--dir', modelsDirFor('cli-default'), '--catalog', catalogFile], {
+      HF_ENDPOINT: hub.endpoint,
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('The catalog lists no models that come with npm install. Name the hub models');
+    expect(hub.requests).toEqual([]);
   });
 
   it('lists the valid ids for an unknown id, and valid dtypes for an unknown dtype', async () => {
