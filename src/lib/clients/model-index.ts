@@ -19,8 +19,14 @@ export interface ModelEntry {
   onnxBytes: Partial<Record<Dtype, number>>;
 }
 
-/** The fixture model the app offers first: it always exists after `npm run fixtures`. */
-export const DEFAULT_MODEL_ID = 'fixtures/tiny-bert';
+/**
+ * The model new experiments use and the first screen selects once it is built: Universal Sentence Encoder Lite,
+ * which comes with `npm install` (`npm start` and `npm test` build it into models/).
+ */
+export const DEFAULT_MODEL_ID = 'universal-sentence-encoder-lite';
+
+/** The untrained test model the app falls back to: it always exists after `npm run fixtures`. */
+export const FIXTURE_MODEL_ID = 'fixtures/tiny-bert';
 
 function isDtype(value: unknown): value is Dtype {
   return (DTYPES as readonly unknown[]).includes(value);

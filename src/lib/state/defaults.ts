@@ -1,5 +1,5 @@
 /**
- * @file The experiment a new session starts with: the built-in "topics" dataset, the fixture model, three prompt
+ * @file The experiment a new session starts with: the built-in "topics" dataset, the built-in model, three prompt
  * variations (bare label, a sentence template, described labels with an ensemble) and a linear head.
  */
 import {
