@@ -86,3 +86,16 @@ export async function loadOtherModel(page: Page, id: string, dtype = 'fp32'): Pr
 export async function notices(page: Page): Promise<string[]> {
   return page.getByTestId('model-notice').allTextContents();
 }
+
+/**
+ * Makes the app see `/models/index.json` without the models `ids`, as on a machine where they are not built or
+ * downloaded yet (the files stay on disk; only the list the app starts from changes).
+ */
+export async function hideServedModels(context: BrowserContext, ids: readonly string[]): Promise<void> {
+  await context.route('**/models/index.json', async (route) => {
+    const response = await route.fetch();
+    const index = (await response.json()) as { models: { id: string }[] };
+    const models = index.models.filter((model) => !ids.includes(model.id));
+    await route.fulfill({ response, json: { ...index, models } });
+  });
+}

