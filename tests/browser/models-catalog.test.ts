@@ -18,8 +18,8 @@ const HUB_MODELS = [MINILM, 'Xenova/mobilebert-uncased-mnli', 'HuggingFaceTB/Smo
 const USE_FP32_BYTES = 436 + 475_007 + 197 + 27_923_876;
 /** Loading the 28 MB model (session, warm-up) on a 2-core machine shared with other jobs can take a minute or more. */
 const REAL_MODEL_LOAD_TIMEOUT_MS = 200_000;
-/** Accuracy of the "described" prompt on the topics test split that a real sentence encoder clears easily. */
-const REAL_MODEL_MIN_ACCURACY = 0.6;
+/** Every default prompt on the topics test split: `npm run experiment` scores 1.000 with this model in Node. */
+const REAL_MODEL_MIN_ACCURACY = 0.9;
 
 let session: BrowserSession;
 let page: Page;
@@ -86,12 +86,12 @@ describe('the model that comes with npm install, built', () => {
     REAL_MODEL_LOAD_TIMEOUT_MS + 60_000,
   );
 
-  test('the default experiment runs on it, and described labels score like a real sentence encoder', async () => {
+  test('the default experiment runs on it, every prompt scoring like a real sentence encoder', async () => {
     const { panel, cards } = await runAllPrompts(page);
     await expect(panel.getByTestId('prompt-error').count()).resolves.toBe(0);
     const accuracies = await dataValues(panel.getByTestId('run-accuracy'));
     expect(accuracies).toHaveLength(cards);
-    expect(accuracies[cards - 1]).toBeGreaterThanOrEqual(REAL_MODEL_MIN_ACCURACY);
+    for (const accuracy of accuracies) expect(accuracy).toBeGreaterThanOrEqual(REAL_MODEL_MIN_ACCURACY);
     await openTab(page, 'model');
   });
 
