@@ -14,7 +14,8 @@ import {
   type Catalog,
   type CatalogModel,
 } from '../lib/core/models/catalog.ts';
-import { formatBytes, modelStatuses, type ModelDtypeStatus } from '../lib/core/models/status.ts';
+import { formatBytes } from '../lib/core/format.ts';
+import { modelStatuses, type ModelDtypeStatus } from '../lib/core/models/status.ts';
 import type { Dtype } from '../lib/core/ports.ts';
 import { downloadModels, selectModels, type DownloadSummary } from './download/download-models.ts';
 import { DEFAULT_ENDPOINT, normalizeEndpoint } from './download/hub-api.ts';

@@ -5,12 +5,22 @@
  * Requests: `load` (one model at a time; a newer load supersedes an older one), `embed`, `count-tokens`,
  * `dispose`, `probe` (WebGPU adapter, threads, memory), `cache-status`, `stats`, `cancel`.
  *
- * A load picks the device and dtype (model-plan.ts), loads, runs a warm-up, and only then replaces the loaded
+ * A load picks the device and dtype (core/models/load-plan.ts), loads, runs a warm-up, and only then replaces the loaded
  * model: a load that fails leaves the previous model working. WebGPU that fails (session creation, warm-up,
  * non-finite outputs, a lost device) falls back to WASM, and the reason travels with the model info.
  */
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import { ONNX_FILE_BY_DTYPE } from '../core/models/files.ts';
+import {
+  checkModelSize,
+  isOutOfMemory,
+  outOfMemoryMessage,
+  planDtype,
+  planLoad,
+  type BrowserDevice,
+  type GpuProbe,
+} from '../core/models/load-plan.ts';
 import type { Dtype, Encoder } from '../core/ports.ts';
 import {
   cachedHubFiles,
@@ -19,24 +29,13 @@ import {
   onWebGpuDeviceLost,
 } from '../ml/transformers-adapter.ts';
 import {
-  checkModelSize,
-  isOutOfMemory,
-  ONNX_FILE_BY_DTYPE,
-  outOfMemoryMessage,
-  planDtype,
-  planLoad,
-} from './model-plan.ts';
-import type {
-  BrowserDevice,
-  BrowserModelSource,
-  DeviceChoice,
-  DtypeChoice,
-  GpuProbe,
-  LoadedModelInfo,
-  LoadProgressEvent,
-  ModelWorkerMethods,
+  transferablesOf,
+  type BrowserModelSource,
+  type LoadedModelInfo,
+  type LoadOrder,
+  type LoadProgressEvent,
+  type ModelWorkerMethods,
 } from './protocol.ts';
-import { transferablesOf } from './protocol.ts';
 import { CancelledError, serveRpc, throwIfCancelled, type Handlers, type HandlerContext } from './rpc.ts';
 
 /** Upper bound on ORT threads: more gives little for small encoders and starves the UI thread. */
@@ -198,12 +197,8 @@ async function loadOn(
   }
 }
 
-interface LoadArguments {
-  source: BrowserModelSource;
-  device: DeviceChoice;
-  dtype: DtypeChoice;
-  availableDtypes: Dtype[];
-}
+/** A load order whose available dtypes are known (empty = unknown). */
+type LoadArguments = Required<LoadOrder>;
 
 /**
  * Loads per the plan; a WebGPU failure that is not about the files is retried on WASM with a notice. Returns the
