@@ -35,6 +35,7 @@ import {
   type LoadOrder,
   type LoadProgressEvent,
   type ModelWorkerMethods,
+  type SessionCounters,
 } from './protocol.ts';
 import { CancelledError, serveRpc, throwIfCancelled, type Handlers, type HandlerContext } from './rpc.ts';
 
@@ -60,7 +61,7 @@ let loading: Promise<unknown> | undefined;
 /** Incremented by every load, so a slower, older load knows it was superseded. */
 let loadGeneration = 0;
 /** Session bookkeeping, reported by `stats` so tests can check that switching models releases sessions. */
-const counters = { live: 0, loads: 0, disposals: 0 };
+const counters: SessionCounters = { liveEncoders: 0, loads: 0, disposals: 0 };
 /** Why the WebGPU device was lost, once it was: onnxruntime cannot get a new one in this worker. */
 let gpuLostReason: string | undefined;
 
@@ -128,7 +129,7 @@ function isFileProblem(error: unknown): boolean {
 
 async function disposeEncoder(encoder: Encoder): Promise<void> {
   await encoder.dispose();
-  counters.live--;
+  counters.liveEncoders--;
   counters.disposals++;
 }
 
@@ -179,7 +180,7 @@ async function loadOn(
     }
     throw error;
   }
-  counters.live++;
+  counters.liveEncoders++;
   counters.loads++;
   try {
     throwIfCancelled(context.signal);
@@ -384,9 +385,7 @@ const handlers: Handlers<ModelWorkerMethods> = {
     return {
       reply: {
         type: 'stats-report',
-        liveEncoders: counters.live,
-        loads: counters.loads,
-        disposals: counters.disposals,
+        ...counters,
       },
     };
   },
