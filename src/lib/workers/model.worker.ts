@@ -28,6 +28,7 @@ import {
   ModelFileError,
   onWebGpuDeviceLost,
 } from '../ml/transformers-adapter.ts';
+import { sourceKindOf } from '../ml/model-sources/index.ts';
 import {
   transferablesOf,
   type BrowserModelSource,
@@ -119,7 +120,7 @@ function messageOf(error: unknown): string {
 }
 
 function modelIdOf(source: BrowserModelSource): string {
-  return source.kind === 'files' ? source.name : source.id;
+  return sourceKindOf(source).modelId(source);
 }
 
 /** Problems with the model's files, which another device would not fix. */

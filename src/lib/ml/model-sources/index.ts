@@ -11,8 +11,7 @@ import { pickedSource } from './picked.ts';
 import { servedSource } from './served.ts';
 import type { SourceKind, SourceOf } from './source-kind.ts';
 
-export { fetchModelBytes, type ByteReport } from './common.ts';
-export { cachedHubFiles, hubFileUrl } from './hub.ts';
+export { cachedHubFiles } from './hub.ts';
 export type { HubLocation, SourceEnvironment, SourceKind } from './source-kind.ts';
 
 /** Every kind of model source, by `ModelSource['kind']`. */
