@@ -9,7 +9,7 @@
  */
 import type { DatasetFile } from '../core/dataset/read.ts';
 import type { CachedHubFile, HubFile } from '../core/models/files.ts';
-import type { DeviceChoice, DtypeChoice, BrowserDevice, GpuProbe } from '../core/models/load-plan.ts';
+import type { BrowserDevice, DeviceChoice, DtypeChoice, GpuProbe } from '../core/models/load-plan.ts';
 import type {
   Device,
   Dtype,
