@@ -19,6 +19,7 @@ import {
   type BuildOptions,
   type BuildResult,
 } from './spam-assassin.ts';
+import { formatBytes } from '../../src/lib/core/format.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -208,7 +209,7 @@ async function main(): Promise<void> {
   }
   const bytes = Buffer.byteLength(files.rowsJson);
   console.log(
-    `Wrote ${result.rows.length} rows (${(bytes / 1024).toFixed(1)} KiB) to ${relative(repoRoot, OUTPUT_DIR)}/`,
+    `Wrote ${result.rows.length} rows (${formatBytes(bytes)}) to ${relative(repoRoot, OUTPUT_DIR)}/`,
   );
 }
 

@@ -10,12 +10,12 @@ import { ExperimentError } from '../lib/core/errors.ts';
 import { formatSummaryTable, runExperiment } from '../lib/core/experiment/run.ts';
 import { parseExperiment } from '../lib/core/experiment/schema.ts';
 import type { Experiment } from '../lib/core/experiment/types.ts';
+import { DTYPES } from '../lib/core/models/files.ts';
 import type { Dtype } from '../lib/core/ports.ts';
 import { readJsonFile } from './json-file.ts';
 import { createNodeDependencies } from './node-dependencies.ts';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
-const DTYPES: readonly Dtype[] = ['fp32', 'fp16', 'q8'];
 
 const USAGE = `Usage: npm run experiment -- <experiment.json> [--out <results.json>] [--dtype fp32|fp16|q8]
 

@@ -20,7 +20,8 @@ import {
   type CatalogModel,
   type NpmCatalogModel,
 } from '../lib/core/models/catalog.ts';
-import { formatBytes, modelStatuses, type ModelDtypeStatus } from '../lib/core/models/status.ts';
+import { formatBytes } from '../lib/core/format.ts';
+import { modelStatuses, type ModelDtypeStatus } from '../lib/core/models/status.ts';
 import type { Dtype } from '../lib/core/ports.ts';
 import { downloadModels, selectModels, type DownloadSummary } from './download/download-models.ts';
 import { DEFAULT_ENDPOINT, normalizeEndpoint } from './download/hub-api.ts';

@@ -154,7 +154,7 @@ describe('bad model files', () => {
 
   test('a file too large to load is refused before it is read, with its size', async () => {
     const message = await failingLoad('huge');
-    expect(message).toContain('broken/huge: onnx/model.onnx is 3.0 GB');
+    expect(message).toContain('broken/huge: onnx/model.onnx is 3 GB');
     expect(message).toContain('smaller precision');
   });
 

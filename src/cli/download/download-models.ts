@@ -17,7 +17,7 @@ import {
   type CatalogModel,
   type HubCatalogModel,
 } from '../../lib/core/models/catalog.ts';
-import { formatBytes } from '../../lib/core/models/status.ts';
+import { formatBytes } from '../../lib/core/format.ts';
 import type { Dtype } from '../../lib/core/ports.ts';
 import {
   DEFAULT_RETRY,

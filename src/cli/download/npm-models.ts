@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NpmCatalogModel } from '../../lib/core/models/catalog.ts';
-import { formatBytes } from '../../lib/core/models/status.ts';
+import { formatBytes } from '../../lib/core/format.ts';
 import {
   CONVERTER_VERSION,
   convertUseLite,

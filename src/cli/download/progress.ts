@@ -2,7 +2,7 @@
  * @file Download progress on a stream (stderr): one redrawn bar per file on a terminal, a few plain lines
  * otherwise (logs, CI), so a long download never floods a log file.
  */
-import { formatBytes } from '../../lib/core/models/status.ts';
+import { formatBytes } from '../../lib/core/format.ts';
 
 /** Progress of one file's transfer. */
 export interface FileProgress {

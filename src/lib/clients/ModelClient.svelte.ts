@@ -6,14 +6,13 @@
  * `status` is then 'error' with the message in `error`, while `info` still describes the model that runs and
  * `ready` stays true.
  */
+import type { HubFile } from '../core/models/files.ts';
+import type { DeviceChoice, DtypeChoice } from '../core/models/load-plan.ts';
 import type { Dtype, EmbedOptions, LoadProgress } from '../core/ports.ts';
 import {
   MODEL_EVENT_TYPES,
   type BrowserModelSource,
   type CacheStatusReply,
-  type DeviceChoice,
-  type DtypeChoice,
-  type HubFileRef,
   type LoadedModelInfo,
   type LoadStage,
   type ModelWorkerMethods,
@@ -25,6 +24,9 @@ import { CancelledError, RpcClient, type WorkerPort } from '../workers/rpc.ts';
 import { workerUrlWithDownloads } from '../../offline/csp.ts';
 import { DownloadSetting } from './model-downloads.svelte.ts';
 import { MODELS_BASE_URL } from './model-index.ts';
+
+/** What a load reports, for the components showing it (they never import from workers/). */
+export type { LoadedModelInfo };
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
 
@@ -220,7 +222,7 @@ export class ModelClient {
   }
 
   /** Which of `files` are in the browser cache that hub downloads go to. */
-  async cachedFiles(files: HubFileRef[]): Promise<CacheStatusReply['cached']> {
+  async cachedFiles(files: HubFile[]): Promise<CacheStatusReply['cached']> {
     const reply = await this.#worker().call('cache-status', { files });
     return reply.cached;
   }

@@ -15,8 +15,8 @@ import {
   type ModelUse,
 } from '../core/models/catalog.ts';
 import type { Dtype } from '../core/ports.ts';
-import { ONNX_FILE_BY_DTYPE } from '../workers/model-plan.ts';
-import type { BrowserModelSource, HubFileRef } from '../workers/protocol.ts';
+import { requiredModelFiles, type HubFile } from '../core/models/files.ts';
+import type { BrowserModelSource } from '../workers/protocol.ts';
 import { MODELS_BASE_URL, type ModelEntry } from './model-index.ts';
 
 /** The catalog shipped with the app (models/catalog.json), validated once. */
@@ -53,9 +53,9 @@ export interface CatalogRow {
   command: string;
 }
 
-/** Files transformers.js reads to load a model with `dtype` (the adapter's `requiredModelFiles`). */
+/** Files transformers.js reads to load a model with `dtype`. */
 export function filesToLoad(dtype: Dtype): string[] {
-  return ['config.json', 'tokenizer.json', 'tokenizer_config.json', ONNX_FILE_BY_DTYPE[dtype]];
+  return requiredModelFiles(dtype);
 }
 
 /**
@@ -82,7 +82,7 @@ export function originNote(model: CatalogModel): string {
 }
 
 /** Every hub file whose presence in the browser cache decides the `cached` status, for the cache lookup. */
-export function hubFilesToCheck(catalog: Catalog): HubFileRef[] {
+export function hubFilesToCheck(catalog: Catalog): HubFile[] {
   return catalog.models.flatMap((model) =>
     model.origin !== 'hub'
       ? []

@@ -3,8 +3,8 @@
  * files stay in the browser: the worker reads them, nothing is uploaded.
  */
 import type { Dtype } from '../core/ports.ts';
-import { ONNX_FILE_BY_DTYPE } from '../workers/model-plan.ts';
-import { DTYPES, type LocalFilesModelSource } from '../workers/protocol.ts';
+import { DTYPES, ONNX_FILE_BY_DTYPE } from '../core/models/files.ts';
+import type { LocalFilesModelSource } from '../workers/protocol.ts';
 
 /** A picked file and its path relative to the picked folder's parent, e.g. 'all-MiniLM-L6-v2/onnx/model.onnx'. */
 export interface PickedFile {

@@ -2,7 +2,7 @@
  * @file Reads `/models/index.json` (served by scripts/vite/serve-models.ts): the model folders the app can load.
  */
 import type { Dtype } from '../core/ports.ts';
-import { DTYPES } from '../workers/protocol.ts';
+import { DTYPES } from '../core/models/files.ts';
 
 /** URL prefix the app serves model folders under (scripts/vite/serve-models.ts). */
 export const MODELS_BASE_URL = '/models/';

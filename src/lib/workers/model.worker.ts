@@ -5,12 +5,22 @@
  * Requests: `load` (one model at a time; a newer load supersedes an older one), `embed`, `count-tokens`,
  * `dispose`, `probe` (WebGPU adapter, threads, memory), `cache-status`, `stats`, `cancel`.
  *
- * A load picks the device and dtype (model-plan.ts), loads, runs a warm-up, and only then replaces the loaded
+ * A load picks the device and dtype (core/models/load-plan.ts), loads, runs a warm-up, and only then replaces the loaded
  * model: a load that fails leaves the previous model working. WebGPU that fails (session creation, warm-up,
  * non-finite outputs, a lost device) falls back to WASM, and the reason travels with the model info.
  */
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import { ONNX_FILE_BY_DTYPE } from '../core/models/files.ts';
+import {
+  checkModelSize,
+  isOutOfMemory,
+  outOfMemoryMessage,
+  planDtype,
+  planLoad,
+  type BrowserDevice,
+  type GpuProbe,
+} from '../core/models/load-plan.ts';
 import type { Dtype, Encoder } from '../core/ports.ts';
 import {
   cachedHubFiles,
@@ -18,25 +28,16 @@ import {
   ModelFileError,
   onWebGpuDeviceLost,
 } from '../ml/transformers-adapter.ts';
+import { sourceKindOf } from '../ml/model-sources/index.ts';
 import {
-  checkModelSize,
-  isOutOfMemory,
-  ONNX_FILE_BY_DTYPE,
-  outOfMemoryMessage,
-  planDtype,
-  planLoad,
-} from './model-plan.ts';
-import type {
-  BrowserDevice,
-  BrowserModelSource,
-  DeviceChoice,
-  DtypeChoice,
-  GpuProbe,
-  LoadedModelInfo,
-  LoadProgressEvent,
-  ModelWorkerMethods,
+  transferablesOf,
+  type BrowserModelSource,
+  type LoadedModelInfo,
+  type LoadOrder,
+  type LoadProgressEvent,
+  type ModelWorkerMethods,
+  type SessionCounters,
 } from './protocol.ts';
-import { transferablesOf } from './protocol.ts';
 import { CancelledError, serveRpc, throwIfCancelled, type Handlers, type HandlerContext } from './rpc.ts';
 
 /** Upper bound on ORT threads: more gives little for small encoders and starves the UI thread. */
@@ -61,7 +62,7 @@ let loading: Promise<unknown> | undefined;
 /** Incremented by every load, so a slower, older load knows it was superseded. */
 let loadGeneration = 0;
 /** Session bookkeeping, reported by `stats` so tests can check that switching models releases sessions. */
-const counters = { live: 0, loads: 0, disposals: 0 };
+const counters: SessionCounters = { liveEncoders: 0, loads: 0, disposals: 0 };
 /** Why the WebGPU device was lost, once it was: onnxruntime cannot get a new one in this worker. */
 let gpuLostReason: string | undefined;
 
@@ -119,7 +120,7 @@ function messageOf(error: unknown): string {
 }
 
 function modelIdOf(source: BrowserModelSource): string {
-  return source.kind === 'files' ? source.name : source.id;
+  return sourceKindOf(source).modelId(source);
 }
 
 /** Problems with the model's files, which another device would not fix. */
@@ -129,7 +130,7 @@ function isFileProblem(error: unknown): boolean {
 
 async function disposeEncoder(encoder: Encoder): Promise<void> {
   await encoder.dispose();
-  counters.live--;
+  counters.liveEncoders--;
   counters.disposals++;
 }
 
@@ -180,7 +181,7 @@ async function loadOn(
     }
     throw error;
   }
-  counters.live++;
+  counters.liveEncoders++;
   counters.loads++;
   try {
     throwIfCancelled(context.signal);
@@ -198,12 +199,8 @@ async function loadOn(
   }
 }
 
-interface LoadArguments {
-  source: BrowserModelSource;
-  device: DeviceChoice;
-  dtype: DtypeChoice;
-  availableDtypes: Dtype[];
-}
+/** A load order whose available dtypes are known (empty = unknown). */
+type LoadArguments = Required<LoadOrder>;
 
 /**
  * Loads per the plan; a WebGPU failure that is not about the files is retried on WASM with a notice. Returns the
@@ -389,9 +386,7 @@ const handlers: Handlers<ModelWorkerMethods> = {
     return {
       reply: {
         type: 'stats-report',
-        liveEncoders: counters.live,
-        loads: counters.loads,
-        disposals: counters.disposals,
+        ...counters,
       },
     };
   },

@@ -1,5 +1,5 @@
 /**
- * @file Messages between the main thread and the two workers, imported by both sides.
+ * @file Messages between the main thread and the three workers (model, head, data), imported by both sides.
  *
  * Every request carries an `id` chosen by the client. The worker answers with events (any number, same `id`)
  * and then exactly one final message: the result or an `error`. A `cancel` message names the `id` to abort.
@@ -7,6 +7,9 @@
  * Each worker's `...Methods` map ties a request type to its result and event types, so the RPC helper
  * (rpc.ts) can type `call('embed', ...)` end to end without casts at the call sites.
  */
+import type { DatasetFile } from '../core/dataset/read.ts';
+import type { CachedHubFile, HubFile } from '../core/models/files.ts';
+import type { BrowserDevice, DeviceChoice, DtypeChoice, GpuProbe } from '../core/models/load-plan.ts';
 import type {
   Device,
   Dtype,
@@ -17,122 +20,42 @@ import type {
   ModelSource,
   SerializedHead,
 } from '../core/ports.ts';
-import type { DatasetFile } from '../core/dataset/read.ts';
 
-/** Asks the worker to abort request `id`; the worker answers that request with a cancelled `error`. */
-export interface CancelMessage {
-  type: 'cancel';
+/** What every message carries: its kind, and the id of the request it belongs to. */
+export interface Envelope<T extends string> {
+  type: T;
   id: number;
 }
 
+/** Asks the worker to abort request `id`; the worker answers that request with a cancelled `error`. */
+export type CancelMessage = Envelope<'cancel'>;
+
 /** The final message of a failed or cancelled request. */
-export interface ErrorReply {
-  type: 'error';
-  id: number;
+export interface ErrorReply extends Envelope<'error'> {
   message: string;
   /** True when the request stopped because it was cancelled, not because something broke. */
   cancelled: boolean;
 }
 
-/** What the user may ask for; 'auto' means WebGPU when an adapter exists, otherwise WASM. */
-export type DeviceChoice = 'auto' | Exclude<Device, 'cpu'>;
-/** The devices a load in the browser can end up on. */
-export type BrowserDevice = Exclude<Device, 'cpu'>;
-/** What the user may ask for; 'auto' means the right precision for the device among the files present. */
-export type DtypeChoice = 'auto' | Dtype;
-
-/** Allowed device choices, in the order the UI offers them. */
-export const DEVICE_CHOICES: readonly DeviceChoice[] = ['auto', 'wasm', 'webgpu'];
-/** Allowed dtypes, in the order the UI offers them. */
-export const DTYPES: readonly Dtype[] = ['fp32', 'fp16', 'q8'];
-/** Allowed dtype choices, in the order the UI offers them. */
-export const DTYPE_CHOICES: readonly DtypeChoice[] = ['auto', ...DTYPES];
-
-/** What `navigator.gpu.requestAdapter()` gave in the model worker. */
-export type GpuProbe =
-  | {
-      available: true;
-      /** A software adapter (e.g. SwiftShader): works, but slower than WASM. */
-      fallbackAdapter: boolean;
-      /** Vendor and architecture, e.g. "google swiftshader". */
-      description: string;
-    }
-  | { available: false; reason: string };
+/** The `type`s of a worker's events (messages before the final reply), from its method table. */
+export type EventType<M extends { [K in keyof M]: { event: { type: string } } }> =
+  M[keyof M]['event']['type'];
 
 // ---------------------------------------------------------------- model worker
 
-/** A model on the Hugging Face hub (browser cache first; downloads only when allowed). */
-export type HubModelSource = Extract<ModelSource, { kind: 'hub' }>;
+/** Every place the browser app loads a model from. */
+export type BrowserModelSource = Exclude<ModelSource, { kind: 'folder' }>;
 /** A model folder the user picked on disk. */
 export type LocalFilesModelSource = Extract<ModelSource, { kind: 'files' }>;
 
-/** Every place the browser app loads a model from. */
-export type BrowserModelSource = Exclude<ModelSource, { kind: 'folder' }>;
-
-export interface LoadRequest {
-  type: 'load';
-  id: number;
+/** What to load and how the user asked for it to run. */
+export interface LoadOrder {
   source: BrowserModelSource;
   device: DeviceChoice;
   dtype: DtypeChoice;
   /** Dtypes whose ONNX file the model has, when the client knows (index.json, catalog, picked files). */
   availableDtypes?: Dtype[];
 }
-
-export interface EmbedRequest {
-  type: 'embed';
-  id: number;
-  texts: string[];
-  options: EmbedOptions;
-}
-
-export interface CountTokensRequest {
-  type: 'count-tokens';
-  id: number;
-  texts: string[];
-}
-
-export interface DisposeRequest {
-  type: 'dispose';
-  id: number;
-}
-
-/** What this browser offers the model worker: WebGPU adapter, threads, memory. */
-export interface ProbeRequest {
-  type: 'probe';
-  id: number;
-}
-
-/** One file of a hub model, to look up in the browser cache that hub downloads go to. */
-export interface HubFileRef {
-  id: string;
-  revision: string;
-  /** Path inside the model folder, e.g. 'onnx/model_quantized.onnx'. */
-  path: string;
-}
-
-/** Which hub files are already in the browser cache (downloaded earlier, loadable offline). */
-export interface CacheStatusRequest {
-  type: 'cache-status';
-  id: number;
-  files: HubFileRef[];
-}
-
-/** Counters for checking that sessions are released (tests, diagnostics); collects garbage first where it can. */
-export interface StatsRequest {
-  type: 'stats';
-  id: number;
-}
-
-export type ModelWorkerRequest =
-  | LoadRequest
-  | EmbedRequest
-  | CountTokensRequest
-  | DisposeRequest
-  | ProbeRequest
-  | CacheStatusRequest
-  | StatsRequest
-  | CancelMessage;
 
 /** What the loaded encoder turned out to be (device and dtype actually used). */
 export interface LoadedModelInfo {
@@ -170,52 +93,8 @@ export interface LoadStage {
   detail?: string;
 }
 
-/** Either a file's progress or the load's next stage. */
-export interface LoadProgressEvent {
-  type: 'load-progress';
-  id: number;
-  progress?: LoadProgress;
-  stage?: LoadStage;
-}
-
-export interface LoadedReply {
-  type: 'loaded';
-  id: number;
-  info: LoadedModelInfo;
-}
-
-export interface EmbedProgressEvent {
-  type: 'embed-progress';
-  id: number;
-  done: number;
-  total: number;
-}
-
-export interface EmbeddedReply {
-  type: 'embedded';
-  id: number;
-  /** One vector per input text, in order; their buffers are transferred, not copied. */
-  vectors: Float32Array[];
-  ms: number;
-  /** Set when the model had to be reloaded on WASM first (e.g. the WebGPU device was lost): what now runs. */
-  reloaded?: LoadedModelInfo;
-}
-
-export interface TokenCountsReply {
-  type: 'token-counts';
-  id: number;
-  /** Tokens per text before truncation, in input order. */
-  counts: number[];
-}
-
-export interface DisposedReply {
-  type: 'disposed';
-  id: number;
-}
-
-export interface ProbedReply {
-  type: 'probed';
-  id: number;
+/** What this browser offers the model worker: WebGPU adapter, threads, memory. */
+export interface BrowserCapabilities {
   gpu: GpuProbe;
   crossOriginIsolated: boolean;
   /** WASM threads a load would get. */
@@ -224,33 +103,76 @@ export interface ProbedReply {
   deviceMemoryGb?: number;
 }
 
-export interface CacheStatusReply {
-  type: 'cached';
-  id: number;
-  /** The requested files found in the browser cache, with their stored size. */
-  cached: (HubFileRef & { bytes: number })[];
-}
-
-export interface StatsReply {
-  type: 'stats-report';
-  id: number;
+/** Session bookkeeping, to check that switching models releases sessions (tests, diagnostics). */
+export interface SessionCounters {
   /** Encoders loaded and not yet disposed (each holds one ONNX session). */
   liveEncoders: number;
   loads: number;
   disposals: number;
 }
 
-export type ModelWorkerReply =
-  | LoadProgressEvent
-  | LoadedReply
-  | EmbedProgressEvent
-  | EmbeddedReply
-  | TokenCountsReply
-  | DisposedReply
-  | ProbedReply
-  | CacheStatusReply
-  | StatsReply
-  | ErrorReply;
+export type LoadRequest = Envelope<'load'> & LoadOrder;
+
+export interface EmbedRequest extends Envelope<'embed'> {
+  texts: string[];
+  options: EmbedOptions;
+}
+
+export interface CountTokensRequest extends Envelope<'count-tokens'> {
+  texts: string[];
+}
+
+export type DisposeRequest = Envelope<'dispose'>;
+
+/** Asks what this browser offers the model worker ({@link BrowserCapabilities}). */
+export type ProbeRequest = Envelope<'probe'>;
+
+/** Which hub files are already in the browser cache (downloaded earlier, loadable offline). */
+export interface CacheStatusRequest extends Envelope<'cache-status'> {
+  files: HubFile[];
+}
+
+/** Asks for the {@link SessionCounters}; collects garbage first where it can. */
+export type StatsRequest = Envelope<'stats'>;
+
+/** Either a file's progress or the load's next stage. */
+export interface LoadProgressEvent extends Envelope<'load-progress'> {
+  progress?: LoadProgress;
+  stage?: LoadStage;
+}
+
+export interface LoadedReply extends Envelope<'loaded'> {
+  info: LoadedModelInfo;
+}
+
+export interface EmbedProgressEvent extends Envelope<'embed-progress'> {
+  done: number;
+  total: number;
+}
+
+export interface EmbeddedReply extends Envelope<'embedded'> {
+  /** One vector per input text, in order; their buffers are transferred, not copied. */
+  vectors: Float32Array[];
+  ms: number;
+  /** Set when the model had to be reloaded on WASM first (e.g. the WebGPU device was lost): what now runs. */
+  reloaded?: LoadedModelInfo;
+}
+
+export interface TokenCountsReply extends Envelope<'token-counts'> {
+  /** Tokens per text before truncation, in input order. */
+  counts: number[];
+}
+
+export type DisposedReply = Envelope<'disposed'>;
+
+export type ProbedReply = Envelope<'probed'> & BrowserCapabilities;
+
+export interface CacheStatusReply extends Envelope<'cached'> {
+  /** The requested files found in the browser cache, with their stored size. */
+  cached: CachedHubFile[];
+}
+
+export type StatsReply = Envelope<'stats-report'> & SessionCounters;
 
 /** Request type → its final reply and its events, for the model worker. */
 export interface ModelWorkerMethods {
@@ -264,40 +186,30 @@ export interface ModelWorkerMethods {
 }
 
 /** Reply types of the model worker that are events, not final replies. */
-export const MODEL_EVENT_TYPES: ReadonlySet<ModelWorkerReply['type']> = new Set([
+export const MODEL_EVENT_TYPES: ReadonlySet<EventType<ModelWorkerMethods>> = new Set([
   'load-progress',
   'embed-progress',
 ]);
 
 // ---------------------------------------------------------------- head worker
 
-export interface TrainRequest {
-  type: 'train';
-  id: number;
+export interface TrainRequest extends Envelope<'train'> {
   features: Float32Array[];
   labelIndices: number[];
   numClasses: number;
   options: HeadTrainingOptions;
 }
 
-export interface PredictRequest {
-  type: 'predict';
-  id: number;
+export interface PredictRequest extends Envelope<'predict'> {
   head: SerializedHead;
   features: Float32Array[];
 }
 
-export type HeadWorkerRequest = TrainRequest | PredictRequest | CancelMessage;
-
-export interface EpochEvent {
-  type: 'epoch';
-  id: number;
+export interface EpochEvent extends Envelope<'epoch'> {
   report: EpochReport;
 }
 
-export interface TrainedReply {
-  type: 'trained';
-  id: number;
+export interface TrainedReply extends Envelope<'trained'> {
   /** The trained weights; the worker keeps nothing, so `predict` takes them back. */
   head: SerializedHead;
   parameterCount: number;
@@ -306,15 +218,11 @@ export interface TrainedReply {
   backend: string;
 }
 
-export interface PredictedReply {
-  type: 'predicted';
-  id: number;
+export interface PredictedReply extends Envelope<'predicted'> {
   /** Class probabilities per feature vector, in label-index order. */
   probabilities: number[][];
   ms: number;
 }
-
-export type HeadWorkerReply = EpochEvent | TrainedReply | PredictedReply | ErrorReply;
 
 /** Request type → its final reply and its events, for the head worker. */
 export interface HeadWorkerMethods {
@@ -323,31 +231,23 @@ export interface HeadWorkerMethods {
 }
 
 /** Reply types of the head worker that are events, not final replies. */
-export const HEAD_EVENT_TYPES: ReadonlySet<HeadWorkerReply['type']> = new Set(['epoch']);
+export const HEAD_EVENT_TYPES: ReadonlySet<EventType<HeadWorkerMethods>> = new Set(['epoch']);
 
 // ---------------------------------------------------------------- data worker
 
 /** Reads an uploaded dataset file: size check first, then decode and parse (see core/dataset/read.ts). */
-export interface ReadFileRequest {
-  type: 'read-file';
-  id: number;
+export interface ReadFileRequest extends Envelope<'read-file'> {
   /** The file as picked or dropped; a File is a handle, so posting it copies no bytes. */
   file: Blob;
   /** The file's name: its extension decides the format, and messages name it. */
   name: string;
 }
 
-export interface FileReadReply {
-  type: 'file-read';
-  id: number;
+export interface FileReadReply extends Envelope<'file-read'> {
   file: DatasetFile;
   /** Wall time of reading and parsing. */
   ms: number;
 }
-
-export type DataWorkerRequest = ReadFileRequest | CancelMessage;
-
-export type DataWorkerReply = FileReadReply | ErrorReply;
 
 /** Request type → its final reply and its events, for the data worker. */
 export interface DataWorkerMethods {
@@ -355,7 +255,7 @@ export interface DataWorkerMethods {
 }
 
 /** The data worker sends no events. */
-export const DATA_EVENT_TYPES: ReadonlySet<DataWorkerReply['type']> = new Set();
+export const DATA_EVENT_TYPES: ReadonlySet<EventType<DataWorkerMethods>> = new Set();
 
 /** The buffers of `vectors`, for `postMessage`'s transfer list (each buffer once). */
 export function transferablesOf(vectors: readonly Float32Array[]): ArrayBuffer[] {

@@ -11,13 +11,13 @@
  * isolated, each request therefore also carries a shared one-int flag the client sets on cancel; the worker
  * checks it every time the handler emits an event (per epoch, per batch) and aborts the signal right there.
  */
-import type { CancelMessage, ErrorReply } from './protocol.ts';
+import type { CancelMessage, Envelope, ErrorReply } from './protocol.ts';
 
 /** One method of a worker: its request, its final reply and its event messages. */
 export interface MethodSpec {
-  request: { type: string; id: number };
-  result: { type: string; id: number };
-  event: { type: string; id: number };
+  request: Envelope<string>;
+  result: Envelope<string>;
+  event: Envelope<string>;
 }
 
 /** The full method table of one worker, e.g. `ModelWorkerMethods`. */

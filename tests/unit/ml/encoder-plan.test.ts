@@ -1,9 +1,8 @@
 /**
- * @file Device and dtype decisions of the model worker (src/lib/workers/model-plan.ts): WebGPU only with a real
+ * @file Device and dtype decisions of the model worker (src/lib/core/models/load-plan.ts): WebGPU only with a real
  * adapter, never q8 on WebGPU, the dtype that exists in the folder, and a notice for every departure.
  */
 import { describe, expect, test } from 'vitest';
-import type { GpuProbe } from '../../../src/lib/workers/protocol.ts';
 import {
   checkModelSize,
   isOutOfMemory,
@@ -12,7 +11,8 @@ import {
   planDevice,
   planDtype,
   planLoad,
-} from '../../../src/lib/workers/model-plan.ts';
+  type GpuProbe,
+} from '../../../src/lib/core/models/load-plan.ts';
 
 const HARDWARE: GpuProbe = { available: true, fallbackAdapter: false, description: 'nvidia ampere' };
 const SOFTWARE: GpuProbe = { available: true, fallbackAdapter: true, description: 'google swiftshader' };
@@ -103,7 +103,9 @@ describe('model size and memory', () => {
   test('refuses a single ONNX file over 2 GiB, naming it', () => {
     const check = checkModelSize('onnx/model.onnx', MAX_ONNX_FILE_BYTES + 1, 8);
     expect(check).toEqual({
-      error: expect.stringMatching(/^onnx\/model\.onnx is 2\.1 GB: .*smaller precision/),
+      error: expect.stringMatching(
+        /^onnx\/model\.onnx is 2,147,483,649 bytes: a single ONNX file over 2\.15 GB .*smaller precision/,
+      ),
     });
   });
 

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCatalog, requireCatalogModel } from '../../../src/lib/core/models/catalog.ts';
-import {
-  formatBytes,
-  modelDtypeStatus,
-  modelStatuses,
-  type StoredFile,
-} from '../../../src/lib/core/models/status.ts';
+import { modelDtypeStatus, modelStatuses, type StoredFile } from '../../../src/lib/core/models/status.ts';
 
 const model = requireCatalogModel(
   parseCatalog({
@@ -60,17 +55,5 @@ describe('modelDtypeStatus', () => {
     });
     const byDtype = Object.fromEntries(modelStatuses(model, stored).map((status) => [status.dtype, status.state]));
     expect(byDtype).toEqual({ fp32: 'partial', q8: 'complete' });
-  });
-});
-
-describe('formatBytes', () => {
-  it.each([
-    [0, '0 B'],
-    [650, '650 B'],
-    [712_000, '712 kB'],
-    [90_400_000, '90.4 MB'],
-    [1_234_000_000, '1.23 GB'],
-  ])('formats %d bytes as %s', (bytes, text) => {
-    expect(formatBytes(bytes)).toBe(text);
   });
 });

@@ -12,19 +12,6 @@ export function milliseconds(ms: number): string {
   return ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms).toLocaleString('en-US')} ms`;
 }
 
-/** 1536 → "1.5 KB". */
-export function bytes(count: number): string {
-  if (count < 1024) return `${count} B`;
-  const units = ['KB', 'MB', 'GB'];
-  let value = count / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit] ?? 'GB'}`;
-}
-
 /** 12345 → "12,345". */
 export function integer(value: number): string {
   return Math.round(value).toLocaleString('en-US');

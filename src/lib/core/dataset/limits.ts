@@ -4,19 +4,12 @@
  * works in the other.
  */
 import { DatasetError } from '../errors.ts';
+import { formatBytes, formatBytesOverLimit } from '../format.ts';
 
 /** Largest dataset file read, in bytes (20 MB): parsing and embedding more in a browser tab is not a lab any more. */
 export const MAX_FILE_BYTES = 20_000_000;
 /** Most data rows read from one file (header and blank lines not counted). */
 export const MAX_ROWS = 50_000;
-
-/** `1234567` → `"1.2 MB"`, `20000000` → `"20 MB"`; decimal units, as file managers show them. */
-export function formatBytes(bytes: number): string {
-  const oneDecimal = (value: number): string => value.toFixed(1).replace(/\.0$/, '');
-  if (bytes < 1000) return `${bytes} bytes`;
-  if (bytes < 1_000_000) return `${oneDecimal(bytes / 1000)} kB`;
-  return `${oneDecimal(bytes / 1_000_000)} MB`;
-}
 
 /** `50000` → `"50,000"`, the same in every locale (messages must read the same in browser and CLI). */
 export function formatCount(count: number): string {
@@ -29,12 +22,9 @@ export function formatCount(count: number): string {
  */
 export function checkFileSize(size: number, fileName: string, maxBytes: number = MAX_FILE_BYTES): void {
   if (size > maxBytes) {
-    // Just above the limit both round to the same figure: then give the exact size.
-    const shown =
-      formatBytes(size) === formatBytes(maxBytes) ? `${formatCount(size)} bytes` : formatBytes(size);
     throw new DatasetError(
       'file-too-large',
-      `"${fileName}" is ${shown}; the app reads files up to ${formatBytes(maxBytes)}: ` +
+      `"${fileName}" is ${formatBytesOverLimit(size, maxBytes)}; the app reads files up to ${formatBytes(maxBytes)}: ` +
         `keep a sample of the rows (at most ${formatCount(MAX_ROWS)}) and choose that file.`,
     );
   }

@@ -63,17 +63,3 @@ export function modelDtypeStatus(model: CatalogModel, dtype: Dtype, lookup: Stor
 export function modelStatuses(model: CatalogModel, lookup: StoredFileLookup): ModelDtypeStatus[] {
   return modelDtypes(model).map((dtype) => modelDtypeStatus(model, dtype, lookup));
 }
-
-const BYTE_UNITS = ['B', 'kB', 'MB', 'GB', 'TB'];
-
-/** Decimal byte size for people: `650 B`, `712 kB`, `90.4 MB`, `1.23 GB` (three significant digits). */
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < BYTE_UNITS.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${value.toFixed(digits)} ${BYTE_UNITS[unit]}`;
-}

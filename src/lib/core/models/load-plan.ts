@@ -1,10 +1,35 @@
 /**
  * @file Which device and dtype a model load actually uses, and why: the pure decisions behind the model worker,
- * kept apart from it so they can be tested in Node. Every departure from what the user asked for comes back as a
- * notice the UI shows, so the app never silently runs something else.
+ * kept apart from it so they can be tested in Node and shown by the UI before a load ("Will run on …"). Every
+ * departure from what the user asked for comes back as a notice the UI shows, so the app never silently runs
+ * something else. Also the size and memory checks a load makes, and its out-of-memory message.
  */
-import type { Dtype } from '../core/ports.ts';
-import type { BrowserDevice, DeviceChoice, DtypeChoice, GpuProbe } from './protocol.ts';
+import { formatBytes, formatBytesOverLimit } from '../format.ts';
+import type { Device, Dtype } from '../ports.ts';
+import { DTYPES, ONNX_FILE_BY_DTYPE } from './files.ts';
+
+/** The devices a load in the browser can end up on. */
+export type BrowserDevice = Exclude<Device, 'cpu'>;
+/** What the user may ask for; 'auto' means WebGPU when an adapter exists, otherwise WASM. */
+export type DeviceChoice = 'auto' | BrowserDevice;
+/** What the user may ask for; 'auto' means the right precision for the device among the files present. */
+export type DtypeChoice = 'auto' | Dtype;
+
+/** Allowed device choices, in the order the UI offers them. */
+export const DEVICE_CHOICES: readonly DeviceChoice[] = ['auto', 'wasm', 'webgpu'];
+/** Allowed dtype choices, in the order the UI offers them. */
+export const DTYPE_CHOICES: readonly DtypeChoice[] = ['auto', ...DTYPES];
+
+/** What `navigator.gpu.requestAdapter()` gave in the model worker. */
+export type GpuProbe =
+  | {
+      available: true;
+      /** A software adapter (e.g. SwiftShader): works, but slower than WASM. */
+      fallbackAdapter: boolean;
+      /** Vendor and architecture, e.g. "google swiftshader". */
+      description: string;
+    }
+  | { available: false; reason: string };
 
 /** The device and dtype to load with, and what to tell the user about how they were chosen. */
 export interface LoadPlan {
@@ -17,13 +42,6 @@ export interface LoadPlan {
 const WEBGPU_DTYPES: readonly Dtype[] = ['fp32', 'fp16'];
 /** WASM: q8 first (4× smaller, fast on CPU, transformers.js' own default), then full precision. */
 const WASM_DTYPE_PREFERENCE: readonly Dtype[] = ['q8', 'fp32', 'fp16'];
-
-/** The ONNX file transformers.js reads for each dtype, to name files in notices. */
-export const ONNX_FILE_BY_DTYPE: Readonly<Record<Dtype, string>> = {
-  fp32: 'onnx/model.onnx',
-  fp16: 'onnx/model_fp16.onnx',
-  q8: 'onnx/model_quantized.onnx',
-};
 
 /** Picks the device for `choice` given what WebGPU offers here. */
 export function planDevice(
@@ -139,18 +157,6 @@ export const MAX_ONNX_FILE_BYTES = 2 ** 31;
  */
 const LOAD_MEMORY_FACTOR = 3;
 
-/** Decimal byte size for messages: "90.4 MB". */
-export function formatSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit] ?? 'GB'}`;
-}
-
 /**
  * Checks an ONNX file's size against hard limits and the memory the device reports (`navigator.deviceMemory`,
  * in GB, rounded and capped by the browser; undefined when unknown). Returns an error message when the load cannot
@@ -164,14 +170,14 @@ export function checkModelSize(
   if (bytes > MAX_ONNX_FILE_BYTES) {
     return {
       error:
-        `${file} is ${formatSize(bytes)}: a single ONNX file over ${formatSize(MAX_ONNX_FILE_BYTES)} cannot be ` +
+        `${file} is ${formatBytesOverLimit(bytes, MAX_ONNX_FILE_BYTES)}: a single ONNX file over ${formatBytes(MAX_ONNX_FILE_BYTES)} cannot be ` +
         'loaded in the browser. Choose a smaller precision (q8 or fp16) or a smaller model.',
     };
   }
   if (deviceMemoryGb !== undefined && bytes * LOAD_MEMORY_FACTOR > deviceMemoryGb * 1e9 * 0.5) {
     return {
       warning:
-        `${file} is ${formatSize(bytes)} and loading it needs about ${formatSize(bytes * LOAD_MEMORY_FACTOR)}, ` +
+        `${file} is ${formatBytes(bytes)} and loading it needs about ${formatBytes(bytes * LOAD_MEMORY_FACTOR)}, ` +
         `while this device reports about ${deviceMemoryGb} GB of memory: the load may fail or slow the machine ` +
         'down. A smaller precision (q8) or model is safer.',
     };
@@ -196,7 +202,7 @@ export function outOfMemoryMessage(
   device: BrowserDevice,
   cause: string,
 ): string {
-  const size = bytes === undefined ? '' : ` (${formatSize(bytes)})`;
+  const size = bytes === undefined ? '' : ` (${formatBytes(bytes)})`;
   return (
     `Ran out of memory loading ${modelId}: ${file}${size} on ${device}. Close other tabs or programs, or choose a ` +
     `smaller precision (q8) or a smaller model, then load again. The previous model stays loaded. (${cause})`
