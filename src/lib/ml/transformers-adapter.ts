@@ -27,6 +27,7 @@ import {
   type ProgressInfo,
   type Tensor,
 } from '@huggingface/transformers';
+import { resolveLayer } from '../core/experiment/layers.ts';
 import type { Pooling } from '../core/experiment/types.ts';
 import { ONNX_FILE_BY_DTYPE, type CachedHubFile, type HubFile } from '../core/models/files.ts';
 import type { Device, Dtype, EmbedOptions, Encoder, LoadProgress, ModelSource } from '../core/ports.ts';
@@ -387,13 +388,7 @@ class TransformersEncoder implements Encoder {
   /** Resolves a layer index (negative counts from the end) to 0..numLayers, or says which layers exist. */
   #layerIndex(layer: number): number {
     const last = this.numLayers;
-    const index = layer < 0 ? last + 1 + layer : layer;
-    if (!Number.isInteger(layer) || index < 0 || index > last) {
-      throw new RangeError(
-        `Layer ${String(layer)} does not exist: ${this.modelId} has layers 0..${last} (0 = embeddings output, ` +
-          `${last} = last layer), or -1..-${last + 1} counting from the end.`,
-      );
-    }
+    const index = resolveLayer(layer, last, this.modelId);
     if (index < last && this.#layersUnavailable !== undefined) {
       throw new RangeError(
         `Layer ${layer} of ${this.modelId} cannot be read, only the last layer (-1) can: ` +
