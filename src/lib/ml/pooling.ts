@@ -2,13 +2,15 @@
  * @file Pooling: one vector per text from a model's token vectors, over the tokens its attention mask marks as
  * real (padding never counts). Pure arithmetic on typed arrays, shared by every encoder.
  */
+import { POOLINGS } from '../core/experiment/schema.ts';
 import type { Pooling } from '../core/experiment/types.ts';
 
-/** Every pooling, in the order messages list them. */
-export const POOLINGS: readonly Pooling[] = ['mean', 'cls', 'last'];
+/** The poolings computed here from token vectors; `sentence` is an output of the model itself instead. */
+export type TokenPooling = Exclude<Pooling, 'sentence'>;
+export const TOKEN_POOLINGS: readonly TokenPooling[] = ['mean', 'cls', 'last'];
 
 /**
- * Checks that `pooling` is one the encoder knows.
+ * Checks that `pooling` is one the playground knows (the settings table's list).
  * @throws RangeError listing the allowed values.
  */
 export function assertPooling(pooling: Pooling): void {
@@ -32,7 +34,7 @@ export interface TokenStates {
  * much padding the batch added), `cls` takes the first token, `last` the last real token.
  * @throws RangeError when the data or mask does not match the dims.
  */
-export function poolBatch(states: TokenStates, pooling: Pooling): Float32Array[] {
+export function poolBatch(states: TokenStates, pooling: TokenPooling): Float32Array[] {
   const [rows, tokens, size] = states.dims;
   if (states.data.length !== rows * tokens * size || states.mask.length !== rows * tokens) {
     throw new RangeError(
@@ -40,7 +42,11 @@ export function poolBatch(states: TokenStates, pooling: Pooling): Float32Array[]
         `[${rows}, ${tokens}, ${size}].`,
     );
   }
-  assertPooling(pooling);
+  if (!TOKEN_POOLINGS.includes(pooling)) {
+    throw new RangeError(
+      `"${String(pooling)}" is not computed from token vectors; use one of ${TOKEN_POOLINGS.join(', ')}.`,
+    );
+  }
   const pooled: Float32Array[] = [];
   for (let row = 0; row < rows; row++) {
     pooled.push(poolRow(states.data, states.mask, row * tokens * size, row * tokens, tokens, size, pooling));
@@ -56,7 +62,7 @@ function poolRow(
   maskOffset: number,
   tokens: number,
   size: number,
-  pooling: Pooling,
+  pooling: TokenPooling,
 ): Float32Array {
   const pooled = new Float32Array(size);
   const isReal = (token: number) => Number(mask[maskOffset + token]) !== 0;

@@ -80,6 +80,9 @@ export function cachedHubFiles(files: readonly HubFile[]): Promise<CachedHubFile
   return cachedFilesOnHub(env, files);
 }
 
+/** The graph output of models that compute their own sentence embedding (see src/cli/convert/use-lite-graph.ts). */
+export const SENTENCE_EMBEDDING_OUTPUT = 'sentence_embedding';
+
 /** Checks pooling and batch size; returns the batch size to use. */
 function assertEmbedOptions(options: EmbedOptions): number {
   assertPooling(options.pooling);
@@ -328,6 +331,8 @@ class TransformersEncoder implements Encoder {
   readonly dimension: number;
   readonly numLayers: number;
   readonly maxTokens: number;
+  /** True when the model computes its own sentence embedding (an output named `sentence_embedding`). */
+  readonly sentenceEmbedding: boolean;
   readonly #tokenizer: PreTrainedTokenizer;
   readonly #model: PreTrainedModel;
   readonly #inputNames: readonly string[] | undefined;
@@ -353,8 +358,11 @@ class TransformersEncoder implements Encoder {
     const config = model.config as unknown as ConfigFields;
     this.dimension = hiddenSizeOf(config, modelId);
     this.maxTokens = maxTokensOf(config, tokenizer.model_max_length);
-    const sessions = (model as unknown as { sessions?: Record<string, { inputNames?: string[] }> }).sessions;
+    const sessions = (
+      model as unknown as { sessions?: Record<string, { inputNames?: string[]; outputNames?: string[] }> }
+    ).sessions;
     this.#inputNames = sessions?.model?.inputNames;
+    this.sentenceEmbedding = sessions?.model?.outputNames?.includes(SENTENCE_EMBEDDING_OUTPUT) ?? false;
   }
 
   async embed(
@@ -365,6 +373,7 @@ class TransformersEncoder implements Encoder {
     this.#assertUsable();
     const batchSize = assertEmbedOptions(options);
     const layer = this.#layerIndex(options.layer);
+    if (options.pooling === 'sentence') this.#assertSentenceEmbedding(layer);
     const vectors: Float32Array[] = [];
     for (let start = 0; start < texts.length; start += batchSize) {
       const batch = texts.slice(start, start + batchSize);
@@ -396,6 +405,22 @@ class TransformersEncoder implements Encoder {
       );
     }
     return index;
+  }
+
+  /** The model's own sentence embedding comes from its last layer; say so when it has none or another is asked. */
+  #assertSentenceEmbedding(layer: number): void {
+    if (!this.sentenceEmbedding) {
+      throw new RangeError(
+        `${this.modelId} computes no sentence embedding of its own (it has no "${SENTENCE_EMBEDDING_OUTPUT}" ` +
+          'output): choose mean, cls or last pooling instead.',
+      );
+    }
+    if (layer !== this.numLayers) {
+      throw new RangeError(
+        `The sentence embedding of ${this.modelId} is computed from its last layer (${this.numLayers}), not layer ` +
+          `${layer}: use layer -1 with it, or mean, cls or last pooling for layer ${layer}.`,
+      );
+    }
   }
 
   /**
@@ -431,9 +456,11 @@ class TransformersEncoder implements Encoder {
       throw this.#runError(error);
     }
     try {
+      if (pooling === 'sentence') return this.#sentenceEmbeddings(outputs, texts.length);
       const hidden = this.#hiddenStates(outputs, layer);
       const [rows, tokens, size] = hidden.dims as [number, number, number];
-      if (size !== this.dimension) {
+      // Inner layers may be narrower (the Universal Sentence Encoder's layer 0 is 256 wide); the last is not.
+      if (layer === this.numLayers && size !== this.dimension) {
         throw new Error(`${this.modelId}: hidden size ${size} differs from config.json's ${this.dimension}.`);
       }
       // fp16 exports may return float16 hidden states; pooling works in float32.
@@ -444,6 +471,20 @@ class TransformersEncoder implements Encoder {
       for (const tensor of Object.values(outputs)) tensor?.dispose();
       for (const tensor of Object.values(feeds)) tensor.dispose();
     }
+  }
+
+  /** Rows of the model's `sentence_embedding` output, [texts, dimension], as fresh float32 vectors. */
+  #sentenceEmbeddings(outputs: Record<string, Tensor | undefined>, count: number): Float32Array[] {
+    const output = outputs[SENTENCE_EMBEDDING_OUTPUT];
+    const [rows, size] = (output?.dims ?? []) as number[];
+    if (!output || rows !== count || size !== this.dimension) {
+      throw new Error(
+        `${this.modelId}: expected a "${SENTENCE_EMBEDDING_OUTPUT}" output of [${count}, ${this.dimension}], got ` +
+          `${output ? `[${output.dims.join(', ')}]` : 'none'}.`,
+      );
+    }
+    const data = (output.type === 'float32' ? output : output.to('float32')).data as Float32Array;
+    return Array.from({ length: rows }, (_, row) => data.slice(row * size, (row + 1) * size));
   }
 
   /** A failed forward pass, with the one cause the files can explain said plainly. */

@@ -3,8 +3,15 @@
  * whose answers can be read off: padding never counts, whether the mask holds numbers or bigints.
  */
 import { describe, expect, it } from 'vitest';
+import { POOLINGS } from '../../../src/lib/core/experiment/schema.ts';
 import type { Pooling } from '../../../src/lib/core/experiment/types.ts';
-import { assertPooling, poolBatch, POOLINGS, type TokenStates } from '../../../src/lib/ml/pooling.ts';
+import {
+  assertPooling,
+  poolBatch,
+  TOKEN_POOLINGS,
+  type TokenPooling,
+  type TokenStates,
+} from '../../../src/lib/ml/pooling.ts';
 
 /**
  * Two texts, three token slots, two dimensions. Text 0 has three real tokens; text 1 has two and one padding slot
@@ -17,7 +24,7 @@ const STATES: TokenStates = {
 };
 
 describe('poolBatch', () => {
-  it.each<[Pooling, number[][]]>([
+  it.each<[TokenPooling, number[][]]>([
     [
       'mean',
       [
@@ -45,7 +52,7 @@ describe('poolBatch', () => {
 
   it('reads a bigint mask (as int64 tensors hold it) the same as a number mask', () => {
     const bigintMask = { ...STATES, mask: BigInt64Array.from([1n, 1n, 1n, 1n, 1n, 0n]) };
-    for (const pooling of POOLINGS)
+    for (const pooling of TOKEN_POOLINGS)
       expect(poolBatch(bigintMask, pooling)).toEqual(poolBatch(STATES, pooling));
   });
 
@@ -83,7 +90,12 @@ describe('assertPooling', () => {
   it('accepts every listed pooling and names them all for an unknown one', () => {
     for (const pooling of POOLINGS) expect(() => assertPooling(pooling)).not.toThrow();
     expect(() => assertPooling('max' as Pooling)).toThrow(
-      'Unknown pooling "max". Use one of: "mean", "cls", "last".',
+      'Unknown pooling "max". Use one of: "mean", "cls", "last", "sentence".',
     );
+  });
+
+  it('computes every pooling but the model’s own sentence embedding from token vectors', () => {
+    expect(TOKEN_POOLINGS).toEqual(POOLINGS.filter((pooling) => pooling !== 'sentence'));
+    expect(() => poolBatch(STATES, 'sentence' as TokenPooling)).toThrow(/not computed from token vectors/);
   });
 });

@@ -94,12 +94,15 @@ export const HEAD_SETTINGS = {
     kind: 'enum',
     key: 'pooling',
     label: 'Pooling',
-    help: 'How the vectors of a text’s tokens become one vector for the head.',
+    help:
+      'How the vectors of a text’s tokens become one vector for the head. Some models (the Universal Sentence ' +
+      'Encoder) compute a sentence embedding of their own from the last layer: “sentence” uses it.',
     example: '"mean"',
     choices: [
       { value: 'mean', text: 'mean of all tokens' },
       { value: 'cls', text: 'first token ([CLS])' },
       { value: 'last', text: 'last token (suits causal LMs)' },
+      { value: 'sentence', text: 'the model’s own sentence embedding (last layer only)' },
     ],
     default: 'mean',
   },

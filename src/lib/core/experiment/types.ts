@@ -44,7 +44,11 @@ export interface SimilarityPrompt {
 
 export type PromptSpec = SimilarityPrompt;
 
-export type Pooling = 'mean' | 'cls' | 'last';
+/**
+ * How token vectors become one vector: mean of the real tokens, the first token, the last real token, or the
+ * model's own sentence embedding (`sentence`, for models that compute one from their last layer).
+ */
+export type Pooling = 'mean' | 'cls' | 'last' | 'sentence';
 
 export interface HeadSpec {
   name: string;

@@ -41,7 +41,7 @@ describe('the settings table', () => {
   });
 
   it('declares each pooling once, with the words the picker shows', () => {
-    expect(POOLINGS).toEqual(['mean', 'cls', 'last']);
+    expect(POOLINGS).toEqual(['mean', 'cls', 'last', 'sentence']);
     expect(POOLINGS).toContain(HEAD_SETTINGS.pooling.default);
     for (const choice of HEAD_SETTINGS.pooling.choices) expect(choice.text).not.toBe('');
   });
