@@ -1,7 +1,7 @@
 /**
  * @file The steps of an experiment run: read the dataset, embed texts, score one similarity prompt, train and
- * score one head, print a summary. The orchestrator (orchestrator.ts) plans which steps run and shares their
- * vectors; it is the only caller of these in the app and the CLI.
+ * score one head, print a summary. Which steps run, on which model, and which vectors they share is decided in
+ * one place only, the orchestrator (orchestrator.ts), for the app and the CLI alike.
  */
 import { buildDataset, type DatasetLimits, type DatasetReport } from '../dataset/build.ts';
 import { decodeDatasetBytes } from '../dataset/decode.ts';
@@ -17,18 +17,15 @@ import {
   labelTexts,
   meanVector,
 } from '../prompts/similarity.ts';
-import { sampleShotsPerClass, stratifiedSplit } from '../split/split.ts';
-import {
-  EXPERIMENT_VERSION,
-  type DatasetRef,
-  type Experiment,
-  type ExperimentResults,
-  type HeadSpec,
-  type Prediction,
-  type RunResult,
-  type SimilarityPrompt,
+import { sampleShotsPerClass } from '../split/split.ts';
+import type {
+  DatasetRef,
+  ExperimentResults,
+  HeadSpec,
+  Prediction,
+  RunResult,
+  SimilarityPrompt,
 } from './types.ts';
-import { checkHeadLayer } from './schema.ts';
 
 /** Similarity prompts compare sentence embeddings: the last layer, mean-pooled (as sentence-transformers do). */
 export const SIMILARITY_EMBEDDING: EmbedOptions = { layer: -1, pooling: 'mean' };
