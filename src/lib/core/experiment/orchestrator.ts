@@ -320,8 +320,9 @@ export async function runParts(
     }
     for (const planned of plan.runs) {
       checkAborted();
-      const encoder = await encoderFor(planned.model);
       const part: RunPart = { kind: planned.kind, index: planned.index, name: planned.name };
+      if (planned.kind === 'prompt') progress({ stage: 'prompt', message: `Prompt "${planned.name}"`, part });
+      const encoder = await encoderFor(planned.model);
       const run =
         planned.kind === 'prompt'
           ? await runPrompt(experiment, data, planned, part, encoder, ports)
@@ -356,7 +357,6 @@ async function runPrompt(
 ): Promise<RunResult> {
   const progress = (event: ProgressEvent): void => ports.onProgress?.(event);
   const { split } = data;
-  progress({ stage: 'prompt', message: `Prompt "${planned.name}"`, part });
   const embedded = await cachedVectors(ports.cache, planned.embeddingKey, () => {
     progress({
       stage: 'embedding',
