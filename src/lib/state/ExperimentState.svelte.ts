@@ -179,6 +179,7 @@ export class ExperimentState {
     this.runs = runs;
     this.promptError = undefined;
     this.headError = undefined;
+    this.modelNotice = undefined;
   }
 
   /**
