@@ -116,9 +116,9 @@ async function runInBrowser(): Promise<{
   prompts: number;
 }> {
   const { cards: promptCount } = await runAllPrompts(page);
-  // Every card has its accuracy; the run is over once the model panel is ready again (after any model switch).
+  // Every card has its accuracy; the run is over once "Run all" is enabled again: nothing is busy and a model
+  // is ready (after a prompt naming its own model, the experiment's model is loaded again by then).
   await page.getByTestId('prompts-run-all').and(page.locator(':enabled')).waitFor({ timeout: UI_TIMEOUT_MS });
-  expect(await waitForModelStatus(page, ['ready', 'error'])).toBe('ready');
 
   const finetune = await openTab(page, 'finetune');
   await finetune.getByTestId('head-train').click();
