@@ -469,7 +469,7 @@ function switchNotice(change: ModelSwitch, switched: readonly { name: string; mo
   const names = switched.map((entry) => `"${entry.name}"`).join(', ');
   const models = [...new Set(switched.map((entry) => `"${entry.model}"`))].join(', ');
   const ran = `${switched.length === 1 ? 'Variation' : 'Variations'} ${names} ran on ${models}`;
-  return change.kind === 'restoring' ? `${ran}; loading ${home} again…` : `${ran}; ${home} is loaded again.`;
+  return change.kind === 'restoring' ? `${ran}; loading ${home} again…` : `${ran}; ${home}, is loaded again.`;
 }
 
 /** True when field path `path` is `prefix` itself or inside it (`prompts[1].template` is within `prompts[1]`). */
