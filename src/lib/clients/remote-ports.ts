@@ -17,6 +17,7 @@ import type {
 } from '../core/ports.ts';
 import type { HeadClient } from './HeadClient.svelte.ts';
 import type { LoadChoice, LoadTarget, ModelClient } from './ModelClient.svelte.ts';
+import { fetchModelIndex, MODELS_BASE_URL } from './model-index.ts';
 
 /** The loaded model behind a ModelClient, as an Encoder. Calls made through it are cancelled by `signal`. */
 export class RemoteEncoder implements Encoder {
@@ -122,6 +123,26 @@ export type ModelSwitch =
   | { kind: 'restored'; model: string; home: string };
 
 /**
+ * How a model an experiment names is loaded in the browser: from the folders the app serves, with the weights
+ * the folder has (as the model panel loads it). A model missing from the list is still tried by id, so the load
+ * error names what is missing.
+ */
+export async function servedTarget(model: string): Promise<LoadTarget> {
+  try {
+    const entry = (await fetchModelIndex()).find((candidate) => candidate.id === model);
+    if (entry) {
+      return {
+        source: { kind: 'served', baseUrl: MODELS_BASE_URL, id: model },
+        availableDtypes: entry.dtypes,
+      };
+    }
+  } catch {
+    // Without the list, the load itself says what is wrong.
+  }
+  return model;
+}
+
+/**
  * Encoders for every model an experiment names, over the one model worker (which holds one model at a time).
  * The loaded model serves itself; any other model (a prompt's own `model`) is loaded in its place with the same
  * device and dtype choice, and `release` loads the original model again exactly as it was loaded. Each switch
@@ -136,13 +157,21 @@ export class RemoteEncoderProvider implements EncoderProvider {
   /** The last model loaded in place of the home model. */
   #visited: string | undefined;
 
+  readonly #resolve: (model: string) => Promise<LoadTarget>;
+
+  /** `resolveTarget` turns a model reference into what to load; by default a folder the app serves. */
   constructor(
     client: ModelClient,
-    options: { signal?: AbortSignal; onSwitch?: (change: ModelSwitch) => void } = {},
+    options: {
+      signal?: AbortSignal;
+      onSwitch?: (change: ModelSwitch) => void;
+      resolveTarget?: (model: string) => Promise<LoadTarget>;
+    } = {},
   ) {
     this.#client = client;
     this.#signal = options.signal;
     this.#onSwitch = options.onSwitch ?? (() => undefined);
+    this.#resolve = options.resolveTarget ?? servedTarget;
   }
 
   /** @throws Error when no model is loaded at all, or the other model fails to load (the loaded one stays). */
@@ -158,8 +187,9 @@ export class RemoteEncoderProvider implements EncoderProvider {
     this.#home ??= { modelId: loadedId, ...loaded };
     this.#onSwitch({ kind: 'loading', model, home: this.#home.modelId });
     this.#visited = model;
-    // A served model id, as the CLI reads it from models/ (or tests/fixtures/models/ for fixtures/<name>).
-    await client.load(model, this.#home.choice);
+    const target = await this.#resolve(model);
+    this.#signal?.throwIfAborted();
+    await client.load(target, this.#home.choice);
     return new RemoteEncoder(client, this.#signal);
   }
 

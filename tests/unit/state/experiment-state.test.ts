@@ -14,6 +14,7 @@ import { createHeadTrainer } from '../../../src/lib/ml/tfjs-head.ts';
 import { ExperimentLibrary } from '../../../src/lib/state/ExperimentLibrary.svelte.ts';
 import { ExperimentState } from '../../../src/lib/state/ExperimentState.svelte.ts';
 import type { HeadWorkerMethods, ModelWorkerMethods } from '../../../src/lib/workers/protocol.ts';
+import type { Handlers, WorkerPort } from '../../../src/lib/workers/rpc.ts';
 import { FakeClock, KeywordEncoder } from '../core/experiment/fakes.ts';
 import {
   fakeModelWorker,
@@ -35,8 +36,16 @@ afterEach(() => {
   for (const port of open.splice(0)) port.close();
 });
 
-function serve<M extends Parameters<typeof serveOverChannel>[0]>(handlers: M) {
-  const port = serveOverChannel(handlers);
+/** The model worker's port, closed after the test. */
+function serveModel(handlers: Handlers<ModelWorkerMethods>): WorkerPort {
+  const port = serveOverChannel<ModelWorkerMethods>(handlers);
+  open.push(port);
+  return port;
+}
+
+/** A head worker's port, closed after the test. */
+function serveHead(): WorkerPort {
+  const port = serveOverChannel<HeadWorkerMethods>(headWorker());
   open.push(port);
   return port;
 }
@@ -47,8 +56,8 @@ async function loadedLab(
 ): Promise<{ lab: ExperimentState; log: ModelWorkerLog }> {
   const worker = fakeModelWorker(options);
   const lab = new ExperimentState(
-    new ModelClient(() => serveOverChannel<ModelWorkerMethods>(worker.handlers)),
-    new HeadClient(() => serve(headWorker())),
+    new ModelClient(() => serveModel(worker.handlers)),
+    new HeadClient(serveHead),
   );
   labs.push(lab);
   await lab.loadModel(lab.experiment.model, AUTO);
@@ -105,8 +114,8 @@ function embedSizes(log: ModelWorkerLog): [string, number][] {
 describe('ExperimentState runs', () => {
   it('refuses to run before a model is loaded, saying what to do', async () => {
     const lab = new ExperimentState(
-      new ModelClient(() => serve(fakeModelWorker().handlers)),
-      new HeadClient(() => serve(headWorker())),
+      new ModelClient(() => serveModel(fakeModelWorker().handlers)),
+      new HeadClient(serveHead),
     );
     labs.push(lab);
     expect(await lab.runPrompt(0)).toBe(false);
