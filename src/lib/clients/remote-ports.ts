@@ -156,7 +156,6 @@ export class RemoteEncoderProvider implements EncoderProvider {
   #home: { modelId: string; target: LoadTarget; choice: LoadChoice } | undefined;
   /** The last model loaded in place of the home model. */
   #visited: string | undefined;
-
   readonly #resolve: (model: string) => Promise<LoadTarget>;
 
   /** `resolveTarget` turns a model reference into what to load; by default a folder the app serves. */
