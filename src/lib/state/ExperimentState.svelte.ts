@@ -16,6 +16,7 @@ import type { Dataset } from '../core/dataset/types.ts';
 import {
   createFeatureCache,
   experimentResults,
+  prepareData,
   runParts,
   type ExperimentParts,
   type PreparedData,
@@ -29,7 +30,7 @@ import type {
   SimilarityPrompt,
 } from '../core/experiment/types.ts';
 import { parseExperiment } from '../core/experiment/schema.ts';
-import { stratifiedSplit, type TrainTestSplit } from '../core/split/split.ts';
+import type { TrainTestSplit } from '../core/split/split.ts';
 import { keepRowsRaw } from '../clients/DataClient.svelte.ts';
 import { HeadClient } from '../clients/HeadClient.svelte.ts';
 import {
@@ -94,7 +95,7 @@ export class ExperimentState {
     if (!dataset)
       return { ok: false, error: this.datasetOutcome.ok ? 'No dataset.' : this.datasetOutcome.error };
     const { test, seed } = this.experiment.split;
-    return attempt(() => stratifiedSplit(dataset, { test, seed }));
+    return attempt(() => prepareData(dataset, { test, seed }).split);
   });
 
   readonly split: TrainTestSplit | undefined = $derived(
