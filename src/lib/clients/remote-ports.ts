@@ -45,13 +45,13 @@ export class RemoteEncoder implements Encoder {
     this.#signal = signal;
   }
 
-  /** @throws Error when the client has loaded another model since this encoder was made. */
-  embed(texts: string[], options: EmbedOptions): Promise<Float32Array[]> {
+  /** Rejects when the client has loaded another model since this encoder was made. */
+  async embed(texts: string[], options: EmbedOptions): Promise<Float32Array[]> {
     this.#checkStillLoaded();
     return this.#client.embed(texts, options, this.#signal);
   }
 
-  countTokens(texts: string[]): Promise<number[]> {
+  async countTokens(texts: string[]): Promise<number[]> {
     this.#checkStillLoaded();
     return this.#client.countTokens(texts);
   }

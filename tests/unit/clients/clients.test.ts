@@ -5,6 +5,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeadClient } from '../../../src/lib/clients/HeadClient.svelte.ts';
 import { ModelClient } from '../../../src/lib/clients/ModelClient.svelte.ts';
+import {
+  RemoteEncoder,
+  RemoteEncoderProvider,
+  type ModelSwitch,
+} from '../../../src/lib/clients/remote-ports.ts';
 import type { EpochReport } from '../../../src/lib/core/ports.ts';
 import type { HeadWorkerMethods, ModelWorkerMethods } from '../../../src/lib/workers/protocol.ts';
 import {
@@ -110,6 +115,40 @@ describe('ModelClient', () => {
     expect(client.ready).toBe(false);
     expect(client.loadedWith).toBeUndefined();
     expect(await client.stats()).toMatchObject({ liveEncoders: 0, loads: 1, disposals: 1 });
+  });
+});
+
+describe('remote ports over ModelClient', () => {
+  it('an encoder refuses to embed once another model replaced its own', async () => {
+    const { client, log } = modelClient();
+    await client.load('fixtures/tiny-bert', AUTO);
+    const encoder = new RemoteEncoder(client);
+    await client.load('fake/other', AUTO);
+    await expect(encoder.embed(['x'], { layer: -1, pooling: 'mean' })).rejects.toThrow(
+      'The model "fixtures/tiny-bert" is no longer loaded ("fake/other" is); run again.',
+    );
+    expect(log.embeds).toEqual([]);
+  });
+
+  it('loads another model with the same choice, then the original exactly as it was loaded', async () => {
+    const { client, log } = modelClient();
+    const original = { source: { kind: 'served', baseUrl: '/models/', id: 'fixtures/tiny-bert' } } as const;
+    await client.load(original, { device: 'wasm', dtype: 'fp32' });
+    const switches: ModelSwitch[] = [];
+    const provider = new RemoteEncoderProvider(client, {
+      onSwitch: (change) => switches.push(change),
+      resolveTarget: async (model) => ({ source: { kind: 'served', baseUrl: '/models/', id: model } }),
+    });
+    expect((await provider.encoder('fixtures/tiny-bert')).modelId).toBe('fixtures/tiny-bert');
+    expect(log.loads).toEqual(['fixtures/tiny-bert']);
+    const other = await provider.encoder('fake/other');
+    expect(await other.embed(['rain'], { layer: -1, pooling: 'mean' })).toHaveLength(1);
+    await provider.release();
+    expect(log.loads).toEqual(['fixtures/tiny-bert', 'fake/other', 'fixtures/tiny-bert']);
+    expect(client.loadedWith).toEqual({ target: original, choice: { device: 'wasm', dtype: 'fp32' } });
+    expect(switches.map((change) => change.kind)).toEqual(['loading', 'restoring', 'restored']);
+    await provider.release();
+    expect(log.loads).toHaveLength(3);
   });
 });
 
