@@ -17,7 +17,8 @@ const MAX_PRECACHED_FILE_BYTES = 64 * 1024 * 1024;
 
 export default defineConfig({
   plugins: [
-    svelte(),
+    // Node unit tests drive the rune classes as the page does: client code (proxies, effects), not SSR output.
+    svelte(process.env.VITEST ? { dynamicCompileOptions: () => ({ generate: 'client' }) } : {}),
     serveModels(),
     // Content-Security-Policy headers (dev, preview) and meta tag (build): src/offline/csp.ts.
     securityHeaders(),

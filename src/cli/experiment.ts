@@ -2,12 +2,18 @@
  * @file `npm run experiment -- <experiment.json> [--out <results.json>]`: runs an experiment file headless with
  * the same core as the app, prints a summary table to stdout and progress to stderr, and optionally writes the
  * full results JSON. Errors are one `error: …` line and a non-zero exit (set DEBUG=1 for the stack).
+ *
+ * `main(argv, io)` is the whole command with its outside world passed in (output, working directory,
+ * environment, Ctrl-C), so tests run it in their own process; run as a script, this file calls it with the
+ * process's own.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ExperimentError } from '../lib/core/errors.ts';
-import { formatSummaryTable, runExperiment } from '../lib/core/experiment/run.ts';
+import { runExperiment } from '../lib/core/experiment/orchestrator.ts';
+import { formatSummaryTable } from '../lib/core/experiment/run.ts';
 import { parseExperiment } from '../lib/core/experiment/schema.ts';
 import type { Experiment } from '../lib/core/experiment/types.ts';
 import { DTYPES } from '../lib/core/models/files.ts';
@@ -35,13 +41,26 @@ class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/** Paths on the command line are relative to where the user typed the command (npm run changes the cwd). */
-function invocationDir(): string {
-  const viaNpm = process.env.npm_lifecycle_event === 'experiment' && process.env.INIT_CWD;
-  return viaNpm ? (process.env.INIT_CWD as string) : process.cwd();
+/** What the command reads from and writes to, besides files. */
+export interface CliIo {
+  /** Receives the summary table (and --help). */
+  stdout(text: string): void;
+  /** Receives progress lines and errors. */
+  stderr(text: string): void;
+  /** The directory the command was started in. */
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Aborts the run at the next step (Ctrl-C). */
+  signal?: AbortSignal;
 }
 
-function parseCommandLine(argv: string[]) {
+/** Paths on the command line are relative to where the user typed the command (npm run changes the cwd). */
+function invocationDir(io: CliIo): string {
+  const viaNpm = io.env.npm_lifecycle_event === 'experiment' && io.env.INIT_CWD;
+  return viaNpm ? (io.env.INIT_CWD as string) : io.cwd;
+}
+
+function parseCommandLine(argv: string[], io: CliIo) {
   let parsed;
   try {
     parsed = parseArgs({
@@ -69,7 +88,7 @@ function parseCommandLine(argv: string[]) {
   if (!DTYPES.includes(dtype)) {
     throw new UsageError(`--dtype must be one of ${DTYPES.join(', ')}; got "${values.dtype}".`);
   }
-  const base = invocationDir();
+  const base = invocationDir(io);
   return {
     help: false as const,
     experimentFile: resolve(base, positionals[0] as string),
@@ -78,21 +97,34 @@ function parseCommandLine(argv: string[]) {
   };
 }
 
-function displayPath(path: string): string {
-  const fromHere = relative(invocationDir(), path);
+function displayPath(path: string, io: CliIo): string {
+  const fromHere = relative(invocationDir(io), path);
   return fromHere.startsWith('..') ? path : fromHere;
 }
 
-async function main(argv: string[]): Promise<void> {
-  const command = parseCommandLine(argv);
+/**
+ * Runs the command: `argv` are the arguments after the script name.
+ * @returns the exit code: 0 on success, 1 when the experiment could not run, 2 for a usage mistake.
+ */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  try {
+    await runCommand(argv, io);
+    return 0;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+async function runCommand(argv: string[], io: CliIo): Promise<void> {
+  const command = parseCommandLine(argv, io);
   if (command.help) {
-    console.log(USAGE);
+    io.stdout(`${USAGE}\n`);
     return;
   }
-  const shownFile = displayPath(command.experimentFile);
+  const shownFile = displayPath(command.experimentFile, io);
   const json = await readJsonFile(command.experimentFile, shownFile);
   try {
-    await runFile(parseExperiment(json), command, shownFile);
+    await runFile(parseExperiment(json), command, shownFile, io);
   } catch (error) {
     // Say which file the field path belongs to; the core does not know the file name.
     if (error instanceof ExperimentError) {
@@ -107,41 +139,59 @@ async function runFile(
   experiment: Experiment,
   command: { experimentFile: string; outFile: string | undefined; dtype: Dtype },
   shownFile: string,
+  io: CliIo,
 ): Promise<void> {
-  const progress = (message: string) => process.stderr.write(`${message}\n`);
-  // Ctrl-C stops the run at the next step, so encoders are still released before exiting.
-  const interrupt = new AbortController();
-  process.once('SIGINT', () => interrupt.abort(new Error('interrupted (Ctrl-C); no results were written.')));
+  const progress = (message: string) => io.stderr(`${message}\n`);
   const dependencies = createNodeDependencies({
     experimentFile: command.experimentFile,
     projectRoot: PROJECT_ROOT,
     dtype: command.dtype,
     onProgress: progress,
-    signal: interrupt.signal,
+    ...(io.signal ? { signal: io.signal } : {}),
   });
   try {
     progress(`running "${experiment.name}" from ${shownFile}`);
     const results = await runExperiment(experiment, dependencies);
-    process.stdout.write(`${formatSummaryTable(results)}\n`);
+    io.stdout(`${formatSummaryTable(results)}\n`);
     if (command.outFile) {
       await mkdir(dirname(command.outFile), { recursive: true });
       await writeFile(command.outFile, `${JSON.stringify(results, null, 2)}\n`);
-      progress(`results written to ${displayPath(command.outFile)}`);
+      progress(`results written to ${displayPath(command.outFile, io)}`);
     }
   } finally {
+    // Encoders are released whatever happened, including Ctrl-C, before the command returns.
     await dependencies.dispose();
   }
 }
 
-function reportError(error: unknown): void {
+/** Prints one `error: …` line (usage advice, the stack with DEBUG) and returns the exit code. */
+function reportError(error: unknown, io: CliIo): number {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`error: ${message}\n`);
-  if (error instanceof UsageError) process.stderr.write('Run with --help for usage.\n');
-  if (process.env.DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  process.exitCode = error instanceof UsageError ? 2 : 1;
+  io.stderr(`error: ${message}\n`);
+  if (error instanceof UsageError) io.stderr('Run with --help for usage.\n');
+  if (io.env.DEBUG && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
+  return error instanceof UsageError ? 2 : 1;
 }
 
-process.on('uncaughtException', reportError);
-process.on('unhandledRejection', reportError);
+/** Runs `main` with this process's arguments, streams and environment; Ctrl-C aborts the run. */
+function runAsScript(): void {
+  const interrupt = new AbortController();
+  process.once('SIGINT', () => interrupt.abort(new Error('interrupted (Ctrl-C); no results were written.')));
+  const io: CliIo = {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    cwd: process.cwd(),
+    env: process.env,
+    signal: interrupt.signal,
+  };
+  const fail = (error: unknown): void => {
+    process.exitCode = reportError(error, io);
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+  void main(process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+  });
+}
 
-main(process.argv.slice(2)).catch(reportError);
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) runAsScript();

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { RunDependencies } from '../lib/core/experiment/run.ts';
+import type { RunDependencies } from '../lib/core/experiment/orchestrator.ts';
 import type { Dtype, Encoder } from '../lib/core/ports.ts';
 import { createHeadTrainer } from '../lib/ml/tfjs-head.ts';
 import { loadEncoder } from '../lib/ml/transformers-adapter.ts';

@@ -4,8 +4,10 @@
  * command, `tsx src/cli/experiment.ts <file> --out <results>` (what `npm run experiment` runs, on
  * onnxruntime-node and tfjs cpu), and the two results are compared run by run: same split, same predicted label
  * for every test example, same metrics, and every score within {@link SCORE_TOLERANCE}. Twice: the default
- * experiment, and one imported from a file (binary data, a text template, an ensemble, an MLP head on a few
- * shots per class), which also shows that export writes back exactly what was imported.
+ * experiment, and one imported from a file (binary data, a text template, an ensemble, a prompt naming its own
+ * model, an MLP head on a few shots per class), which also shows that export writes back exactly what was
+ * imported. The prompt with its own model runs on that model in the browser too: the app loads it in the model
+ * worker, says so, and loads the experiment's model again.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -36,6 +38,9 @@ const CLI_TIMEOUT_MS = 120_000;
 /** The issue's requirement: every score (cosine similarity or class probability) agrees within 1e-4. */
 const SCORE_TOLERANCE = 1e-4;
 
+/** A second BERT-like fixture encoder, for a prompt that names its own model. */
+const OTHER_MODEL = 'fixtures/tiny-nli';
+
 /** Spam vs ham on the fixture model, with every kind of setting the app edits. */
 const IMPORTED: Experiment = {
   version: 1,
@@ -45,6 +50,13 @@ const IMPORTED: Experiment = {
   split: { test: 0.25, seed: 5 },
   prompts: [
     { name: 'bare labels', strategy: 'similarity', template: '{label}' },
+    // Not last: the app runs it after the variations on the experiment's model, yet reports it in list order.
+    {
+      name: 'on another model',
+      strategy: 'similarity',
+      template: 'an email that is {label}',
+      model: OTHER_MODEL,
+    },
     {
       name: 'wrapped',
       strategy: 'similarity',
@@ -104,6 +116,9 @@ async function runInBrowser(): Promise<{
   prompts: number;
 }> {
   const { cards: promptCount } = await runAllPrompts(page);
+  // Every card has its accuracy; the run is over once "Run all" is enabled again: nothing is busy and a model
+  // is ready (after a prompt naming its own model, the experiment's model is loaded again by then).
+  await page.getByTestId('prompts-run-all').and(page.locator(':enabled')).waitFor({ timeout: UI_TIMEOUT_MS });
 
   const finetune = await openTab(page, 'finetune');
   await finetune.getByTestId('head-train').click();
@@ -194,6 +209,14 @@ describe('browser and CLI parity', () => {
       .waitFor({ timeout: UI_TIMEOUT_MS });
 
     const { experimentText, results, prompts } = await runInBrowser();
+    const notice = page.getByTestId('prompt-model-notice');
+    await openTab(page, 'prompts');
+    expect(await notice.textContent()).toBe(
+      `Variation "on another model" ran on "${OTHER_MODEL}"; the experiment's model, ` +
+        `"${IMPORTED.model}", is loaded again.`,
+    );
+    const modelPanel = await openTab(page, 'model');
+    expect(await modelPanel.getByTestId('model-status').textContent()).toContain(`Ready: ${IMPORTED.model}`);
     expect(parseExperimentText(experimentText)).toEqual(IMPORTED);
     expect(prompts).toBe(IMPORTED.prompts.length);
     expect(results.labels).toEqual(['ham', 'spam']);

@@ -97,6 +97,8 @@ export class ModelClient {
   /** Whether the live worker was started with network access to the hub. */
   #workerMayDownload = false;
   #loadController: AbortController | undefined;
+  /** How the loaded model was loaded, so it can be loaded again after another one (see `loadedWith`). */
+  #loadedWith: { target: LoadTarget; choice: LoadChoice } | undefined;
 
   constructor(createWorker: ModelWorkerFactory = createModelWorker, downloads = new DownloadSetting()) {
     this.#createWorker = createWorker;
@@ -106,6 +108,11 @@ export class ModelClient {
   /** True while a model is loaded and no other load is running (the previous model survives a failed load). */
   get ready(): boolean {
     return this.info !== undefined && this.status !== 'loading';
+  }
+
+  /** The target and device/dtype choice the loaded model was loaded with; undefined while none is loaded. */
+  get loadedWith(): { target: LoadTarget; choice: LoadChoice } | undefined {
+    return this.info === undefined ? undefined : this.#loadedWith;
   }
 
   /**
@@ -159,6 +166,7 @@ export class ModelClient {
         this.#workerMayDownload = this.downloads.allowed;
       }
       this.info = reply.info;
+      this.#loadedWith = { target, choice };
       this.status = 'ready';
       for (const file of this.files) file.done = true;
       return reply.info;

@@ -1,8 +1,9 @@
 /**
- * @file The core's ports (Encoder, HeadTrainer) implemented over the two workers, so the browser runs the very
- * same core functions as the CLI (`runSimilarityPrompt`, `runHead`, `embedTestTexts`) with the heavy work off
+ * @file The core's ports (encoders per model, Encoder, HeadTrainer) implemented over the two workers, so the
+ * browser runs the very same orchestrator as the CLI (core/experiment/orchestrator.ts) with the heavy work off
  * the main thread.
  */
+import type { EncoderProvider } from '../core/experiment/orchestrator.ts';
 import type {
   Device,
   Dtype,
@@ -15,7 +16,8 @@ import type {
   TrainedHead,
 } from '../core/ports.ts';
 import type { HeadClient } from './HeadClient.svelte.ts';
-import type { ModelClient } from './ModelClient.svelte.ts';
+import type { LoadChoice, LoadTarget, ModelClient } from './ModelClient.svelte.ts';
+import { fetchModelIndex, MODELS_BASE_URL } from './model-index.ts';
 
 /** The loaded model behind a ModelClient, as an Encoder. Calls made through it are cancelled by `signal`. */
 export class RemoteEncoder implements Encoder {
@@ -43,12 +45,26 @@ export class RemoteEncoder implements Encoder {
     this.#signal = signal;
   }
 
-  embed(texts: string[], options: EmbedOptions): Promise<Float32Array[]> {
+  /** Rejects when the client has loaded another model since this encoder was made. */
+  async embed(texts: string[], options: EmbedOptions): Promise<Float32Array[]> {
+    this.#checkStillLoaded();
     return this.#client.embed(texts, options, this.#signal);
   }
 
-  countTokens(texts: string[]): Promise<number[]> {
+  async countTokens(texts: string[]): Promise<number[]> {
+    this.#checkStillLoaded();
     return this.#client.countTokens(texts);
+  }
+
+  /** The worker holds one model: vectors from whichever replaced this one would be silently wrong. */
+  #checkStillLoaded(): void {
+    const loaded = this.#client.ready ? this.#client.info?.modelId : undefined;
+    if (loaded !== this.modelId) {
+      throw new Error(
+        `The model "${this.modelId}" is no longer loaded (${loaded === undefined ? 'none is' : `"${loaded}" is`}); ` +
+          'run again.',
+      );
+    }
   }
 
   /** The model belongs to the client (other runs still use it): unload it there, not here. */
@@ -97,5 +113,96 @@ export class RemoteHeadTrainer implements HeadTrainer {
   ): Promise<TrainedHead> {
     const reply = await this.#client.train({ features, labelIndices, numClasses, options }, signal, onEpoch);
     return new RemoteTrainedHead(this.#client, reply.head, reply.parameterCount);
+  }
+}
+
+/** What the model worker did for models other than the experiment's, for a notice in the UI. */
+export type ModelSwitch =
+  | { kind: 'loading'; model: string; home: string }
+  | { kind: 'restoring'; model: string; home: string }
+  | { kind: 'restored'; model: string; home: string };
+
+/**
+ * How a model an experiment names is loaded in the browser: from the folders the app serves, with the weights
+ * the folder has (as the model panel loads it). A model missing from the list is still tried by id, so the load
+ * error names what is missing.
+ */
+export async function servedTarget(model: string): Promise<LoadTarget> {
+  try {
+    const entry = (await fetchModelIndex()).find((candidate) => candidate.id === model);
+    if (entry) {
+      return {
+        source: { kind: 'served', baseUrl: MODELS_BASE_URL, id: model },
+        availableDtypes: entry.dtypes,
+      };
+    }
+  } catch {
+    // Without the list, the load itself says what is wrong.
+  }
+  return model;
+}
+
+/**
+ * Encoders for every model an experiment names, over the one model worker (which holds one model at a time).
+ * The loaded model serves itself; any other model (a prompt's own `model`) is loaded in its place with the same
+ * device and dtype choice, and `release` loads the original model again exactly as it was loaded. Each switch
+ * is reported through `onSwitch`.
+ */
+export class RemoteEncoderProvider implements EncoderProvider {
+  readonly #client: ModelClient;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onSwitch: (change: ModelSwitch) => void;
+  /** The model loaded before the first switch, to return to; undefined while nothing was switched. */
+  #home: { modelId: string; target: LoadTarget; choice: LoadChoice } | undefined;
+  /** The last model loaded in place of the home model. */
+  #visited: string | undefined;
+  readonly #resolve: (model: string) => Promise<LoadTarget>;
+
+  /** `resolveTarget` turns a model reference into what to load; by default a folder the app serves. */
+  constructor(
+    client: ModelClient,
+    options: {
+      signal?: AbortSignal;
+      onSwitch?: (change: ModelSwitch) => void;
+      resolveTarget?: (model: string) => Promise<LoadTarget>;
+    } = {},
+  ) {
+    this.#client = client;
+    this.#signal = options.signal;
+    this.#onSwitch = options.onSwitch ?? (() => undefined);
+    this.#resolve = options.resolveTarget ?? servedTarget;
+  }
+
+  /** @throws Error when no model is loaded at all, or the other model fails to load (the loaded one stays). */
+  async encoder(model: string): Promise<Encoder> {
+    const client = this.#client;
+    const loaded = client.loadedWith;
+    const loadedId = client.info?.modelId;
+    if (!client.ready || loaded === undefined || loadedId === undefined) {
+      throw new Error('No model is loaded yet. Load a model in the Model section first.');
+    }
+    if (loadedId === model) return new RemoteEncoder(client, this.#signal);
+    this.#signal?.throwIfAborted();
+    this.#home ??= { modelId: loadedId, ...loaded };
+    this.#onSwitch({ kind: 'loading', model, home: this.#home.modelId });
+    this.#visited = model;
+    const target = await this.#resolve(model);
+    this.#signal?.throwIfAborted();
+    await client.load(target, this.#home.choice);
+    return new RemoteEncoder(client, this.#signal);
+  }
+
+  /** Loads the model that was loaded before the first switch again, if another one replaced it. */
+  async release(): Promise<void> {
+    const home = this.#home;
+    const visited = this.#visited;
+    this.#home = undefined;
+    this.#visited = undefined;
+    if (home === undefined || visited === undefined) return;
+    // A failed switch leaves the home model loaded: nothing to undo.
+    if (this.#client.ready && this.#client.info?.modelId === home.modelId) return;
+    this.#onSwitch({ kind: 'restoring', model: visited, home: home.modelId });
+    await this.#client.load(home.target, home.choice);
+    this.#onSwitch({ kind: 'restored', model: visited, home: home.modelId });
   }
 }

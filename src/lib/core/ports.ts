@@ -1,6 +1,8 @@
 /**
  * @file Ports: what the pure core needs from the two outside runtimes (transformers.js, tfjs).
- * The CLI (Node) and the workers (browser) implement and call these; the core never imports a runtime.
+ * The CLI (Node) and the workers (browser) implement and call these; the core never imports a runtime. The
+ * orchestrator's own ports (encoders per model, feature cache, dataset reader, progress) are beside it, in
+ * experiment/orchestrator.ts.
  */
 import type { Pooling } from './experiment/types.ts';
 

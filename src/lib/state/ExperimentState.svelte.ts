@@ -1,11 +1,12 @@
 /**
  * @file The experiment being edited and everything computed from it: dataset, split, runs.
  *
- * Runs go through the core's own building blocks (`embedTestTexts`, `runSimilarityPrompt`, `timedEmbed`,
- * `runHead`), the same the CLI's `runExperiment` uses, so the numbers match for the same experiment. The core's
- * ports are implemented over the workers (clients/remote-ports.ts). Work that does not depend on a prompt is
- * done once and cached: test-text embeddings per text template, head features per (layer, pooling). Caches and
- * runs are dropped when the model or the split changes, because every number depends on both.
+ * Runs go through the core's orchestrator (`runParts`), the one the CLI's `runExperiment` calls, so the numbers
+ * match for the same experiment; its ports are implemented over the workers (clients/remote-ports.ts). The
+ * orchestrator's feature cache lives here, across runs: test-text embeddings per (model, text template), head
+ * features per (model, layer, pooling). Cache and runs are dropped when the model or the split changes, because
+ * every number depends on both. A prompt naming its own model runs on that model, loaded in the model worker
+ * for the run (`modelNotice` says so), and the experiment's model is loaded again afterwards.
  */
 import { getBuiltinDataset, type BuiltinDataset } from '../core/dataset/builtin/registry.ts';
 import { ExperimentError } from '../core/errors.ts';
@@ -13,13 +14,13 @@ import type { DatasetReport } from '../core/dataset/build.ts';
 import { buildDatasetFromRef } from '../core/dataset/ref.ts';
 import type { Dataset } from '../core/dataset/types.ts';
 import {
-  embedTestTexts,
-  runHead,
-  runSimilarityPrompt,
-  SIMILARITY_EMBEDDING,
-  timedEmbed,
-  type TimedVectors,
-} from '../core/experiment/run.ts';
+  createFeatureCache,
+  experimentResults,
+  prepareData,
+  runParts,
+  type ExperimentParts,
+  type PreparedData,
+} from '../core/experiment/orchestrator.ts';
 import type {
   DatasetRef,
   Experiment,
@@ -28,9 +29,8 @@ import type {
   RunResult,
   SimilarityPrompt,
 } from '../core/experiment/types.ts';
-import type { EmbedOptions, Encoder } from '../core/ports.ts';
 import { parseExperiment } from '../core/experiment/schema.ts';
-import { stratifiedSplit, type TrainTestSplit } from '../core/split/split.ts';
+import type { TrainTestSplit } from '../core/split/split.ts';
 import { keepRowsRaw } from '../clients/DataClient.svelte.ts';
 import { HeadClient } from '../clients/HeadClient.svelte.ts';
 import {
@@ -40,7 +40,7 @@ import {
   type LoadChoice,
   type LoadTarget,
 } from '../clients/ModelClient.svelte.ts';
-import { RemoteEncoder, RemoteHeadTrainer } from '../clients/remote-ports.ts';
+import { RemoteEncoderProvider, RemoteHeadTrainer, type ModelSwitch } from '../clients/remote-ports.ts';
 import { CancelledError } from '../workers/rpc.ts';
 import { defaultExperiment, defaultHead } from './defaults.ts';
 
@@ -74,6 +74,8 @@ export class ExperimentState {
   activity = $state.raw<Activity | undefined>(undefined);
   promptError = $state<string | undefined>(undefined);
   headError = $state<string | undefined>(undefined);
+  /** Which model a prompt with its own `model` ran on, and that the experiment's model is back (or coming back). */
+  modelNotice = $state<string | undefined>(undefined);
 
   /** The built-in dataset (provenance, description) or its lookup error. */
   readonly builtin: Outcome<BuiltinDataset> = $derived.by(() => {
@@ -105,7 +107,7 @@ export class ExperimentState {
     if (!dataset)
       return { ok: false, error: this.datasetOutcome.ok ? 'No dataset.' : this.datasetOutcome.error };
     const { test, seed } = this.experiment.split;
-    return attempt(() => stratifiedSplit(dataset, { test, seed }));
+    return attempt(() => prepareData(dataset, { test, seed }).split);
   });
 
   readonly split: TrainTestSplit | undefined = $derived(
@@ -126,19 +128,7 @@ export class ExperimentState {
     const dataset = this.dataset;
     const split = this.split;
     if (!dataset || !split) return undefined;
-    return {
-      version: this.experiment.version,
-      name: this.experiment.name,
-      model: this.experiment.model,
-      labels: dataset.labels,
-      split: {
-        seed: this.experiment.split.seed,
-        testFraction: this.experiment.split.test,
-        train: split.train.length,
-        test: split.test.map(({ id, text, label }) => ({ id, text, label })),
-      },
-      runs: this.orderedRuns,
-    };
+    return experimentResults(this.experiment, { dataset, split }, this.orderedRuns);
   });
 
   readonly busy: boolean = $derived(this.activity !== undefined);
@@ -156,14 +146,10 @@ export class ExperimentState {
     }
   });
 
-  /**
-   * Embeddings of the test texts per text template; features per head input; dropped on model/split change.
-   * Plain Maps on purpose: caches nothing renders, so they must not trigger updates.
-   */
-  // eslint-disable-next-line svelte/prefer-svelte-reactivity
-  #testEmbeddings = new Map<string, Promise<TimedVectors>>();
-  // eslint-disable-next-line svelte/prefer-svelte-reactivity
-  #headFeatures = new Map<string, Promise<{ train: TimedVectors; test: TimedVectors }>>();
+  /** The orchestrator's vectors, kept across runs (nothing renders them); cleared on model/split change. */
+  readonly #cache = createFeatureCache();
+  /** Stops the prompt runs in progress when the model, split or experiment changes. */
+  #promptController: AbortController | undefined;
   #headController: AbortController | undefined;
   /** Bumped when the model or split changes, so a run finishing afterwards does not report stale numbers. */
   #generation = 0;
@@ -207,6 +193,7 @@ export class ExperimentState {
     this.runs = runs;
     this.promptError = undefined;
     this.headError = undefined;
+    this.modelNotice = undefined;
   }
 
   /**
@@ -280,46 +267,83 @@ export class ExperimentState {
     if (removed) this.#dropRun('prompt', removed.name);
   }
 
-  /** Runs every variation in order; stops at the first one that fails (its message goes to `promptError`). */
+  /**
+   * Runs every variation: in list order, except that variations naming their own model run after the others
+   * (one model switch each way). Stops at the first one that fails (its message goes to `promptError`).
+   */
   async runAllPrompts(): Promise<void> {
-    for (let index = 0; index < this.experiment.prompts.length; index++) {
-      if (!(await this.runPrompt(index))) return;
-    }
+    await this.#runPrompts(this.experiment.prompts.map((_, index) => index));
   }
 
   /** Scores one variation on the test split. Returns false when it failed. */
   async runPrompt(index: number): Promise<boolean> {
-    const prompt = $state.snapshot(this.experiment.prompts[index]);
-    if (!prompt) return false;
-    const context = this.#runContext(`prompts[${index}]`);
-    if (!context.ok) {
-      this.promptError = context.error;
+    if (!this.experiment.prompts[index]) return false;
+    return this.#runPrompts([index]);
+  }
+
+  /** Runs the variations at `indices`: those before the first one that cannot start, then reports why. */
+  async #runPrompts(indices: readonly number[]): Promise<boolean> {
+    const runnable: number[] = [];
+    let blocked: string | undefined;
+    let data: PreparedData | undefined;
+    for (const index of indices) {
+      const context = this.#runContext(`prompts[${index}]`);
+      if (!context.ok) {
+        blocked = context.error;
+        break;
+      }
+      data = context.value;
+      runnable.push(index);
+    }
+    if (data === undefined || runnable.length === 0) {
+      this.promptError = blocked;
       return false;
     }
-    const { dataset, split } = context.value;
     const generation = this.#generation;
     this.promptError = undefined;
-    this.activity = { kind: 'prompts', name: prompt.name };
+    this.modelNotice = undefined;
+    this.#promptController?.abort();
+    const controller = new AbortController();
+    this.#promptController = controller;
+    let current = this.experiment.prompts[runnable[0] as number]?.name ?? '';
+    const switched: { name: string; model: string }[] = [];
+    this.activity = { kind: 'prompts', name: current };
     try {
-      const encoder = new RemoteEncoder(this.model);
-      const test = await this.#testVectors(encoder, split, prompt.textTemplate);
-      const { run } = await runSimilarityPrompt({
-        prompt,
-        path: `prompts[${index}]`,
-        labels: dataset.labels,
-        test: split.test,
-        testVectors: test.vectors,
-        testEmbeddingMs: test.ms,
-        embed: (texts) => encoder.embed(texts, SIMILARITY_EMBEDDING),
-        now,
-      });
-      this.#putRun(run, generation);
-      return true;
+      await runParts(
+        this.#parts(),
+        data,
+        { prompts: runnable, heads: [] },
+        {
+          encoders: new RemoteEncoderProvider(this.model, {
+            signal: controller.signal,
+            onSwitch: (change) => {
+              if (change.kind === 'loading') switched.push({ name: current, model: change.model });
+              this.modelNotice = switchNotice(change, switched);
+            },
+          }),
+          trainer: new RemoteHeadTrainer(this.head),
+          cache: this.#cache,
+          now,
+          onProgress: (event) => {
+            if (event.part?.kind !== 'prompt' || this.#promptController !== controller) return;
+            current = event.part.name;
+            this.activity = { kind: 'prompts', name: current };
+          },
+          onRun: (run) => this.#putRun(run, generation),
+          signal: controller.signal,
+        },
+      );
+      if (blocked !== undefined) this.promptError = blocked;
+      return blocked === undefined;
     } catch (error) {
-      this.promptError = `Variation "${prompt.name}": ${messageOf(error)}`;
+      if (!isCancel(error, controller.signal))
+        this.promptError = `Variation "${current}": ${messageOf(error)}`;
       return false;
     } finally {
-      this.activity = undefined;
+      if (this.#promptController === controller) {
+        this.#promptController = undefined;
+        this.activity = undefined;
+      }
     }
   }
 
@@ -342,7 +366,6 @@ export class ExperimentState {
       this.headError = context.error;
       return;
     }
-    const { dataset, split } = context.value;
     const generation = this.#generation;
     this.headError = undefined;
     this.#headController?.abort();
@@ -350,26 +373,26 @@ export class ExperimentState {
     this.#headController = controller;
     this.activity = { kind: 'head', phase: 'features' };
     try {
-      const encoder = new RemoteEncoder(this.model, controller.signal);
-      const options: EmbedOptions = { layer: spec.layer, pooling: spec.pooling };
-      const features = await this.#headInputs(encoder, split, options);
-      this.activity = { kind: 'head', phase: 'training' };
-      const { run, head } = await runHead({
-        spec,
-        labels: dataset.labels,
-        train: split.train,
-        trainFeatures: features.train.vectors,
-        test: split.test,
-        testFeatures: features.test.vectors,
-        trainer: new RemoteHeadTrainer(this.head),
-        now,
-        featureMs: { train: features.train.ms, test: features.test.ms },
-        signal: controller.signal,
-      });
-      head.dispose();
-      this.#putRun(run, generation);
+      await runParts(
+        { ...this.#parts(), prompts: [], heads: [spec] },
+        context.value,
+        { prompts: [], heads: [0] },
+        {
+          encoders: new RemoteEncoderProvider(this.model, { signal: controller.signal }),
+          trainer: new RemoteHeadTrainer(this.head),
+          cache: this.#cache,
+          now,
+          onProgress: (event) => {
+            if (event.stage === 'training' && this.#headController === controller) {
+              this.activity = { kind: 'head', phase: 'training' };
+            }
+          },
+          onRun: (run) => this.#putRun(run, generation),
+          signal: controller.signal,
+        },
+      );
     } catch (error) {
-      if (!(error instanceof CancelledError)) this.headError = messageOf(error);
+      if (!isCancel(error, controller.signal)) this.headError = messageOf(error);
     } finally {
       if (this.#headController === controller) {
         this.#headController = undefined;
@@ -386,6 +409,7 @@ export class ExperimentState {
   /** Stops both workers (page teardown). */
   destroy(): void {
     this.#headController?.abort();
+    this.#promptController?.abort();
     this.model.destroy();
     this.head.destroy();
   }
@@ -393,7 +417,7 @@ export class ExperimentState {
   // ------------------------------------------------------------ internals
 
   /** What a run of the experiment part at `path` (e.g. `prompts[1]`) needs, or why it cannot start. */
-  #runContext(path: string): Outcome<{ dataset: Dataset; split: TrainTestSplit }> {
+  #runContext(path: string): Outcome<PreparedData> {
     if (!this.model.ready) return { ok: false, error: 'Load a model first (section 1), then run again.' };
     const wanted = this.experiment.model;
     if (this.model.modelId !== wanted) {
@@ -417,37 +441,13 @@ export class ExperimentState {
     return { ok: true, value: { dataset, split } };
   }
 
-  /** Test-text embeddings for a text template, computed once and shared by every variation using it. */
-  #testVectors(
-    encoder: Encoder,
-    split: TrainTestSplit,
-    textTemplate: string | undefined,
-  ): Promise<TimedVectors> {
-    return cached(this.#testEmbeddings, textTemplate ?? '', () =>
-      embedTestTexts(encoder, split.test, textTemplate, now),
-    );
-  }
-
-  /** Head input features of both sides of the split, computed once per (layer, pooling). */
-  #headInputs(
-    encoder: Encoder,
-    split: TrainTestSplit,
-    options: EmbedOptions,
-  ): Promise<{ train: TimedVectors; test: TimedVectors }> {
-    return cached(this.#headFeatures, `${options.layer}|${options.pooling}`, async () => ({
-      train: await timedEmbed(
-        encoder,
-        split.train.map((e) => e.text),
-        options,
-        now,
-      ),
-      test: await timedEmbed(
-        encoder,
-        split.test.map((e) => e.text),
-        options,
-        now,
-      ),
-    }));
+  /** What the orchestrator reads of the experiment: the model and plain copies of the prompts and heads. */
+  #parts(): ExperimentParts {
+    return {
+      model: this.experiment.model,
+      prompts: $state.snapshot(this.experiment.prompts),
+      heads: $state.snapshot(this.experiment.heads),
+    };
   }
 
   #putRun(run: RunResult, generation: number): void {
@@ -462,22 +462,30 @@ export class ExperimentState {
   #invalidate(options: { keepRuns?: boolean } = {}): void {
     this.#generation++;
     this.#headController?.abort();
-    this.#testEmbeddings.clear();
-    this.#headFeatures.clear();
+    this.#promptController?.abort();
+    this.#cache.clear();
     if (!options.keepRuns) this.runs = [];
   }
 }
 
-/** Memoises a promise; a failed one is forgotten so the next call retries. */
-function cached<T>(map: Map<string, Promise<T>>, key: string, compute: () => Promise<T>): Promise<T> {
-  const existing = map.get(key);
-  if (existing) return existing;
-  const promise = compute();
-  map.set(key, promise);
-  promise.catch(() => {
-    if (map.get(key) === promise) map.delete(key);
-  });
-  return promise;
+/** True when a run stopped because it was cancelled (a cancelled worker call, or the run's own signal). */
+function isCancel(error: unknown, signal: AbortSignal): boolean {
+  return error instanceof CancelledError || signal.aborted;
+}
+
+/** The notice for a model switch made for variations that name their own model. */
+function switchNotice(change: ModelSwitch, switched: readonly { name: string; model: string }[]): string {
+  const home = `the experiment's model, "${change.home}"`;
+  if (change.kind === 'loading') {
+    return (
+      `Variation "${switched.at(-1)?.name ?? ''}" names its own model: loading "${change.model}" in place of ` +
+      `${home}, which is loaded again after the run.`
+    );
+  }
+  const names = switched.map((entry) => `"${entry.name}"`).join(', ');
+  const models = [...new Set(switched.map((entry) => `"${entry.model}"`))].join(', ');
+  const ran = `${switched.length === 1 ? 'Variation' : 'Variations'} ${names} ran on ${models}`;
+  return change.kind === 'restoring' ? `${ran}; loading ${home} again…` : `${ran}; ${home}, is loaded again.`;
 }
 
 /** True when field path `path` is `prefix` itself or inside it (`prompts[1].template` is within `prompts[1]`). */

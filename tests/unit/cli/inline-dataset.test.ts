@@ -2,33 +2,18 @@
  * An experiment exported by the app for uploaded data carries its rows inline; it must run unchanged with
  * `npm run experiment` and give the same results as the same data read from a file next to it.
  */
-import { spawn } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTable } from '../../../src/lib/core/dataset/parse.ts';
 import { inlineDatasetRef } from '../../../src/lib/core/dataset/ref.ts';
 import type { ExperimentResults } from '../../../src/lib/core/experiment/types.ts';
+import { ROOT, runCli } from './run-cli.ts';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
-const CLI = join(ROOT, 'src/cli/experiment.ts');
 const CSV = join(ROOT, 'tests/fixtures/datasets/topics-keywords.csv');
-/** Two CLI runs (tsx, transformers.js and tfjs start-up each) on a busy 2-core machine. */
+/** Two CLI runs (each loading the model) on a busy 2-core machine. */
 const CLI_TIMEOUT_MS = 180_000;
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(TSX, [CLI, ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
 
 function experiment(dataset: unknown): string {
   return JSON.stringify({

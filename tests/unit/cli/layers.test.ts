@@ -3,38 +3,16 @@
  * embeddings output, layer 2 and the last layer of the tiny-bert fixture all train and predict, and a layer the
  * model does not have fails before any work with the field, the model and its range.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentResults, RunResult } from '../../../src/lib/core/experiment/types.ts';
+import { ROOT, runCli, type CliRun } from './run-cli.ts';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
-const CLI = join(ROOT, 'src/cli/experiment.ts');
 const EXPERIMENTS = join(ROOT, 'tests/fixtures/experiments');
-/** Spawning tsx + loading transformers.js and tfjs takes a few seconds on a busy 2-core machine. */
+/** Loading transformers.js, tfjs and the model takes a few seconds on a busy 2-core machine. */
 const CLI_TIMEOUT_MS = 120_000;
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): Promise<CliRun> {
-  return new Promise((resolvePromise, reject) => {
-    const { DEBUG: _debug, ...inherited } = process.env;
-    const child = spawn(TSX, [CLI, ...args], { cwd: ROOT, env: inherited });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
 
 /** Every test example's score vector of a run, in test order. */
 function scores(run: RunResult | undefined, labels: string[]): number[][] {

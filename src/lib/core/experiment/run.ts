@@ -1,8 +1,7 @@
 /**
- * @file Runs an experiment end to end: load the dataset, split it once, score every prompt variation and
- * every trained head on the same test examples. The CLI calls `runExperiment`; the browser workers call the
- * building blocks (`loadExperimentDataset`, `runSimilarityPrompt`, `runHead`) step by step, so both produce
- * the same numbers from the same math.
+ * @file The steps of an experiment run: read the dataset, embed texts, score one similarity prompt, train and
+ * score one head, print a summary. Which steps run, on which model, and which vectors they share is decided in
+ * one place only, the orchestrator (orchestrator.ts), for the app and the CLI alike.
  */
 import { buildDataset, type DatasetLimits, type DatasetReport } from '../dataset/build.ts';
 import { decodeDatasetBytes } from '../dataset/decode.ts';
@@ -18,40 +17,21 @@ import {
   labelTexts,
   meanVector,
 } from '../prompts/similarity.ts';
-import { sampleShotsPerClass, stratifiedSplit } from '../split/split.ts';
-import {
-  EXPERIMENT_VERSION,
-  type DatasetRef,
-  type Experiment,
-  type ExperimentResults,
-  type HeadSpec,
-  type Prediction,
-  type RunResult,
-  type SimilarityPrompt,
+import { sampleShotsPerClass } from '../split/split.ts';
+import type {
+  DatasetRef,
+  ExperimentResults,
+  HeadSpec,
+  Prediction,
+  RunResult,
+  SimilarityPrompt,
 } from './types.ts';
-import { checkHeadLayer } from './schema.ts';
 import { HEAD_SETTINGS } from './settings.ts';
 
 /** Similarity prompts compare sentence embeddings: the last layer, mean-pooled (as sentence-transformers do). */
 export const SIMILARITY_EMBEDDING: EmbedOptions = { layer: -1, pooling: 'mean' };
 /** Mini-batch size of head training when the head spec does not set one. */
 export const DEFAULT_HEAD_BATCH_SIZE = HEAD_SETTINGS.batchSize.whenMissing;
-
-export interface RunDependencies {
-  /** Encoder for a model reference exactly as written in the experiment (cached here: one call per model). */
-  encoder(model: string): Promise<Encoder>;
-  trainer: HeadTrainer;
-  /**
-   * Reads a dataset file named by dataset.path (the CLI resolves it relative to the experiment file). Bytes are
-   * decoded and checked like an upload (UTF-8 or UTF-16 with a byte-order mark, no binary data).
-   */
-  readDatasetFile(path: string): Promise<string | Uint8Array>;
-  /** Milliseconds from any fixed origin, e.g. `performance.now()`. */
-  now(): number;
-  onProgress?(message: string): void;
-  /** Stops the run between steps (and head training) with the signal's reason. */
-  signal?: AbortSignal;
-}
 
 /** The last path segment, used as a dataset's display name. */
 function baseName(path: string): string {
@@ -313,134 +293,6 @@ export async function runHead(input: HeadRunInput): Promise<HeadRunOutcome> {
     head.dispose();
     throw error;
   }
-}
-
-/**
- * Runs every prompt and head of a validated experiment on one shared split. Test-text embeddings are computed
- * once per (model, text template) and head features once per (layer, pooling). Encoders are requested once
- * per model and not disposed: the caller owns them.
- */
-export async function runExperiment(
-  experiment: Experiment,
-  deps: RunDependencies,
-): Promise<ExperimentResults> {
-  const progress = (message: string): void => deps.onProgress?.(message);
-  const checkAborted = (): void => deps.signal?.throwIfAborted();
-  const encoders = new Map<string, Promise<Encoder>>();
-  const encoderFor = (model: string): Promise<Encoder> => {
-    let encoder = encoders.get(model);
-    if (encoder === undefined) {
-      progress(`Loading model ${model}`);
-      encoder = deps.encoder(model);
-      encoders.set(model, encoder);
-    }
-    return encoder;
-  };
-
-  progress('Reading the dataset');
-  const { dataset } = await loadExperimentDataset(experiment.dataset, deps.readDatasetFile);
-  const { labels } = dataset;
-  const split = stratifiedSplit(dataset, experiment.split);
-  progress(
-    `${dataset.name}: ${dataset.examples.length} examples, ${labels.length} labels; ` +
-      `${split.train.length} train, ${split.test.length} test`,
-  );
-  const runs: RunResult[] = [];
-
-  // Only the model knows its depth: check every head's layer before spending time on prompts.
-  if (experiment.heads.length > 0) {
-    const encoder = await encoderFor(experiment.model);
-    experiment.heads.forEach((spec, index) =>
-      checkHeadLayer(spec.layer, encoder.numLayers, experiment.model, `heads[${index}].layer`),
-    );
-  }
-
-  const testEmbeddings = new Map<string, TimedVectors>();
-  for (const [index, prompt] of experiment.prompts.entries()) {
-    checkAborted();
-    const model = prompt.model ?? experiment.model;
-    const encoder = await encoderFor(model);
-    const key = JSON.stringify([model, prompt.textTemplate ?? null]);
-    let embedded = testEmbeddings.get(key);
-    if (embedded === undefined) {
-      progress(`Embedding ${split.test.length} test texts with ${model}`);
-      embedded = await embedTestTexts(encoder, split.test, prompt.textTemplate, deps.now);
-      testEmbeddings.set(key, embedded);
-    }
-    checkAborted();
-    const { run } = await runSimilarityPrompt({
-      prompt,
-      path: `prompts[${index}]`,
-      labels,
-      test: split.test,
-      testVectors: embedded.vectors,
-      testEmbeddingMs: embedded.ms,
-      embed: (texts) => encoder.embed(texts, SIMILARITY_EMBEDDING),
-      now: deps.now,
-    });
-    progress(`Prompt "${run.name}": accuracy ${run.accuracy.toFixed(3)}`);
-    runs.push(run);
-  }
-
-  const headFeatures = new Map<string, { train: TimedVectors; test: TimedVectors }>();
-  for (const spec of experiment.heads) {
-    checkAborted();
-    const encoder = await encoderFor(experiment.model);
-    const options: EmbedOptions = { layer: spec.layer, pooling: spec.pooling };
-    const key = JSON.stringify([experiment.model, spec.layer, spec.pooling]);
-    let features = headFeatures.get(key);
-    if (features === undefined) {
-      progress(
-        `Extracting features (layer ${spec.layer}, ${spec.pooling} pooling) for ${dataset.examples.length} texts`,
-      );
-      const train = await timedEmbed(
-        encoder,
-        split.train.map((example) => example.text),
-        options,
-        deps.now,
-      );
-      checkAborted();
-      const test = await timedEmbed(
-        encoder,
-        split.test.map((example) => example.text),
-        options,
-        deps.now,
-      );
-      features = { train, test };
-      headFeatures.set(key, features);
-    }
-    checkAborted();
-    progress(`Training head "${spec.name}"`);
-    const { run, head } = await runHead({
-      spec,
-      labels,
-      train: split.train,
-      trainFeatures: features.train.vectors,
-      test: split.test,
-      testFeatures: features.test.vectors,
-      trainer: deps.trainer,
-      now: deps.now,
-      featureMs: { train: features.train.ms, test: features.test.ms },
-      ...(deps.signal === undefined ? {} : { signal: deps.signal }),
-    });
-    head.dispose();
-    progress(`Head "${run.name}": accuracy ${run.accuracy.toFixed(3)}`);
-    runs.push(run);
-  }
-
-  return {
-    version: EXPERIMENT_VERSION,
-    name: experiment.name,
-    model: experiment.model,
-    labels: [...labels],
-    split: {
-      seed: experiment.split.seed,
-      testFraction: experiment.split.test,
-      train: split.train.length,
-      test: split.test.map(({ id, text, label }) => ({ id, text, label })),
-    },
-    runs,
-  };
 }
 
 /**

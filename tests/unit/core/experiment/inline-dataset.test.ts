@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parseTable } from '../../../../src/lib/core/dataset/parse.ts';
 import { inlineDatasetRef } from '../../../../src/lib/core/dataset/ref.ts';
 import { ExperimentError } from '../../../../src/lib/core/errors.ts';
-import { runExperiment, type RunDependencies } from '../../../../src/lib/core/experiment/run.ts';
+import { runExperiment, type RunDependencies } from '../../../../src/lib/core/experiment/orchestrator.ts';
 import { parseExperiment, serializeExperiment } from '../../../../src/lib/core/experiment/schema.ts';
 import type { Experiment } from '../../../../src/lib/core/experiment/types.ts';
 import { CentroidTrainer, FakeClock, KeywordEncoder } from './fakes.ts';

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DatasetError, ExperimentError } from '../../../../src/lib/core/errors.ts';
+import { runExperiment, type RunDependencies } from '../../../../src/lib/core/experiment/orchestrator.ts';
 import {
   formatSummaryTable,
   loadExperimentDataset,
-  runExperiment,
   runHead,
   runSimilarityPrompt,
-  type RunDependencies,
 } from '../../../../src/lib/core/experiment/run.ts';
 import { parseExperiment } from '../../../../src/lib/core/experiment/schema.ts';
 import type { Experiment, ExperimentResults, RunResult } from '../../../../src/lib/core/experiment/types.ts';

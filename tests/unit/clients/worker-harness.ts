@@ -1,0 +1,200 @@
+/**
+ * Workers for Node tests of the clients and state classes: a handler table served with the real `serveRpc` over
+ * a MessageChannel, as the clients' worker factories expect. The model worker is a fake (keyword encoders that
+ * log every request); the head worker runs the real tfjs head on the cpu backend, as head.worker.ts does with
+ * WASM.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import type { Encoder } from '../../../src/lib/core/ports.ts';
+import { createHeadTrainer } from '../../../src/lib/ml/tfjs-head.ts';
+import type {
+  HeadWorkerMethods,
+  LoadedModelInfo,
+  LoadRequest,
+  ModelWorkerMethods,
+} from '../../../src/lib/workers/protocol.ts';
+import {
+  serveRpc,
+  throwIfCancelled,
+  type Handlers,
+  type MethodTable,
+  type WorkerPort,
+} from '../../../src/lib/workers/rpc.ts';
+import { FakeClock, KeywordEncoder } from '../core/experiment/fakes.ts';
+
+/** A worker port whose other end runs `handlers`; `close` ends both ends (call it after each test). */
+export function serveOverChannel<M extends MethodTable<M>>(
+  handlers: Handlers<M>,
+): WorkerPort & { close(): void } {
+  const { port1, port2 } = new MessageChannel();
+  serveRpc<M>(
+    {
+      postMessage: (message, transfer) => port2.postMessage(message, transfer as never),
+      addEventListener: (type, listener) => port2.addEventListener(type, listener as never),
+    },
+    handlers,
+  );
+  port2.start();
+  const close = (): void => {
+    port1.close();
+    port2.close();
+  };
+  return {
+    postMessage: (message, transfer) => port1.postMessage(message, transfer as never),
+    addEventListener: (type: string, listener: (event: never) => void) => {
+      port1.addEventListener(type as 'message', listener as never);
+      port1.start();
+    },
+    terminate: close,
+    close,
+  };
+}
+
+/** What the fake model worker was asked to do. */
+export interface ModelWorkerLog {
+  /** Model ids of every load request, in order (failed ones included). */
+  loads: string[];
+  /** Every embed request: the loaded model, how many texts, layer and pooling. */
+  embeds: { model: string; texts: string[]; layer: number; pooling: string }[];
+}
+
+/** Options of the fake model worker. */
+export interface FakeModelWorkerOptions {
+  /** Model ids whose load fails with a message naming the id. */
+  failing?: ReadonlySet<string>;
+  /** Embed requests wait for this before answering (to cancel or inspect a run midway). */
+  embedGate?: () => Promise<void>;
+}
+
+function infoOf(encoder: Encoder, request: LoadRequest): LoadedModelInfo {
+  return {
+    modelId: encoder.modelId,
+    device: 'wasm',
+    dtype: 'fp32',
+    dimension: encoder.dimension,
+    numLayers: encoder.numLayers,
+    maxTokens: encoder.maxTokens,
+    numThreads: 1,
+    loadMs: 1,
+    source: request.source.kind,
+    requestedDevice: request.device,
+    requestedDtype: request.dtype,
+    notices: [],
+    warmupMs: 1,
+  };
+}
+
+/**
+ * A model worker holding one keyword encoder at a time (core/experiment/fakes.ts): the same vectors the core
+ * tests use, so state results can be compared with `runExperiment` on the same fakes.
+ */
+export function fakeModelWorker(options: FakeModelWorkerOptions = {}): {
+  handlers: Handlers<ModelWorkerMethods>;
+  log: ModelWorkerLog;
+} {
+  const log: ModelWorkerLog = { loads: [], embeds: [] };
+  const clock = new FakeClock();
+  let current: KeywordEncoder | undefined;
+  const counters = { loads: 0, disposals: 0 };
+  const handlers: Handlers<ModelWorkerMethods> = {
+    async load(request, { emit }) {
+      const id = request.source.kind === 'files' ? request.source.name : request.source.id;
+      log.loads.push(id);
+      emit({ type: 'load-progress', stage: { stage: 'loading', device: 'wasm' } });
+      emit({
+        type: 'load-progress',
+        progress: { file: 'onnx/model.onnx', loaded: 10, total: 10, status: 'done' },
+      });
+      if (options.failing?.has(id)) throw new Error(`Could not load ${id}: onnx/model.onnx is missing.`);
+      current = new KeywordEncoder(id, clock);
+      counters.loads++;
+      return { reply: { type: 'loaded', info: infoOf(current, request) } };
+    },
+    async embed(request, { emit, signal }) {
+      if (!current) throw new Error('No model is loaded.');
+      log.embeds.push({
+        model: current.modelId,
+        texts: request.texts,
+        layer: request.options.layer,
+        pooling: request.options.pooling,
+      });
+      await options.embedGate?.();
+      throwIfCancelled(signal);
+      const vectors = await current.embed(request.texts, request.options);
+      emit({ type: 'embed-progress', done: request.texts.length, total: request.texts.length });
+      return { reply: { type: 'embedded', vectors, ms: 1 } };
+    },
+    async 'count-tokens'(request) {
+      if (!current) throw new Error('No model is loaded.');
+      return { reply: { type: 'token-counts', counts: await current.countTokens(request.texts) } };
+    },
+    async dispose() {
+      if (current) counters.disposals++;
+      current = undefined;
+      return { reply: { type: 'disposed' } };
+    },
+    async probe() {
+      return {
+        reply: {
+          type: 'probed',
+          gpu: { available: false, reason: 'no adapter in Node' },
+          crossOriginIsolated: false,
+          threads: 1,
+        },
+      };
+    },
+    async 'cache-status'() {
+      return { reply: { type: 'cached', cached: [] } };
+    },
+    async stats() {
+      return {
+        reply: {
+          type: 'stats-report',
+          liveEncoders: current ? 1 : 0,
+          loads: counters.loads,
+          disposals: counters.disposals,
+        },
+      };
+    },
+  };
+  return { handlers, log };
+}
+
+/** The head worker's handlers (head.worker.ts) with the tfjs cpu backend. */
+export function headWorker(): Handlers<HeadWorkerMethods> {
+  const trainer = createHeadTrainer({ backend: 'cpu' });
+  return {
+    async train(request, { signal, emit }) {
+      const head = await trainer.train(
+        request.features,
+        request.labelIndices,
+        request.numClasses,
+        request.options,
+        (report) => emit({ type: 'epoch', report }),
+        signal,
+      );
+      try {
+        throwIfCancelled(signal);
+        return {
+          reply: {
+            type: 'trained',
+            head: head.toJSON(),
+            parameterCount: head.parameterCount,
+            trainMs: 1,
+            backend: trainer.backend,
+          },
+        };
+      } finally {
+        head.dispose();
+      }
+    },
+    async predict(request) {
+      const head = await trainer.fromJSON(request.head);
+      try {
+        return { reply: { type: 'predicted', probabilities: await head.predict(request.features), ms: 1 } };
+      } finally {
+        head.dispose();
+      }
+    },
+  };
+}

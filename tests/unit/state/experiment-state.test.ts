@@ -1,0 +1,262 @@
+/**
+ * ExperimentState in Node, driven through its clients' worker factories (the real RPC layer over a
+ * MessageChannel, the fake keyword model worker, the real tfjs head on cpu): runs give exactly the numbers of
+ * the CLI's `runExperiment` on the same fakes, a prompt naming its own model runs on it and the experiment's
+ * model comes back, caches are shared and dropped when they must be, and cancel is not an error. The saved
+ * experiments (ExperimentLibrary) are driven only as far as Node allows: without IndexedDB the work stays open.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { HeadClient } from '../../../src/lib/clients/HeadClient.svelte.ts';
+import { ModelClient } from '../../../src/lib/clients/ModelClient.svelte.ts';
+import { runExperiment } from '../../../src/lib/core/experiment/orchestrator.ts';
+import type { Experiment, ExperimentResults } from '../../../src/lib/core/experiment/types.ts';
+import { createHeadTrainer } from '../../../src/lib/ml/tfjs-head.ts';
+import { ExperimentLibrary } from '../../../src/lib/state/ExperimentLibrary.svelte.ts';
+import { ExperimentState } from '../../../src/lib/state/ExperimentState.svelte.ts';
+import type { HeadWorkerMethods, ModelWorkerMethods } from '../../../src/lib/workers/protocol.ts';
+import type { Handlers, WorkerPort } from '../../../src/lib/workers/rpc.ts';
+import { FakeClock, KeywordEncoder } from '../core/experiment/fakes.ts';
+import {
+  fakeModelWorker,
+  headWorker,
+  serveOverChannel,
+  type FakeModelWorkerOptions,
+  type ModelWorkerLog,
+} from '../clients/worker-harness.ts';
+
+const AUTO = { device: 'auto', dtype: 'auto' } as const;
+/** Scores computed in a "worker" and in the test process agree to float32 rounding. */
+const SCORE_TOLERANCE = 1e-6;
+
+const open: { close(): void }[] = [];
+const labs: ExperimentState[] = [];
+
+afterEach(() => {
+  for (const lab of labs.splice(0)) lab.destroy();
+  for (const port of open.splice(0)) port.close();
+});
+
+/** The model worker's port, closed after the test. */
+function serveModel(handlers: Handlers<ModelWorkerMethods>): WorkerPort {
+  const port = serveOverChannel<ModelWorkerMethods>(handlers);
+  open.push(port);
+  return port;
+}
+
+/** A head worker's port, closed after the test. */
+function serveHead(): WorkerPort {
+  const port = serveOverChannel<HeadWorkerMethods>(headWorker());
+  open.push(port);
+  return port;
+}
+
+/** A lab whose model is loaded; its worker's log. */
+async function loadedLab(
+  options: FakeModelWorkerOptions = {},
+): Promise<{ lab: ExperimentState; log: ModelWorkerLog }> {
+  const worker = fakeModelWorker(options);
+  const lab = new ExperimentState(
+    new ModelClient(() => serveModel(worker.handlers)),
+    new HeadClient(serveHead),
+  );
+  labs.push(lab);
+  await lab.loadModel(lab.experiment.model, AUTO);
+  expect(lab.model.ready).toBe(true);
+  return { lab, log: worker.log };
+}
+
+/** A plain copy of the lab's experiment (what export writes). */
+function plain(lab: ExperimentState): Experiment {
+  return JSON.parse(JSON.stringify(lab.experiment)) as Experiment;
+}
+
+/** What the CLI gives for the same experiment, with the same fake encoder and the same head trainer. */
+function cliResults(experiment: Experiment): Promise<ExperimentResults> {
+  const clock = new FakeClock();
+  return runExperiment(experiment, {
+    encoder: async (model) => new KeywordEncoder(model, clock),
+    trainer: createHeadTrainer({ backend: 'cpu' }),
+    readDatasetFile: async (path) => {
+      throw new Error(`No file ${path} in this test.`);
+    },
+    now: clock.now,
+  });
+}
+
+function expectSameNumbers(app: ExperimentResults | undefined, cli: ExperimentResults): void {
+  expect(app?.split).toEqual(cli.split);
+  expect(app?.runs.map((run) => [run.kind, run.name])).toEqual(cli.runs.map((run) => [run.kind, run.name]));
+  app?.runs.forEach((run, index) => {
+    const other = cli.runs[index];
+    expect(
+      run.predictions.map((p) => p.label),
+      run.name,
+    ).toEqual(other?.predictions.map((p) => p.label));
+    expect(run.accuracy, run.name).toBe(other?.accuracy);
+    expect(run.cost.labeledExamples, run.name).toBe(other?.cost.labeledExamples);
+    expect(run.cost.trainedParameters, run.name).toBe(other?.cost.trainedParameters);
+    run.predictions.forEach((prediction, k) => {
+      for (const label of cli.labels) {
+        const gap = Math.abs(
+          (prediction.scores[label] ?? NaN) - (other?.predictions[k]?.scores[label] ?? NaN),
+        );
+        expect(gap, `${run.name} / ${prediction.id} / ${label}`).toBeLessThanOrEqual(SCORE_TOLERANCE);
+      }
+    });
+  });
+}
+
+/** Test texts of the default split are 45; label texts are 3 per bare template. */
+function embedSizes(log: ModelWorkerLog): [string, number][] {
+  return log.embeds.map((call) => [call.model, call.texts.length]);
+}
+
+describe('ExperimentState runs', () => {
+  it('refuses to run before a model is loaded, saying what to do', async () => {
+    const lab = new ExperimentState(
+      new ModelClient(() => serveModel(fakeModelWorker().handlers)),
+      new HeadClient(serveHead),
+    );
+    labs.push(lab);
+    expect(await lab.runPrompt(0)).toBe(false);
+    expect(lab.promptError).toBe('Load a model first (section 1), then run again.');
+    await lab.trainHead();
+    expect(lab.headError).toBe('Load a model first (section 1), then run again.');
+    expect(lab.runs).toEqual([]);
+  });
+
+  it('gives the numbers of the CLI for every prompt and the head', async () => {
+    const { lab } = await loadedLab();
+    await lab.runAllPrompts();
+    expect(lab.promptError).toBeUndefined();
+    await lab.trainHead();
+    expect(lab.headError).toBeUndefined();
+    expect(lab.busy).toBe(false);
+    expect(lab.head.status).toBe('done');
+    const cli = await cliResults(plain(lab));
+    expect(cli.runs).toHaveLength(plain(lab).prompts.length + 1);
+    expectSameNumbers(lab.results, cli);
+  });
+
+  it('runs a prompt naming its own model on that model, says so, and loads the experiment model again', async () => {
+    const { lab, log } = await loadedLab();
+    const home = lab.experiment.model;
+    lab.updatePrompt(1, { model: 'fake/other' });
+    await lab.runAllPrompts();
+    expect(lab.promptError).toBeUndefined();
+    expect(log.loads).toEqual([home, 'fake/other', home]);
+    expect(lab.model.modelId).toBe(home);
+    expect(lab.model.ready).toBe(true);
+    expect(lab.modelNotice).toBe(
+      `Variation "sentence" ran on "fake/other"; the experiment's model, "${home}", is loaded again.`,
+    );
+    // The other model embedded the test texts and this prompt's label texts, nothing else.
+    expect(embedSizes(log).filter(([model]) => model === 'fake/other')).toEqual([
+      ['fake/other', 45],
+      ['fake/other', 3],
+    ]);
+    expectSameNumbers(lab.results, await cliResults({ ...plain(lab), heads: [] }));
+  });
+
+  it('keeps the experiment model and the runs done before a prompt whose own model fails to load', async () => {
+    const { lab, log } = await loadedLab({ failing: new Set(['fake/missing']) });
+    const home = lab.experiment.model;
+    lab.updatePrompt(0, { model: 'fake/missing' });
+    await lab.runAllPrompts();
+    expect(lab.promptError).toBe(
+      'Variation "bare labels": Could not load fake/missing: onnx/model.onnx is missing.',
+    );
+    expect(lab.runs.map((run) => run.name)).toEqual(['sentence', 'described']);
+    expect(log.loads).toEqual([home, 'fake/missing']);
+    expect(lab.model.modelId).toBe(home);
+    expect(lab.model.ready).toBe(true);
+  });
+
+  it('embeds the test texts once for every prompt, and again only after the split changes', async () => {
+    const { lab, log } = await loadedLab();
+    await lab.runPrompt(0);
+    await lab.runPrompt(1);
+    await lab.runPrompt(0);
+    expect(embedSizes(log).map(([, size]) => size)).toEqual([45, 3, 3, 3]);
+    expect(lab.runs.map((run) => run.name)).toEqual(['sentence', 'bare labels']);
+
+    lab.setSplit({ seed: 7 });
+    expect(lab.runs).toEqual([]);
+    await lab.runPrompt(0);
+    expect(embedSizes(log).map(([, size]) => size)).toEqual([45, 3, 3, 3, 45, 3]);
+  });
+
+  it('extracts head features once for heads on the same layer and pooling', async () => {
+    const { lab, log } = await loadedLab();
+    lab.updateHead({ epochs: 3 });
+    await lab.trainHead();
+    lab.updateHead({ hidden: 4 });
+    await lab.trainHead();
+    expect(embedSizes(log).map(([, size]) => size)).toEqual([105, 45]);
+    expect(lab.runs.map((run) => [run.name, run.cost.trainedParameters])).toEqual([
+      ['linear head', 4 * 4 + 4 + 4 * 3 + 3],
+    ]);
+  });
+
+  it('stops feature extraction on cancel without an error, and runs again afterwards', async () => {
+    let release: () => void = () => undefined;
+    let reached: () => void = () => undefined;
+    const inWorker = new Promise<void>((resolve) => (reached = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let gated = true;
+    const { lab } = await loadedLab({
+      embedGate: async () => {
+        if (!gated) return;
+        reached();
+        await gate;
+      },
+    });
+    const training = lab.trainHead();
+    await inWorker;
+    expect(lab.activity).toEqual({ kind: 'head', phase: 'features' });
+    lab.cancelTraining();
+    gated = false;
+    release();
+    await training;
+    expect(lab.headError).toBeUndefined();
+    expect(lab.activity).toBeUndefined();
+    expect(lab.runs).toEqual([]);
+
+    lab.updateHead({ epochs: 2 });
+    await lab.trainHead();
+    expect(lab.headError).toBeUndefined();
+    expect(lab.runs.map((run) => run.name)).toEqual(['linear head']);
+  });
+
+  it('refuses to run an experiment whose model is not the loaded one', async () => {
+    const { lab } = await loadedLab();
+    lab.replaceExperiment({ ...plain(lab), model: 'someone/else' }, []);
+    expect(await lab.runPrompt(0)).toBe(false);
+    expect(lab.promptError).toBe(
+      `This experiment uses the model "someone/else", but "${lab.model.modelId}" is loaded: ` +
+        'load "someone/else" in section 1 (Model), then run again.',
+    );
+  });
+});
+
+describe('ExperimentLibrary without IndexedDB', () => {
+  afterEach(() => {
+    delete (globalThis as { window?: unknown }).window;
+    delete (globalThis as { document?: unknown }).document;
+  });
+
+  it('says experiments cannot be saved, offers export, and the open experiment still runs', async () => {
+    // The page's two event targets the library listens on (for saving when the page is hidden).
+    Object.assign(globalThis, { window: new EventTarget(), document: new EventTarget() });
+    const { lab } = await loadedLab();
+    const library = new ExperimentLibrary(lab);
+    await library.start();
+    expect(library.status).toBe('error');
+    expect(library.storageError?.kind).toBe('unavailable');
+    expect(library.storageError?.message).toContain('export it to a file to keep it');
+    expect(library.offerExport).toBe(true);
+    expect(await lab.runPrompt(2)).toBe(true);
+    expect(lab.runs.map((run) => run.name)).toEqual(['described']);
+    library.destroy();
+  });
+});
