@@ -27,6 +27,7 @@ export class RemoteEncoder implements Encoder {
   readonly dimension: number;
   readonly numLayers: number;
   readonly maxTokens: number;
+  readonly sentenceEmbedding: boolean;
   readonly #client: ModelClient;
   readonly #signal: AbortSignal | undefined;
 
@@ -41,6 +42,7 @@ export class RemoteEncoder implements Encoder {
     this.dimension = info.dimension;
     this.numLayers = info.numLayers;
     this.maxTokens = info.maxTokens;
+    this.sentenceEmbedding = info.sentenceEmbedding;
     this.#client = client;
     this.#signal = signal;
   }

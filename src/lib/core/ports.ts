@@ -58,6 +58,11 @@ export interface Encoder {
   readonly numLayers: number;
   /** Maximum tokens per text; longer texts are truncated. */
   readonly maxTokens: number;
+  /**
+   * True when the model computes a sentence embedding of its own from its last layer (pooling `sentence`), as the
+   * Universal Sentence Encoder does; similarity prompts then compare those.
+   */
+  readonly sentenceEmbedding: boolean;
   /** One vector per text, in input order. Deterministic for the same inputs. */
   embed(
     texts: string[],

@@ -241,6 +241,7 @@ async function loadWithFallback(request: LoadArguments, context: LoadContext): P
     dimension: encoder.dimension,
     numLayers: encoder.numLayers,
     maxTokens: encoder.maxTokens,
+    sentenceEmbedding: encoder.sentenceEmbedding,
     numThreads,
     loadMs: performance.now() - started,
     source: request.source.kind,

@@ -65,6 +65,8 @@ export interface LoadedModelInfo {
   dimension: number;
   numLayers: number;
   maxTokens: number;
+  /** The model computes its own sentence embedding (pooling `sentence`). */
+  sentenceEmbedding: boolean;
   /** WASM threads ORT was allowed (1 without cross-origin isolation). */
   numThreads: number;
   /** Wall time of the load, warm-up included. */

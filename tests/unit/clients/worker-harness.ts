@@ -74,6 +74,7 @@ function infoOf(encoder: Encoder, request: LoadRequest): LoadedModelInfo {
     dimension: encoder.dimension,
     numLayers: encoder.numLayers,
     maxTokens: encoder.maxTokens,
+    sentenceEmbedding: encoder.sentenceEmbedding,
     numThreads: 1,
     loadMs: 1,
     source: request.source.kind,

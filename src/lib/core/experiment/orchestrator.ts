@@ -14,11 +14,11 @@ import {
   loadExperimentDataset,
   runHead,
   runSimilarityPrompt,
-  SIMILARITY_EMBEDDING,
+  similarityEmbedding,
   timedEmbed,
   type TimedVectors,
 } from './run.ts';
-import { checkHeadLayer } from './schema.ts';
+import { checkHeadLayer, checkHeadPooling } from './schema.ts';
 import {
   EXPERIMENT_VERSION,
   type Experiment,
@@ -316,6 +316,7 @@ export async function runParts(
       const encoder = await encoderFor(experiment.model);
       for (const head of heads) {
         checkHeadLayer(head.options.layer, encoder.numLayers, experiment.model, `heads[${head.index}].layer`);
+        checkHeadPooling(head.options, encoder, experiment.model, `heads[${head.index}].pooling`);
       }
     }
     for (const planned of plan.runs) {
@@ -373,7 +374,7 @@ async function runPrompt(
     test: split.test,
     testVectors: embedded.vectors,
     testEmbeddingMs: embedded.ms,
-    embed: (texts) => encoder.embed(texts, SIMILARITY_EMBEDDING),
+    embed: (texts) => encoder.embed(texts, similarityEmbedding(encoder)),
     now: ports.now,
   });
   return run;

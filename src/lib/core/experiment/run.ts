@@ -28,8 +28,13 @@ import type {
 } from './types.ts';
 import { HEAD_SETTINGS } from './settings.ts';
 
-/** Similarity prompts compare sentence embeddings: the last layer, mean-pooled (as sentence-transformers do). */
-export const SIMILARITY_EMBEDDING: EmbedOptions = { layer: -1, pooling: 'mean' };
+/**
+ * What similarity prompts compare: the model's own sentence embedding when it computes one (the Universal Sentence
+ * Encoder), otherwise the last layer mean-pooled (as sentence-transformers do).
+ */
+export function similarityEmbedding(encoder: Pick<Encoder, 'sentenceEmbedding'>): EmbedOptions {
+  return encoder.sentenceEmbedding ? { layer: -1, pooling: 'sentence' } : { layer: -1, pooling: 'mean' };
+}
 /** Mini-batch size of head training when the head spec does not set one. */
 export const DEFAULT_HEAD_BATCH_SIZE = HEAD_SETTINGS.batchSize.whenMissing;
 
@@ -94,7 +99,7 @@ export function embedTestTexts(
   now: () => number,
 ): Promise<TimedVectors> {
   const texts = test.map((example) => applyTextTemplate(textTemplate, example.text));
-  return timedEmbed(encoder, texts, SIMILARITY_EMBEDDING, now);
+  return timedEmbed(encoder, texts, similarityEmbedding(encoder), now);
 }
 
 export interface SimilarityPromptInput {

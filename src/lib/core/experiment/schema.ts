@@ -57,6 +57,33 @@ export function checkHeadLayer(layer: number, numLayers: number, model: string, 
   throw new ExperimentError(path, `layer ${layer} does not exist: ${layerRangeText(numLayers, model)}`);
 }
 
+/**
+ * Checks a head's pooling against the loaded model: `sentence` needs a model that computes its own sentence
+ * embedding, and that embedding comes from the last layer only.
+ * @throws ExperimentError at `path` (the head's `pooling`) saying what to choose instead.
+ */
+export function checkHeadPooling(
+  head: { pooling: Pooling; layer: number },
+  model: { sentenceEmbedding: boolean; numLayers: number },
+  modelName: string,
+  path: string,
+): void {
+  if (head.pooling !== 'sentence') return;
+  if (!model.sentenceEmbedding) {
+    throw new ExperimentError(
+      path,
+      `${modelName} computes no sentence embedding of its own: choose "mean", "cls" or "last" pooling.`,
+    );
+  }
+  if (layerIndex(head.layer, model.numLayers) !== model.numLayers) {
+    throw new ExperimentError(
+      path,
+      `the sentence embedding of ${modelName} comes from its last layer, not layer ${head.layer}: use layer -1 ` +
+        'with it, or "mean", "cls" or "last" pooling for that layer.',
+    );
+  }
+}
+
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';

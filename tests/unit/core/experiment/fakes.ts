@@ -83,9 +83,14 @@ export class KeywordEncoder implements Encoder {
     readonly modelId: string,
     private readonly clock: FakeClock,
     private readonly msPerText = 10,
+    /** Whether the fake claims a sentence embedding of its own (pooling 'sentence', computed like 'mean'). */
+    readonly sentenceEmbedding = false,
   ) {}
 
   async embed(texts: string[], options: EmbedOptions): Promise<Float32Array[]> {
+    if (options.pooling === 'sentence' && !this.sentenceEmbedding) {
+      throw new RangeError(`${this.modelId} computes no sentence embedding of its own`);
+    }
     this.calls.push({ texts: [...texts], options: { ...options } });
     this.clock.time += this.msPerText * texts.length;
     const scale = options.pooling === 'cls' ? 0.5 : 1;

@@ -64,7 +64,8 @@ interface Harness {
   progress: string[];
 }
 
-function harness(files: Record<string, string> = {}): Harness {
+/** `sentenceModels`: model ids whose fake encoder claims a sentence embedding of its own. */
+function harness(files: Record<string, string> = {}, sentenceModels: readonly string[] = []): Harness {
   const clock = new FakeClock();
   const encoders = new Map<string, KeywordEncoder>();
   const encoderRequests: string[] = [];
@@ -73,7 +74,7 @@ function harness(files: Record<string, string> = {}): Harness {
   const deps: RunDependencies = {
     async encoder(model) {
       encoderRequests.push(model);
-      const encoder = new KeywordEncoder(model, clock);
+      const encoder = new KeywordEncoder(model, clock, 10, sentenceModels.includes(model));
       encoders.set(model, encoder);
       return encoder;
     },
@@ -199,6 +200,52 @@ describe('runExperiment on the built-in topics dataset', () => {
     expect(calls[5]?.texts.some((text) => text.startsWith('query: '))).toBe(false);
     expect(calls[1]?.texts).toEqual(['food', 'sports', 'weather']);
   });
+
+  it('compares the model’s own sentence embeddings in similarity prompts when it computes them', async () => {
+    const { deps, encoders } = harness({}, ['fake/sentences']);
+    const experiment = topicsExperiment({ heads: [] });
+    experiment.prompts[1] = {
+      ...(experiment.prompts[1] as Experiment['prompts'][number]),
+      model: 'fake/sentences',
+    };
+    await runExperiment(experiment, deps);
+    const poolings = (model: string) =>
+      new Set(
+        (encoders.get(model)?.calls ?? []).map((call) => `${call.options.layer}/${call.options.pooling}`),
+      );
+    expect(poolings('fake/sentences')).toEqual(new Set(['-1/sentence']));
+    expect(poolings('fake/keywords')).toEqual(new Set(['-1/mean']));
+  });
+
+  it.each([
+    [
+      'fake/keywords',
+      -1,
+      'fake/keywords computes no sentence embedding of its own: choose "mean", "cls" or "last" pooling.',
+    ],
+    [
+      'fake/sentences',
+      1,
+      'the sentence embedding of fake/sentences comes from its last layer, not layer 1: use layer -1 with it, ' +
+        'or "mean", "cls" or "last" pooling for that layer.',
+    ],
+  ])(
+    'refuses a sentence-pooled head %s cannot serve at layer %i before running anything',
+    async (model, layer, detail) => {
+      const { deps, encoders } = harness({}, ['fake/sentences']);
+      const experiment = topicsExperiment({ model });
+      experiment.heads[1] = {
+        ...(experiment.heads[1] as Experiment['heads'][number]),
+        pooling: 'sentence',
+        layer,
+      };
+      const error = await runExperiment(experiment, deps).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ExperimentError);
+      expect((error as ExperimentError).path).toBe('heads[1].pooling');
+      expect((error as ExperimentError).detail).toBe(detail);
+      expect(encoders.get(model)?.calls).toEqual([]);
+    },
+  );
 
   it('reads features of the layer each head names, negative layers counting from the end', async () => {
     const { deps, encoders } = harness();
