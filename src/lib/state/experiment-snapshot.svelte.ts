@@ -58,6 +58,8 @@ function rowsProblem(rows: readonly Row[], text: string, label: string): Experim
     if (!(error instanceof ExperimentError) || !error.path.startsWith('dataset.rows')) return undefined;
     problem = error;
   }
+  // A cache nothing renders: it must not trigger updates.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
   const byFields = checkedRows.get(rows) ?? new Map<string, ExperimentError | null>();
   byFields.set(key, problem);
   checkedRows.set(rows, byFields);

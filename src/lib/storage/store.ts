@@ -218,17 +218,29 @@ export class ExperimentStore {
       const expected = options.expectedUpdatedAt;
       if (expected !== undefined && existing?.updatedAt !== expected) throw conflict(existing === undefined);
       const runsStore = transaction.objectStore(STORES.runs);
-      const storedRuns = await runsStore.get(id);
-      const runs = options.runs ?? storedRuns?.runs ?? [];
-      const meta = metaOf(id, record, runs, {
-        createdAt: existing?.createdAt ?? now,
-        // Strictly increasing, so another tab's check sees every save even within one clock tick.
-        updatedAt: Math.max(now, (existing?.updatedAt ?? 0) + 1),
-      });
       const { running } = options;
-      if (options.runs !== undefined || running !== undefined || !storedRuns) {
-        const marker = running === undefined ? storedRuns?.running : (running ?? undefined);
-        const runsRecord: RunsRecord = { id, runs: [...runs], ...(marker ? { running: marker } : {}) };
+      // The runs record (which can be large) is read only when it must be rewritten around what is kept.
+      const rewriteRuns = options.runs !== undefined || running !== undefined || existing === undefined;
+      const keep = rewriteRuns && (options.runs === undefined || running === undefined);
+      const stored = keep ? await runsStore.get(id) : undefined;
+      const runs = options.runs ?? stored?.runs;
+      const meta = metaOf(
+        id,
+        record,
+        { length: runs?.length ?? existing?.runCount ?? 0 },
+        {
+          createdAt: existing?.createdAt ?? now,
+          // Strictly increasing, so another tab's check sees every save even within one clock tick.
+          updatedAt: Math.max(now, (existing?.updatedAt ?? 0) + 1),
+        },
+      );
+      if (rewriteRuns) {
+        const marker = running === undefined ? stored?.running : (running ?? undefined);
+        const runsRecord: RunsRecord = {
+          id,
+          runs: [...(runs ?? [])],
+          ...(marker ? { running: marker } : {}),
+        };
         await runsStore.put(runsRecord);
       }
       const documents = transaction.objectStore(STORES.documents);
