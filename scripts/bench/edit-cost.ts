@@ -1,6 +1,7 @@
 /**
- * @file `npx tsx scripts/bench/edit-cost.ts [--url http://127.0.0.1:4173] [--rows 50000] [--edits 7]`: measures
- * how much main-thread work one edit costs in the app when the open experiment carries a big uploaded dataset.
+ * @file `npx tsx scripts/bench/edit-cost.ts [--url http://127.0.0.1:4173] [--rows 50000] [--edits 7]
+ * [--profile file.cpuprofile]`: measures how much main-thread work one edit costs in the app when the open
+ * experiment carries a big uploaded dataset.
  *
  * Builds the app and serves it with `vite preview` (or uses `--url`), opens it in headless Chromium, imports an
  * experiment file holding `--rows` inline rows (as an upload stores them), then changes the head's epochs again and
@@ -8,9 +9,10 @@
  * renderer main thread's busy time (`TaskDuration` of the Chrome DevTools Protocol's `Performance.getMetrics`):
  * the edit itself, every effect and derivation it triggers, the autosave's serialisation and IndexedDB write.
  * The same edits on the 150-row built-in dataset give the baseline (what the UI costs without rows).
- * Prints the medians; not part of the tests (no timing assertions there).
+ * Prints the medians; not part of the tests (no timing assertions there). `--profile file.cpuprofile` also
+ * records a CPU profile of the edits on the big dataset (open it in Chrome DevTools).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -201,7 +203,18 @@ async function main(): Promise<void> {
       savedAt,
       { timeout: STEP_TIMEOUT_MS, polling: 100 },
     );
+    const profile = option('profile', '');
+    if (profile) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+      await cdp.send('Profiler.start');
+    }
     const big = await measureEdits(page, cdp);
+    if (profile) {
+      const { profile: recorded } = await cdp.send('Profiler.stop');
+      await writeFile(profile, JSON.stringify(recorded));
+      console.log(`CPU profile of the ${ROWS}-row edits written to ${profile}`);
+    }
 
     const format = (values: number[]): string => values.map((value) => value.toFixed(1)).join(', ');
     console.log(`Main-thread work per edit (head epochs), from the keystroke to the saved, painted page:`);

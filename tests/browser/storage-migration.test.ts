@@ -198,7 +198,7 @@ describe('schema migrations', () => {
     await session?.close();
   });
 
-  test('a version 1 database is upgraded to version 2 with every experiment and run kept', async () => {
+  test('a version 1 database is upgraded to the current version with every experiment and run kept', async () => {
     await writeDatabaseByHand(1, V1_RECORDS);
     await openApp();
 
