@@ -1,6 +1,6 @@
 /**
  * @file `npx tsx scripts/bench/edit-cost.ts [--url http://127.0.0.1:4173] [--rows 50000] [--edits 7]
- * [--profile file.cpuprofile]`: measures how much main-thread work one edit costs in the app when the open
+ * [--profile file.cpuprofile] [--trace file.json]`: measures how much main-thread work one edit costs in the app when the open
  * experiment carries a big uploaded dataset.
  *
  * Builds the app and serves it with `vite preview` (or uses `--url`), opens it in headless Chromium, imports an
@@ -10,7 +10,8 @@
  * the edit itself, every effect and derivation it triggers, the autosave's serialisation and IndexedDB write.
  * The same edits on the 150-row built-in dataset give the baseline (what the UI costs without rows).
  * Prints the medians; not part of the tests (no timing assertions there). `--profile file.cpuprofile` also
- * records a CPU profile of the edits on the big dataset (open it in Chrome DevTools).
+ * records a CPU profile of the edits on the big dataset, `--trace file.json` a timeline trace (open either in
+ * Chrome DevTools).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -232,7 +233,23 @@ async function main(): Promise<void> {
       await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
       await cdp.send('Profiler.start');
     }
+    const trace = option('trace', '');
+    const events: unknown[] = [];
+    if (trace) {
+      cdp.on('Tracing.dataCollected', ({ value }) => events.push(...value));
+      await cdp.send('Tracing.start', {
+        categories: 'devtools.timeline,disabled-by-default-devtools.timeline,v8',
+        transferMode: 'ReportEvents',
+      });
+    }
     const big = await measureEdits(page, cdp);
+    if (trace) {
+      const complete = new Promise((done) => cdp.once('Tracing.tracingComplete', done));
+      await cdp.send('Tracing.end');
+      await complete;
+      await writeFile(trace, JSON.stringify({ traceEvents: events }));
+      console.log(`Trace of the ${ROWS}-row edits written to ${trace}`);
+    }
     if (profile) {
       const { profile: recorded } = await cdp.send('Profiler.stop');
       await writeFile(profile, JSON.stringify(recorded));

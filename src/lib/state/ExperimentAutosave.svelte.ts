@@ -91,7 +91,7 @@ export class ExperimentAutosave {
 
   /** Notes that the experiment on screen is stored as `meta` (just opened, created, renamed or copied). */
   markSaved(meta: ExperimentMeta, running = false): void {
-    this.#seen = this.#fingerprint(snapshotExperiment(this.#lab.experiment));
+    this.#seen = this.#fingerprint(this.#lab.experiment);
     const rows = inlineRows(this.#lab.experiment.dataset);
     this.savedAt = meta.updatedAt;
     this.#writer?.markSaved({
@@ -108,9 +108,10 @@ export class ExperimentAutosave {
   start(): void {
     this.#stopEffects = $effect.root(() => {
       $effect(() => {
-        const experiment = snapshotExperiment(this.#lab.experiment);
+        // Reads every field (its uploaded rows excepted), so any edit anywhere in the experiment reruns this.
+        const fingerprint = this.#fingerprint(this.#lab.experiment);
         void this.#lab.runs;
-        untrack(() => this.#noteEdit(experiment));
+        untrack(() => this.#noteEdit(fingerprint));
       });
       $effect(() => {
         const running = this.#lab.activity !== undefined;
@@ -163,7 +164,10 @@ export class ExperimentAutosave {
     }
   }
 
-  /** The experiment's fields as a string, its rows as a token per array (never serialised). */
+  /**
+   * The experiment's fields as a string, read straight from the rune state (no copy), its uploaded rows as a
+   * token per array (never serialised).
+   */
   #fingerprint(experiment: Experiment): string {
     const rows = inlineRows(experiment.dataset);
     if (!rows) return JSON.stringify(experiment);
@@ -175,8 +179,7 @@ export class ExperimentAutosave {
     return JSON.stringify(experiment, (_key, value: unknown) => (value === rows ? token : value));
   }
 
-  #noteEdit(experiment: Experiment): void {
-    const fingerprint = this.#fingerprint(experiment);
+  #noteEdit(fingerprint: string): void {
     if (fingerprint !== this.#seen) {
       this.#seen = fingerprint;
       this.revision++;

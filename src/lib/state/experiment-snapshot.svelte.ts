@@ -72,23 +72,22 @@ function rowsProblem(rows: readonly Row[], text: string, label: string): Experim
  * @throws ExperimentError naming the first offending field's path.
  */
 export function checkExperiment(experiment: Experiment): void {
-  const plain = snapshotExperiment(experiment);
-  const rows = inlineRows(plain.dataset);
+  // Validation reads the rune state directly (no copy); inside a derivation every field read is a dependency.
+  const rows = inlineRows(experiment.dataset);
   if (!rows) {
-    parseExperiment(plain);
+    parseExperiment(experiment);
     return;
   }
-  const { text, label } = plain.dataset as InlineDatasetRef;
+  const { text, label } = experiment.dataset as InlineDatasetRef;
   const valid =
     typeof text === 'string' && typeof label === 'string' && rowsProblem(rows, text, label) === null;
   if (!valid) {
-    parseExperiment(plain);
+    parseExperiment(experiment);
     return;
   }
   // Null-prototype: the field names are the user's.
   const standInRow = Object.create(null) as Row;
   standInRow[text] = '';
   standInRow[label] = '';
-  const standIn: Row[] = [standInRow];
-  parseExperiment({ ...plain, dataset: { ...plain.dataset, rows: standIn } });
+  parseExperiment({ ...experiment, dataset: { ...experiment.dataset, rows: [standInRow] } });
 }

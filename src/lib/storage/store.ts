@@ -248,7 +248,8 @@ export class ExperimentStore {
         .get(id)
         .then((document) => document && rowsHashOf(document.experiment));
       const hash = rowsHashOf(record);
-      if (hash !== undefined) await this.#putRows(transaction, hash, options.rows);
+      // Rows the stored version already references are there; others are checked (and written when given).
+      if (hash !== undefined && hash !== previousHash) await this.#putRows(transaction, hash, options.rows);
       await transaction.objectStore(STORES.experiments).put(meta);
       await documents.put({ id, experiment: record });
       if (previousHash !== undefined && previousHash !== hash) await collectRows(transaction, previousHash);
