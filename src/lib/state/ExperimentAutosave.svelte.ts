@@ -17,6 +17,7 @@ import type { Activity, ExperimentState } from './ExperimentState.svelte.ts';
 import { snapshotExperiment } from './experiment-snapshot.svelte.ts';
 import { holdRunLock } from './experiment-sync.ts';
 
+/** Whether the open experiment is saved: shown next to its name. */
 export type SaveStatus = 'restoring' | 'saved' | 'saving' | 'unsaved' | 'error';
 
 function markerOf(activity: Activity, headName: string, startedAt: number): RunningMarker {
