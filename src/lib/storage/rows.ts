@@ -54,9 +54,14 @@ export function fromRecord(record: ExperimentRecord, rows: Row[] | undefined): E
   return { ...record, dataset: { ...rest, rows } };
 }
 
-/** Remembers the content hash of each rows array by identity, so unchanged rows are never hashed twice. */
+/**
+ * Remembers the content hash of each rows array by identity, so unchanged rows are never hashed twice, and the
+ * rows still in memory by hash, so opening an experiment whose rows are already here does not read them again.
+ * Rows arrays are never changed in place, so both directions stay true.
+ */
 export class RowsHashes {
   readonly #hashes = new WeakMap<readonly Row[], string>();
+  readonly #rows = new Map<string, WeakRef<Row[]>>();
   readonly #hash: (rows: readonly Row[]) => Promise<string>;
   /** How many times rows were hashed (each time serialising them): for tests and benchmarks. */
   hashed = 0;
@@ -68,6 +73,14 @@ export class RowsHashes {
   /** Notes that `rows` have hash `hash` (e.g. just loaded from the rows store under it). */
   remember(rows: readonly Row[], hash: string): void {
     this.#hashes.set(rows, hash);
+    this.#rows.set(hash, new WeakRef(rows as Row[]));
+  }
+
+  /** Rows with content hash `hash` still in memory, if any. */
+  inMemory(hash: string): Row[] | undefined {
+    const rows = this.#rows.get(hash)?.deref();
+    if (!rows) this.#rows.delete(hash);
+    return rows;
   }
 
   /** The remembered hash of `rows`, if they were hashed or loaded before. */
@@ -81,7 +94,7 @@ export class RowsHashes {
     if (known !== undefined) return known;
     this.hashed++;
     const hash = await this.#hash(rows);
-    this.#hashes.set(rows, hash);
+    this.remember(rows, hash);
     return hash;
   }
 

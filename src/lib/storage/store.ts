@@ -191,8 +191,12 @@ export class ExperimentStore {
       const runs = await transaction.objectStore(STORES.runs).get(id);
       if (!meta || !document) return undefined;
       const rowsHash = rowsHashOf(document.experiment);
+      // Rows already in memory (the same content, opened or saved before) are not read and copied again.
       const rows =
-        rowsHash === undefined ? undefined : (await transaction.objectStore(STORES.rows).get(rowsHash))?.rows;
+        rowsHash === undefined
+          ? undefined
+          : (this.rowsHashes.inMemory(rowsHash) ??
+            (await transaction.objectStore(STORES.rows).get(rowsHash))?.rows);
       if (rows && rowsHash !== undefined) this.rowsHashes.remember(rows, rowsHash);
       let experiment: Experiment;
       try {

@@ -219,3 +219,20 @@ describe('schema migration', () => {
     await expect(records(name, 'rows')).resolves.toEqual([]);
   });
 });
+
+describe('rows in memory', () => {
+  test('opening an experiment whose rows are in memory reuses them instead of reading a copy', async () => {
+    const store = await freshStore();
+    const rows = rowsOf(3);
+    const first = await store.create(uploaded('first', rows));
+    const stored = await store.get(first.id);
+    expect((stored?.experiment.dataset as { rows: Row[] }).rows).toBe(rows);
+
+    // Another connection (another tab) has no rows in memory: it reads them from the database.
+    const otherTab = await openExperimentStore({ name: `store-test-${databases}` });
+    open.push(otherTab);
+    const read = await otherTab.get(first.id);
+    expect((read?.experiment.dataset as { rows: Row[] }).rows).not.toBe(rows);
+    expect((read?.experiment.dataset as { rows: Row[] }).rows).toEqual(rows);
+  });
+});
