@@ -1,12 +1,23 @@
 /**
  * @file The experiments database upgrades itself: a version 1 database written by hand (one store, the runs
- * inside each experiment record) opens as version 2 with everything kept and listed; a database from a newer
- * app version, or one whose upgrade fails, is left untouched while the app keeps working in memory.
+ * inside each experiment record) opens as the current version with everything kept and listed; a version 2
+ * database (uploaded rows inside each document) opens with its rows moved to the rows store, once per content,
+ * referenced by hash; a database from a newer app version, or one whose upgrade fails, is left untouched while
+ * the app keeps working in memory.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { Experiment, RunResult } from '../../src/lib/core/experiment/types.ts';
-import type { ExperimentRecordV1 } from '../../src/lib/storage/schema.ts';
+import { hashRowsSync, type Row } from '../../src/lib/storage/hash.ts';
+import {
+  SCHEMA_VERSION,
+  type ExperimentDocument,
+  type ExperimentDocumentV2,
+  type ExperimentMeta,
+  type ExperimentRecordV1,
+  type RowsRecord,
+  type RunsRecord,
+} from '../../src/lib/storage/schema.ts';
 import { dataValues, openTab, UI_TIMEOUT_MS } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import {
@@ -109,6 +120,69 @@ async function writeDatabaseByHand(version: number, records: unknown[]): Promise
   );
 }
 
+/** Replaces the app's database by a version 2 one holding `documents` (with metadata and empty runs). */
+async function writeVersion2ByHand(documents: ExperimentDocumentV2[]): Promise<void> {
+  await withTimeout(
+    page.goto(`${inject('baseUrl')}/models/fixtures/tiny-bert/config.json`),
+    UI_TIMEOUT_MS,
+    'open a page of the app origin without the app',
+  );
+  const records = documents.map((document, index) => ({
+    document,
+    meta: {
+      id: document.id,
+      name: document.experiment.name,
+      createdAt: OLDER_SAVE + index,
+      updatedAt: OLDER_SAVE + index,
+      datasetName: 'reviews.csv',
+      runCount: 0,
+    } satisfies ExperimentMeta,
+    runs: { id: document.id, runs: [] } satisfies RunsRecord,
+  }));
+  await withTimeout(
+    page.evaluate(
+      async ({ name, records }) => {
+        await new Promise<void>((resolve, reject) => {
+          const request = indexedDB.deleteDatabase(name);
+          request.onsuccess = () => resolve();
+          request.onerror = () => reject(request.error);
+        });
+        const database = await new Promise<IDBDatabase>((resolve, reject) => {
+          const request = indexedDB.open(name, 2);
+          request.onupgradeneeded = () => {
+            const db = request.result;
+            db.createObjectStore('experiments', { keyPath: 'id' }).createIndex('updatedAt', 'updatedAt');
+            const documents = db.createObjectStore('documents', { keyPath: 'id' });
+            const runs = db.createObjectStore('runs', { keyPath: 'id' });
+            db.createObjectStore('settings');
+            const experiments = request.transaction?.objectStore('experiments');
+            for (const record of records) {
+              experiments?.put(record.meta);
+              documents.put(record.document);
+              runs.put(record.runs);
+            }
+          };
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        database.close();
+      },
+      { name: DATABASE_NAME, records },
+    ),
+    UI_TIMEOUT_MS,
+    'write the version 2 database by hand',
+  );
+}
+
+/** An uploaded dataset of `count` rows over three labels. */
+function uploadedRows(count: number): Row[] {
+  const labels = ['food', 'sports', 'weather'];
+  return Array.from({ length: count }, (_, index) => ({
+    text: `${labels[index % 3]} item number ${index}`,
+    label: labels[index % 3] as string,
+  }));
+}
+
 async function openApp(): Promise<void> {
   await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app');
   await waitForLibrary(page);
@@ -124,7 +198,7 @@ describe('schema migrations', () => {
     await session?.close();
   });
 
-  test('a version 1 database is upgraded to version 2 with every experiment and run kept', async () => {
+  test('a version 1 database is upgraded to the current version with every experiment and run kept', async () => {
     await writeDatabaseByHand(1, V1_RECORDS);
     await openApp();
 
@@ -156,8 +230,14 @@ describe('schema migrations', () => {
     await expect(data.getByTestId('split-seed').inputValue()).resolves.toBe('7');
 
     const dump = await dumpDatabase(page);
-    expect(dump?.version).toBe(2);
-    expect(Object.keys(dump?.stores ?? {}).sort()).toEqual(['documents', 'experiments', 'runs', 'settings']);
+    expect(dump?.version).toBe(SCHEMA_VERSION);
+    expect(Object.keys(dump?.stores ?? {}).sort()).toEqual([
+      'documents',
+      'experiments',
+      'rows',
+      'runs',
+      'settings',
+    ]);
     expect(storedValue(dump, 'experiments', 'v1-newer')).toEqual({
       id: 'v1-newer',
       name: 'Topics from version 1',
@@ -191,6 +271,50 @@ describe('schema migrations', () => {
     await page.getByTestId('current-experiment-name').and(page.getByText('Spam from version 1')).waitFor({
       timeout: UI_TIMEOUT_MS,
     });
+  });
+
+  test('a version 2 database moves uploaded rows into the rows store, once per content, and opens them', async () => {
+    const rows = uploadedRows(90);
+    const uploaded = (id: string, name: string, data: Row[]): ExperimentDocumentV2 => ({
+      id,
+      experiment: {
+        ...experiment(name, 'topics', ['food', 'sports', 'weather']),
+        dataset: { name: 'reviews.csv', rows: data, text: 'text', label: 'label' },
+      },
+    });
+    const documents = [
+      uploaded('v2-first', 'Reviews from version 2', rows),
+      uploaded('v2-copy', 'Reviews copy from version 2', uploadedRows(90)),
+      { id: 'v2-builtin', experiment: experiment('Spam from version 2', 'spam-assassin', ['ham', 'spam']) },
+    ];
+    await writeVersion2ByHand(documents);
+    await openApp();
+
+    const dump = await dumpDatabase(page);
+    expect(dump?.version).toBe(SCHEMA_VERSION);
+    const hash = hashRowsSync(rows);
+    expect(dump?.stores.rows?.map((entry) => entry.value)).toEqual([{ hash, rows } satisfies RowsRecord]);
+    for (const id of ['v2-first', 'v2-copy']) {
+      expect(storedValue<ExperimentDocument>(dump, 'documents', id)?.experiment.dataset).toEqual({
+        name: 'reviews.csv',
+        rowsHash: hash,
+        text: 'text',
+        label: 'label',
+      });
+    }
+    expect(storedValue<ExperimentDocument>(dump, 'documents', 'v2-builtin')).toEqual(documents[2]);
+
+    // The most recent one (the built-in) is open; an uploaded one opens with its rows.
+    await openExperimentList(page);
+    await page
+      .locator('[data-testid="experiment-row"][data-id="v2-first"] [data-testid="experiment-open"]')
+      .click();
+    await page.getByTestId('current-experiment-name').and(page.getByText('Reviews from version 2')).waitFor({
+      timeout: UI_TIMEOUT_MS,
+    });
+    const data = await openTab(page, 'data');
+    await expect(data.getByTestId('current-dataset-name').textContent()).resolves.toBe('reviews.csv');
+    await expect(data.getByTestId('split-test-total').textContent()).resolves.toBe('27');
   });
 
   test('a version 1 record the upgrade cannot read leaves the database untouched and the app working', async () => {

@@ -8,7 +8,12 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { parseExperimentText } from '../../src/lib/core/experiment/schema.ts';
 import type { Experiment, RunResult } from '../../src/lib/core/experiment/types.ts';
-import type { ExperimentDocument, ExperimentMeta, RunsRecord } from '../../src/lib/storage/schema.ts';
+import {
+  SCHEMA_VERSION,
+  type ExperimentDocument,
+  type ExperimentMeta,
+  type RunsRecord,
+} from '../../src/lib/storage/schema.ts';
 import {
   chartPoints,
   dataValues,
@@ -88,7 +93,7 @@ describe('saved experiments', () => {
     expect(listed[0]).toMatchObject({ name: DEFAULT_NAME, dataset: TOPICS_TITLE, runs: 0, current: true });
     firstId = listed[0]?.id ?? '';
     const dump = await dumpDatabase(page);
-    expect(dump?.version).toBe(2);
+    expect(dump?.version).toBe(SCHEMA_VERSION);
     expect(storedValue<ExperimentMeta>(dump, 'experiments', firstId)?.name).toBe(DEFAULT_NAME);
     expect(storedValue<string>(dump, 'settings', 'lastOpenedId')).toBe(firstId);
   });

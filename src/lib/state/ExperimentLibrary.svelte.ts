@@ -1,12 +1,11 @@
 /**
- * @file Saved experiments behind the page's one open experiment: restores the last one on startup, saves every
- * change (debounced) and the start and end of every run at once, and lists, opens, creates, renames, duplicates,
- * deletes, imports and exports experiments. Storage failures never touch the work in memory: a full quota
- * shows a message with an export offer, and saving resumes with the next change.
+ * @file Saved experiments behind the page's one open experiment: restores the last one on startup, and lists,
+ * opens, creates, renames, duplicates, deletes, imports and exports experiments. Saving the open experiment
+ * after each change is ExperimentAutosave's job; following other tabs is ExperimentSync's. Storage failures
+ * never touch the work in memory: a full quota shows a message with an export offer, and saving resumes with
+ * the next change.
  */
-import { untrack } from 'svelte';
 import type { Experiment, RunResult } from '../core/experiment/types.ts';
-import { DebouncedSaver } from '../storage/autosave.ts';
 import { downloadText } from '../storage/download.ts';
 import { StorageError, toStorageError } from '../storage/errors.ts';
 import {
@@ -24,9 +23,12 @@ import {
   type StoredExperiment,
 } from '../storage/store.ts';
 import { defaultExperiment } from './defaults.ts';
-import type { Activity, ExperimentState } from './ExperimentState.svelte.ts';
+import { ExperimentAutosave, type SaveStatus } from './ExperimentAutosave.svelte.ts';
+import { snapshotExperiment } from './experiment-snapshot.svelte.ts';
+import type { ExperimentState } from './ExperimentState.svelte.ts';
+import { ExperimentSync, runIsLiveElsewhere } from './experiment-sync.ts';
 
-export type SaveStatus = 'restoring' | 'saved' | 'saving' | 'unsaved' | 'error';
+export type { SaveStatus } from './ExperimentAutosave.svelte.ts';
 
 /** A failed import: which file, the message, and the offending field's path (empty for the whole file). */
 export interface ImportFailure {
@@ -42,39 +44,6 @@ function describeRun(marker: RunningMarker): string {
     : `running the prompt variation "${marker.name}"`;
 }
 
-function markerOf(activity: Activity, headName: string, startedAt: number): RunningMarker {
-  return { kind: activity.kind, name: activity.kind === 'head' ? headName : activity.name, startedAt };
-}
-
-/** Tabs of the app tell each other about saved changes on this channel. */
-const CHANNEL_NAME = 'prompt-vs-finetune:experiments';
-
-interface ChangeMessage {
-  /** Id of the experiment that was saved, renamed, created or deleted. */
-  changed: string;
-}
-
-const runLockName = (id: string): string => `prompt-vs-finetune:running:${id}`;
-
-/**
- * Holds a Web Lock named after the experiment while one of its runs is live in this tab; the lock ends with
- * the returned function or with the page. Without Web Locks it does nothing.
- */
-function holdRunLock(id: string): () => void {
-  if (typeof navigator === 'undefined' || !navigator.locks) return () => undefined;
-  let release: () => void = () => undefined;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  void navigator.locks.request(runLockName(id), () => held).catch(() => undefined);
-  return release;
-}
-
-/** True when another tab holds the run lock of experiment `id` (its run is going on, not interrupted). */
-async function runIsLiveElsewhere(id: string): Promise<boolean> {
-  if (typeof navigator === 'undefined' || !navigator.locks) return false;
-  const { held = [] } = await navigator.locks.query();
-  return held.some((lock) => lock.name === runLockName(id));
-}
-
 /** The page's saved experiments; one instance per page, next to the ExperimentState it saves. */
 export class ExperimentLibrary {
   readonly lab: ExperimentState;
@@ -83,9 +52,6 @@ export class ExperimentLibrary {
   entries = $state.raw<ExperimentMeta[]>([]);
   /** The id the open experiment is saved under; undefined when storage is unavailable. */
   currentId = $state<string | undefined>(undefined);
-  status = $state<SaveStatus>('restoring');
-  /** When the open experiment was last saved (ms since the epoch). */
-  savedAt = $state<number | undefined>(undefined);
   /** The storage problem to show (full quota, unavailable…); the work in memory is unaffected. */
   storageError = $state.raw<StorageError | undefined>(undefined);
   /** Set after a reload that interrupted a run. */
@@ -95,25 +61,35 @@ export class ExperimentLibrary {
   actionError = $state<string | undefined>(undefined);
 
   readonly #openOptions: OpenOptions;
+  readonly #autosave: ExperimentAutosave;
   #store: ExperimentStore | undefined;
-  readonly #saver: DebouncedSaver;
-  /**
-   * What the last save (or load) stored: to skip saves when nothing changed, and `updatedAt` to notice when
-   * another tab saved the same experiment in between.
-   */
-  #saved:
-    { id: string; updatedAt: number; experiment: string; runs: RunResult[]; running: boolean } | undefined;
-  #runStartedAt = 0;
-  /** Ends the lock that tells other tabs a run of the open experiment is live in this one. */
-  #releaseRunLock: (() => void) | undefined;
-  #channel: BroadcastChannel | undefined;
-  #stopEffects: (() => void) | undefined;
-  readonly #onPageHide = (): void => void this.#saveNow();
+  #sync: ExperimentSync | undefined;
 
   constructor(lab: ExperimentState, openOptions: OpenOptions = {}) {
     this.lab = lab;
     this.#openOptions = openOptions;
-    this.#saver = new DebouncedSaver(() => this.#write());
+    this.#autosave = new ExperimentAutosave(lab, {
+      currentId: () => this.currentId,
+      saved: (meta) => {
+        this.entries = [meta, ...this.entries.filter((entry) => entry.id !== meta.id)];
+        if (this.storageError?.kind === 'quota' || this.storageError?.kind === 'failed')
+          this.storageError = undefined;
+        this.#sync?.announce(meta.id);
+      },
+      failed: (error) => {
+        this.storageError = error;
+      },
+    });
+  }
+
+  /** Whether the open experiment is saved. */
+  get status(): SaveStatus {
+    return this.#autosave.status;
+  }
+
+  /** When the open experiment was last saved (ms since the epoch). */
+  get savedAt(): number | undefined {
+    return this.#autosave.savedAt;
   }
 
   /** The open experiment's list entry. */
@@ -156,6 +132,7 @@ export class ExperimentLibrary {
       });
       if (this.storageError?.kind === 'blocked') this.storageError = undefined;
       const store = this.#store;
+      this.#autosave.attach(store);
       const entries = await store.list();
       const lastId = await store.lastOpened();
       const candidate = entries.find((entry) => entry.id === lastId) ?? entries[0];
@@ -172,22 +149,23 @@ export class ExperimentLibrary {
         }
       } else {
         const meta = await store.create(this.#snapshot(), $state.snapshot(this.lab.runs) as RunResult[]);
-        this.#markSaved(meta, false);
+        this.currentId = meta.id;
+        this.#autosave.markSaved(meta);
         this.entries = [meta];
       }
-      this.status = 'saved';
+      this.#autosave.status = 'saved';
       if (this.currentId) await store.setLastOpened(this.currentId);
     } catch (error) {
       this.storageError = toStorageError(error, 'open your saved experiments');
-      this.status = 'error';
+      this.#autosave.status = 'error';
     }
-    this.#listen();
-    this.#watch();
+    if (this.#store) this.#sync = this.#followOtherTabs(this.#store);
+    this.#autosave.start();
   }
 
   /** Saves pending changes now (before leaving, or in tests). */
   async flush(): Promise<void> {
-    await this.#saveNow();
+    await this.#autosave.flush();
   }
 
   /** Opens a saved experiment, after saving the current one. */
@@ -218,12 +196,12 @@ export class ExperimentLibrary {
   /** Renames a saved experiment (the open one's name changes in place). */
   async rename(id: string, name: string): Promise<void> {
     await this.#act('rename the experiment', async (store) => {
-      if (id === this.currentId) await this.#saveNow();
+      if (id === this.currentId) await this.#autosave.flush();
       const meta = await store.rename(id, name);
       this.#announce(id);
       if (id === this.currentId) {
         this.lab.experiment.name = meta.name;
-        this.#markSaved(meta, this.lab.activity !== undefined);
+        this.#autosave.markSaved(meta, this.lab.activity !== undefined);
       }
       await this.#refresh();
     });
@@ -246,7 +224,7 @@ export class ExperimentLibrary {
       const wasOpen = id === this.currentId;
       if (wasOpen) {
         // No save may recreate it: pending saves are dropped and later ones have no id to write to.
-        this.#saver.cancel();
+        this.#autosave.cancel();
         this.lab.cancelTraining();
         this.currentId = undefined;
       }
@@ -306,8 +284,9 @@ export class ExperimentLibrary {
       const meta = await store.create(experiment, $state.snapshot(runs) as RunResult[]);
       this.lab.experiment.name = experiment.name;
       this.storageError = undefined;
-      this.#markSaved(meta, false);
-      this.status = 'saved';
+      this.currentId = meta.id;
+      this.#autosave.markSaved(meta);
+      this.#autosave.status = 'saved';
       await store.setLastOpened(meta.id);
       await this.#refresh();
       this.#announce(meta.id);
@@ -317,14 +296,14 @@ export class ExperimentLibrary {
   /** After a conflict: drops this tab's unsaved changes and opens the saved version (or the next experiment). */
   async reloadSaved(): Promise<void> {
     await this.#act('open the saved version', async (store) => {
-      this.#saver.cancel();
+      this.#autosave.cancel();
       const stored = this.currentId ? await store.get(this.currentId) : undefined;
       this.storageError = undefined;
       await this.#refresh();
       const next = stored ?? (this.entries[0] ? await store.get(this.entries[0].id) : undefined);
       if (next) {
         this.#show(next);
-        this.status = 'saved';
+        this.#autosave.status = 'saved';
         await store.setLastOpened(next.meta.id);
       } else {
         this.currentId = undefined;
@@ -342,78 +321,20 @@ export class ExperimentLibrary {
 
   /** Retries a failed save now. */
   async retrySave(): Promise<void> {
-    await this.#saveNow();
+    await this.#autosave.flush();
   }
 
   /** Stops watching and saving (page teardown); pending changes are flushed first when possible. */
   destroy(): void {
-    this.#stopEffects?.();
-    this.#stopEffects = undefined;
-    this.#channel?.close();
-    this.#releaseRunLock?.();
-    void this.#saveNow();
-    if (typeof window !== 'undefined') {
-      window.removeEventListener('pagehide', this.#onPageHide);
-      document.removeEventListener('visibilitychange', this.#onPageHide);
-    }
+    this.#sync?.close();
+    this.#autosave.destroy();
   }
 
   // ------------------------------------------------------------ internals
 
-  /** Saves changes of the experiment and its runs after a quiet time, and run starts and ends at once. */
-  #watch(): void {
-    this.#stopEffects = $effect.root(() => {
-      $effect(() => {
-        // Read deeply, so any edit anywhere in the experiment is a change.
-        $state.snapshot(this.lab.experiment);
-        void this.lab.runs;
-        untrack(() => {
-          if (this.#changed()) {
-            this.status = 'unsaved';
-            this.#saver.schedule();
-          }
-        });
-      });
-      $effect(() => {
-        const running = this.lab.activity !== undefined;
-        untrack(() => {
-          if (running && !this.#releaseRunLock) {
-            this.#runStartedAt = Date.now();
-            if (this.currentId) this.#releaseRunLock = holdRunLock(this.currentId);
-          } else if (!running) {
-            this.#releaseRunLock?.();
-            this.#releaseRunLock = undefined;
-          }
-          // A run's start is written before it can be interrupted; its end together with its result.
-          if (this.#changed()) void this.#saveNow();
-        });
-      });
-    });
-    window.addEventListener('pagehide', this.#onPageHide);
-    document.addEventListener('visibilitychange', this.#onPageHide);
-  }
-
+  /** The open experiment as plain data (its uploaded rows by reference). */
   #snapshot(): Experiment {
-    return $state.snapshot(this.lab.experiment) as Experiment;
-  }
-
-  /** True when the experiment, its runs or whether a run is going differ from what was last saved. */
-  #changed(): boolean {
-    const saved = this.#saved;
-    if (!saved || saved.id !== this.currentId) return this.currentId !== undefined;
-    return (
-      saved.runs !== this.lab.runs ||
-      saved.running !== (this.lab.activity !== undefined) ||
-      saved.experiment !== JSON.stringify(this.#snapshot())
-    );
-  }
-
-  async #saveNow(): Promise<void> {
-    try {
-      await this.#saver.flush();
-    } catch {
-      // #write has already shown the error; the work stays in memory.
-    }
+    return snapshotExperiment(this.lab.experiment);
   }
 
   /**
@@ -421,70 +342,14 @@ export class ExperimentLibrary {
    * @throws StorageError when its changes could not be saved: leaving would lose them.
    */
   async #saveBeforeLeaving(): Promise<void> {
-    await this.#saveNow();
-    if (this.currentId !== undefined && this.#changed()) {
-      throw new StorageError(
-        'failed',
-        `The changes to "${this.lab.experiment.name}" are not saved yet (${
-          this.storageError?.message ?? 'saving failed'
-        }), so it stays open. Export it to a file, or resolve the problem above, then try again.`,
-      );
-    }
-  }
-
-  /** One save of the open experiment, as it is now. */
-  async #write(): Promise<void> {
-    const store = this.#store;
-    const id = this.currentId;
-    if (!store || !id || !this.#changed()) return;
-    const experiment = this.#snapshot();
-    const runs = this.lab.runs;
-    const activity = this.lab.activity;
-    const running = activity ? markerOf(activity, this.lab.headSpec.name, this.#runStartedAt) : null;
-    const expectedUpdatedAt = this.#saved?.id === id ? this.#saved.updatedAt : undefined;
-    this.status = 'saving';
-    try {
-      const meta = await store.save(id, experiment, $state.snapshot(runs) as RunResult[], {
-        running,
-        expectedUpdatedAt,
-      });
-      this.#saved = {
-        id,
-        updatedAt: meta.updatedAt,
-        experiment: JSON.stringify(experiment),
-        runs,
-        running: running !== null,
-      };
-      this.savedAt = meta.updatedAt;
-      this.entries = [meta, ...this.entries.filter((entry) => entry.id !== id)];
-      if (this.storageError?.kind === 'quota' || this.storageError?.kind === 'failed')
-        this.storageError = undefined;
-      this.status = this.#changed() ? 'unsaved' : 'saved';
-      this.#announce(id);
-    } catch (error) {
-      this.storageError = toStorageError(error, 'save the experiment');
-      this.status = 'error';
-      throw this.storageError;
-    }
+    await this.#autosave.saveBeforeLeaving(() => this.storageError?.message);
   }
 
   /** Puts a stored experiment on screen and marks it as saved. */
   #show(stored: StoredExperiment): void {
     this.currentId = stored.meta.id;
     this.lab.replaceExperiment(stored.experiment, stored.runs);
-    this.#markSaved(stored.meta, false);
-  }
-
-  #markSaved(meta: ExperimentMeta, running: boolean): void {
-    this.currentId = meta.id;
-    this.savedAt = meta.updatedAt;
-    this.#saved = {
-      id: meta.id,
-      updatedAt: meta.updatedAt,
-      experiment: JSON.stringify(this.#snapshot()),
-      runs: this.lab.runs,
-      running,
-    };
+    this.#autosave.markSaved(stored.meta);
   }
 
   /** Saves a new experiment and opens it; nothing changes when saving fails. Without storage, opens it in memory. */
@@ -513,39 +378,23 @@ export class ExperimentLibrary {
 
   /** Tells other tabs that an experiment changed, so their lists (and open experiment) follow. */
   #announce(id: string): void {
-    this.#channel?.postMessage({ changed: id } satisfies ChangeMessage);
+    this.#sync?.announce(id);
   }
 
   /**
    * Follows other tabs: their changes refresh the list, and the open experiment is reloaded when this tab has
    * nothing unsaved and nothing running (otherwise the next save reports the conflict instead of overwriting).
    */
-  #listen(): void {
-    if (!this.#store || typeof BroadcastChannel === 'undefined') return;
-    this.#channel = new BroadcastChannel(CHANNEL_NAME);
-    this.#channel.onmessage = (event: MessageEvent<ChangeMessage>) => {
-      void this.#followOtherTab(event.data.changed);
-    };
-  }
-
-  async #followOtherTab(id: string): Promise<void> {
-    const store = this.#store;
-    if (!store) return;
-    try {
-      await this.#refresh();
-      if (id !== this.currentId || this.#changed() || this.lab.busy || this.#saver.busy) return;
-      const stored = await store.get(id);
-      if (stored && stored.meta.updatedAt !== this.#saved?.updatedAt) this.#show(stored);
-      if (!stored) {
-        this.storageError = new StorageError(
-          'conflict',
-          'This experiment was deleted in another tab. Your work here is intact: keep it as a new experiment, ' +
-            'or export it to a file.',
-        );
-      }
-    } catch (error) {
-      this.actionError = toStorageError(error, 'follow changes made in another tab').message;
-    }
+  #followOtherTabs(store: ExperimentStore): ExperimentSync {
+    return new ExperimentSync(store, {
+      currentId: () => this.currentId,
+      holdsWork: () => this.#autosave.changed || this.lab.busy || this.#autosave.busy,
+      savedUpdatedAt: () => this.#autosave.savedUpdatedAt,
+      refresh: () => this.#refresh(),
+      show: (stored) => this.#show(stored),
+      conflict: (error) => (this.storageError = error),
+      failed: (message) => (this.actionError = message),
+    });
   }
 
   /** Runs a list operation, showing its failure as `actionError` (or the quota message) without throwing. */

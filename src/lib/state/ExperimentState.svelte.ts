@@ -29,7 +29,6 @@ import type {
   RunResult,
   SimilarityPrompt,
 } from '../core/experiment/types.ts';
-import { parseExperiment } from '../core/experiment/schema.ts';
 import type { TrainTestSplit } from '../core/split/split.ts';
 import { keepRowsRaw } from '../clients/DataClient.svelte.ts';
 import { HeadClient } from '../clients/HeadClient.svelte.ts';
@@ -43,6 +42,7 @@ import {
 import { RemoteEncoderProvider, RemoteHeadTrainer, type ModelSwitch } from '../clients/remote-ports.ts';
 import { CancelledError } from '../workers/rpc.ts';
 import { defaultExperiment, defaultHead } from './defaults.ts';
+import { checkExperiment } from './experiment-snapshot.svelte.ts';
 
 const now = (): number => performance.now();
 
@@ -139,7 +139,7 @@ export class ExperimentState {
    */
   readonly validation: ExperimentError | undefined = $derived.by(() => {
     try {
-      parseExperiment($state.snapshot(this.experiment));
+      checkExperiment(this.experiment);
       return undefined;
     } catch (error) {
       return error instanceof ExperimentError ? error : new ExperimentError('', messageOf(error));

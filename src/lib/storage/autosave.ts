@@ -1,8 +1,11 @@
 /**
  * @file Debounced, serialised saving: many quick changes become one write shortly after the last of them,
  * and writes never overlap (a change during a write is saved by the next one), so the newest state always
- * ends up stored last.
+ * ends up stored last. `ExperimentWriter` decides what each save of the open experiment writes.
  */
+import type { Experiment, RunResult } from '../core/experiment/types.ts';
+import type { ExperimentMeta, RunningMarker } from './schema.ts';
+import type { ExperimentStore } from './store.ts';
 
 /** Default quiet time before a scheduled save starts. */
 export const AUTOSAVE_DELAY_MS = 300;
@@ -70,5 +73,91 @@ export class DebouncedSaver {
     };
     this.#inFlight = run();
     return this.#inFlight;
+  }
+}
+
+/** What the last save (or load) of the open experiment stored. */
+export interface SavedVersion {
+  id: string;
+  /** The stored `updatedAt`, to notice when another tab saved the same experiment in between. */
+  updatedAt: number;
+  /** The edit count it reflects (see {@link Draft.revision}). */
+  revision: number;
+  /** The runs array it stored (compared by identity: runs are replaced, never mutated). */
+  runs: readonly RunResult[];
+  /** Whether a run was in progress. */
+  running: boolean;
+  /** The content hash of its uploaded rows, if it has any. */
+  rowsHash: string | undefined;
+}
+
+/** The open experiment as it is now, to be saved. */
+export interface Draft {
+  id: string;
+  /** Counts the edits of the open experiment: a save stores revision n, any later edit makes it n + 1. */
+  revision: number;
+  /** Plain data; uploaded rows by reference (they are hashed once per array, and written once per hash). */
+  experiment: Experiment;
+  /** Plain data (runs are replaced, never mutated, so identity tells whether they changed). */
+  runs: readonly RunResult[];
+  /** The run in progress, or null. */
+  running: RunningMarker | null;
+}
+
+/**
+ * Saves drafts of the open experiment, writing only what changed since the last save: the small experiment
+ * record always, the runs when they are another array, the run marker when a run started or ended, the
+ * uploaded rows only when the dataset changed (a new hash). Each save is checked against the `updatedAt` it
+ * was based on, so another tab's save is reported as a conflict instead of being overwritten.
+ */
+export class ExperimentWriter {
+  readonly #store: ExperimentStore;
+  #saved: SavedVersion | undefined;
+
+  constructor(store: ExperimentStore) {
+    this.#store = store;
+  }
+
+  /** What the last save or load stored. */
+  get saved(): SavedVersion | undefined {
+    return this.#saved;
+  }
+
+  /** Notes that `version` is what is stored now (an experiment just opened, created or renamed). */
+  markSaved(version: SavedVersion): void {
+    this.#saved = version;
+  }
+
+  /** True when the open experiment (`id` at `revision`, with `runs`) differs from what was last stored. */
+  differs(state: { id: string | undefined; revision: number; runs: readonly RunResult[]; running: boolean }) {
+    const saved = this.#saved;
+    if (!saved || saved.id !== state.id) return state.id !== undefined;
+    return saved.revision !== state.revision || saved.runs !== state.runs || saved.running !== state.running;
+  }
+
+  /**
+   * Saves `draft`.
+   * @throws StorageError when it could not be saved (`conflict` when another tab saved or deleted it since);
+   *   what was stored before is then unchanged, and so is `saved`.
+   */
+  async write(draft: Draft): Promise<ExperimentMeta> {
+    const saved = this.#saved?.id === draft.id ? this.#saved : undefined;
+    const { record, rows } = await this.#store.rowsHashes.split(draft.experiment);
+    const running = draft.running !== null;
+    const meta = await this.#store.save(draft.id, record, {
+      runs: saved?.runs === draft.runs ? undefined : draft.runs,
+      rows: rows && rows.hash !== saved?.rowsHash ? rows : undefined,
+      running: saved?.running === running ? undefined : draft.running,
+      expectedUpdatedAt: saved?.updatedAt,
+    });
+    this.#saved = {
+      id: draft.id,
+      updatedAt: meta.updatedAt,
+      revision: draft.revision,
+      runs: draft.runs,
+      running,
+      rowsHash: rows?.hash,
+    };
+    return meta;
   }
 }

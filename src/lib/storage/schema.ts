@@ -1,12 +1,17 @@
 /**
  * @file The shape of the experiments database, version by version, and the migrations between versions.
  *
- * Version 2 (current) keeps each experiment in three stores under one id, so the list never loads big values:
+ * Version 3 (current) keeps each experiment in three stores under one id, so the list never loads big values,
+ * and uploaded rows apart, stored once by content:
  * - `experiments`: metadata only (name, times, dataset name, run count), indexed by `updatedAt` for the list;
- * - `documents`: the experiment itself (the experiment-file object, inline dataset rows included);
+ * - `documents`: the experiment itself (the experiment-file object), except that an uploaded dataset's rows are
+ *   replaced by their content hash (`dataset.rowsHash`, indexed, to find the last experiment using them);
+ * - `rows`: uploaded rows by their SHA-256 content hash (hash.ts), written once when a dataset changes, shared by
+ *   every experiment using the same rows (duplicates, re-imports), deleted with the last one referencing them;
  * - `runs`: its finished runs, plus a marker while a run is in progress (to tell the user after a reload);
  * - `settings`: small key-value pairs, e.g. which experiment was open last.
- * Version 1 held one store, `experiments`, with the experiment and its runs inline in each record.
+ * Version 2 kept the rows inline in each document. Version 1 held one store, `experiments`, with the experiment
+ * and its runs inline in each record.
  *
  * `MIGRATIONS[n]` turns a version n-1 database into version n inside the upgrade transaction, so a failed
  * migration aborts the upgrade and leaves the old data untouched. Opening runs every step above the stored
@@ -14,10 +19,11 @@
  */
 import type { IDBPDatabase, IDBPTransaction } from 'idb';
 import { getBuiltinDataset } from '../core/dataset/builtin/registry.ts';
-import type { Experiment, RunResult } from '../core/experiment/types.ts';
+import type { DatasetRef, Experiment, InlineDatasetRef, RunResult } from '../core/experiment/types.ts';
+import { hashRowsSync, type Row } from './hash.ts';
 
 /** The database's version; bump it and add `MIGRATIONS[n]` to change the schema. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** The list entry of a saved experiment: everything needed to show it without loading it. */
 export interface ExperimentMeta {
@@ -31,7 +37,36 @@ export interface ExperimentMeta {
   runCount: number;
 }
 
+/** An uploaded dataset as saved: its rows are in the `rows` store under `rowsHash`. */
+export interface RowsRef {
+  name: string;
+  /** SHA-256 of the rows (hash.ts), their key in the `rows` store. */
+  rowsHash: string;
+  text: string;
+  label: string;
+}
+
+/** A dataset reference as saved: built-in and file references as they are, uploaded rows by hash. */
+export type StoredDatasetRef = Exclude<DatasetRef, InlineDatasetRef> | RowsRef;
+
+/** An experiment as saved: the experiment file, with an uploaded dataset's rows replaced by their hash. */
+export interface ExperimentRecord extends Omit<Experiment, 'dataset'> {
+  dataset: StoredDatasetRef;
+}
+
 export interface ExperimentDocument {
+  id: string;
+  experiment: ExperimentRecord;
+}
+
+/** Uploaded rows, stored once under their content hash. */
+export interface RowsRecord {
+  hash: string;
+  rows: Row[];
+}
+
+/** A version 2 document: the experiment with an uploaded dataset's rows inline. */
+export interface ExperimentDocumentV2 {
   id: string;
   experiment: Experiment;
 }
@@ -58,17 +93,22 @@ export const STORES = {
   experiments: 'experiments',
   documents: 'documents',
   runs: 'runs',
+  rows: 'rows',
   settings: 'settings',
 } as const;
 
 /** Index of `experiments` by `updatedAt`, for the most recently changed first. */
 export const BY_UPDATED = 'updatedAt';
 
+/** Index of `documents` by the hash of the uploaded rows they use. */
+export const BY_ROWS = 'rowsHash';
+
 /** The current schema, for idb's typed API. */
 export interface ExperimentsSchema {
   experiments: { key: string; value: ExperimentMeta; indexes: { updatedAt: number } };
-  documents: { key: string; value: ExperimentDocument };
+  documents: { key: string; value: ExperimentDocument; indexes: { rowsHash: string } };
   runs: { key: string; value: RunsRecord };
+  rows: { key: string; value: RowsRecord };
   settings: { key: string; value: unknown };
 }
 
@@ -82,7 +122,7 @@ export interface ExperimentRecordV1 {
 }
 
 /** How a dataset reference reads in the list. */
-export function datasetName(dataset: Experiment['dataset']): string {
+export function datasetName(dataset: DatasetRef | StoredDatasetRef): string {
   if ('builtin' in dataset && typeof dataset.builtin === 'string') {
     try {
       return getBuiltinDataset(dataset.builtin).title;
@@ -99,8 +139,8 @@ export function datasetName(dataset: Experiment['dataset']): string {
 /** The metadata of an experiment and its runs as saved at `updatedAt`. */
 export function metaOf(
   id: string,
-  experiment: Experiment,
-  runs: readonly RunResult[],
+  experiment: Experiment | ExperimentRecord,
+  runs: readonly RunResult[] | { length: number },
   times: { createdAt: number; updatedAt: number },
 ): ExperimentMeta {
   return {
@@ -137,11 +177,34 @@ export const MIGRATIONS: Readonly<Record<number, Migration>> = {
     while (cursor) {
       const old = cursor.value as ExperimentRecordV1;
       const oldRuns = Array.isArray(old.runs) ? old.runs : [];
-      await documents.put({ id: old.id, experiment: old.experiment } satisfies ExperimentDocument);
+      await documents.put({ id: old.id, experiment: old.experiment } satisfies ExperimentDocumentV2);
       await runs.put({ id: old.id, runs: oldRuns } satisfies RunsRecord);
       await cursor.update(
         metaOf(old.id, old.experiment, oldRuns, { createdAt: old.savedAt, updatedAt: old.savedAt }),
       );
+      cursor = await cursor.continue();
+    }
+  },
+  3: async (database, transaction) => {
+    database.createObjectStore(STORES.rows, { keyPath: 'hash' });
+    const documents = transaction.objectStore(STORES.documents);
+    documents.createIndex(BY_ROWS, 'experiment.dataset.rowsHash');
+    const rows = transaction.objectStore(STORES.rows);
+    // Uploaded rows move out of each document into the rows store, once per distinct content. The hash is
+    // computed synchronously: awaiting WebCrypto here would let the upgrade transaction commit half done.
+    let cursor = await documents.openCursor();
+    while (cursor) {
+      const old = cursor.value as ExperimentDocumentV2;
+      const dataset = old.experiment.dataset as Partial<InlineDatasetRef>;
+      if (Array.isArray(dataset.rows)) {
+        const hash = hashRowsSync(dataset.rows);
+        if ((await rows.count(hash)) === 0) await rows.put({ hash, rows: dataset.rows } satisfies RowsRecord);
+        const { rows: _inline, ...rest } = dataset;
+        await cursor.update({
+          id: old.id,
+          experiment: { ...old.experiment, dataset: { ...rest, rowsHash: hash } as RowsRef },
+        } satisfies ExperimentDocument);
+      }
       cursor = await cursor.continue();
     }
   },

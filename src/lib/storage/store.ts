@@ -2,12 +2,15 @@
  * @file The one module that reads and writes saved experiments (IndexedDB through `idb`). Every write is one
  * transaction over all the stores it touches, so it happens entirely or not at all: a failed save (a full
  * quota, a closed tab) leaves the previous copy exactly as it was. Values must be plain data (use
- * `$state.snapshot` on rune state): IndexedDB cannot clone proxies.
+ * `$state.snapshot` on rune state): IndexedDB cannot clone proxies. Uploaded rows are stored apart, once per
+ * content hash (rows.ts), and deleted with the last experiment referencing them.
  */
 import { openDB, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { Experiment, RunResult } from '../core/experiment/types.ts';
 import { StorageError, toStorageError } from './errors.ts';
+import { fromRecord, RowsHashes, rowsHashOf } from './rows.ts';
 import {
+  BY_ROWS,
   BY_UPDATED,
   LAST_OPENED_KEY,
   metaOf,
@@ -15,7 +18,9 @@ import {
   SCHEMA_VERSION,
   STORES,
   type ExperimentMeta,
+  type ExperimentRecord,
   type ExperimentsSchema,
+  type RowsRecord,
   type RunningMarker,
   type RunsRecord,
 } from './schema.ts';
@@ -30,6 +35,26 @@ export interface StoredExperiment {
   runs: RunResult[];
   /** Set when a run was in progress at the last save and never finished (the page was reloaded or closed). */
   running: RunningMarker | undefined;
+  /** The content hash of its uploaded rows (the array in `experiment.dataset.rows`), if it has any. */
+  rowsHash: string | undefined;
+}
+
+/** What {@link ExperimentStore.save} writes besides the experiment record. */
+export interface SaveOptions {
+  /** The runs to store; omitted keeps the stored ones (they did not change). */
+  runs?: readonly RunResult[];
+  /**
+   * The uploaded rows the record references, when they may not be stored yet (the dataset changed): written
+   * only if no rows are stored under that hash.
+   */
+  rows?: RowsRecord;
+  /** The run in progress to record, `null` to clear it; omitted keeps the stored one. */
+  running?: RunningMarker | null;
+  /**
+   * The `updatedAt` this copy was based on: when the stored one differs (another tab saved since) or is gone
+   * (deleted elsewhere), nothing is written and a `conflict` error is thrown.
+   */
+  expectedUpdatedAt?: number;
 }
 
 export interface OpenOptions {
@@ -47,7 +72,7 @@ type Database = IDBPDatabase<ExperimentsSchema>;
 type Store = StoreNames<ExperimentsSchema>;
 type WriteTransaction = IDBPTransaction<ExperimentsSchema, Store[], 'readwrite'>;
 
-const ALL_EXPERIMENT_STORES: Store[] = [STORES.experiments, STORES.documents, STORES.runs];
+const ALL_EXPERIMENT_STORES: Store[] = [STORES.experiments, STORES.documents, STORES.runs, STORES.rows];
 
 /** The transaction's own error, once it failed; reading it never throws. */
 function transactionError(transaction: { error: DOMException | null }): unknown {
@@ -136,6 +161,8 @@ export async function openExperimentStore(options: OpenOptions = {}): Promise<Ex
 
 /** Saved experiments: list, get, save, rename, duplicate, delete; plus which one was open last. */
 export class ExperimentStore {
+  /** Hashes of the rows arrays this store has read or written, so saving them again costs nothing. */
+  readonly rowsHashes = new RowsHashes();
   readonly #database: Database;
   readonly #now: () => number;
   #closed = false;
@@ -163,47 +190,95 @@ export class ExperimentStore {
       const document = await transaction.objectStore(STORES.documents).get(id);
       const runs = await transaction.objectStore(STORES.runs).get(id);
       if (!meta || !document) return undefined;
-      return { meta, experiment: document.experiment, runs: runs?.runs ?? [], running: runs?.running };
+      const rowsHash = rowsHashOf(document.experiment);
+      // Rows already in memory (the same content, opened or saved before) are not read and copied again.
+      const rows =
+        rowsHash === undefined
+          ? undefined
+          : (this.rowsHashes.inMemory(rowsHash) ??
+            (await transaction.objectStore(STORES.rows).get(rowsHash))?.rows);
+      if (rows && rowsHash !== undefined) this.rowsHashes.remember(rows, rowsHash);
+      let experiment: Experiment;
+      try {
+        experiment = fromRecord(document.experiment, rows);
+      } catch (error) {
+        throw new StorageError('failed', `Could not open the experiment: ${(error as Error).message}`);
+      }
+      return { meta, experiment, runs: runs?.runs ?? [], running: runs?.running, rowsHash };
     });
   }
 
   /**
-   * Saves an experiment and its runs under `id` (created when new), all or nothing.
-   * @param options.running The run in progress to record, `null` to clear it; omitted keeps the stored one.
-   * @param options.expectedUpdatedAt The `updatedAt` this copy was based on: when the stored one differs (another
-   *   tab saved since) or is gone (deleted elsewhere), nothing is written and a `conflict` error is thrown.
-   * @throws StorageError, `quota` when the storage is full; the previous copy is then unchanged.
+   * Saves an experiment record under `id` (created when new), all or nothing. Only what is given is written: the
+   * small record always, the runs and the rows only when passed (and the rows only when new to the database).
+   * Rows the previous version referenced and no experiment uses any more are deleted.
+   * @throws StorageError, `quota` when the storage is full, `conflict` (see `expectedUpdatedAt`), `failed` when
+   *   the record references rows that are neither stored nor given; the previous copy is then unchanged.
    */
-  async save(
-    id: string,
-    experiment: Experiment,
-    runs: readonly RunResult[],
-    options: { running?: RunningMarker | null; expectedUpdatedAt?: number } = {},
-  ): Promise<ExperimentMeta> {
+  async save(id: string, record: ExperimentRecord, options: SaveOptions = {}): Promise<ExperimentMeta> {
     return this.#write('save the experiment', ALL_EXPERIMENT_STORES, async (transaction) => {
       const now = this.#now();
       const existing = await transaction.objectStore(STORES.experiments).get(id);
       const expected = options.expectedUpdatedAt;
       if (expected !== undefined && existing?.updatedAt !== expected) throw conflict(existing === undefined);
-      const meta = metaOf(id, experiment, runs, {
-        createdAt: existing?.createdAt ?? now,
-        // Strictly increasing, so another tab's check sees every save even within one clock tick.
-        updatedAt: Math.max(now, (existing?.updatedAt ?? 0) + 1),
-      });
       const runsStore = transaction.objectStore(STORES.runs);
       const { running } = options;
-      const marker = running === undefined ? (await runsStore.get(id))?.running : (running ?? undefined);
-      const record: RunsRecord = { id, runs: [...runs], ...(marker ? { running: marker } : {}) };
+      // The runs record (which can be large) is read only when it must be rewritten around what is kept.
+      const rewriteRuns = options.runs !== undefined || running !== undefined || existing === undefined;
+      const keep = rewriteRuns && (options.runs === undefined || running === undefined);
+      const stored = keep ? await runsStore.get(id) : undefined;
+      const runs = options.runs ?? stored?.runs;
+      const meta = metaOf(
+        id,
+        record,
+        { length: runs?.length ?? existing?.runCount ?? 0 },
+        {
+          createdAt: existing?.createdAt ?? now,
+          // Strictly increasing, so another tab's check sees every save even within one clock tick.
+          updatedAt: Math.max(now, (existing?.updatedAt ?? 0) + 1),
+        },
+      );
+      if (rewriteRuns) {
+        const marker = running === undefined ? stored?.running : (running ?? undefined);
+        const runsRecord: RunsRecord = {
+          id,
+          runs: [...(runs ?? [])],
+          ...(marker ? { running: marker } : {}),
+        };
+        await runsStore.put(runsRecord);
+      }
+      const documents = transaction.objectStore(STORES.documents);
+      const previousHash = await documents
+        .get(id)
+        .then((document) => document && rowsHashOf(document.experiment));
+      const hash = rowsHashOf(record);
+      // Rows the stored version already references are there; others are checked (and written when given).
+      if (hash !== undefined && hash !== previousHash) await this.#putRows(transaction, hash, options.rows);
       await transaction.objectStore(STORES.experiments).put(meta);
-      await transaction.objectStore(STORES.documents).put({ id, experiment });
-      await runsStore.put(record);
+      await documents.put({ id, experiment: record });
+      if (previousHash !== undefined && previousHash !== hash) await collectRows(transaction, previousHash);
       return meta;
     });
   }
 
-  /** Saves a new experiment under a fresh id. */
+  /** Saves a new experiment (rows inline, split off here) under a fresh id. */
   async create(experiment: Experiment, runs: readonly RunResult[] = []): Promise<ExperimentMeta> {
-    return this.save(crypto.randomUUID(), experiment, runs, { running: null });
+    const { record, rows } = await this.rowsHashes.split(experiment);
+    return this.save(crypto.randomUUID(), record, { runs, rows, running: null });
+  }
+
+  /** Writes `rows` under `hash` unless rows are stored there already. */
+  async #putRows(transaction: WriteTransaction, hash: string, rows: RowsRecord | undefined): Promise<void> {
+    const store = transaction.objectStore(STORES.rows);
+    if ((await store.count(hash)) > 0) return;
+    if (rows?.hash !== hash) {
+      throw new StorageError(
+        'failed',
+        'Could not save the experiment: its uploaded rows are missing from the database. Export it to a ' +
+          'file, then import that file again.',
+      );
+    }
+    await store.put(rows);
   }
 
   /**
@@ -262,21 +337,29 @@ export class ExperimentStore {
       const now = this.#now();
       const meta = metaOf(copyId, experiment, runs, { createdAt: now, updatedAt: now });
       await metas.put(meta);
+      // The copy references the same stored rows: nothing big is copied.
       await transaction.objectStore(STORES.documents).put({ id: copyId, experiment });
       await transaction.objectStore(STORES.runs).put({ id: copyId, runs });
       return meta;
     });
   }
 
-  /** Deletes a saved experiment and its runs; forgets it as the last opened one. */
+  /**
+   * Deletes a saved experiment and its runs, and its uploaded rows unless another experiment uses them; forgets
+   * it as the last opened one.
+   */
   async delete(id: string): Promise<void> {
     await this.#write(
       'delete the experiment',
       [...ALL_EXPERIMENT_STORES, STORES.settings],
       async (transaction) => {
+        const documents = transaction.objectStore(STORES.documents);
+        const document = await documents.get(id);
         await transaction.objectStore(STORES.experiments).delete(id);
-        await transaction.objectStore(STORES.documents).delete(id);
+        await documents.delete(id);
         await transaction.objectStore(STORES.runs).delete(id);
+        const hash = document && rowsHashOf(document.experiment);
+        if (hash !== undefined) await collectRows(transaction, hash);
         const settings = transaction.objectStore(STORES.settings);
         if ((await settings.get(LAST_OPENED_KEY)) === id) await settings.delete(LAST_OPENED_KEY);
       },
@@ -357,6 +440,12 @@ export class ExperimentStore {
       );
     }
   }
+}
+
+/** Deletes the rows stored under `hash` when no experiment references them any more. */
+async function collectRows(transaction: WriteTransaction, hash: string): Promise<void> {
+  const users = await transaction.objectStore(STORES.documents).index(BY_ROWS).count(hash);
+  if (users === 0) await transaction.objectStore(STORES.rows).delete(hash);
 }
 
 function conflict(deleted: boolean): StorageError {
