@@ -1,13 +1,22 @@
 /**
  * @file The model catalog and the first screen. With the model that comes with npm install built (as `npm test`
- * and `npm start` do): it is listed first, selected, and loads from models/ with no hub at all. Without it (the
- * server's list hides it): a first run says which models come with npm install (and the command that builds it)
- * and which need a hub download, the sizes shown before any download, the persisted download setting, and the
- * whole flow on the untrained fixture. No request may leave 127.0.0.1.
+ * and `npm start` do): it is listed first, selected, loads from models/ with no hub at all, and runs the whole flow
+ * (prompts, a head on its sentence embeddings, compare). Without it (the server's list hides it): a first run says
+ * which models come with npm install (and the command that builds it) and which need a hub download, the sizes
+ * shown before any download, the persisted download setting, and the whole flow on the untrained fixture. No
+ * request may leave 127.0.0.1.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { dataValues, openTab, runAllPrompts, UI_TIMEOUT_MS } from './app-driver.ts';
+import {
+  dataValues,
+  openTab,
+  runAllPrompts,
+  setInput,
+  TRAIN_TIMEOUT_MS,
+  UI_TIMEOUT_MS,
+  waitForHeadStatus,
+} from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import { hideServedModels, notices, settledStatus } from './models-helpers.ts';
 
@@ -92,8 +101,37 @@ describe('the model that comes with npm install, built', () => {
     const accuracies = await dataValues(panel.getByTestId('run-accuracy'));
     expect(accuracies).toHaveLength(cards);
     for (const accuracy of accuracies) expect(accuracy).toBeGreaterThanOrEqual(REAL_MODEL_MIN_ACCURACY);
-    await openTab(page, 'model');
   });
+
+  test(
+    'a head trained on its sentence embeddings joins the prompts on the same test examples',
+    async () => {
+      const panel = await openTab(page, 'finetune');
+      await panel.getByTestId('head-pooling').selectOption('sentence');
+      await expect(panel.getByTestId('head-pooling').getAttribute('aria-invalid')).resolves.not.toBe('true');
+      await setInput(panel.getByTestId('head-epochs'), '20');
+      await panel.getByTestId('head-train').click();
+      await waitForHeadStatus(page, 'done', TRAIN_TIMEOUT_MS);
+      const [headAccuracy] = await dataValues(panel.getByTestId('run-accuracy'));
+      expect(headAccuracy).toBeGreaterThanOrEqual(REAL_MODEL_MIN_ACCURACY);
+
+      const compare = await openTab(page, 'compare');
+      const kinds = await compare
+        .getByTestId('compare-run-row')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-kind')));
+      expect(kinds.filter((kind) => kind === 'head')).toHaveLength(1);
+      const parameters = (await compare.getByTestId('compare-parameters').allTextContents()).map((t) =>
+        Number(t.replace(/,/g, '')),
+      );
+      // A linear head on 512-d sentence embeddings for 3 labels; the prompts changed nothing.
+      expect(parameters[kinds.indexOf('head')]).toBe(512 * 3 + 3);
+      for (const accuracy of await dataValues(compare.getByTestId('compare-accuracy'))) {
+        expect(accuracy).toBeGreaterThanOrEqual(REAL_MODEL_MIN_ACCURACY);
+      }
+      await openTab(page, 'model');
+    },
+    TRAIN_TIMEOUT_MS + 60_000,
+  );
 
   test('made no request beyond 127.0.0.1 and logged no console errors', () => {
     expect(session.externalRequests).toEqual([]);

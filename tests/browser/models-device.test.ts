@@ -17,6 +17,10 @@ const TEXTS = ['the team won the match', 'rain and snow tomorrow', 'a recipe for
 const LAYERS = [0, 2, -1];
 /** SwiftShader compiles every WebGPU kernel on first use. */
 const WEBGPU_TIMEOUT_MS = 180_000;
+/** The real model (28 MB, 512 wide) on SwiftShader: two short texts, loads and kernels on a busy machine. */
+const REAL_MODEL_WEBGPU_TIMEOUT_MS = 300_000;
+/** The real model's sentence embeddings are unit vectors (entries ≈ 0.05): float rounding stays below this. */
+const REAL_MODEL_TOLERANCE = 1e-4;
 
 async function loadFixture(page: Page, device: string, dtype: string): Promise<string> {
   await page.getByTestId('model-select').selectOption('fixtures/tiny-bert');
@@ -29,9 +33,17 @@ async function loadFixture(page: Page, device: string, dtype: string): Promise<s
  * Starts two more copies of the app's model worker, loads the fixture on WebGPU in one and WASM in the other,
  * and returns both sets of pooled vectors (per layer, mean and cls pooling) plus what each reported running on.
  */
-async function embedOnBothDevices(page: Page, workerUrl: string) {
+async function embedOnBothDevices(
+  page: Page,
+  workerUrl: string,
+  model = 'fixtures/tiny-bert',
+  settings: { layer: number; pooling: string }[] = LAYERS.flatMap((layer) =>
+    ['mean', 'cls'].map((pooling) => ({ layer, pooling })),
+  ),
+  texts: readonly string[] = TEXTS,
+) {
   return page.evaluate(
-    async ({ url, texts, layers }) => {
+    async ({ url, texts, settings, model }) => {
       function start(name: string) {
         const worker = new Worker(url, { type: 'module', name });
         let nextId = 0;
@@ -50,7 +62,7 @@ async function embedOnBothDevices(page: Page, workerUrl: string) {
           });
         return { worker, call };
       }
-      const source = { kind: 'served', baseUrl: '/models/', id: 'fixtures/tiny-bert' };
+      const source = { kind: 'served', baseUrl: '/models/', id: model };
       const results: Record<string, { device: string; vectors: number[][][] }> = {};
       for (const device of ['webgpu', 'wasm']) {
         const { worker, call } = start(`embeddings-${device}`);
@@ -58,21 +70,35 @@ async function embedOnBothDevices(page: Page, workerUrl: string) {
           info: { device: string };
         };
         const vectors: number[][][] = [];
-        for (const layer of layers) {
-          for (const pooling of ['mean', 'cls']) {
-            const reply = (await call({ type: 'embed', texts, options: { layer, pooling } })) as {
-              vectors: Float32Array[];
-            };
-            vectors.push(reply.vectors.map((v) => Array.from(v)));
-          }
+        for (const options of settings) {
+          const reply = (await call({ type: 'embed', texts, options })) as { vectors: Float32Array[] };
+          vectors.push(reply.vectors.map((v) => Array.from(v)));
         }
         results[device] = { device: loaded.info.device, vectors };
         worker.terminate();
       }
       return results;
     },
-    { url: workerUrl, texts: TEXTS, layers: LAYERS },
+    { url: workerUrl, texts, settings, model },
   );
+}
+
+/** Largest difference between the WebGPU and WASM vectors, and the largest WASM value (to show they are not 0). */
+function compareDevices(results: Awaited<ReturnType<typeof embedOnBothDevices>>) {
+  const gpu = results.webgpu?.vectors ?? [];
+  const cpu = results.wasm?.vectors ?? [];
+  let maxDiff = 0;
+  let maxAbs = 0;
+  gpu.forEach((set, s) =>
+    set.forEach((vector, t) =>
+      vector.forEach((value, d) => {
+        const other = cpu[s]?.[t]?.[d] ?? Number.NaN;
+        maxDiff = Math.max(maxDiff, Math.abs(value - other));
+        maxAbs = Math.max(maxAbs, Math.abs(other));
+      }),
+    ),
+  );
+  return { sets: gpu.length, maxDiff, maxAbs };
 }
 
 describe('with a WebGPU adapter (SwiftShader, --enable-unsafe-webgpu)', () => {
@@ -138,26 +164,53 @@ describe('with a WebGPU adapter (SwiftShader, --enable-unsafe-webgpu)', () => {
     );
     expect(results.webgpu?.device).toBe('webgpu');
     expect(results.wasm?.device).toBe('wasm');
-    const gpu = results.webgpu?.vectors ?? [];
-    const cpu = results.wasm?.vectors ?? [];
-    expect(gpu).toHaveLength(LAYERS.length * 2);
-    let maxDiff = 0;
-    let maxAbs = 0;
-    gpu.forEach((set, s) =>
-      set.forEach((vector, t) =>
-        vector.forEach((value, d) => {
-          const other = cpu[s]?.[t]?.[d] ?? Number.NaN;
-          maxDiff = Math.max(maxDiff, Math.abs(value - other));
-          maxAbs = Math.max(maxAbs, Math.abs(other));
-        }),
-      ),
-    );
+    const { sets, maxDiff, maxAbs } = compareDevices(results);
+    expect(sets).toBe(LAYERS.length * 2);
     console.info(
       `WebGPU vs WASM: max |difference| ${maxDiff.toExponential(2)} (values up to ${maxAbs.toFixed(2)})`,
     );
     expect(maxAbs).toBeGreaterThan(0.01);
     expect(maxDiff).toBeLessThan(WEBGPU_TOLERANCE);
   });
+
+  test(
+    `the real model on WebGPU matches WASM: sentence embeddings within ${REAL_MODEL_TOLERANCE}, layer 0 within ${WEBGPU_TOLERANCE}`,
+    async () => {
+      const worker = await modelWorker(page);
+      const results = await withTimeout(
+        embedOnBothDevices(
+          page,
+          worker.url(),
+          'universal-sentence-encoder-lite',
+          [
+            { layer: -1, pooling: 'sentence' },
+            { layer: 0, pooling: 'mean' },
+          ],
+          TEXTS.slice(0, 2),
+        ),
+        REAL_MODEL_WEBGPU_TIMEOUT_MS,
+        'embed with the real model on WebGPU and WASM',
+      );
+      expect(results.webgpu?.device).toBe('webgpu');
+      expect(results.wasm?.device).toBe('wasm');
+      expect(compareDevices(results).sets).toBe(2);
+      // One comparison per setting: the sentence embedding (unit vectors) and layer 0 (values up to ~5).
+      const [sentence, layer0] = [0, 1].map((set) =>
+        compareDevices({
+          webgpu: { device: 'webgpu', vectors: [results.webgpu?.vectors[set] ?? []] },
+          wasm: { device: 'wasm', vectors: [results.wasm?.vectors[set] ?? []] },
+        }),
+      );
+      console.info(
+        `Real model, WebGPU vs WASM: sentence embedding max |difference| ${sentence?.maxDiff.toExponential(2)}, ` +
+          `layer 0 ${layer0?.maxDiff.toExponential(2)} (values up to ${layer0?.maxAbs.toFixed(2)})`,
+      );
+      expect(sentence?.maxAbs).toBeGreaterThan(0.01);
+      expect(sentence?.maxDiff).toBeLessThan(REAL_MODEL_TOLERANCE);
+      expect(layer0?.maxDiff).toBeLessThan(WEBGPU_TOLERANCE);
+    },
+    REAL_MODEL_WEBGPU_TIMEOUT_MS + 30_000,
+  );
 
   test('logged no console errors and made no request beyond 127.0.0.1', () => {
     expect(session.consoleErrors).toEqual([]);
