@@ -142,7 +142,7 @@ const CASES: BadFile[] = [
     file: HUGE_FILE,
     path: '',
     message:
-      'The file is 51.0 MB; an experiment file can be at most 50.0 MB. Choose the experiment file itself, not a ' +
+      'The file is 51 MB; an experiment file can be at most 50 MB. Choose the experiment file itself, not a ' +
       'dataset or results file.',
   },
 ];

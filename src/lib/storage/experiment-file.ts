@@ -3,6 +3,7 @@
  * Import validates with the core's `parseExperimentText` and reports the first bad field's path; export writes
  * what `serializeExperiment` writes, so an exported file imports again and runs unchanged in the terminal.
  */
+import { formatBytes, formatBytesOverLimit } from '../core/format.ts';
 import { DatasetError, ExperimentError } from '../core/errors.ts';
 import { loadExperimentDataset } from '../core/experiment/run.ts';
 import { parseExperimentText, serializeExperiment } from '../core/experiment/schema.ts';
@@ -29,11 +30,6 @@ export class ImportError extends Error {
   }
 }
 
-/** 1234567 → "1.3 MB": decimal units as file managers show, rounded up so a file over a limit never reads as equal to it. */
-function megabytes(bytes: number): string {
-  return `${(Math.ceil(bytes / 100_000) / 10).toFixed(1)} MB`;
-}
-
 /** What `readExperimentFile` needs of a `File`: its name, size and text. */
 export interface TextFile {
   readonly name: string;
@@ -49,8 +45,8 @@ export async function readExperimentFile(file: TextFile): Promise<Experiment> {
   if (file.size > MAX_EXPERIMENT_FILE_BYTES) {
     throw new ImportError(
       file.name,
-      `The file is ${megabytes(file.size)}; an experiment file can be at most ` +
-        `${megabytes(MAX_EXPERIMENT_FILE_BYTES)}. Choose the experiment file itself, not a dataset or results file.`,
+      `The file is ${formatBytesOverLimit(file.size, MAX_EXPERIMENT_FILE_BYTES)}; an experiment file can be at most ` +
+        `${formatBytes(MAX_EXPERIMENT_FILE_BYTES)}. Choose the experiment file itself, not a dataset or results file.`,
     );
   }
   let text: string;

@@ -49,7 +49,7 @@ describe('readExperimentFile', () => {
     };
     const error = await importError(readExperimentFile(huge));
     expect(error.message).toBe(
-      'The file is 50.1 MB; an experiment file can be at most 50.0 MB. Choose the experiment file itself, not a ' +
+      'The file is 50,000,001 bytes; an experiment file can be at most 50 MB. Choose the experiment file itself, not a ' +
         'dataset or results file.',
     );
     expect(error.fileName).toBe('big.json');
