@@ -11,7 +11,7 @@ interface TextDecoder {
   decode(input?: Uint8Array | ArrayBuffer): string;
 }
 
-declare var TextDecoder: {
+declare const TextDecoder: {
   prototype: TextDecoder;
   new (label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean }): TextDecoder;
 };
