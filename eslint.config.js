@@ -31,19 +31,27 @@ const ML_WHY =
 const COMPONENTS_WHY = 'Components reach models and workers through src/lib/clients and src/lib/state.';
 const WORKERS_WHY =
   'Workers run off the main thread: they serve the clients and never import the UI or its state.';
+
 const CLI_WHY = 'The CLI runs in Node on the core and ml: it must not depend on the browser side.';
+
+/** One module per outside library: the core reads CSV in one place. */
+const ONLY_THE_CSV_READER = {
+  name: 'papaparse',
+  message: 'Only src/lib/core/dataset/parse.ts reads CSV with papaparse; use its parseTable.',
+};
 
 /**
  * `no-restricted-imports` for one layer. Flat config replaces (does not merge) a rule's options, so every layer
  * repeats the transformers.js adapter rule unless `adapter` is false.
  * @param {string} message why the layer forbids these imports.
- * @param {{ names?: string[], patterns?: string[], adapter?: boolean }} forbidden
+ * @param {{ names?: string[], patterns?: string[], adapter?: boolean, also?: { name: string, message: string }[] }} forbidden
+ *   `also`: more forbidden modules, each with its own message.
  */
-function layer(message, { names = [], patterns = [], adapter = true }) {
+function layer(message, { names = [], patterns = [], adapter = true, also = [] }) {
   return [
     'error',
     {
-      paths: [...(adapter ? [ONLY_THE_ADAPTER] : []), ...names.map((name) => ({ name, message }))],
+      paths: [...(adapter ? [ONLY_THE_ADAPTER] : []), ...also, ...names.map((name) => ({ name, message }))],
       patterns: patterns.length === 0 ? [] : [{ group: patterns, message }],
     },
   ];
@@ -55,7 +63,6 @@ const CORE = {
     ...SVELTE,
     ...ML_RUNTIMES,
     'node:*',
-    'papaparse',
     FOLDER.workers,
     FOLDER.clients,
     FOLDER.state,
@@ -64,6 +71,7 @@ const CORE = {
     FOLDER.ml,
   ],
   adapter: false,
+  also: [ONLY_THE_CSV_READER],
 };
 
 const ML = {
@@ -104,18 +112,15 @@ export default ts.config(
   },
   {
     files: ['src/**/*.ts', 'src/**/*.svelte', 'scripts/**/*.ts'],
-    rules: { 'no-restricted-imports': layer('', {}) },
+    rules: { 'no-restricted-imports': ['error', { paths: [ONLY_THE_ADAPTER] }] },
   },
   // Layers, enforced here rather than by care.
   { files: ['src/lib/core/**'], rules: { 'no-restricted-imports': layer(CORE_WHY, CORE) } },
   {
-    // The one module of the core that reads CSV with papaparse (pure JavaScript, runs anywhere).
+    // The one module of the core that reads CSV with papaparse (pure JavaScript, runs in browsers and Node).
     files: ['src/lib/core/dataset/parse.ts'],
     rules: {
-      'no-restricted-imports': layer(CORE_WHY, {
-        ...CORE,
-        patterns: CORE.patterns.filter((p) => p !== 'papaparse'),
-      }),
+      'no-restricted-imports': layer(CORE_WHY, { ...CORE, also: [] }),
     },
   },
   { files: ['src/lib/ml/**'], rules: { 'no-restricted-imports': layer(ML_WHY, ML) } },
