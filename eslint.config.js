@@ -31,7 +31,6 @@ const ML_WHY =
 const COMPONENTS_WHY = 'Components reach models and workers through src/lib/clients and src/lib/state.';
 const WORKERS_WHY =
   'Workers run off the main thread: they serve the clients and never import the UI or its state.';
-
 const CLI_WHY = 'The CLI runs in Node on the core and ml: it must not depend on the browser side.';
 
 /** One module per outside library: the core reads CSV in one place. */
