@@ -107,7 +107,8 @@ const CASES: BadFile[] = [
   {
     file: 'bad-pooling.json',
     path: 'heads[0].pooling',
-    message: 'heads[0].pooling: the string "max" is not a pooling: allowed values: "mean", "cls", "last".',
+    message:
+      'heads[0].pooling: the string "max" is not a pooling: allowed values: "mean", "cls", "last", "sentence".',
   },
   {
     file: 'missing-dataset.json',

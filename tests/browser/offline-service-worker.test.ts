@@ -207,6 +207,8 @@ describe('offline after the first visit', () => {
 
     await withTimeout(page.reload(), UI_TIMEOUT_MS, 'reload the app offline');
     await page.getByTestId('tab-model').waitFor({ timeout: UI_TIMEOUT_MS });
+    // Chromium applies the emulated offline state to a reloaded page asynchronously: wait for it, do not race it.
+    await page.waitForFunction(() => !navigator.onLine, undefined, { timeout: UI_TIMEOUT_MS });
     const environment = await page.evaluate(() => ({
       online: navigator.onLine,
       isolated: crossOriginIsolated,
