@@ -7,8 +7,7 @@
  * environment, Ctrl-C), so tests run it in their own process; run as a script, this file calls it with the
  * process's own.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ExperimentError } from '../lib/core/errors.ts';
@@ -20,6 +19,7 @@ import { DTYPES } from '../lib/core/models/files.ts';
 import type { Dtype } from '../lib/core/ports.ts';
 import { readJsonFile } from './json-file.ts';
 import { createNodeDependencies } from './node-dependencies.ts';
+import { checkOutputFile, writeOutputFile } from './output-file.ts';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -123,6 +123,8 @@ async function runCommand(argv: string[], io: CliIo): Promise<void> {
   }
   const shownFile = displayPath(command.experimentFile, io);
   const json = await readJsonFile(command.experimentFile, shownFile);
+  // Before minutes of work, not after: a results path that would overwrite the input or cannot be written.
+  if (command.outFile) await checkOutputFile(command.outFile, command.experimentFile);
   try {
     await runFile(parseExperiment(json), command, shownFile, io);
   } catch (error) {
@@ -154,8 +156,7 @@ async function runFile(
     const results = await runExperiment(experiment, dependencies);
     io.stdout(`${formatSummaryTable(results)}\n`);
     if (command.outFile) {
-      await mkdir(dirname(command.outFile), { recursive: true });
-      await writeFile(command.outFile, `${JSON.stringify(results, null, 2)}\n`);
+      await writeOutputFile(command.outFile, `${JSON.stringify(results, null, 2)}\n`);
       progress(`results written to ${displayPath(command.outFile, io)}`);
     }
   } finally {
