@@ -43,6 +43,28 @@ beforeAll(async () => {
   ] as const) {
     await writeFile(join(dir, `${name}.json`), experimentWith(dataset));
   }
+  await writeFile(
+    join(dir, 'diverging.json'),
+    JSON.stringify({
+      version: 1,
+      name: 'a learning rate that diverges',
+      model: 'fixtures/tiny-bert',
+      dataset: { builtin: 'topics' },
+      split: { test: 0.3, seed: 42 },
+      prompts: [],
+      heads: [
+        {
+          name: 'huge steps',
+          layer: -1,
+          pooling: 'mean',
+          hidden: 0,
+          epochs: 2,
+          learningRate: 1e308,
+          seed: 1,
+        },
+      ],
+    }),
+  );
   const depth = 100_000;
   await writeFile(join(dir, 'deep.json'), `{"version": 1, "x": ${'['.repeat(depth)}${']'.repeat(depth)}}`);
   await writeFile(join(dir, 'deep-broken.json'), `{"version": 1, "x": ${'['.repeat(depth)}`);
@@ -89,6 +111,12 @@ describe('experiment CLI refuses bad input with one clear line', () => {
       name: 'unclosed JSON nested 100,000 deep',
       file: 'deep-broken.json',
       expected: () => /deep-broken\.json nests arrays and objects more than/,
+    },
+    {
+      name: 'a head whose learning rate makes training diverge',
+      file: 'diverging.json',
+      expected: () =>
+        /Head "huge steps" diverged: .* became NaN or infinite with learning rate 1e\+308\. Lower "learningRate"/,
     },
   ];
 

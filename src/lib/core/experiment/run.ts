@@ -8,6 +8,7 @@ import { decodeDatasetBytes } from '../dataset/decode.ts';
 import { formatFromFileName, parseTable } from '../dataset/parse.ts';
 import { buildDatasetFromRef } from '../dataset/ref.ts';
 import type { Dataset, LabeledExample } from '../dataset/types.ts';
+import { HeadDivergedError } from '../errors.ts';
 import { evaluate } from '../metrics/metrics.ts';
 import type { EmbedOptions, EpochReport, Encoder, HeadTrainer, TrainedHead } from '../ports.ts';
 import {
@@ -252,25 +253,36 @@ export async function runHead(input: HeadRunInput): Promise<HeadRunOutcome> {
   });
 
   const trainStart = now();
-  const head = await input.trainer.train(
-    features,
-    targets,
-    labels.length,
-    {
-      hidden: spec.hidden,
-      epochs: spec.epochs,
-      learningRate: spec.learningRate,
-      seed: spec.seed,
-      batchSize: spec.batchSize ?? DEFAULT_HEAD_BATCH_SIZE,
-    },
-    input.onEpoch,
-    input.signal,
-  );
+  let head: TrainedHead;
+  try {
+    head = await input.trainer.train(
+      features,
+      targets,
+      labels.length,
+      {
+        hidden: spec.hidden,
+        epochs: spec.epochs,
+        learningRate: spec.learningRate,
+        seed: spec.seed,
+        batchSize: spec.batchSize ?? DEFAULT_HEAD_BATCH_SIZE,
+      },
+      input.onEpoch,
+      input.signal,
+    );
+  } catch (error) {
+    if (error instanceof HeadDivergedError)
+      throw new HeadDivergedError(error.what, error.learningRate, spec.name);
+    throw error;
+  }
   const trainMs = now() - trainStart;
   try {
     const inferStart = now();
     const probabilities = await head.predict([...testFeatures]);
     const predictMs = now() - inferStart;
+    // Whatever the trainer checked, a non-finite output must never be scored as a result.
+    if (!probabilities.every((row) => row.every((value) => Number.isFinite(value)))) {
+      throw new HeadDivergedError('its predicted probabilities', spec.learningRate, spec.name);
+    }
     const predictions = predictionsFromProbabilities(
       probabilities,
       labels,
