@@ -17,6 +17,7 @@ import { parseExperiment } from '../lib/core/experiment/schema.ts';
 import type { Experiment } from '../lib/core/experiment/types.ts';
 import { DTYPES } from '../lib/core/models/files.ts';
 import type { Dtype } from '../lib/core/ports.ts';
+import { terminalSafe } from '../lib/core/text/terminal.ts';
 import { readJsonFile } from './json-file.ts';
 import { createNodeDependencies } from './node-dependencies.ts';
 import { checkOutputFile, writeOutputFile } from './output-file.ts';
@@ -107,12 +108,25 @@ function displayPath(path: string, io: CliIo): string {
  * @returns the exit code: 0 on success, 1 when the experiment could not run, 2 for a usage mistake.
  */
 export async function main(argv: string[], io: CliIo): Promise<number> {
+  const safeIo = terminalSafeIo(io);
   try {
-    await runCommand(argv, io);
+    await runCommand(argv, safeIo);
     return 0;
   } catch (error) {
-    return reportError(error, io);
+    return reportError(error, safeIo);
   }
+}
+
+/**
+ * `io` with every control character stripped from what is printed (run, prompt and file names reach it inside
+ * messages), keeping only the newlines; the single-line messages also lose theirs, where they are composed.
+ */
+function terminalSafeIo(io: CliIo): CliIo {
+  return {
+    ...io,
+    stdout: (text) => io.stdout(terminalSafe(text, { keepNewlines: true })),
+    stderr: (text) => io.stderr(terminalSafe(text, { keepNewlines: true })),
+  };
 }
 
 async function runCommand(argv: string[], io: CliIo): Promise<void> {
@@ -143,7 +157,7 @@ async function runFile(
   shownFile: string,
   io: CliIo,
 ): Promise<void> {
-  const progress = (message: string) => io.stderr(`${message}\n`);
+  const progress = (message: string) => io.stderr(`${terminalSafe(message)}\n`);
   const dependencies = createNodeDependencies({
     experimentFile: command.experimentFile,
     projectRoot: PROJECT_ROOT,
@@ -167,7 +181,7 @@ async function runFile(
 
 /** Prints one `error: …` line (usage advice, the stack with DEBUG) and returns the exit code. */
 function reportError(error: unknown, io: CliIo): number {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = terminalSafe(error instanceof Error ? error.message : String(error));
   io.stderr(`error: ${message}\n`);
   if (error instanceof UsageError) io.stderr('Run with --help for usage.\n');
   if (io.env.DEBUG && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
@@ -186,7 +200,7 @@ function runAsScript(): void {
     signal: interrupt.signal,
   };
   const fail = (error: unknown): void => {
-    process.exitCode = reportError(error, io);
+    process.exitCode = reportError(error, terminalSafeIo(io));
   };
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);

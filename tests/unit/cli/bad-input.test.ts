@@ -11,6 +11,11 @@ import { MAX_FILE_BYTES } from '../../../src/lib/core/dataset/limits.ts';
 import { MAX_EXPERIMENT_FILE_BYTES, MAX_JSON_DEPTH } from '../../../src/lib/core/experiment/limits.ts';
 import { runCli } from './run-cli.ts';
 
+/** Control characters other than the newline, which no printed output may contain. */
+function controlCharacters(text: string): string[] {
+  return [...text].filter((char) => char !== '\n' && (char < ' ' || char === '\u007f'));
+}
+
 const CLI_TIMEOUT_MS = 120_000;
 let dir: string;
 
@@ -135,4 +140,38 @@ describe('experiment CLI refuses bad input with one clear line', () => {
       CLI_TIMEOUT_MS,
     );
   }
+});
+
+describe('experiment CLI output', () => {
+  it(
+    'strips escape codes and line breaks from run and experiment names in the table and progress',
+    async () => {
+      const file = join(dir, 'escapes.json');
+      await writeFile(
+        file,
+        JSON.stringify({
+          version: 1,
+          name: 'clears\u001b[2J\u001b[H the screen',
+          model: 'fixtures/tiny-bert',
+          dataset: { builtin: 'topics' },
+          split: { test: 0.3, seed: 42 },
+          prompts: [
+            {
+              name: 'evil\u001b]0;title\u0007 prompt\nsecond line',
+              strategy: 'similarity',
+              template: '{label}',
+            },
+          ],
+          heads: [],
+        }),
+      );
+      const run = await runCli([file]);
+      expect(run.stderr).not.toMatch(/^error:/m);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^evil prompt second line +prompt +\d\.\d{3}/m);
+      expect(run.stderr).toContain('running "clears the screen"');
+      expect(controlCharacters(`${run.stdout}${run.stderr}`)).toEqual([]);
+    },
+    CLI_TIMEOUT_MS,
+  );
 });

@@ -19,6 +19,7 @@ import {
   meanVector,
 } from '../prompts/similarity.ts';
 import { sampleShotsPerClass } from '../split/split.ts';
+import { terminalSafe } from '../text/terminal.ts';
 import type {
   DatasetRef,
   ExperimentResults,
@@ -319,7 +320,8 @@ export async function runHead(input: HeadRunInput): Promise<HeadRunOutcome> {
 export function formatSummaryTable(results: ExperimentResults): string {
   const header = ['run', 'kind', 'accuracy', 'macro-F1', 'adapt ms', 'infer ms', 'labeled', 'trained params'];
   const rows = results.runs.map((run) => [
-    run.name,
+    // A name is the user's: an escape code in it must not reach the terminal, a newline must not break the table.
+    terminalSafe(run.name),
     run.kind,
     run.accuracy.toFixed(3),
     run.macroF1.toFixed(3),
