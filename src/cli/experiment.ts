@@ -42,6 +42,14 @@ class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
+
+/** The run was stopped by Ctrl-C; the message says how far it got and what was kept. */
+class InterruptedError extends Error {
+  override readonly name = 'InterruptedError';
+}
+
 /** What the command reads from and writes to, besides files. */
 export interface CliIo {
   /** Receives the summary table (and --help). */
@@ -158,6 +166,7 @@ async function runFile(
   io: CliIo,
 ): Promise<void> {
   const progress = (message: string) => io.stderr(`${terminalSafe(message)}\n`);
+  const finished: string[] = [];
   const dependencies = createNodeDependencies({
     experimentFile: command.experimentFile,
     projectRoot: PROJECT_ROOT,
@@ -165,18 +174,53 @@ async function runFile(
     onProgress: progress,
     ...(io.signal ? { signal: io.signal } : {}),
   });
+  progress(`running "${experiment.name}" from ${shownFile}`);
+  const running = runExperiment(experiment, {
+    ...dependencies,
+    onRun: (run) => finished.push(run.name),
+  });
+  let results;
   try {
-    progress(`running "${experiment.name}" from ${shownFile}`);
-    const results = await runExperiment(experiment, dependencies);
+    results = await untilInterrupted(running, io.signal);
+  } catch (error) {
+    if (!io.signal?.aborted) {
+      await dependencies.dispose();
+      throw error;
+    }
+    // A step in progress (embedding thousands of texts) does not look at the signal: answer Ctrl-C now, and
+    // release the encoders once that step has let go of them.
+    void running.catch(() => undefined).finally(() => dependencies.dispose());
+    const total = experiment.prompts.length + experiment.heads.length;
+    const names =
+      finished.length === 0 ? '' : ` (${finished.map((name) => JSON.stringify(name)).join(', ')})`;
+    const kept = command.outFile
+      ? `no results were written; ${displayPath(command.outFile, io)} was left as it was`
+      : 'no results were written';
+    throw new InterruptedError(
+      `interrupted (Ctrl-C) after ${finished.length} of ${total} runs had finished${names}; ${kept}. ` +
+        'Run the command again to redo them.',
+    );
+  }
+  try {
     io.stdout(`${formatSummaryTable(results)}\n`);
     if (command.outFile) {
       await writeOutputFile(command.outFile, `${JSON.stringify(results, null, 2)}\n`);
       progress(`results written to ${displayPath(command.outFile, io)}`);
     }
   } finally {
-    // Encoders are released whatever happened, including Ctrl-C, before the command returns.
     await dependencies.dispose();
   }
+}
+
+/** `work`, or a rejection as soon as `signal` aborts, whichever comes first. */
+function untilInterrupted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolvePromise, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('interrupted'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolvePromise, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Prints one `error: …` line (usage advice, the stack with DEBUG) and returns the exit code. */
@@ -185,13 +229,14 @@ function reportError(error: unknown, io: CliIo): number {
   io.stderr(`error: ${message}\n`);
   if (error instanceof UsageError) io.stderr('Run with --help for usage.\n');
   if (io.env.DEBUG && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
-  return error instanceof UsageError ? 2 : 1;
+  return error instanceof UsageError ? 2 : error instanceof InterruptedError ? EXIT_INTERRUPTED : 1;
 }
 
 /** Runs `main` with this process's arguments, streams and environment; Ctrl-C aborts the run. */
 function runAsScript(): void {
   const interrupt = new AbortController();
-  process.once('SIGINT', () => interrupt.abort(new Error('interrupted (Ctrl-C); no results were written.')));
+  // A second Ctrl-C finds no listener left and ends the process at once (Node's default).
+  process.once('SIGINT', () => interrupt.abort(new InterruptedError('interrupted (Ctrl-C).')));
   const io: CliIo = {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
@@ -206,6 +251,8 @@ function runAsScript(): void {
   process.on('unhandledRejection', fail);
   void main(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;
+    // Interrupted: a step still running in the background (see runFile) must not hold the process open.
+    if (code === EXIT_INTERRUPTED) process.exit(code);
   });
 }
 

@@ -3,13 +3,14 @@
  * (tracker issue 9): oversized or endless files, devices and pipes, JSON nested 100,000 deep.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FILE_BYTES } from '../../../src/lib/core/dataset/limits.ts';
 import { MAX_EXPERIMENT_FILE_BYTES, MAX_JSON_DEPTH } from '../../../src/lib/core/experiment/limits.ts';
-import { runCli } from './run-cli.ts';
+import { main } from '../../../src/cli/experiment.ts';
+import { ROOT, runCli } from './run-cli.ts';
 
 /** Control characters other than the newline, which no printed output may contain. */
 function controlCharacters(text: string): string[] {
@@ -171,6 +172,63 @@ describe('experiment CLI output', () => {
       expect(run.stdout).toMatch(/^evil prompt second line +prompt +\d\.\d{3}/m);
       expect(run.stderr).toContain('running "clears the screen"');
       expect(controlCharacters(`${run.stdout}${run.stderr}`)).toEqual([]);
+    },
+    CLI_TIMEOUT_MS,
+  );
+});
+
+describe('experiment CLI on Ctrl-C', () => {
+  it(
+    'stops, says which runs had finished and that nothing was written, and leaves --out as it was',
+    async () => {
+      const file = join(dir, 'interrupted.json');
+      await writeFile(
+        file,
+        JSON.stringify({
+          version: 1,
+          name: 'interrupted',
+          model: 'fixtures/tiny-bert',
+          dataset: { builtin: 'topics' },
+          split: { test: 0.3, seed: 42 },
+          prompts: [{ name: 'bare labels', strategy: 'similarity', template: '{label}' }],
+          heads: [
+            {
+              name: 'linear',
+              layer: -1,
+              pooling: 'mean',
+              hidden: 0,
+              epochs: 50,
+              learningRate: 0.01,
+              seed: 1,
+            },
+          ],
+        }),
+      );
+      const outFile = join(dir, 'earlier-results.json');
+      await writeFile(outFile, 'earlier results\n');
+      const interrupt = new AbortController();
+      let stderr = '';
+      let stdout = '';
+      const code = await main([file, '--out', outFile], {
+        stdout: (text) => (stdout += text),
+        stderr: (text) => {
+          stderr += text;
+          // Ctrl-C as soon as the first run has finished.
+          if (text.startsWith('Prompt "bare labels": accuracy'))
+            interrupt.abort(new Error('interrupted (Ctrl-C).'));
+        },
+        cwd: ROOT,
+        env: {},
+        signal: interrupt.signal,
+      });
+      expect(code).toBe(130);
+      expect(stderr.split('\n').filter((line) => line.startsWith('error: '))).toEqual([
+        expect.stringMatching(
+          /^error: interrupted \(Ctrl-C\) after 1 of 2 runs had finished \("bare labels"\); no results were written; .*earlier-results\.json was left as it was\./,
+        ),
+      ]);
+      expect(stdout).toBe('');
+      expect(await readFile(outFile, 'utf8')).toBe('earlier results\n');
     },
     CLI_TIMEOUT_MS,
   );
