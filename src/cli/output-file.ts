@@ -41,19 +41,25 @@ function reasonOf(error: unknown): string {
 }
 
 /**
- * Checks, before any work, that `outFile` is not the experiment file (compared by real path, so links and `..`
- * do not hide it), is not a folder, and that its folder can be created and written.
+ * Checks, before any work, that `outFile` is not the experiment file (compared by real path and inode, so links
+ * and `..` do not hide it), is not a folder, and that its folder can be created and written.
  * @throws OutputFileError naming the path and the reason.
  */
 export async function checkOutputFile(outFile: string, experimentFile: string): Promise<void> {
   const [out, input] = await Promise.all([realPathOf(outFile), realPathOf(experimentFile)]);
-  if (out === input) {
+  const [outInfo, inputInfo] = await Promise.all([
+    stat(outFile).catch(() => undefined),
+    stat(experimentFile).catch(() => undefined),
+  ]);
+  // A hard link has its own real path: the same device and inode say it is the same file.
+  const sameInode = outInfo && inputInfo && outInfo.dev === inputInfo.dev && outInfo.ino === inputInfo.ino;
+  if (out === input || sameInode) {
     throw new OutputFileError(
       `--out ${outFile} is the experiment file itself; writing results there would overwrite the experiment. ` +
         'Give another file name, e.g. results.json.',
     );
   }
-  const existing = await stat(outFile).catch(() => undefined);
+  const existing = outInfo;
   if (existing?.isDirectory()) {
     throw new OutputFileError(`--out ${outFile} is a folder; give the path of a .json file inside it.`);
   }

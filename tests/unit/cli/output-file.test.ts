@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ beforeAll(async () => {
   experiment = join(dir, 'experiment.json');
   await writeFile(experiment, EXPERIMENT_TEXT);
   await symlink(experiment, join(dir, 'link.json'));
+  await link(experiment, join(dir, 'hard-link.json'));
   await mkdir(join(dir, 'folder'));
   await writeFile(join(dir, 'plain-file'), 'x');
 });
@@ -34,6 +35,7 @@ describe('checkOutputFile refuses before the run', () => {
       message: /itself/,
     },
     { name: 'a symbolic link to it', out: () => join(dir, 'link.json'), message: /itself/ },
+    { name: 'a hard link to it', out: () => join(dir, 'hard-link.json'), message: /itself/ },
     { name: 'a folder', out: () => join(dir, 'folder'), message: /is a folder/ },
     {
       name: 'a path under a file',
