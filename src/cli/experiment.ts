@@ -7,8 +7,7 @@
  * environment, Ctrl-C), so tests run it in their own process; run as a script, this file calls it with the
  * process's own.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ExperimentError } from '../lib/core/errors.ts';
@@ -18,8 +17,10 @@ import { parseExperiment } from '../lib/core/experiment/schema.ts';
 import type { Experiment } from '../lib/core/experiment/types.ts';
 import { DTYPES } from '../lib/core/models/files.ts';
 import type { Dtype } from '../lib/core/ports.ts';
+import { terminalSafe } from '../lib/core/text/terminal.ts';
 import { readJsonFile } from './json-file.ts';
 import { createNodeDependencies } from './node-dependencies.ts';
+import { checkOutputFile, writeOutputFile } from './output-file.ts';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -39,6 +40,14 @@ Progress goes to stderr, the summary table to stdout. Set DEBUG=1 to see stack t
 /** A mistake in how the command was called: printed with a pointer to --help, exit code 2. */
 class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
+
+/** The run was stopped by Ctrl-C; the message says how far it got and what was kept. */
+class InterruptedError extends Error {
+  override readonly name = 'InterruptedError';
 }
 
 /** What the command reads from and writes to, besides files. */
@@ -107,12 +116,25 @@ function displayPath(path: string, io: CliIo): string {
  * @returns the exit code: 0 on success, 1 when the experiment could not run, 2 for a usage mistake.
  */
 export async function main(argv: string[], io: CliIo): Promise<number> {
+  const safeIo = terminalSafeIo(io);
   try {
-    await runCommand(argv, io);
+    await runCommand(argv, safeIo);
     return 0;
   } catch (error) {
-    return reportError(error, io);
+    return reportError(error, safeIo);
   }
+}
+
+/**
+ * `io` with every control character stripped from what is printed (run, prompt and file names reach it inside
+ * messages), keeping only the newlines; the single-line messages also lose theirs, where they are composed.
+ */
+function terminalSafeIo(io: CliIo): CliIo {
+  return {
+    ...io,
+    stdout: (text) => io.stdout(terminalSafe(text, { keepNewlines: true })),
+    stderr: (text) => io.stderr(terminalSafe(text, { keepNewlines: true })),
+  };
 }
 
 async function runCommand(argv: string[], io: CliIo): Promise<void> {
@@ -123,6 +145,8 @@ async function runCommand(argv: string[], io: CliIo): Promise<void> {
   }
   const shownFile = displayPath(command.experimentFile, io);
   const json = await readJsonFile(command.experimentFile, shownFile);
+  // Before minutes of work, not after: a results path that would overwrite the input or cannot be written.
+  if (command.outFile) await checkOutputFile(command.outFile, command.experimentFile);
   try {
     await runFile(parseExperiment(json), command, shownFile, io);
   } catch (error) {
@@ -141,7 +165,8 @@ async function runFile(
   shownFile: string,
   io: CliIo,
 ): Promise<void> {
-  const progress = (message: string) => io.stderr(`${message}\n`);
+  const progress = (message: string) => io.stderr(`${terminalSafe(message)}\n`);
+  const finished: string[] = [];
   const dependencies = createNodeDependencies({
     experimentFile: command.experimentFile,
     projectRoot: PROJECT_ROOT,
@@ -149,34 +174,69 @@ async function runFile(
     onProgress: progress,
     ...(io.signal ? { signal: io.signal } : {}),
   });
+  progress(`running "${experiment.name}" from ${shownFile}`);
+  const running = runExperiment(experiment, {
+    ...dependencies,
+    onRun: (run) => finished.push(run.name),
+  });
+  let results;
   try {
-    progress(`running "${experiment.name}" from ${shownFile}`);
-    const results = await runExperiment(experiment, dependencies);
+    results = await untilInterrupted(running, io.signal);
+  } catch (error) {
+    if (!io.signal?.aborted) {
+      await dependencies.dispose();
+      throw error;
+    }
+    // A step in progress (embedding thousands of texts) does not look at the signal: answer Ctrl-C now, and
+    // release the encoders once that step has let go of them.
+    void running.catch(() => undefined).finally(() => dependencies.dispose());
+    const total = experiment.prompts.length + experiment.heads.length;
+    const names =
+      finished.length === 0 ? '' : ` (${finished.map((name) => JSON.stringify(name)).join(', ')})`;
+    const kept = command.outFile
+      ? `no results were written; ${displayPath(command.outFile, io)} was left as it was`
+      : 'no results were written';
+    throw new InterruptedError(
+      `interrupted (Ctrl-C) after ${finished.length} of ${total} runs had finished${names}; ${kept}. ` +
+        'Run the command again to redo them.',
+    );
+  }
+  try {
     io.stdout(`${formatSummaryTable(results)}\n`);
     if (command.outFile) {
-      await mkdir(dirname(command.outFile), { recursive: true });
-      await writeFile(command.outFile, `${JSON.stringify(results, null, 2)}\n`);
+      await writeOutputFile(command.outFile, `${JSON.stringify(results, null, 2)}\n`);
       progress(`results written to ${displayPath(command.outFile, io)}`);
     }
   } finally {
-    // Encoders are released whatever happened, including Ctrl-C, before the command returns.
     await dependencies.dispose();
   }
 }
 
+/** `work`, or a rejection as soon as `signal` aborts, whichever comes first. */
+function untilInterrupted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolvePromise, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('interrupted'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolvePromise, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** Prints one `error: …` line (usage advice, the stack with DEBUG) and returns the exit code. */
 function reportError(error: unknown, io: CliIo): number {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = terminalSafe(error instanceof Error ? error.message : String(error));
   io.stderr(`error: ${message}\n`);
   if (error instanceof UsageError) io.stderr('Run with --help for usage.\n');
   if (io.env.DEBUG && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
-  return error instanceof UsageError ? 2 : 1;
+  return error instanceof UsageError ? 2 : error instanceof InterruptedError ? EXIT_INTERRUPTED : 1;
 }
 
 /** Runs `main` with this process's arguments, streams and environment; Ctrl-C aborts the run. */
 function runAsScript(): void {
   const interrupt = new AbortController();
-  process.once('SIGINT', () => interrupt.abort(new Error('interrupted (Ctrl-C); no results were written.')));
+  // A second Ctrl-C finds no listener left and ends the process at once (Node's default).
+  process.once('SIGINT', () => interrupt.abort(new InterruptedError('interrupted (Ctrl-C).')));
   const io: CliIo = {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
@@ -185,12 +245,14 @@ function runAsScript(): void {
     signal: interrupt.signal,
   };
   const fail = (error: unknown): void => {
-    process.exitCode = reportError(error, io);
+    process.exitCode = reportError(error, terminalSafeIo(io));
   };
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
   void main(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;
+    // Interrupted: a step still running in the background (see runFile) must not hold the process open.
+    if (code === EXIT_INTERRUPTED) process.exit(code);
   });
 }
 

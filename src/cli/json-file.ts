@@ -1,7 +1,9 @@
 /**
  * @file Reading a JSON file with errors a person can act on: the path, and for a syntax error its line and column.
  */
-import { readFile } from 'node:fs/promises';
+import { formatBytesOverLimit, formatBytes } from '../lib/core/format.ts';
+import { jsonTooDeepMessage, MAX_EXPERIMENT_FILE_BYTES } from '../lib/core/experiment/limits.ts';
+import { NotRegularFileError, readBoundedFile } from './bounded-read.ts';
 
 /** A file that could not be read or parsed; the message names the file (and the position of a syntax error). */
 export class JsonFileError extends Error {
@@ -107,6 +109,9 @@ export function findSyntaxErrorOffset(text: string): number | undefined {
  * V8 reports either "at position N" (Node 20) or "(line L column C)" (newer), so both are understood.
  */
 export function parseJsonText(text: string, displayPath: string): unknown {
+  // Before parsing: whatever walks the parsed value recursively would overflow the stack on 100,000 levels.
+  const tooDeep = jsonTooDeepMessage(text, displayPath);
+  if (tooDeep) throw new JsonFileError(tooDeep);
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
@@ -129,15 +134,36 @@ export function parseJsonText(text: string, displayPath: string): unknown {
   }
 }
 
-/** Reads and parses a JSON file; a missing or unreadable file names the full path it looked for. */
-export async function readJsonFile(path: string, displayPath = path): Promise<unknown> {
+/**
+ * Reads and parses a JSON file of at most `maxBytes` (the experiment file's limit unless given); a missing,
+ * unreadable, oversized or non-regular file names the full path it looked for.
+ */
+export async function readJsonFile(
+  path: string,
+  displayPath = path,
+  maxBytes: number = MAX_EXPERIMENT_FILE_BYTES,
+): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const bytes = await readBoundedFile(path, maxBytes, (size) => {
+      if (size > maxBytes) {
+        throw new JsonFileError(
+          `${path} is ${formatBytesOverLimit(size, maxBytes)}; a JSON file read here can be at most ` +
+            `${formatBytes(maxBytes)}. Give the experiment file itself, not a dataset or results file.`,
+        );
+      }
+    });
+    text = new TextDecoder().decode(bytes);
   } catch (error) {
+    if (error instanceof JsonFileError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new JsonFileError(`File not found: ${path}.`, { cause: error });
-    if (code === 'EISDIR') throw new JsonFileError(`${path} is a folder; give the path of a .json file.`);
+    if (code === 'EISDIR' || (error instanceof NotRegularFileError && error.kind === 'folder')) {
+      throw new JsonFileError(`${path} is a folder; give the path of a .json file.`);
+    }
+    if (error instanceof NotRegularFileError) {
+      throw new JsonFileError(`${path} is not a regular file (a device, pipe or socket); give a .json file.`);
+    }
     throw new JsonFileError(`Could not read ${path}: ${(error as Error).message}`, { cause: error });
   }
   // A byte-order mark is legal in files saved by some editors but not in JSON.parse.

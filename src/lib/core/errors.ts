@@ -65,3 +65,29 @@ export function fieldPath(base: string, key: string | number): string {
   if (/^[A-Za-z_$][\w$]*$/.test(key)) return base === '' ? key : `${base}.${key}`;
   return `${base}[${JSON.stringify(key)}]`;
 }
+
+/**
+ * Head training that diverged: a loss or an output became NaN or infinite, so any accuracy it would report is
+ * meaningless. The message says what to change (a smaller learning rate).
+ */
+export class HeadDivergedError extends Error {
+  override readonly name = 'HeadDivergedError';
+  /** What became non-finite. */
+  readonly what: string;
+  readonly learningRate: number;
+
+  /**
+   * @param what what became non-finite, e.g. `"the loss at epoch 1"` or `"its predicted probabilities"`.
+   * @param learningRate the learning rate used, named in the advice.
+   * @param head the head's name, when known.
+   */
+  constructor(what: string, learningRate: number, head?: string) {
+    const suggested = Math.min(0.01, learningRate / 10);
+    super(
+      `${head === undefined ? 'Head training' : `Head "${head}"`} diverged: ${what} became NaN or infinite ` +
+        `with learning rate ${String(learningRate)}. Lower "learningRate" (e.g. ${String(suggested)}) and run again.`,
+    );
+    this.what = what;
+    this.learningRate = learningRate;
+  }
+}

@@ -6,6 +6,7 @@
  * and `trainOnBatch` (tfjs's `fit` shuffles with `Math.random`).
  */
 import * as tf from '@tensorflow/tfjs';
+import { HeadDivergedError } from '../core/errors.ts';
 import { createRng, shuffle } from '../core/rng/rng.ts';
 import type {
   EpochReport,
@@ -249,6 +250,18 @@ class TfjsTrainedHead implements TrainedHead {
   }
 }
 
+/** Whether every weight of `model` is a finite number. */
+async function weightsAreFinite(model: tf.LayersModel): Promise<boolean> {
+  const allFinite = tf.tidy(() =>
+    tf.stack(model.getWeights().map((weights) => tf.all(tf.isFinite(weights)))).all(),
+  );
+  try {
+    return (await allFinite.data())[0] === 1;
+  } finally {
+    allFinite.dispose();
+  }
+}
+
 async function trainHead(
   features: Float32Array[],
   labelIndices: number[],
@@ -282,6 +295,10 @@ async function trainHead(
         const batchY = tf.gather(allTargets, indexTensor);
         try {
           const [loss, accuracy] = (await model.trainOnBatch(batchX, batchY)) as [number, number];
+          // A diverged head would go on to report chance accuracy with null scores as if it were a result.
+          if (!Number.isFinite(loss)) {
+            throw new HeadDivergedError(`the loss at epoch ${epoch}`, options.learningRate);
+          }
           lossSum += loss * batchIndices.length;
           correctSum += accuracy * batchIndices.length;
         } finally {
@@ -289,6 +306,10 @@ async function trainHead(
         }
       }
       onEpoch?.({ epoch, loss: lossSum / features.length, accuracy: correctSum / features.length });
+    }
+    // The loss is measured before each step, so the last step can still leave non-finite weights.
+    if (!(await weightsAreFinite(model))) {
+      throw new HeadDivergedError('its weights after the last epoch', options.learningRate);
     }
     succeeded = true;
     return new TfjsTrainedHead(model, inputSize, options.hidden, numClasses);

@@ -5,16 +5,14 @@
  */
 import { formatBytes, formatBytesOverLimit } from '../core/format.ts';
 import { DatasetError, ExperimentError } from '../core/errors.ts';
+import { MAX_EXPERIMENT_FILE_BYTES } from '../core/experiment/limits.ts';
 import { loadExperimentDataset } from '../core/experiment/run.ts';
 import { parseExperimentText, serializeExperiment } from '../core/experiment/schema.ts';
 import type { Experiment } from '../core/experiment/types.ts';
 import { labelTexts } from '../core/prompts/similarity.ts';
 
-/**
- * Largest experiment file imported (50 MB): room for the inline rows of the largest dataset file an upload
- * accepts (20 MB), JSON escaping included. Reading and validating more would freeze the tab.
- */
-export const MAX_EXPERIMENT_FILE_BYTES = 50_000_000;
+/** Largest experiment file imported; the CLI reads the same (see core/experiment/limits.ts). */
+export { MAX_EXPERIMENT_FILE_BYTES };
 
 /** Why a file could not be imported; nothing was imported. */
 export class ImportError extends Error {

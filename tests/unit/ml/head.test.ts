@@ -181,4 +181,22 @@ describe('tfjs head trainer', () => {
     }
     expect(liveTensorCount()).toBe(before);
   });
+
+  it('stops with a clear error when a huge learning rate makes training diverge, leaking no tensors', async () => {
+    const tiny = blobs(12, 3);
+    const before = liveTensorCount();
+    for (const hidden of [0, 8]) {
+      await expect(
+        trainer.train(tiny.features, tiny.labels, CLASSES, {
+          ...options,
+          hidden,
+          epochs: 3,
+          learningRate: 1e308,
+        }),
+      ).rejects.toThrow(
+        /^Head training diverged: .* became NaN or infinite with learning rate 1e\+308\. Lower "learningRate" \(e\.g\. 0\.01\)/,
+      );
+    }
+    expect(liveTensorCount()).toBe(before);
+  });
 });

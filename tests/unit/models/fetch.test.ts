@@ -25,6 +25,11 @@ const FAIL_FAST_MS = 1500;
 let repo: HubRepoFixture;
 let hub: HubServer;
 let cdn: HubServer;
+/** Control characters other than the newline, which no printed output may contain. */
+function controlCharacters(text: string): string[] {
+  return [...text].filter((char) => char !== '\n' && (char < ' ' || char === '\u007f'));
+}
+
 let catalog: Catalog;
 let workDir: string;
 let catalogFile: string;
@@ -315,6 +320,15 @@ describe('npm run models (CLI)', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('The catalog lists no models that come with npm install. Name the hub models');
     expect(hub.requests).toEqual([]);
+  });
+
+  it('prints names with escape codes without them, so they cannot clear the screen', async () => {
+    const evilCatalog = join(workDir, 'catalog-\u001b[2J\u001b[H\u0007x.json');
+    await writeFile(evilCatalog, await readFile(catalogFile));
+    const run = await runCli(['--list', '--dir', modelsDirFor('cli-escapes'), '--catalog', evilCatalog], {});
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('catalog-x.json');
+    expect(controlCharacters(`${run.stdout}${run.stderr}`)).toEqual([]);
   });
 
   it('lists the valid ids for an unknown id, and valid dtypes for an unknown dtype', async () => {

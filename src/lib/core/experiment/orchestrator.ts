@@ -444,6 +444,8 @@ export interface RunDependencies extends DatasetReader {
   /** Milliseconds from any fixed origin, e.g. `performance.now()`. */
   now(): number;
   onProgress?(message: string): void;
+  /** Called with each run as it finishes (e.g. to say how far an interrupted run got). */
+  onRun?(run: RunResult): void;
   /** Stops the run between steps (and head training) with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -472,6 +474,7 @@ export async function runExperiment(
       cache: createFeatureCache(),
       now: () => deps.now(),
       onProgress,
+      ...(deps.onRun === undefined ? {} : { onRun: (run: RunResult) => deps.onRun?.(run) }),
       ...(deps.signal === undefined ? {} : { signal: deps.signal }),
     },
   );

@@ -8,6 +8,7 @@ import { decodeDatasetBytes } from '../dataset/decode.ts';
 import { formatFromFileName, parseTable } from '../dataset/parse.ts';
 import { buildDatasetFromRef } from '../dataset/ref.ts';
 import type { Dataset, LabeledExample } from '../dataset/types.ts';
+import { HeadDivergedError } from '../errors.ts';
 import { evaluate } from '../metrics/metrics.ts';
 import type { EmbedOptions, EpochReport, Encoder, HeadTrainer, TrainedHead } from '../ports.ts';
 import {
@@ -18,6 +19,7 @@ import {
   meanVector,
 } from '../prompts/similarity.ts';
 import { sampleShotsPerClass } from '../split/split.ts';
+import { terminalSafe } from '../text/terminal.ts';
 import type {
   DatasetRef,
   ExperimentResults,
@@ -252,25 +254,36 @@ export async function runHead(input: HeadRunInput): Promise<HeadRunOutcome> {
   });
 
   const trainStart = now();
-  const head = await input.trainer.train(
-    features,
-    targets,
-    labels.length,
-    {
-      hidden: spec.hidden,
-      epochs: spec.epochs,
-      learningRate: spec.learningRate,
-      seed: spec.seed,
-      batchSize: spec.batchSize ?? DEFAULT_HEAD_BATCH_SIZE,
-    },
-    input.onEpoch,
-    input.signal,
-  );
+  let head: TrainedHead;
+  try {
+    head = await input.trainer.train(
+      features,
+      targets,
+      labels.length,
+      {
+        hidden: spec.hidden,
+        epochs: spec.epochs,
+        learningRate: spec.learningRate,
+        seed: spec.seed,
+        batchSize: spec.batchSize ?? DEFAULT_HEAD_BATCH_SIZE,
+      },
+      input.onEpoch,
+      input.signal,
+    );
+  } catch (error) {
+    if (error instanceof HeadDivergedError)
+      throw new HeadDivergedError(error.what, error.learningRate, spec.name);
+    throw error;
+  }
   const trainMs = now() - trainStart;
   try {
     const inferStart = now();
     const probabilities = await head.predict([...testFeatures]);
     const predictMs = now() - inferStart;
+    // Whatever the trainer checked, a non-finite output must never be scored as a result.
+    if (!probabilities.every((row) => row.every((value) => Number.isFinite(value)))) {
+      throw new HeadDivergedError('its predicted probabilities', spec.learningRate, spec.name);
+    }
     const predictions = predictionsFromProbabilities(
       probabilities,
       labels,
@@ -307,7 +320,8 @@ export async function runHead(input: HeadRunInput): Promise<HeadRunOutcome> {
 export function formatSummaryTable(results: ExperimentResults): string {
   const header = ['run', 'kind', 'accuracy', 'macro-F1', 'adapt ms', 'infer ms', 'labeled', 'trained params'];
   const rows = results.runs.map((run) => [
-    run.name,
+    // A name is the user's: an escape code in it must not reach the terminal, a newline must not break the table.
+    terminalSafe(run.name),
     run.kind,
     run.accuracy.toFixed(3),
     run.macroF1.toFixed(3),

@@ -9,6 +9,7 @@ import { formatFromFileName } from '../dataset/parse.ts';
 import { DatasetError, ExperimentError, fieldPath, quoteList } from '../errors.ts';
 import { LABEL_PLACEHOLDER, TEXT_PLACEHOLDER } from '../prompts/similarity.ts';
 import { layerIndex, layerRangeText } from './layers.ts';
+import { jsonTooDeepMessage } from './limits.ts';
 import {
   choiceValues,
   HEAD_SETTINGS,
@@ -527,6 +528,8 @@ export function parseExperiment(json: unknown): Experiment {
  * @throws ExperimentError when the text is not JSON or the experiment is invalid.
  */
 export function parseExperimentText(text: string): Experiment {
+  const tooDeep = jsonTooDeepMessage(text, 'the experiment file');
+  if (tooDeep) throw new ExperimentError('', tooDeep);
   let json: unknown;
   try {
     json = JSON.parse(text.startsWith('\ufeff') ? text.slice(1) : text);

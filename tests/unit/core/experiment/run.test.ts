@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DatasetError, ExperimentError } from '../../../../src/lib/core/errors.ts';
+import { DatasetError, ExperimentError, HeadDivergedError } from '../../../../src/lib/core/errors.ts';
 import { runExperiment, type RunDependencies } from '../../../../src/lib/core/experiment/orchestrator.ts';
 import {
   formatSummaryTable,
@@ -477,5 +477,37 @@ describe('formatSummaryTable', () => {
     // Right-aligned numbers end in the same column on every line.
     const ends = lines.filter((_, index) => index !== 1).map((line) => line.length);
     expect(new Set(ends).size).toBe(1);
+  });
+});
+
+describe('diverged heads', () => {
+  it('refuses non-finite outputs instead of scoring them, naming the head and what to change', async () => {
+    const { deps, trainer } = harness();
+    const nanTrainer: RunDependencies['trainer'] = {
+      async train(...args) {
+        const head = await trainer.train(...args);
+        return {
+          parameterCount: head.parameterCount,
+          predict: async (features) => (await head.predict(features)).map((row) => row.map(() => Number.NaN)),
+          toJSON: () => head.toJSON(),
+          dispose: () => head.dispose(),
+        };
+      },
+    };
+    await expect(runExperiment(topicsExperiment(), { ...deps, trainer: nanTrainer })).rejects.toThrow(
+      /^Head "linear" diverged: its predicted probabilities became NaN or infinite with learning rate 0\.01\. Lower "learningRate"/,
+    );
+  });
+
+  it("puts the head's name into the trainer's divergence error", async () => {
+    const { deps } = harness();
+    const diverging: RunDependencies['trainer'] = {
+      train: async (_features, _labels, _classes, options) => {
+        throw new HeadDivergedError('the loss at epoch 1', options.learningRate);
+      },
+    };
+    await expect(runExperiment(topicsExperiment(), { ...deps, trainer: diverging })).rejects.toThrow(
+      /^Head "linear" diverged: the loss at epoch 1 became NaN/,
+    );
   });
 });
