@@ -7,9 +7,11 @@
  *
  * Vite itself answers an unknown path with `index.html`, which transformers.js would then try to parse as
  * JSON or protobuf; here a missing file is a real 404 whose body names the path looked for.
+ * Symbolic links are followed only when their target stays inside the same root: a link in `models/` to
+ * `/etc/passwd` or to any folder outside is refused (the server may be reachable from the LAN with `--host`).
  */
 import { createReadStream, type Dirent } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Connect, Plugin } from 'vite';
@@ -159,8 +161,12 @@ async function sendModelFile(
 ): Promise<void> {
   const resolved = resolveModelPath(pathname, roots);
   if ('error' in resolved) return sendText(res, 400, resolved.error);
-  const info = await stat(resolved.file).catch(() => undefined);
-  if (!info?.isFile()) {
+  const real = await realFileInside(resolved.file, resolved.root);
+  if (real === 'outside') {
+    return sendText(res, 403, `Refused ${pathname}: it links to a file outside the served model folder.`);
+  }
+  const info = real === undefined ? undefined : await stat(real).catch(() => undefined);
+  if (real === undefined || !info?.isFile()) {
     const shown = path.relative(process.cwd(), resolved.file) || resolved.file;
     const hint = pathname.startsWith(MODELS_URL_PREFIX + FIXTURE_ID_PREFIX)
       ? 'run `npm run fixtures`'
@@ -173,12 +179,13 @@ async function sendModelFile(
   res.setHeader('Last-Modified', info.mtime.toUTCString());
   res.setHeader('Cache-Control', 'no-cache');
   res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
   if (req.method === 'HEAD') {
     res.end();
     return;
   }
   await new Promise<void>((resolve, reject) => {
-    const stream = createReadStream(resolved.file);
+    const stream = createReadStream(real);
     stream.on('error', reject);
     res.on('close', () => {
       stream.destroy();
@@ -187,6 +194,19 @@ async function sendModelFile(
     stream.on('end', resolve);
     stream.pipe(res);
   });
+}
+
+/**
+ * The real path of `file` (all symbolic links resolved) when it lies inside the real path of `root`;
+ * `'outside'` when links lead out of it; undefined when the file or the root does not exist.
+ */
+export async function realFileInside(file: string, root: string): Promise<string | 'outside' | undefined> {
+  const [realFile, realRoot] = await Promise.all([
+    realpath(file).catch(() => undefined),
+    realpath(root).catch(() => undefined),
+  ]);
+  if (realFile === undefined || realRoot === undefined) return undefined;
+  return realFile.startsWith(realRoot + path.sep) ? realFile : 'outside';
 }
 
 async function sendIndex(req: IncomingMessage, res: ServerResponse, roots: Roots): Promise<void> {
@@ -202,6 +222,7 @@ async function sendIndex(req: IncomingMessage, res: ServerResponse, roots: Roots
   res.setHeader('Content-Length', String(Buffer.byteLength(body)));
   res.setHeader('Cache-Control', 'no-cache');
   res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
@@ -215,7 +236,7 @@ export async function findModelFolders(
   async function visit(dir: string, relative: string, depth: number): Promise<void> {
     const entries: Dirent[] = await readdir(dir, { withFileTypes: true }).catch(() => []);
     if (relative !== '' && entries.some((e) => e.isFile() && e.name === 'config.json')) {
-      const onnxBytes = await onnxFileSizes(dir);
+      const onnxBytes = await onnxFileSizes(dir, root);
       found.push({ id: idPrefix + relative, fixture, dtypes: Object.keys(onnxBytes), onnxBytes });
       return;
     }
@@ -232,10 +253,12 @@ export async function findModelFolders(
 }
 
 /** Dtype → size of `onnx/model{suffix}.onnx`, for the dtypes whose file is present (in DTYPE_SUFFIXES order). */
-async function onnxFileSizes(modelDir: string): Promise<Record<string, number>> {
+async function onnxFileSizes(modelDir: string, root: string): Promise<Record<string, number>> {
   const sizes: Record<string, number> = {};
   for (const [dtype, suffix] of Object.entries(DTYPE_SUFFIXES)) {
-    const info = await stat(path.join(modelDir, 'onnx', `model${suffix}.onnx`)).catch(() => undefined);
+    const real = await realFileInside(path.join(modelDir, 'onnx', `model${suffix}.onnx`), root);
+    if (real === undefined || real === 'outside') continue;
+    const info = await stat(real).catch(() => undefined);
     if (info?.isFile()) sizes[dtype] = info.size;
   }
   return sizes;
@@ -244,6 +267,7 @@ async function onnxFileSizes(modelDir: string): Promise<Record<string, number>> 
 function sendText(res: ServerResponse, status: number, message: string): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
   res.setHeader('Cache-Control', 'no-cache');
   res.end(message);

@@ -223,9 +223,13 @@ async function listCatalog(catalog: Catalog, command: Command, io: CliIo): Promi
 function downloadSummaryLines(summary: DownloadSummary): string[] {
   const files = summary.models.flatMap((model) => model.files);
   const count = (outcome: string) => files.filter((file) => file.outcome === outcome).length;
+  const sizeOnly = count('downloaded-size-only') + count('already-present-size-only');
+  const failedModels = summary.models.filter((model) => model.error !== undefined).length;
   const lines = [
     `${count('downloaded')} files downloaded, ${count('already-verified')} already present and verified, ` +
-      `${count('failed')} failed.`,
+      (sizeOnly > 0 ? `${sizeOnly} present but NOT verified (no hash listed), ` : '') +
+      `${count('failed')} failed` +
+      (failedModels > 0 ? `, ${failedModels} model${failedModels === 1 ? '' : 's'} failed.` : '.'),
   ];
   for (const model of summary.models) {
     if (model.error) lines.push(`  ${model.id}: ${model.error}`);

@@ -312,6 +312,27 @@ describe('bad dataset files', () => {
     expect(session.consoleErrors.slice(errorsBefore)).toEqual([]);
   });
 
+  test('labels named like Object.prototype members are counted as ordinary classes', async () => {
+    const errorsBefore = session.consoleErrors.length;
+    const labels = ['__proto__', 'constructor', 'hasOwnProperty', 'toString'];
+    const content = `text,label\n${csvRows(Object.fromEntries(labels.map((label, k) => [label, k + 2])))}\n`;
+    await panel
+      .getByTestId('dataset-file-input')
+      .setInputFiles({ name: 'prototype-labels.csv', mimeType: 'text/csv', buffer: utf8(content) });
+    const draft = panel.getByTestId('dataset-draft');
+    await draft.waitFor({ timeout: UI_TIMEOUT_MS });
+    await expect(draft.getByTestId('draft-name').textContent()).resolves.toBe('prototype-labels.csv');
+    await expect(
+      draft
+        .getByTestId('report-class')
+        .evaluateAll((els) => els.map((e) => [e.getAttribute('data-label'), e.getAttribute('data-count')])),
+    ).resolves.toEqual(labels.map((label, k) => [label, String(k + 2)]));
+    await expect(draft.getByTestId('draft-error').count()).resolves.toBe(0);
+    await expect(draft.getByTestId('use-dataset').isDisabled()).resolves.toBe(false);
+    await expectPreviousDatasetIntact();
+    expect(session.consoleErrors.slice(errorsBefore)).toEqual([]);
+  });
+
   test('dropping two files at once asks for one', async () => {
     await withTimeout(
       page.evaluate(() => {

@@ -5,8 +5,9 @@
  *   where LFS files (`.onnx` by default) carry `lfs: { sha256, size, pointerSize }`;
  * - `GET /{id}/resolve/{rev}/{path}`: the file, with Range support (206 / 416); `rev` is the revision or commit;
  * - `GET /cdn/{sha256}`: any file by content hash, the target of redirects to a second server playing the CDN.
- * Per file it can be told to redirect to another server, break off transfers, stall, or serve wrong bytes; every
- * request is recorded.
+ * Per file it can be told to redirect to another server, break off transfers, stall, or serve wrong bytes; and to
+ * behave with hostility: redirect in a loop or to `file://`, send a body longer than listed (without end), stall
+ * in the middle of a body, or stream an endless listing. Every request is recorded.
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
@@ -23,6 +24,8 @@ export interface HubRepoFixture {
   files: Record<string, Buffer>;
   /** Which files are stored with Git LFS (get a SHA-256 in the API); default: `.onnx` files. */
   isLfs?: (path: string) => boolean;
+  /** The API lists names and sizes only, no hash of any kind (as a bare mirror might). */
+  withoutHashes?: boolean;
 }
 
 export interface RecordedRequest {
@@ -55,6 +58,19 @@ export interface HubServer {
   stallFileOnce(path: string): void;
   /** `path` is served with one byte changed (same size), so its hash does not match the API's. */
   corruptFile(path: string): void;
+  /** Requests for `path` answer 302 to `location` as given (e.g. `file:///etc/passwd`). */
+  redirectFileTo(path: string, location: string): void;
+  /** Requests for `path` answer 302 to themselves, forever. */
+  redirectFileInLoop(path: string): void;
+  /**
+   * `path` is served with its content followed by zeros that never end (until the client hangs up); with
+   * `announce`, a Content-Length 1 MB longer than the file is sent, otherwise none (chunked).
+   */
+  overlongFile(path: string, options?: { announce?: boolean }): void;
+  /** The next response for `path` sends its headers and `afterBytes` of the body, then nothing (left open). */
+  stallFileMidBodyOnce(path: string, afterBytes: number): void;
+  /** The model info API answers 200 with a JSON listing that never ends; returns the bytes sent so far. */
+  endlessListing(): () => number;
   /** Undoes every behaviour set above. */
   resetBehaviours(): void;
   close(): Promise<void>;
@@ -70,6 +86,7 @@ interface StoredFile {
 
 interface StoredRepo {
   id: string;
+  withoutHashes: boolean;
   revision: string;
   commit: string;
   files: Map<string, StoredFile>;
@@ -80,6 +97,11 @@ interface Behaviours {
   truncations: Map<string, { afterBytes: number; remaining: number }>;
   stalls: Set<string>;
   corrupt: Set<string>;
+  locations: Map<string, string>;
+  loops: Set<string>;
+  overlong: Map<string, { announce: boolean }>;
+  midBodyStalls: Map<string, number>;
+  endlessListing: { sent: number } | undefined;
 }
 
 /** Reads every file below `dir` into a repo fixture (paths `/`-separated, relative to `dir`). */
@@ -107,7 +129,8 @@ function storeRepo(fixture: HubRepoFixture): StoredRepo {
     files.set(path, { path, content, sha256: hex('sha256', content), gitBlobSha1, lfs: isLfs(path) });
   }
   const commit = hex('sha1', fixture.id, ...[...files.values()].map((file) => file.gitBlobSha1));
-  return { id: fixture.id, revision: fixture.revision ?? 'main', commit, files };
+  const withoutHashes = fixture.withoutHashes ?? false;
+  return { id: fixture.id, withoutHashes, revision: fixture.revision ?? 'main', commit, files };
 }
 
 function sibling(file: StoredFile) {
@@ -163,6 +186,28 @@ function sendBody(response: ServerResponse, body: Buffer, path: string, behaviou
   response.write(body.subarray(0, truncation.afterBytes), () => response.socket?.destroySoon());
 }
 
+/** Writes `chunk` again and again, respecting back-pressure, until the client hangs up. */
+function writeForever(response: ServerResponse, chunk: Buffer, onChunk: () => void = () => undefined): void {
+  const pump = (): void => {
+    while (!response.destroyed && !response.writableEnded) {
+      onChunk();
+      if (!response.write(chunk)) {
+        response.once('drain', pump);
+        return;
+      }
+    }
+  };
+  response.on('error', () => undefined);
+  pump();
+}
+
+function serveOverlong(response: ServerResponse, file: StoredFile, announce: boolean): void {
+  const length = announce ? { 'content-length': file.content.length + 1024 * 1024 } : {};
+  response.writeHead(200, { 'content-type': 'application/octet-stream', ...length });
+  response.write(file.content);
+  writeForever(response, Buffer.alloc(64 * 1024));
+}
+
 function serveFile(
   request: IncomingMessage,
   response: ServerResponse,
@@ -170,6 +215,18 @@ function serveFile(
   behaviours: Behaviours,
 ) {
   if (behaviours.stalls.delete(file.path)) return;
+  const overlong = behaviours.overlong.get(file.path);
+  if (overlong) return serveOverlong(response, file, overlong.announce);
+  const stallAfter = behaviours.midBodyStalls.get(file.path);
+  if (stallAfter !== undefined) {
+    behaviours.midBodyStalls.delete(file.path);
+    response.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': file.content.length,
+    });
+    response.write(file.content.subarray(0, stallAfter));
+    return;
+  }
   const content = servedBytes(file, behaviours);
   const range = parseRange(request.headers.range, content.length);
   const headers = {
@@ -189,7 +246,20 @@ function serveFile(
   sendBody(response, body, file.path, behaviours);
 }
 
-function handleApi(url: URL, response: ServerResponse, repos: Map<string, StoredRepo>): void {
+function handleApi(
+  url: URL,
+  response: ServerResponse,
+  repos: Map<string, StoredRepo>,
+  behaviours: Behaviours,
+): void {
+  const endless = behaviours.endlessListing;
+  if (endless) {
+    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    const entry = Buffer.from(`${JSON.stringify({ rfilename: 'x'.repeat(200), size: 1 })},`.repeat(100));
+    response.write('{"sha":"0","siblings":[');
+    writeForever(response, entry, () => (endless.sent += entry.length));
+    return;
+  }
   const match = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname);
   const repo = match ? repos.get(decodeURIComponent(match[1] as string)) : undefined;
   if (!match || !repo) {
@@ -202,7 +272,9 @@ function handleApi(url: URL, response: ServerResponse, repos: Map<string, Stored
     sendNotFound(response, 'RevisionNotFound', `Invalid rev id: ${revision}`);
     return;
   }
-  const siblings = [...repo.files.values()].map(sibling);
+  const siblings = [...repo.files.values()].map((file) =>
+    repo.withoutHashes ? { rfilename: file.path, size: file.content.length } : sibling(file),
+  );
   sendJson(response, 200, { _id: repo.commit.slice(0, 24), id: repo.id, sha: repo.commit, siblings });
 }
 
@@ -221,6 +293,10 @@ function handleResolve(
     sendNotFound(response, 'RevisionNotFound', `Invalid rev id: ${revision}`);
   } else if (!file) {
     sendNotFound(response, 'EntryNotFound', `${path} does not exist on "${revision}"`);
+  } else if (behaviours.loops.has(path) || behaviours.locations.has(path)) {
+    const location = behaviours.locations.get(path) ?? (request.url as string);
+    response.writeHead(302, { location, 'content-length': 0 });
+    response.end();
   } else if (behaviours.redirects.has(path)) {
     const target = behaviours.redirects.get(path) as HubServer;
     response.writeHead(302, { location: `${target.endpoint}/cdn/${file.sha256}`, 'content-length': 0 });
@@ -244,7 +320,7 @@ function route(
   behaviours: Behaviours,
 ) {
   const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-  if (url.pathname.startsWith('/api/models/')) return handleApi(url, response, repos);
+  if (url.pathname.startsWith('/api/models/')) return handleApi(url, response, repos, behaviours);
   const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
   if (resolve) return handleResolve(request, response, resolve, repos, behaviours);
   const cdn = /^\/cdn\/([0-9a-f]{64})$/.exec(url.pathname);
@@ -268,6 +344,11 @@ export async function startHubServer(repos: HubRepoFixture[]): Promise<HubServer
     truncations: new Map(),
     stalls: new Set(),
     corrupt: new Set(),
+    locations: new Map(),
+    loops: new Set(),
+    overlong: new Map(),
+    midBodyStalls: new Map(),
+    endlessListing: undefined,
   };
   const requests: RecordedRequest[] = [];
   const server = createServer((request, response) => {
@@ -289,11 +370,25 @@ export async function startHubServer(repos: HubRepoFixture[]): Promise<HubServer
       void behaviours.truncations.set(path, { afterBytes, remaining: times }),
     stallFileOnce: (path) => void behaviours.stalls.add(path),
     corruptFile: (path) => void behaviours.corrupt.add(path),
+    redirectFileTo: (path, location) => void behaviours.locations.set(path, location),
+    redirectFileInLoop: (path) => void behaviours.loops.add(path),
+    overlongFile: (path, { announce = false } = {}) => void behaviours.overlong.set(path, { announce }),
+    stallFileMidBodyOnce: (path, afterBytes) => void behaviours.midBodyStalls.set(path, afterBytes),
+    endlessListing() {
+      const endless = { sent: 0 };
+      behaviours.endlessListing = endless;
+      return () => endless.sent;
+    },
     resetBehaviours() {
       behaviours.redirects.clear();
       behaviours.truncations.clear();
       behaviours.stalls.clear();
       behaviours.corrupt.clear();
+      behaviours.locations.clear();
+      behaviours.loops.clear();
+      behaviours.overlong.clear();
+      behaviours.midBodyStalls.clear();
+      behaviours.endlessListing = undefined;
     },
     close: () =>
       new Promise<void>((resolve) => {

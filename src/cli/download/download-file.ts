@@ -41,7 +41,12 @@ export interface TransferContext {
   retry: RetryPolicy;
 }
 
-export type FileOutcome = 'downloaded' | 'already-verified';
+/**
+ * What became of one file. The `-size-only` outcomes are files whose listing gave no hash: only their size could
+ * be checked, so they are never called verified.
+ */
+export type FileOutcome =
+  'downloaded' | 'already-verified' | 'downloaded-size-only' | 'already-present-size-only';
 
 /** File-system errors that retrying a transfer cannot fix. */
 const LOCAL_WRITE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EISDIR', 'ENOTDIR']);
@@ -59,10 +64,22 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** True when the file under its final name already matches the hub's size and hash. */
-async function isAlreadyVerified(download: FileDownload): Promise<boolean> {
-  if ((await fileSize(download.finalPath)) !== download.expected.size) return false;
-  return (await verifyFile(download.finalPath, download.expected)).ok;
+/** The outcome when the file under its final name already matches the hub's size (and hash, if listed). */
+async function alreadyInPlace(download: FileDownload): Promise<FileOutcome | undefined> {
+  if ((await fileSize(download.finalPath)) !== download.expected.size) return undefined;
+  const result = await verifyFile(download.finalPath, download.expected);
+  if (!result.ok) return undefined;
+  return result.hashed ? 'already-verified' : 'already-present-size-only';
+}
+
+/** A body longer than the listing says: stop, keep nothing (the part is emptied), and say why. */
+function oversizeError(download: FileDownload, sent: string): ChecksumError {
+  return new ChecksumError(
+    download.label,
+    `${download.label}: the server ${sent}, more than the ${download.expected.size} bytes its listing gives; ` +
+      'the transfer was stopped and the download deleted. The server (HF_ENDPOINT) is not serving the file its ' +
+      'metadata describes.',
+  );
 }
 
 /** Bytes of a usable `.part`; a part longer than the file cannot be right and is removed. */
@@ -91,8 +108,17 @@ function bodyStartOffset(
   download: FileDownload,
 ): number {
   const status = response.statusCode ?? 0;
-  if (status === 200) return 0;
-  if (status === 206 && contentRangeStart(response) === partSize) return partSize;
+  const start =
+    status === 200 ? 0 : status === 206 && contentRangeStart(response) === partSize ? partSize : -1;
+  if (start >= 0) {
+    const announced = Number(headerValue(response.headers, 'content-length') ?? 0);
+    if (announced > download.expected.size - start) {
+      response.destroy();
+      ftruncateSync(partFd, 0);
+      throw oversizeError(download, `announced ${start + announced} bytes`);
+    }
+    return start;
+  }
   response.resume();
   if (status === 206 || status === 416) {
     ftruncateSync(partFd, 0);
@@ -124,6 +150,11 @@ async function writeBody(
   if (start === 0) ftruncateSync(partFd, 0);
   const progress = reporter.file(download.label, download.expected.size, start);
   response.on('data', (chunk: Buffer) => {
+    if (received + chunk.length > download.expected.size) {
+      // Only what the listing allows ever reaches the disk; an endless body stops here.
+      response.destroy(oversizeError(download, `sent more than ${download.expected.size} bytes`));
+      return;
+    }
     try {
       writeSync(partFd, chunk);
     } catch (error) {
@@ -138,7 +169,10 @@ async function writeBody(
     if (received < download.expected.size) throw new Error('the server closed the response early');
   } catch (error) {
     progress.stop();
-    if (isAbort(error) || LOCAL_WRITE_ERRORS.has(errorCode(error) ?? '')) throw error;
+    if (error instanceof ChecksumError) ftruncateSync(partFd, 0);
+    if (isAbort(error) || error instanceof ChecksumError || LOCAL_WRITE_ERRORS.has(errorCode(error) ?? '')) {
+      throw error;
+    }
     throw new TransferError(
       `the connection broke off after ${received} of ${download.expected.size} bytes (${messageOf(error)})`,
     );
@@ -187,10 +221,10 @@ async function transferWithRetries(download: FileDownload, context: TransferCont
   }
 }
 
-/** Deletes the part file unless it matches the hub's size and hash. */
-async function verifyPart(download: FileDownload): Promise<void> {
+/** Deletes the part file unless it matches the hub's size and hash; says whether a hash was compared. */
+async function verifyPart(download: FileDownload): Promise<boolean> {
   const result = await verifyFile(download.partPath, download.expected);
-  if (result.ok) return;
+  if (result.ok) return result.hashed;
   await rm(download.partPath, { force: true });
   throw new ChecksumError(
     download.label,
@@ -215,12 +249,13 @@ export async function downloadVerifiedFile(
   download: FileDownload,
   context: TransferContext,
 ): Promise<FileOutcome> {
-  if (await isAlreadyVerified(download)) return 'already-verified';
+  const present = await alreadyInPlace(download);
+  if (present) return present;
   await mkdir(dirname(download.partPath), { recursive: true });
   // An empty file needs no transfer (and a zero-byte part is never kept between attempts).
   if (download.expected.size === 0) await writeFile(download.partPath, '');
   else await transferWithRetries(download, context);
-  await verifyPart(download);
+  const hashed = await verifyPart(download);
   await placeFile(download);
-  return 'downloaded';
+  return hashed ? 'downloaded' : 'downloaded-size-only';
 }

@@ -27,7 +27,7 @@ import {
   type RetryPolicy,
   type TransferContext,
 } from './download-file.ts';
-import { DiskSpaceError, TransferError, UnreachableError } from './errors.ts';
+import { describeFileSystemError, DiskSpaceError, TransferError, UnreachableError } from './errors.ts';
 import {
   fetchRepoListing,
   resolveFileUrl,
@@ -79,7 +79,7 @@ function isFatal(error: unknown): boolean {
 }
 
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return describeFileSystemError(error) ?? (error instanceof Error ? error.message : String(error));
 }
 
 /** The catalog models to fetch, each once, in the order asked; throws CatalogLookupError for unknown ids. */
@@ -163,6 +163,14 @@ function fileDownload(
   return download;
 }
 
+const OUTCOME_NOTES: Readonly<Record<FileOutcome, string>> = {
+  downloaded: 'verified and in place',
+  'already-verified': 'already present and verified',
+  'downloaded-size-only': 'in place, size checked only (the hub listed no hash for it): NOT verified',
+  'already-present-size-only':
+    'already present, size checked only (the hub listed no hash for it): NOT verified',
+};
+
 async function fetchFile(
   download: FileDownload,
   context: TransferContext,
@@ -170,7 +178,7 @@ async function fetchFile(
 ): Promise<FileResult> {
   try {
     const outcome = await downloadVerifiedFile(download, context);
-    const note = outcome === 'already-verified' ? 'already present and verified' : 'verified and in place';
+    const note = OUTCOME_NOTES[outcome];
     context.reporter.info(`  ${path}: ${note}`);
     return { path, outcome };
   } catch (error) {

@@ -54,3 +54,34 @@ export class ChecksumError extends Error {
 export class DiskSpaceError extends Error {
   override readonly name = 'DiskSpaceError';
 }
+
+/** File-system error codes, in words. */
+const FILE_SYSTEM_ERRORS: ReadonlyMap<string, string> = new Map([
+  ['ENOSPC', 'the disk is full'],
+  ['EDQUOT', 'the disk quota is used up'],
+  ['EACCES', 'permission denied'],
+  ['EPERM', 'the operation is not permitted'],
+  ['EROFS', 'the file system is read-only'],
+  ['EISDIR', 'a folder is in the way of a file'],
+  ['ENOTDIR', 'a file is in the way of a folder'],
+  ['EEXIST', 'something else already exists there'],
+  ['ENOENT', 'a folder on the way does not exist'],
+  ['EMFILE', 'too many files are open'],
+  ['ENAMETOOLONG', 'the path is too long'],
+  ['EIO', 'the disk reported an input/output error'],
+]);
+
+/**
+ * A Node file-system error as a sentence (`could not write models/x: the disk is full (ENOSPC)`), or undefined
+ * when `error` is not one. Node's own message (`ENOSPC: no space left on device, write`) names neither the file
+ * nor what to do.
+ */
+export function describeFileSystemError(error: unknown): string | undefined {
+  const { code, path, syscall } = (error ?? {}) as { code?: unknown; path?: unknown; syscall?: unknown };
+  if (typeof code !== 'string') return undefined;
+  const words = FILE_SYSTEM_ERRORS.get(code);
+  if (words === undefined) return undefined;
+  const action = syscall === 'open' || syscall === 'read' || syscall === 'stat' ? 'open' : 'write';
+  const where = typeof path === 'string' ? ` ${path}` : '';
+  return `could not ${action}${where}: ${words} (${code})`;
+}

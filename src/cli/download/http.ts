@@ -4,7 +4,7 @@
  */
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { TransferError, UnreachableError } from './errors.ts';
+import { HubResponseError, TransferError, UnreachableError } from './errors.ts';
 
 export interface HttpTimeouts {
   /** DNS lookup + TCP connect; past this the host counts as unreachable. */
@@ -81,10 +81,17 @@ function getOnce(url: URL, headers: Record<string, string>, timeouts: HttpTimeou
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const request = send(url, { method: 'GET', headers, signal });
     armConnectTimeout(request, url, timeouts.connectMs);
+    let opened: IncomingMessage | undefined;
     request.setTimeout(timeouts.idleMs, () => {
-      request.destroy(new TransferError(`${url.origin} sent nothing for ${timeouts.idleMs / 1000} s`));
+      const error = new TransferError(`${url.origin} sent nothing for ${timeouts.idleMs / 1000} s`);
+      // Mid-body, the reader sees this reason rather than a bare "aborted".
+      opened?.destroy(error);
+      request.destroy(error);
     });
-    request.once('response', resolve);
+    request.once('response', (response: IncomingMessage) => {
+      opened = response;
+      resolve(response);
+    });
     request.once('error', (error) => reject(classifyRequestError(error, url)));
     request.end();
   });
@@ -106,28 +113,62 @@ function redirectTarget(response: IncomingMessage, from: URL): URL | undefined {
  * GETs `url`, following up to ten redirects (relative or to another host), and resolves with the first
  * non-redirect response, body unread. Rejects with {@link UnreachableError} when a host cannot be reached and
  * {@link TransferError} for other network failures. A response stalling for `idleMs` is destroyed with a
- * TransferError, which the body stream then emits.
+ * TransferError, which the body stream then emits. A redirect loop, a redirect to anything but http(s) (e.g.
+ * `file://`) or too many redirects reject at once with {@link HubResponseError}: retrying cannot fix them.
  */
 export async function openGet(url: URL, options: GetOptions = {}): Promise<OpenedResponse> {
   const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  const visited = new Set<string>();
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    visited.add(current.href);
     const response = await getOnce(current, headersFor(current, url, options), timeouts, options.signal);
     const next = redirectTarget(response, current);
     if (!next) return { response, url: current };
     response.resume();
+    const status = response.statusCode ?? 0;
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-      throw new TransferError(`${current.href} redirected to an unsupported address: ${next.href}`);
+      throw new HubResponseError(
+        status,
+        `${current.href} redirected to ${next.href}, which is not an http(s) address; refused.`,
+      );
+    }
+    if (visited.has(next.href)) {
+      throw new HubResponseError(status, `${url.href} redirects in a loop (back to ${next.href}); refused.`);
     }
     current = next;
   }
-  throw new TransferError(`${url.href} redirected more than ${MAX_REDIRECTS} times.`);
+  throw new HubResponseError(0, `${url.href} redirected more than ${MAX_REDIRECTS} times; refused.`);
 }
 
-/** Reads a whole (small) response body as text. */
-export async function readBodyText(response: IncomingMessage): Promise<string> {
+/**
+ * Reads a whole (small) response body as text, at most `maxBytes` of it: a longer body (announced or sent) is
+ * cut off and rejects with {@link HubResponseError} naming `what` and the cap, before it can fill memory.
+ */
+export async function readBodyText(
+  response: IncomingMessage,
+  maxBytes: number,
+  what: string,
+): Promise<string> {
+  const tooLarge = () =>
+    new HubResponseError(
+      response.statusCode ?? 0,
+      `${what} is larger than ${maxBytes} bytes; refused (is HF_ENDPOINT a Hugging Face hub?).`,
+    );
+  if (Number(headerValue(response.headers, 'content-length') ?? 0) > maxBytes) {
+    response.destroy();
+    throw tooLarge();
+  }
   const chunks: Buffer[] = [];
-  for await (const chunk of response) chunks.push(chunk as Buffer);
+  let size = 0;
+  for await (const chunk of response) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) {
+      response.destroy();
+      throw tooLarge();
+    }
+    chunks.push(chunk as Buffer);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 

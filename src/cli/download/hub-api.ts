@@ -32,7 +32,12 @@ export interface HubConnection {
   token?: string;
   timeouts?: HttpTimeouts;
   signal?: AbortSignal;
+  /** Largest file listing accepted, in bytes; default {@link MAX_LISTING_BYTES}. */
+  maxListingBytes?: number;
 }
+
+/** A listing of a repository with thousands of files is a few MB; anything past this is refused. */
+export const MAX_LISTING_BYTES = 32 * 1024 * 1024;
 
 interface ApiSibling {
   rfilename?: unknown;
@@ -157,7 +162,11 @@ export async function fetchRepoListing(
     throw new HubResponseError(status, message);
   }
   const contentType = headerValue(response.headers, 'content-type') ?? '';
-  const body = await readBodyText(response);
+  const body = await readBodyText(
+    response,
+    hub.maxListingBytes ?? MAX_LISTING_BYTES,
+    `The file listing of ${id} from ${hub.endpoint}`,
+  );
   if (contentType !== '' && !contentType.includes('json')) {
     throw new HubResponseError(
       status,

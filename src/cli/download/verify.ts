@@ -7,7 +7,12 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { RemoteFile } from './hub-api.ts';
 
-export type Verification = { ok: true } | { ok: false; what: string; expected: string; actual: string };
+/**
+ * `hashed` says whether a hash was compared: a listing that gives no hash for a file allows a size check only,
+ * which must never be reported as "verified".
+ */
+export type Verification =
+  { ok: true; hashed: boolean } | { ok: false; what: string; expected: string; actual: string };
 
 async function hashFile(path: string, hash: Hash): Promise<string> {
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
@@ -43,14 +48,14 @@ export async function verifyFile(path: string, expected: RemoteFile): Promise<Ve
   if (expected.sha256) {
     const actual = await sha256OfFile(path);
     return actual === expected.sha256
-      ? { ok: true }
+      ? { ok: true, hashed: true }
       : { ok: false, what: 'SHA-256', expected: expected.sha256, actual };
   }
   if (expected.gitBlobSha1) {
     const actual = await gitBlobSha1OfFile(path, size);
     return actual === expected.gitBlobSha1
-      ? { ok: true }
+      ? { ok: true, hashed: true }
       : { ok: false, what: 'git blob SHA-1', expected: expected.gitBlobSha1, actual };
   }
-  return { ok: true };
+  return { ok: true, hashed: false };
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -283,6 +283,110 @@ describe('downloading from a hub', () => {
 
     await expect(attempt).rejects.toThrow(`Could not reach ${endpoint} (connection refused)`);
     expect(Date.now() - startedAt).toBeLessThan(FAIL_FAST_MS);
+  });
+});
+
+describe('downloading from a hostile hub', () => {
+  it.each([
+    ['never ends, without a length', false, /sent more than \d+ bytes/],
+    ['announces a longer length', true, /announced \d+ bytes/],
+  ])('stops a body that %s at the listed size, keeps nothing and does not retry', async (_, announce, sent) => {
+    hub.overlongFile(WEIGHTS, { announce });
+    const modelsDir = modelsDirFor(`overlong-${announce}`);
+    const { summary } = await download(modelsDir);
+
+    const failed = summary.models[0]?.files.filter((file) => file.outcome === 'failed');
+    expect(failed?.map((file) => file.path)).toEqual([WEIGHTS]);
+    expect(failed?.[0]?.error).toMatch(sent);
+    expect(failed?.[0]?.error).toMatch(/more than the \d+ bytes its listing gives; the transfer was stopped/);
+    expect(resolveRequests(hub, WEIGHTS)).toHaveLength(1);
+    expect(await exists(join(modelsDir, REPO_ID, WEIGHTS))).toBe(false);
+    expect(await exists(join(modelsDir, REPO_ID, '.download'))).toBe(false);
+  });
+
+  it('refuses a listing that never ends once it passes the cap', async () => {
+    const sent = hub.endlessListing();
+    const { summary } = await download(modelsDirFor('endless-listing'), {
+      hub: { endpoint: hub.endpoint, maxListingBytes: 1024 * 1024, timeouts: { connectMs: 2000, idleMs: 2000 } },
+    });
+
+    expect(summary.failedModels).toBe(1);
+    expect(summary.models[0]?.error).toMatch(/file listing of test-org\/tiny-bert .* is larger than 1048576 bytes/);
+    // The server stops once the client hangs up: only the cap plus what was in flight was ever sent.
+    expect(sent()).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('never calls a file verified when the listing gives no hash for it', async () => {
+    const bare = await startHubServer([{ ...repo, withoutHashes: true }]);
+    try {
+      const modelsDir = modelsDirFor('no-hashes');
+      const first = await download(modelsDir, { hub: { endpoint: bare.endpoint } });
+      expect(first.summary.models[0]?.files.map((file) => file.outcome)).toEqual(Array(4).fill('downloaded-size-only'));
+      expect(first.output).not.toMatch(/verified and in place/);
+      expect(first.output).toMatch(/onnx\/model\.onnx: in place, size checked only .*NOT verified/);
+      const again = await download(modelsDir, { hub: { endpoint: bare.endpoint } });
+      expect(again.summary.models[0]?.files.map((file) => file.outcome)).toEqual(
+        Array(4).fill('already-present-size-only'),
+      );
+      expect(again.output).not.toMatch(/already present and verified/);
+      await expectModelIdenticalToFixture(modelsDir);
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it.each([
+    ['in a loop', (path: string) => hub.redirectFileInLoop(path), /redirects in a loop/],
+    ['to file://', (path: string) => hub.redirectFileTo(path, 'file:///etc/passwd'), /file:\/\/\/etc\/passwd, which is not an http\(s\) address/],
+  ])('fails a redirect %s at once, without retrying', async (_, arm, message) => {
+    arm('tokenizer.json');
+    const { summary } = await download(modelsDirFor(`redirect-${String(message).length}`), {
+      retry: { attempts: 5, delayMs: 0 },
+    });
+
+    const failed = summary.models[0]?.files.filter((file) => file.outcome === 'failed');
+    expect(failed?.map((file) => file.path)).toEqual(['tokenizer.json']);
+    expect(failed?.[0]?.error).toMatch(message);
+    expect(resolveRequests(hub, 'tokenizer.json')).toHaveLength(1);
+  });
+
+  it('fails a body that stalls midway after the stated idle time, then resumes it', async () => {
+    hub.stallFileMidBodyOnce(WEIGHTS, 50_000);
+    const modelsDir = modelsDirFor('stall-mid-body');
+    const { summary, output } = await download(modelsDir, {
+      hub: { endpoint: hub.endpoint, timeouts: { connectMs: 2000, idleMs: 300 } },
+    });
+
+    expect(summary.failedModels).toBe(0);
+    expect(output).toMatch(/onnx\/model\.onnx: the connection broke off after 50000 of \d+ bytes .*sent nothing for 0\.3 s.*retrying/);
+    expect(resolveRequests(hub, WEIGHTS).map((request) => request.range)).toEqual([undefined, 'bytes=50000-']);
+    await expectModelIdenticalToFixture(modelsDir);
+  });
+
+  it('names a file-system error in words and counts the file as failed', async () => {
+    const modelsDir = modelsDirFor('fs-error');
+    // A file where the onnx/ folder must go.
+    await mkdir(join(modelsDir, REPO_ID), { recursive: true });
+    await writeFile(join(modelsDir, REPO_ID, 'onnx'), 'in the way');
+    const { summary } = await download(modelsDir);
+
+    const failed = summary.models[0]?.files.filter((file) => file.outcome === 'failed');
+    expect(failed?.map((file) => file.path)).toEqual([WEIGHTS]);
+    expect(failed?.[0]?.error).toMatch(/^could not write .*onnx: (a file is in the way of a folder|something else already exists there) \(E[A-Z]+\)$/);
+    expect(summary.failedModels).toBe(1);
+  });
+
+  it('counts a model that failed as a whole in the CLI summary', async () => {
+    const modelsDir = modelsDirFor('cli-fs-error');
+    // A file where the model's folder must go.
+    await mkdir(join(modelsDir, 'test-org'), { recursive: true });
+    await writeFile(join(modelsDir, REPO_ID), 'in the way');
+    const run = await runCli(['--all', '--dir', modelsDir, '--catalog', catalogFile], { HF_ENDPOINT: hub.endpoint });
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/0 failed, 1 model failed\./);
+    expect(run.stdout).toMatch(/test-org\/tiny-bert: could not write .*: (a file is in the way of a folder|something else already exists there)/);
+    expectNoStackTrace(run);
   });
 });
 

@@ -5,6 +5,7 @@
 import { DatasetError, quoteList } from '../errors.ts';
 import type { Table } from './parse.ts';
 import type { Dataset, LabeledExample } from './types.ts';
+import { emptyRecord } from '../records.ts';
 
 /** More classes than this make confusion matrices unreadable and few-shot runs meaningless. */
 export const MAX_CLASSES = 50;
@@ -78,7 +79,7 @@ export function analyzeDataset(
     rowsRead: table.rows.length,
     examples: 0,
     dropped: [],
-    classCounts: {},
+    classCounts: emptyRecord<number>(),
     warnings: [...table.warnings],
   };
   if (table.columns.length === 1) {

@@ -29,6 +29,7 @@ import type {
   SimilarityPrompt,
 } from './types.ts';
 import { HEAD_SETTINGS } from './settings.ts';
+import { emptyRecord } from '../records.ts';
 
 /**
  * What similarity prompts compare: the model's own sentence embedding when it computes one (the Universal Sentence
@@ -188,7 +189,7 @@ export function predictionsFromProbabilities(
     if (row.length !== labels.length) {
       throw new RangeError(`Got ${row.length} class probabilities for ${labels.length} labels.`);
     }
-    const scores: Record<string, number> = {};
+    const scores = emptyRecord<number>();
     labels.forEach((label, k) => {
       scores[label] = row[k] as number;
     });

@@ -7,6 +7,7 @@ import { getBuiltinDataset, builtinDatasetIds } from '../dataset/builtin/registr
 import { formatCount, MAX_ROWS } from '../dataset/limits.ts';
 import { formatFromFileName } from '../dataset/parse.ts';
 import { DatasetError, ExperimentError, fieldPath, quoteList } from '../errors.ts';
+import { emptyRecord, ownValue } from '../records.ts';
 import { LABEL_PLACEHOLDER, TEXT_PLACEHOLDER } from '../prompts/similarity.ts';
 import { layerIndex, layerRangeText } from './layers.ts';
 import { jsonTooDeepMessage } from './limits.ts';
@@ -148,7 +149,7 @@ function checkFields(
   for (const key of Object.keys(object)) {
     if (allowed.includes(key)) continue;
     const keyPath = fieldPath(path, key);
-    const reason = refused[key];
+    const reason = ownValue(refused, key);
     if (reason !== undefined) throw new ExperimentError(keyPath, reason);
     const suggestion = closestName(key, allowed);
     throw new ExperimentError(
@@ -229,7 +230,7 @@ function parseInlineRows(value: unknown, text: string, label: string): Record<st
   return value.map((row: unknown, index) => {
     const rowPath = fieldPath(path, index);
     const object = expectObject(row, rowPath, `{ "${text}": "…", "${label}": "…" }`);
-    const copy: Record<string, string> = {};
+    const copy = emptyRecord<string>();
     for (const [key, cell] of Object.entries(object)) {
       if (typeof cell !== 'string') {
         throw new ExperimentError(
@@ -334,7 +335,7 @@ function parseDescriptions(value: unknown, path: string): Record<string, string 
   if (Object.keys(object).length === 0) {
     throw new ExperimentError(path, 'is empty: describe each label, e.g. { "spam": "an advertisement" }.');
   }
-  const descriptions: Record<string, string | string[]> = {};
+  const descriptions = emptyRecord<string | string[]>();
   for (const [label, description] of Object.entries(object)) {
     const labelPath = fieldPath(path, label);
     if (typeof description === 'string') {

@@ -4,6 +4,7 @@
  */
 import { ExperimentError, fieldPath, quoteList } from '../errors.ts';
 import type { Prediction, SimilarityPrompt } from '../experiment/types.ts';
+import { emptyRecord } from '../records.ts';
 
 /** The placeholder a similarity template must contain. */
 export const LABEL_PLACEHOLDER = '{label}';
@@ -147,7 +148,7 @@ export function classifyBySimilarity(
   }
   return textVectors.map((vector, i) => {
     const similarities = labelVectors.map((labelVector) => cosine(vector, labelVector));
-    const scores: Record<string, number> = {};
+    const scores = emptyRecord<number>();
     labels.forEach((label, k) => {
       scores[label] = similarities[k] as number;
     });
