@@ -11,7 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Connect, Logger, Plugin } from 'vite';
 import { CSP_REPORT_PATH, contentSecurityPolicy, policyForRequest } from '../../src/offline/csp.ts';
-import { terminalSafe } from './terminal-safe.ts';
+import { terminalSafe } from '../../src/lib/core/text/terminal.ts';
 
 /** One violation as browsers send it to a `report-uri` (the `csp-report` object), plus when it arrived. */
 export interface CspViolationReport {
@@ -143,9 +143,15 @@ function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
   req.pause();
 }
 
+/** Longest a report field is printed, in characters. */
+const MAX_FIELD_CHARS = 200;
+
 /** The terminal line for one report; every field from the page is made terminal-safe and cut short. */
 export function describeReport(report: CspViolationReport): string {
-  const field = (value: unknown): string => terminalSafe(typeof value === 'string' ? value : '?', 200);
+  const field = (value: unknown): string => {
+    const chars = Array.from(terminalSafe(typeof value === 'string' ? value : '?'));
+    return chars.length > MAX_FIELD_CHARS ? `${chars.slice(0, MAX_FIELD_CHARS).join('')}…` : chars.join('');
+  };
   return (
     `Content-Security-Policy violation: ${field(report['effective-directive'] ?? report['violated-directive'])} ` +
     `blocked ${field(report['blocked-uri'])} in ${field(report['source-file'] ?? report['document-uri'])}`
