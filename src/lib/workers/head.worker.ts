@@ -7,7 +7,8 @@ import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-si
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { createHeadTrainer } from '../ml/tfjs-head.ts';
 import type { HeadWorkerMethods } from './protocol.ts';
-import { serveRpc, throwIfCancelled, type Handlers } from './rpc.ts';
+import { headHandlers } from './head-handlers.ts';
+import { serveRpc } from './rpc.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
@@ -21,42 +22,4 @@ const trainer = createHeadTrainer({
   },
 });
 
-const handlers: Handlers<HeadWorkerMethods> = {
-  async train(request, { signal, emit }) {
-    const started = performance.now();
-    const head = await trainer.train(
-      request.features,
-      request.labelIndices,
-      request.numClasses,
-      request.options,
-      (report) => emit({ type: 'epoch', report }),
-      signal,
-    );
-    try {
-      throwIfCancelled(signal);
-      return {
-        reply: {
-          type: 'trained',
-          head: head.toJSON(),
-          parameterCount: head.parameterCount,
-          trainMs: performance.now() - started,
-          backend: trainer.backend,
-        },
-      };
-    } finally {
-      head.dispose();
-    }
-  },
-  async predict(request) {
-    const head = await trainer.fromJSON(request.head);
-    try {
-      const started = performance.now();
-      const probabilities = await head.predict(request.features);
-      return { reply: { type: 'predicted', probabilities, ms: performance.now() - started } };
-    } finally {
-      head.dispose();
-    }
-  },
-};
-
-serveRpc<HeadWorkerMethods>(scope, handlers);
+serveRpc<HeadWorkerMethods>(scope, headHandlers(trainer));

@@ -7,6 +7,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import type { Encoder } from '../../../src/lib/core/ports.ts';
 import { createHeadTrainer } from '../../../src/lib/ml/tfjs-head.ts';
+import { headHandlers } from '../../../src/lib/workers/head-handlers.ts';
 import type {
   HeadWorkerMethods,
   LoadedModelInfo,
@@ -161,41 +162,7 @@ export function fakeModelWorker(options: FakeModelWorkerOptions = {}): {
   return { handlers, log };
 }
 
-/** The head worker's handlers (head.worker.ts) with the tfjs cpu backend. */
+/** The head worker's own handlers (head.worker.ts) with the tfjs cpu backend, timed by a clock that stands still. */
 export function headWorker(): Handlers<HeadWorkerMethods> {
-  const trainer = createHeadTrainer({ backend: 'cpu' });
-  return {
-    async train(request, { signal, emit }) {
-      const head = await trainer.train(
-        request.features,
-        request.labelIndices,
-        request.numClasses,
-        request.options,
-        (report) => emit({ type: 'epoch', report }),
-        signal,
-      );
-      try {
-        throwIfCancelled(signal);
-        return {
-          reply: {
-            type: 'trained',
-            head: head.toJSON(),
-            parameterCount: head.parameterCount,
-            trainMs: 1,
-            backend: trainer.backend,
-          },
-        };
-      } finally {
-        head.dispose();
-      }
-    },
-    async predict(request) {
-      const head = await trainer.fromJSON(request.head);
-      try {
-        return { reply: { type: 'predicted', probabilities: await head.predict(request.features), ms: 1 } };
-      } finally {
-        head.dispose();
-      }
-    },
-  };
+  return headHandlers(createHeadTrainer({ backend: 'cpu' }), () => 0);
 }

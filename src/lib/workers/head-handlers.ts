@@ -1,0 +1,52 @@
+/**
+ * @file What the head worker does with each request, given a tfjs head trainer: train a small classifier on frozen
+ * feature vectors (epochs streamed as events, cancel checked between batches) and classify with a trained or
+ * imported head. head.worker.ts serves these with the WASM backend; Node tests serve them with the cpu backend.
+ */
+import type { TfjsHeadTrainer } from '../ml/tfjs-head.ts';
+import type { HeadWorkerMethods } from './protocol.ts';
+import { throwIfCancelled, type Handlers } from './rpc.ts';
+
+/** The head worker's handler table over `trainer`; `now` times training and prediction. */
+export function headHandlers(
+  trainer: TfjsHeadTrainer,
+  now: () => number = () => performance.now(),
+): Handlers<HeadWorkerMethods> {
+  return {
+    async train(request, { signal, emit }) {
+      const started = now();
+      const head = await trainer.train(
+        request.features,
+        request.labelIndices,
+        request.numClasses,
+        request.options,
+        (report) => emit({ type: 'epoch', report }),
+        signal,
+      );
+      try {
+        throwIfCancelled(signal);
+        return {
+          reply: {
+            type: 'trained',
+            head: head.toJSON(),
+            parameterCount: head.parameterCount,
+            trainMs: now() - started,
+            backend: trainer.backend,
+          },
+        };
+      } finally {
+        head.dispose();
+      }
+    },
+    async predict(request) {
+      const head = await trainer.fromJSON(request.head);
+      try {
+        const started = now();
+        const probabilities = await head.predict(request.features);
+        return { reply: { type: 'predicted', probabilities, ms: now() - started } };
+      } finally {
+        head.dispose();
+      }
+    },
+  };
+}
