@@ -74,6 +74,11 @@ export class ExperimentState {
   activity = $state.raw<Activity | undefined>(undefined);
   promptError = $state<string | undefined>(undefined);
   headError = $state<string | undefined>(undefined);
+  /**
+   * What the last dataset change did to the variations' label descriptions (kept, added, dropped), or undefined
+   * when it changed none.
+   */
+  labelsNotice = $state<string | undefined>(undefined);
   /** Which model a prompt with its own `model` ran on, and that the experiment's model is back (or coming back). */
   modelNotice = $state<string | undefined>(undefined);
 
@@ -194,6 +199,7 @@ export class ExperimentState {
     this.promptError = undefined;
     this.headError = undefined;
     this.modelNotice = undefined;
+    this.labelsNotice = undefined;
   }
 
   /**
@@ -203,6 +209,48 @@ export class ExperimentState {
   setDataset(ref: DatasetRef): void {
     this.experiment.dataset = keepRowsRaw(ref);
     this.#invalidate();
+    this.#followLabels();
+  }
+
+  /**
+   * Makes every variation with descriptions describe exactly the dataset's labels: descriptions of labels it
+   * still has are kept, new labels start with their own name as description (as when switching a card to
+   * descriptions), and those of labels it no longer has are dropped and named in `labelsNotice` with their
+   * text, so nothing disappears unseen and the experiment stays one the CLI and Import accept.
+   */
+  #followLabels(): void {
+    const labels = this.dataset?.labels;
+    this.labelsNotice = undefined;
+    if (labels === undefined) return;
+    const changes: string[] = [];
+    this.experiment.prompts.forEach((prompt, index) => {
+      const old = prompt.descriptions;
+      if (old === undefined) return;
+      const own = (label: string): string | string[] | undefined =>
+        Object.hasOwn(old, label) ? old[label] : undefined;
+      const dropped = Object.keys(old).filter((label) => !labels.includes(label));
+      const added = labels.filter((label) => own(label) === undefined);
+      if (dropped.length === 0 && added.length === 0) return;
+      this.experiment.prompts[index] = {
+        ...prompt,
+        descriptions: Object.fromEntries(labels.map((label) => [label, own(label) ?? label])),
+      };
+      const parts: string[] = [];
+      if (dropped.length > 0) {
+        const texts = dropped.map((label) => {
+          const text = own(label);
+          return `"${label}" (${JSON.stringify(Array.isArray(text) ? text.join(' / ') : text)})`;
+        });
+        parts.push(`dropped the descriptions of ${texts.join(', ')}`);
+      }
+      if (added.length > 0) {
+        parts.push(`described ${added.map((label) => `"${label}"`).join(', ')} by the label's name`);
+      }
+      changes.push(`Variation "${prompt.name}": ${parts.join('; ')}.`);
+    });
+    if (changes.length > 0) {
+      this.labelsNotice = `The new dataset has other labels. ${changes.join(' ')}`;
+    }
   }
 
   /** Changes the split; runs and caches are cleared since the test set changed. */
@@ -269,7 +317,8 @@ export class ExperimentState {
 
   /**
    * Runs every variation: in list order, except that variations naming their own model run after the others
-   * (one model switch each way). Stops at the first one that fails (its message goes to `promptError`).
+   * (one model switch each way). One that cannot start or fails does not stop the others; `promptError` names
+   * each that did not run.
    */
   async runAllPrompts(): Promise<void> {
     await this.#runPrompts(this.experiment.prompts.map((_, index) => index));
@@ -281,26 +330,33 @@ export class ExperimentState {
     return this.#runPrompts([index]);
   }
 
-  /** Runs the variations at `indices`: those before the first one that cannot start, then reports why. */
+  /**
+   * Runs the variations at `indices`: a variation that cannot start or fails does not stop the others; every
+   * reason is reported in `promptError`, once each.
+   */
   async #runPrompts(indices: readonly number[]): Promise<boolean> {
     const runnable: number[] = [];
-    let blocked: string | undefined;
+    const problems: string[] = [];
+    const report = (problem?: string): void => {
+      if (problem !== undefined && !problems.includes(problem)) problems.push(problem);
+      this.promptError = problems.length === 0 ? undefined : problems.join(' ');
+    };
     let data: PreparedData | undefined;
     for (const index of indices) {
       const context = this.#runContext(`prompts[${index}]`);
       if (!context.ok) {
-        blocked = context.error;
-        break;
+        report(context.error);
+        continue;
       }
       data = context.value;
       runnable.push(index);
     }
     if (data === undefined || runnable.length === 0) {
-      this.promptError = blocked;
+      report();
       return false;
     }
     const generation = this.#generation;
-    this.promptError = undefined;
+    report();
     this.modelNotice = undefined;
     this.#promptController?.abort();
     const controller = new AbortController();
@@ -330,14 +386,19 @@ export class ExperimentState {
             this.activity = { kind: 'prompts', name: current };
           },
           onRun: (run) => this.#putRun(run, generation),
+          onError: (error, part) => {
+            if (this.#promptController !== controller) return;
+            report(`Variation "${part.name}": ${messageOf(error)}`);
+          },
           signal: controller.signal,
         },
       );
-      if (blocked !== undefined) this.promptError = blocked;
-      return blocked === undefined;
+      if (this.#promptController === controller) report();
+      return problems.length === 0;
     } catch (error) {
-      if (!isCancel(error, controller.signal))
-        this.promptError = `Variation "${current}": ${messageOf(error)}`;
+      if (!isCancel(error, controller.signal)) {
+        report(`Variation "${current}": ${messageOf(error)}`);
+      }
       return false;
     } finally {
       if (this.#promptController === controller) {

@@ -9,10 +9,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HeadClient } from '../../../src/lib/clients/HeadClient.svelte.ts';
 import { ModelClient } from '../../../src/lib/clients/ModelClient.svelte.ts';
 import { runExperiment } from '../../../src/lib/core/experiment/orchestrator.ts';
-import type { Experiment, ExperimentResults } from '../../../src/lib/core/experiment/types.ts';
+import type {
+  Experiment,
+  ExperimentResults,
+  InlineDatasetRef,
+} from '../../../src/lib/core/experiment/types.ts';
 import { createHeadTrainer } from '../../../src/lib/ml/tfjs-head.ts';
 import { ExperimentLibrary } from '../../../src/lib/state/ExperimentLibrary.svelte.ts';
 import { ExperimentState } from '../../../src/lib/state/ExperimentState.svelte.ts';
+import { exportExperiment, readExperimentFile } from '../../../src/lib/storage/experiment-file.ts';
 import type { HeadWorkerMethods, ModelWorkerMethods } from '../../../src/lib/workers/protocol.ts';
 import type { Handlers, WorkerPort } from '../../../src/lib/workers/rpc.ts';
 import { FakeClock, KeywordEncoder } from '../core/experiment/fakes.ts';
@@ -236,6 +241,94 @@ describe('ExperimentState runs', () => {
       `This experiment uses the model "someone/else", but "${lab.model.modelId}" is loaded: ` +
         'load "someone/else" in section 1 (Model), then run again.',
     );
+  });
+});
+
+/** Uploaded rows with labels food and sports (kept) and travel (new): 12 texts per label. */
+function foodSportsTravel(): InlineDatasetRef {
+  const words: Record<string, string[]> = {
+    food: ['recipe', 'cooking', 'meal', 'restaurant'],
+    sports: ['match', 'team', 'goal', 'championship'],
+    travel: ['flight', 'hotel', 'passport', 'beach'],
+  };
+  const rows = Object.entries(words).flatMap(([label, list]) =>
+    Array.from({ length: 12 }, (_, n) => ({
+      text: `a ${list[n % list.length] ?? ''} story number ${n}`,
+      label,
+    })),
+  );
+  return { name: 'trips.csv', rows, text: 'text', label: 'label' };
+}
+
+describe('ExperimentState when the dataset changes', () => {
+  it('makes described variations follow the new labels, says what it dropped, and exports a file Import accepts', async () => {
+    const { lab } = await loadedLab();
+    lab.setDataset(foodSportsTravel());
+    expect(lab.dataset?.labels).toEqual(['food', 'sports', 'travel']);
+    expect(lab.experiment.prompts[2]?.descriptions).toEqual({
+      food: ['food, cooking and recipes', 'a meal at a restaurant'],
+      sports: ['sports, games and matches', 'a team winning a championship'],
+      travel: 'travel',
+    });
+    expect(lab.labelsNotice).toBe(
+      'The new dataset has other labels. Variation "described": dropped the descriptions of "weather" ' +
+        '("weather, rain and sunshine / the forecast for storms and snow"); described "travel" by the label\'s name.',
+    );
+    // Template variations are untouched.
+    expect(lab.experiment.prompts.slice(0, 2)).toEqual(plain(lab).prompts.slice(0, 2));
+
+    lab.updatePrompt(2, {
+      descriptions: { ...lab.experiment.prompts[2]?.descriptions, travel: 'a flight and a hotel' },
+    });
+    await lab.runAllPrompts();
+    expect(lab.promptError).toBeUndefined();
+    expect(lab.runs.map((run) => run.name)).toEqual(['bare labels', 'sentence', 'described']);
+
+    const exported = exportExperiment(plain(lab));
+    expect(exported.problem).toBeUndefined();
+    const imported = await readExperimentFile({
+      name: exported.fileName,
+      size: exported.text.length,
+      text: async () => exported.text,
+    });
+    expect(imported).toEqual(plain(lab));
+    expectSameNumbers(lab.results, await cliResults({ ...imported, heads: [] }));
+
+    lab.replaceExperiment(imported, []);
+    expect(lab.labelsNotice).toBeUndefined();
+  });
+
+  it('changes nothing and says nothing when the new dataset has the same labels', async () => {
+    const { lab } = await loadedLab();
+    const before = plain(lab).prompts;
+    lab.setDataset({ builtin: 'topics', text: 'text', label: 'label' });
+    expect(plain(lab).prompts).toEqual(before);
+    expect(lab.labelsNotice).toBeUndefined();
+  });
+});
+
+describe('ExperimentState "Run all" with a failing variation', () => {
+  it('runs the variations after one that cannot start, and names it', async () => {
+    const { lab } = await loadedLab();
+    lab.experiment.prompts[0] = { name: 'broken', strategy: 'similarity', template: 'no placeholder' };
+    await lab.runAllPrompts();
+    expect(lab.promptError).toContain(lab.validation?.message ?? 'no validation error');
+    expect(lab.validation?.path).toMatch(/^prompts\[0\]/);
+    expect(lab.runs.map((run) => run.name)).toEqual(['sentence', 'described']);
+  });
+
+  it('runs the variations after one that fails while running, and names it', async () => {
+    const { lab, log } = await loadedLab({ failing: new Set(['fake/missing']) });
+    const home = lab.experiment.model;
+    lab.updatePrompt(0, { model: 'fake/missing' });
+    lab.updatePrompt(2, { model: 'fake/other' });
+    await lab.runAllPrompts();
+    expect(lab.promptError).toBe(
+      'Variation "bare labels": Could not load fake/missing: onnx/model.onnx is missing.',
+    );
+    expect(log.loads).toEqual([home, 'fake/missing', 'fake/other', home]);
+    expect(lab.runs.map((run) => run.name).sort()).toEqual(['described', 'sentence']);
+    expect(lab.model.modelId).toBe(home);
   });
 });
 

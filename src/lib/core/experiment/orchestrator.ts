@@ -76,6 +76,11 @@ export interface ExperimentPorts {
   onProgress?(event: ProgressEvent): void;
   /** Each run as soon as it is scored (before the other parts of the call have run). */
   onRun?(run: RunResult, part: RunPart): void;
+  /**
+   * When given, a part that fails is reported here and the parts after it still run (the app's "Run all");
+   * without it the first failure stops the call (the CLI). Cancellation always stops the call.
+   */
+  onError?(error: unknown, part: RunPart): void;
   /** Stops between steps (and during head training) with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -284,7 +289,8 @@ function cachedVectors(
  * Runs the selected prompts and heads of an experiment on prepared data, following {@link planExperiment}:
  * every head's layer is checked against the model before any work, test-text embeddings and head features come
  * from `ports.cache` or are computed once and stored there, each trained head is disposed after scoring.
- * Stops at the first failure (runs scored before it have reached `ports.onRun`).
+ * Stops at the first failure (runs scored before it have reached `ports.onRun`), unless `ports.onError` is given:
+ * then a failed run is reported there and the others still run.
  * @returns the runs, prompts in experiment order then heads in experiment order.
  */
 export async function runParts(
@@ -323,11 +329,18 @@ export async function runParts(
       checkAborted();
       const part: RunPart = { kind: planned.kind, index: planned.index, name: planned.name };
       if (planned.kind === 'prompt') progress({ stage: 'prompt', message: `Prompt "${planned.name}"`, part });
-      const encoder = await encoderFor(planned.model);
-      const run =
-        planned.kind === 'prompt'
-          ? await runPrompt(experiment, data, planned, part, encoder, ports)
-          : await trainHead(experiment, data, planned, part, encoder, ports);
+      let run: RunResult;
+      try {
+        const encoder = await encoderFor(planned.model);
+        run =
+          planned.kind === 'prompt'
+            ? await runPrompt(experiment, data, planned, part, encoder, ports)
+            : await trainHead(experiment, data, planned, part, encoder, ports);
+      } catch (error) {
+        if (ports.onError === undefined || ports.signal?.aborted) throw error;
+        ports.onError(error, part);
+        continue;
+      }
       const what = planned.kind === 'prompt' ? 'Prompt' : 'Head';
       progress({
         stage: 'finished',
