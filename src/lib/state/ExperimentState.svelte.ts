@@ -46,6 +46,12 @@ import { checkExperiment } from './experiment-snapshot.svelte.ts';
 
 const now = (): number => performance.now();
 
+/** Runs scored with a model the experiment no longer uses. */
+export interface KeptRuns {
+  model: string;
+  runs: RunResult[];
+}
+
 /** What is running, for disabling buttons and showing progress. */
 export type Activity = { kind: 'prompts'; name: string } | { kind: 'head'; phase: 'features' | 'training' };
 
@@ -71,6 +77,11 @@ export class ExperimentState {
   promptKeys = $state.raw<string[]>(this.experiment.prompts.map(() => newPromptKey()));
   /** Finished runs: prompt variations and heads, by name. */
   runs = $state.raw<RunResult[]>([]);
+  /**
+   * Runs scored with other models, kept with the model they came from while the experiment uses another one:
+   * loading that model again brings them back. Dropped with the runs when the data, split or experiment change.
+   */
+  keptRuns = $state.raw<KeptRuns[]>([]);
   activity = $state.raw<Activity | undefined>(undefined);
   promptError = $state<string | undefined>(undefined);
   headError = $state<string | undefined>(undefined);
@@ -167,9 +178,10 @@ export class ExperimentState {
   // ------------------------------------------------------------ model and split
 
   /**
-   * Loads a model for the experiment. Once it is loaded, caches are cleared; runs are kept only when it is the
-   * model they were computed with (e.g. after reopening a saved experiment). A failed load leaves the previous
-   * model loaded, and everything computed with it stays valid.
+   * Loads a model for the experiment. Once it is loaded, caches are cleared; runs stay on screen only when it is
+   * the model they were computed with (e.g. after reopening a saved experiment). Runs of the previous model are
+   * not lost: they move to `keptRuns`, and come back when that model is loaded again. A failed load leaves the
+   * previous model loaded, and everything computed with it stays valid.
    */
   async loadModel(target: LoadTarget, options: LoadChoice): Promise<void> {
     const id = typeof target === 'string' ? target : sourceId(target.source);
@@ -179,7 +191,17 @@ export class ExperimentState {
       // The client keeps the message in `model.error`, which the model panel shows.
       return;
     }
-    this.#invalidate({ keepRuns: id === this.experiment.model });
+    const previous = this.experiment.model;
+    if (id === previous) {
+      this.#invalidate({ keepRuns: true });
+      return;
+    }
+    const shelf = this.keptRuns.filter((entry) => entry.model !== id && entry.model !== previous);
+    const restored = this.keptRuns.find((entry) => entry.model === id)?.runs ?? [];
+    if (this.runs.length > 0) shelf.push({ model: previous, runs: this.runs });
+    this.#invalidate();
+    this.keptRuns = shelf;
+    this.runs = restored;
     this.experiment.model = id;
   }
 
@@ -291,9 +313,10 @@ export class ExperimentState {
     }
     const oldName = prompt.name;
     prompt.name = trimmed;
-    this.runs = this.runs.map((r) =>
-      r.kind === 'prompt' && r.name === oldName ? { ...r, name: trimmed } : r,
-    );
+    const renamed = (runs: RunResult[]): RunResult[] =>
+      runs.map((r) => (r.kind === 'prompt' && r.name === oldName ? { ...r, name: trimmed } : r));
+    this.runs = renamed(this.runs);
+    this.keptRuns = this.keptRuns.map((entry) => ({ ...entry, runs: renamed(entry.runs) }));
     return undefined;
   }
 
@@ -516,8 +539,13 @@ export class ExperimentState {
     this.runs = [...this.runs.filter((r) => !(r.kind === run.kind && r.name === run.name)), run];
   }
 
+  /** Drops the run of one part, here and in the runs kept with other models (it no longer describes it). */
   #dropRun(kind: RunResult['kind'], name: string): void {
-    this.runs = this.runs.filter((r) => !(r.kind === kind && r.name === name));
+    const other = (r: RunResult): boolean => !(r.kind === kind && r.name === name);
+    this.runs = this.runs.filter(other);
+    this.keptRuns = this.keptRuns
+      .map((entry) => ({ ...entry, runs: entry.runs.filter(other) }))
+      .filter((entry) => entry.runs.length > 0);
   }
 
   #invalidate(options: { keepRuns?: boolean } = {}): void {
@@ -525,7 +553,10 @@ export class ExperimentState {
     this.#headController?.abort();
     this.#promptController?.abort();
     this.#cache.clear();
-    if (!options.keepRuns) this.runs = [];
+    if (!options.keepRuns) {
+      this.runs = [];
+      this.keptRuns = [];
+    }
   }
 }
 

@@ -260,6 +260,47 @@ function foodSportsTravel(): InlineDatasetRef {
   return { name: 'trips.csv', rows, text: 'text', label: 'label' };
 }
 
+describe('ExperimentState when another model is loaded', () => {
+  it('keeps the runs with the model they came from and brings them back with it', async () => {
+    const { lab } = await loadedLab();
+    const home = lab.experiment.model;
+    await lab.runAllPrompts();
+    const before = lab.runs;
+    expect(before.map((run) => run.name)).toEqual(['bare labels', 'sentence', 'described']);
+
+    await lab.loadModel('fake/other', AUTO);
+    expect(lab.experiment.model).toBe('fake/other');
+    expect(lab.runs).toEqual([]);
+    expect(lab.keptRuns).toEqual([{ model: home, runs: before }]);
+
+    await lab.runPrompt(0);
+    // An edit drops that variation's run wherever it is kept: it no longer describes it.
+    lab.updatePrompt(1, { template: 'News about {label}.' });
+    lab.renamePrompt(2, 'described well');
+    await lab.loadModel(home, AUTO);
+    expect(lab.runs.map((run) => [run.name, run.accuracy])).toEqual([
+      ['bare labels', before[0]?.accuracy],
+      ['described well', before[2]?.accuracy],
+    ]);
+    expect(lab.keptRuns.map((kept) => [kept.model, kept.runs.map((run) => run.name)])).toEqual([
+      ['fake/other', ['bare labels']],
+    ]);
+
+    lab.setSplit({ seed: 7 });
+    expect(lab.runs).toEqual([]);
+    expect(lab.keptRuns).toEqual([]);
+  });
+
+  it('keeps everything when the other model fails to load', async () => {
+    const { lab } = await loadedLab({ failing: new Set(['fake/missing']) });
+    await lab.runPrompt(0);
+    const runs = lab.runs;
+    await lab.loadModel('fake/missing', AUTO);
+    expect(lab.runs).toBe(runs);
+    expect(lab.keptRuns).toEqual([]);
+  });
+});
+
 describe('ExperimentState when the dataset changes', () => {
   it('makes described variations follow the new labels, says what it dropped, and exports a file Import accepts', async () => {
     const { lab } = await loadedLab();
