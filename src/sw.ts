@@ -14,8 +14,11 @@
  *   hosts that send no headers), and documents and worker scripts carry the app's Content-Security-Policy
  *   (src/offline/csp.ts): a copy stored at install time has whatever policy the server gave that fetch.
  * - Updates: a new version installs in the background and waits; the page offers "reload to update", which
- *   sends SKIP_WAITING. The first version takes control at once (clients.claim), so the first visit's model
- *   loads are cached too. Requests to other origins are never handled here.
+ *   sends SKIP_WAITING. The first version takes control at once (clients.claim), so later model loads of the
+ *   first visit are cached too. Model files the page read before that (they bypassed this worker) are handed
+ *   over by the page once it is controlled (PVF_CACHE_MODEL_FILES, src/offline/model-file-log.ts): they are
+ *   fetched and stored like any model file, and the reply names those now cached, so the page says "offline
+ *   ready" only when they are. Requests to other origins are never handled here.
  */
 import { CacheableResponsePlugin } from 'workbox-cacheable-response';
 import { clientsClaim } from 'workbox-core';
@@ -31,6 +34,7 @@ import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { CacheFirst, NetworkFirst } from 'workbox-strategies';
 import { MODEL_FILES_CACHE, MODEL_INDEX_CACHE } from './offline/cache-names.ts';
 import { ISOLATION_HEADERS, WORKER_DOWNLOADS_PARAM, policyForRequest, reportUriOf } from './offline/csp.ts';
+import { isCacheModelFilesMessage, type CacheModelFilesReply } from './offline/model-file-log.ts';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: Array<PrecacheEntry | string> };
 
@@ -155,13 +159,53 @@ registerRoute(
   }),
 );
 
-registerRoute(
-  ({ url }) => isModelFile(url),
-  new CacheFirst({
-    cacheName: MODEL_FILES_CACHE,
-    plugins: [new CacheableResponsePlugin({ statuses: [200] }), notHtmlPlugin, securityHeadersPlugin],
-  }),
-);
+const modelFilesStrategy = new CacheFirst({
+  cacheName: MODEL_FILES_CACHE,
+  plugins: [new CacheableResponsePlugin({ statuses: [200] }), notHtmlPlugin, securityHeadersPlugin],
+});
+
+registerRoute(({ url }) => isModelFile(url), modelFilesStrategy);
+
+self.addEventListener('message', (event) => {
+  if (!isCacheModelFilesMessage(event.data)) return;
+  const port = event.ports[0];
+  event.waitUntil(cacheModelFiles(event.data.urls, event).then((reply) => port?.postMessage(reply)));
+});
+
+/**
+ * Fetches and stores model files the page read before this worker controlled it, through the same strategy as
+ * a model file request (so the same answers are refused), waiting until each is stored. Never rejects: a file
+ * that could not be stored is named in `failed` with the reason.
+ */
+async function cacheModelFiles(urls: string[], event: ExtendableEvent): Promise<CacheModelFilesReply> {
+  const cache = await caches.open(MODEL_FILES_CACHE);
+  const cached: string[] = [];
+  const failed: string[] = [];
+  for (const href of urls) {
+    let url: URL;
+    try {
+      url = new URL(href);
+    } catch {
+      failed.push(`${href}: not a URL`);
+      continue;
+    }
+    if (!isModelFile(url)) {
+      failed.push(`${href}: not a model file of this app`);
+      continue;
+    }
+    try {
+      const [response, stored] = modelFilesStrategy.handleAll({ request: new Request(url.href), event });
+      await response;
+      await stored;
+    } catch (error) {
+      failed.push(`${href}: ${error instanceof Error ? error.message : String(error)}`);
+      continue;
+    }
+    if (await cache.match(url.href)) cached.push(url.href);
+    else failed.push(`${href}: not stored (the server did not answer with the file)`);
+  }
+  return { cached, failed };
+}
 
 // The adapter checks every model file with HEAD before reading it: asked online, the server also says whether the
 // cached copy is still the file it serves; a copy that differs (a model fetched again, fixtures regenerated) is

@@ -1,18 +1,41 @@
 /**
  * @file Registers the service worker (src/sw.ts, built by vite-plugin-pwa) and exposes its update state to the UI:
- * "works offline now" after the first install, "a new version is ready" when an update waits.
+ * "works offline now" after the first install once the model files the page read are cached too, "a new version
+ * is ready" when an update waits.
  */
 /// <reference types="vite-plugin-pwa/client" />
+import { SvelteSet } from 'svelte/reactivity';
 import { registerSW } from 'virtual:pwa-register';
+import {
+  CACHE_MODEL_FILES,
+  listenForServedModelFiles,
+  type CacheModelFilesMessage,
+  type CacheModelFilesReply,
+} from './model-file-log.ts';
 
 /** Service-worker state for the update banner. */
 export class ServiceWorkerState {
-  /** The app and its WASM are cached: it will load with the network off. Set once, after the first install. */
-  offlineReady = $state(false);
+  /**
+   * Everything the page needs is cached: the app and its WASM (after the first install) and every model file it
+   * read from its server, including those read before the service worker controlled the page.
+   */
+  get offlineReady(): boolean {
+    return this.#appCached && this.#uncachedModelFiles.size === 0 && !this.#dismissed;
+  }
+  /** Model files that could not be kept for offline use, and why (the app still works online). */
+  offlineProblem = $state<string | undefined>(undefined);
   /** A new version is installed and waits for the user to reload into it. */
   needRefresh = $state(false);
   /** Why the service worker could not be registered (the app still works online). */
   error = $state<string | undefined>(undefined);
+
+  /** The first install finished: the app shell, chunks and WASM are precached. */
+  #appCached = $state(false);
+  #dismissed = $state(false);
+  /** Absolute URLs of model files the page read that the model cache is not known to hold. */
+  #uncachedModelFiles = new SvelteSet<string>();
+  /** Hand-overs to the service worker, one at a time. */
+  #handOvers: Promise<void> = Promise.resolve();
 
   #activateUpdate: ((reloadPage?: boolean) => Promise<void>) | undefined;
   #reloading = false;
@@ -20,8 +43,15 @@ export class ServiceWorkerState {
   /** Registers the worker once the page has loaded; does nothing where service workers are unavailable. */
   register(): void {
     if (!('serviceWorker' in navigator)) return;
+    listenForServedModelFiles((url) => {
+      this.#uncachedModelFiles.add(url);
+      if (this.#appCached) this.#handOverModelFiles();
+    });
     this.#activateUpdate = registerSW({
-      onOfflineReady: () => (this.offlineReady = true),
+      onOfflineReady: () => {
+        this.#appCached = true;
+        this.#handOverModelFiles();
+      },
       onNeedRefresh: () => (this.needRefresh = true),
       onNeedReload: () => this.#reload(),
       onRegisterError: (error: unknown) => {
@@ -51,7 +81,52 @@ export class ServiceWorkerState {
 
   /** Hides the notices. */
   dismiss(): void {
-    this.offlineReady = false;
+    this.#dismissed = true;
     this.error = undefined;
+    this.offlineProblem = undefined;
   }
+
+  /** Asks the controlling service worker to cache the model files not known to be cached (queued, never rejects). */
+  #handOverModelFiles(): void {
+    this.#handOvers = this.#handOvers.then(() => this.#handOverOnce());
+  }
+
+  async #handOverOnce(): Promise<void> {
+    const urls = [...this.#uncachedModelFiles];
+    if (urls.length === 0) return;
+    try {
+      const reply = await askToCache(await controllingWorker(), { type: CACHE_MODEL_FILES, urls });
+      for (const url of reply.cached) this.#uncachedModelFiles.delete(url);
+      this.offlineProblem =
+        reply.failed.length === 0
+          ? undefined
+          : `The loaded model is not available offline yet: ${reply.failed.join('; ')}. ` +
+            'Load it again while online to retry.';
+    } catch (error) {
+      this.offlineProblem = `The loaded model could not be kept for offline use (${error instanceof Error ? error.message : String(error)}).`;
+    }
+  }
+}
+
+/** The service worker controlling the page, once there is one (the first version claims the page on activation). */
+async function controllingWorker(): Promise<ServiceWorker> {
+  for (;;) {
+    const controller = navigator.serviceWorker.controller;
+    if (controller) return controller;
+    await new Promise((resolve) =>
+      navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }),
+    );
+  }
+}
+
+/** Posts `message` to `worker` and resolves with its reply on a dedicated channel. */
+function askToCache(worker: ServiceWorker, message: CacheModelFilesMessage): Promise<CacheModelFilesReply> {
+  const channel = new MessageChannel();
+  return new Promise((resolve) => {
+    channel.port1.onmessage = (event: MessageEvent<CacheModelFilesReply>) => {
+      channel.port1.close();
+      resolve(event.data);
+    };
+    worker.postMessage(message, [channel.port2]);
+  });
 }

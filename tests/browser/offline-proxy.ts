@@ -5,7 +5,7 @@
  * - it can be unplugged: the port stops accepting connections and open ones are cut, as when the network or the
  *   server goes away (the browser's offline switch alone does not cover a service worker's own fetches);
  * - it records the CSP violation reports the browser posts to the report endpoint, and can rewrite `sw.js` to
- *   look like a new version of the app.
+ *   look like a new version of the app, or hold `sw.js` back so the page runs uncontrolled for a while.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -29,6 +29,11 @@ export interface TestProxy {
   requests: string[];
   /** Appends `text` to every `sw.js` served from now on: the browser sees a new version of the service worker. */
   changeServiceWorker(text: string): void;
+  /**
+   * Holds every request for `sw.js` from now on until the returned function is called: the service worker cannot
+   * install, so the page does what it does before one controls it.
+   */
+  holdServiceWorker(): () => void;
   /** Sets a response header on every answer for `path` from now on (e.g. a new Last-Modified: "the file changed"). */
   setResponseHeader(path: string, name: string, value: string): void;
   /** Stops accepting connections and cuts the open ones: the app's origin is gone. */
@@ -55,6 +60,7 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
   let serviceWorkerSuffix = '';
   const headerOverrides = new Map<string, Record<string, string>>();
   let closed = false;
+  let serviceWorkerHeld: Promise<void> | undefined;
 
   const server = createServer((req, res) => {
     const path = req.url ?? '/';
@@ -63,6 +69,14 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
       recordReport(req, res, reports);
       return;
     }
+    if (serviceWorkerHeld && path.split('?')[0] === '/sw.js') {
+      void serviceWorkerHeld.then(() => forward(req, res, path));
+      return;
+    }
+    forward(req, res, path);
+  });
+
+  function forward(req: IncomingMessage, res: ServerResponse, path: string): void {
     const rewrite = serviceWorkerSuffix !== '' && path.split('?')[0] === '/sw.js';
     const headers = { ...req.headers };
     if (rewrite) {
@@ -92,7 +106,7 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
       res.end(`Proxy could not reach ${target}: ${error.message}`);
     });
     req.pipe(outgoing);
-  });
+  }
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -118,6 +132,14 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
     requests,
     changeServiceWorker(text) {
       serviceWorkerSuffix += text;
+    },
+    holdServiceWorker() {
+      let release = () => undefined as void;
+      serviceWorkerHeld = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        serviceWorkerHeld = undefined;
+        release();
+      };
     },
     setResponseHeader(path, name, value) {
       headerOverrides.set(path, { ...headerOverrides.get(path), [name.toLowerCase()]: value });

@@ -4,6 +4,7 @@
  */
 import { requiredModelFiles } from '../../core/models/files.ts';
 import type { Dtype } from '../../core/ports.ts';
+import { announceServedModelFile } from '../../../offline/model-file-log.ts';
 import { ModelFileMissingError } from '../model-errors.ts';
 import { fetchModelBytes, joinUrl, missingFileHint, notAFile } from './common.ts';
 import type { SourceKind, SourceOf } from './source-kind.ts';
@@ -35,14 +36,29 @@ async function checkServedFiles(baseUrl: string, id: string, dtype: Dtype): Prom
   }
 }
 
+/**
+ * transformers.js's own requests (config, tokenizer): fetched as it would, and each file answered whole is announced,
+ * like the files {@link servedSource} reads itself.
+ */
+async function fetchAndAnnounce(url: string): Promise<Response> {
+  const response = await fetch(url);
+  if (notAFile(response) === undefined) announceServedModelFile(url);
+  return response;
+}
+
 /** A model folder served by the app. */
 export const servedSource: SourceKind<SourceOf<'served'>> = {
   describe: (source) => joinUrl(source.baseUrl, source.id),
   fileLocation: (source, file) => joinUrl(joinUrl(source.baseUrl, source.id), file),
   modelId: (source) => source.id,
   check: (source, dtype) => checkServedFiles(source.baseUrl, source.id, dtype),
-  read: (source, file, _hub, onBytes, onSize) =>
-    fetchModelBytes(joinUrl(joinUrl(source.baseUrl, source.id), file), onBytes, onSize),
+  async read(source, file, _hub, onBytes, onSize) {
+    const url = joinUrl(joinUrl(source.baseUrl, source.id), file);
+    const bytes = await fetchModelBytes(url, onBytes, onSize);
+    // A file read before the service worker controlled the page was not cached: the page hands it over later.
+    announceServedModelFile(url);
+    return bytes;
+  },
   configure(source) {
     const id = source.id.replace(/^\/+|\/+$/g, '');
     return {
@@ -52,6 +68,7 @@ export const servedSource: SourceKind<SourceOf<'served'>> = {
       allowLocalModels: true,
       useBrowserCache: false,
       localModelPath: source.baseUrl,
+      fetch: fetchAndAnnounce,
     };
   },
 };

@@ -31,7 +31,7 @@ export interface SourceEnvironment {
   localModelPath?: string;
   /**
    * Answers every file request transformers.js makes through `env.fetch` (the one way it reads local files in a
-   * browser), when the source's files are not behind any URL.
+   * browser), when the source's files are not behind any URL, or to see which files a load read.
    */
   fetch?: (url: string) => Promise<Response>;
 }

@@ -1,0 +1,96 @@
+/**
+ * @file Offline from the first visit: a model loaded before the service worker controls the page (its files
+ * bypassed the worker) is cached once the worker takes over, "offline ready" is said only when it is, and with the
+ * network gone the reloaded app loads that model from the cache. The proxy holds `sw.js` back so the model load
+ * surely comes first; it runs on its own origin, so no other test file meets its service worker.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { MODEL_FILES_CACHE } from '../../src/offline/cache-names.ts';
+import { openTab, startModelLoad, UI_TIMEOUT_MS, waitForModelStatus } from './app-driver.ts';
+import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
+import { startProxy, type TestProxy } from './offline-proxy.ts';
+
+/** Installing the service worker downloads the whole build (~30 MB) from the local server. */
+const INSTALL_TIMEOUT_MS = 90_000;
+
+/** Files of the fixture model the app reads (the ONNX graph, tokenizer and config). */
+const FIXTURE_FILES = [
+  '/models/fixtures/tiny-bert/config.json',
+  '/models/fixtures/tiny-bert/onnx/model.onnx',
+  '/models/fixtures/tiny-bert/tokenizer.json',
+  '/models/fixtures/tiny-bert/tokenizer_config.json',
+];
+
+let proxy: TestProxy;
+let session: BrowserSession;
+let page: Page;
+let releaseServiceWorker: () => void;
+
+/** Paths of the entries in the model files cache (none when the cache does not exist). */
+async function cachedModelFiles(): Promise<string[]> {
+  return withTimeout(
+    page.evaluate(async (name) => {
+      if (!(await caches.has(name))) return [];
+      const requests = await (await caches.open(name)).keys();
+      return requests.map((request) => new URL(request.url).pathname).sort();
+    }, MODEL_FILES_CACHE),
+    UI_TIMEOUT_MS,
+    'list the cached model files',
+  );
+}
+
+describe('offline from the first visit', () => {
+  beforeAll(async () => {
+    proxy = await startProxy(inject('baseUrl'));
+    releaseServiceWorker = proxy.holdServiceWorker();
+    session = await openBrowser();
+    page = session.page;
+    await withTimeout(page.goto(proxy.url), UI_TIMEOUT_MS, 'open the app');
+  });
+
+  afterAll(async () => {
+    releaseServiceWorker?.();
+    await session?.close();
+    await proxy?.close();
+  });
+
+  test('a model loaded before the service worker controls the page is not cached and nothing says offline', async () => {
+    const panel = await openTab(page, 'model');
+    await startModelLoad(panel);
+    expect(await waitForModelStatus(page, ['ready', 'error'])).toBe('ready');
+    await expect(page.evaluate(() => navigator.serviceWorker.controller === null)).resolves.toBe(true);
+    await expect(cachedModelFiles()).resolves.toEqual([]);
+    await expect(page.getByTestId('sw-offline-ready').count()).resolves.toBe(0);
+  });
+
+  test('once the worker controls the page, "offline ready" appears only with the loaded model cached', async () => {
+    releaseServiceWorker();
+    await page.getByTestId('sw-offline-ready').waitFor({ timeout: INSTALL_TIMEOUT_MS });
+    await expect(cachedModelFiles()).resolves.toEqual(FIXTURE_FILES);
+    await expect(page.evaluate(() => navigator.serviceWorker.controller !== null)).resolves.toBe(true);
+    await expect(page.getByTestId('sw-offline-problem').count()).resolves.toBe(0);
+  });
+
+  test('with the network gone, the reloaded app loads the same model from the cache', async () => {
+    await proxy.unplug();
+    await session.context.setOffline(true);
+    // The origin no longer answers: whatever loads now comes from the service worker's caches.
+    await expect(fetch(proxy.url)).rejects.toThrow();
+    const requestsBefore = proxy.requests.length;
+
+    await withTimeout(page.reload(), UI_TIMEOUT_MS, 'reload the app offline');
+    await page.getByTestId('tab-model').waitFor({ timeout: UI_TIMEOUT_MS });
+    await expect(page.evaluate(() => navigator.serviceWorker.controller !== null)).resolves.toBe(true);
+
+    const panel = await openTab(page, 'model');
+    await startModelLoad(panel);
+    expect(await waitForModelStatus(page, ['ready', 'error'])).toBe('ready');
+    expect(proxy.requests.length).toBe(requestsBefore);
+  });
+
+  test('made no request beyond 127.0.0.1 and logged no console errors', () => {
+    expect(session.externalRequests).toEqual([]);
+    expect(session.consoleErrors).toEqual([]);
+  });
+});
