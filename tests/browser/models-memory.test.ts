@@ -9,6 +9,8 @@
  *   session: a leaked session per switch would add 48 MB each time.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import onnxProto from 'onnx-proto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
@@ -163,24 +165,71 @@ async function switchInWorker(
 let session: BrowserSession;
 let page: Page;
 let fat: Buffer;
+let fatServer: FatServer | undefined;
+
+/** The local server of the fat model. */
+interface FatServer {
+  origin: string;
+  /** How many times the fat ONNX file was sent: every load must read its bytes from here. */
+  modelRequests: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the fat model (`/onnx/model.onnx`) and tiny-bert's other files from an HTTP server on a free port of
+ * 127.0.0.1, with the resource policy the app's cross-origin isolation needs.
+ */
+async function serveFatModel(model: Buffer): Promise<FatServer> {
+  let modelRequests = 0;
+  const server = createServer((request, response) => {
+    const file = new URL(request.url ?? '/', 'http://127.0.0.1').pathname.replace(/^\//, '');
+    const headers = { 'cross-origin-resource-policy': 'cross-origin', 'cache-control': 'no-store' };
+    if (file === 'onnx/model.onnx') modelRequests++;
+    const body =
+      file === 'onnx/model.onnx'
+        ? Promise.resolve(model)
+        : file.includes('..')
+          ? Promise.reject(new Error('outside the model'))
+          : fixtureFile('tiny-bert', file);
+    body.then(
+      (bytes) => {
+        const contentType = file.endsWith('.json') ? 'application/json' : 'application/octet-stream';
+        response.writeHead(200, { ...headers, 'content-type': contentType, 'content-length': bytes.length });
+        response.end(bytes);
+      },
+      () => {
+        response.writeHead(404, { ...headers, 'content-type': 'text/plain' });
+        response.end(`not found: ${file}`);
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${address.port}`,
+    get modelRequests() {
+      return modelRequests;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
 
 describe('switching models', () => {
   beforeAll(async () => {
     fat = await fatModel();
     session = await openBrowser({ extraArgs: ['--js-flags=--expose-gc'] });
     page = session.page;
-    await session.context.route('**/models/fat/*/**', async (route) => {
+    const server = await serveFatModel(fat);
+    fatServer = server;
+    // Playwright's route.fulfill would carry the 48 MB body over the browser's DevTools socket (base64, ~64 MB a
+    // load): on a busy machine that transfer failed with "Failed to fetch". Redirecting the request, unseen by the
+    // page, to a plain HTTP server on 127.0.0.1 lets Chromium's network stack fetch the bytes itself.
+    await session.context.route('**/models/fat/*/**', (route) => {
       const file = new URL(route.request().url()).pathname.replace(/^\/models\/fat\/[^/]+\//, '');
-      const body =
-        file === 'onnx/model.onnx' ? fat : await fixtureFile('tiny-bert', file).catch(() => undefined);
-      if (!body) return route.fulfill({ status: 404, body: 'not found' });
-      const contentType = file.endsWith('.json') ? 'application/json' : 'application/octet-stream';
-      return route.fulfill({
-        status: 200,
-        body,
-        contentType,
-        headers: { 'cross-origin-resource-policy': 'same-origin' },
-      });
+      return route.continue({ url: `${server.origin}/${file}` });
     });
     await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app');
     await openTab(page, 'model');
@@ -188,6 +237,7 @@ describe('switching models', () => {
 
   afterAll(async () => {
     await session?.close();
+    await fatServer?.close();
   });
 
   test(`the model worker keeps one live session through ${SWITCHES} switches between the fixtures`, async () => {
@@ -218,6 +268,7 @@ describe('switching models', () => {
         `lowest of the last three minus highest of switches 1-3: ${megabytes(late - early)}`,
     );
     expect(memory).toHaveLength(SWITCHES + 1);
+    expect(fatServer?.modelRequests).toBeGreaterThanOrEqual(SWITCHES + 1);
     expect(early).toBeGreaterThan(FAT_EXTRA_BYTES);
     expect(late - early).toBeLessThan(MAX_GROWTH_BYTES);
   });

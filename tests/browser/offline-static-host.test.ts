@@ -43,13 +43,20 @@ describe('on a static host that sends no security headers', () => {
     await expect(page.evaluate(() => crossOriginIsolated)).resolves.toBe(false);
     const blocked = await page.evaluate(async (url) => {
       const seen: string[] = [];
-      document.addEventListener('securitypolicyviolation', (event) => seen.push(event.blockedURI));
+      // The violation event is queued as a task of its own, after the fetch has failed: wait for it (or give up
+      // after a while, and the assertion below says it never came).
+      const violation = new Promise<void>((resolve) => {
+        document.addEventListener('securitypolicyviolation', (event) => {
+          seen.push(event.blockedURI);
+          resolve();
+        });
+        setTimeout(resolve, 10_000);
+      });
       const outcome = await fetch(url).then(
         () => 'ok',
         (error: unknown) => String(error),
       );
-      // The violation event is queued as a task of its own, after the fetch has failed.
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await violation;
       return { outcome, seen };
     }, OTHER_ORIGIN_URL);
     expect(blocked.outcome).toMatch(/Failed to fetch/);

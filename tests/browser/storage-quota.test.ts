@@ -20,10 +20,15 @@ import {
   waitForSaved,
 } from './storage-driver.ts';
 
-/** Installed before the app's scripts: `window.__quotaFull = true` makes every `put` fail like a full disk. */
+/**
+ * Installed before the app's scripts: `window.__quotaFull = true` makes every `put` fail like a full disk;
+ * `window.__puts` counts the app's write attempts, so a test can wait for the attempt a change causes.
+ */
 function failPutsWhenFull(): void {
   const put = IDBObjectStore.prototype.put;
   IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+    const counted = window as unknown as { __puts?: number };
+    counted.__puts = (counted.__puts ?? 0) + 1;
     if ((window as unknown as { __quotaFull?: boolean }).__quotaFull) {
       throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
     }
@@ -52,6 +57,21 @@ async function storedSeed(): Promise<number | undefined> {
 async function setSeed(seed: number): Promise<void> {
   const data = await openTab(page, 'data');
   await setInput(data.getByTestId('split-seed'), String(seed));
+}
+
+function writeAttempts(): Promise<number> {
+  return page.evaluate(() => (window as unknown as { __puts?: number }).__puts ?? 0);
+}
+
+/** Changes the seed while storage is full and waits until the app has tried to save it and failed. */
+async function setSeedAndWaitForFailedSave(seed: number): Promise<void> {
+  const before = await writeAttempts();
+  await setSeed(seed);
+  await expect.poll(writeAttempts, { timeout: UI_TIMEOUT_MS }).toBeGreaterThan(before);
+  await page
+    .getByTestId('save-status')
+    .and(page.locator('[data-status="error"]'))
+    .waitFor({ timeout: UI_TIMEOUT_MS });
 }
 
 async function expectQuotaNotice(): Promise<void> {
@@ -94,8 +114,7 @@ describe('a full storage quota', () => {
     expect(await storedSeed()).toBe(42);
 
     // Still full: more changes stay in memory, the saved copy does not change.
-    await setSeed(8);
-    await page.waitForTimeout(1000);
+    await setSeedAndWaitForFailedSave(8);
     await expectQuotaNotice();
     expect(await storedSeed()).toBe(42);
 
@@ -121,8 +140,7 @@ describe('a full storage quota', () => {
       await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app again');
       await waitForLibrary(page);
       await expectQuotaNotice();
-      await setSeed(9);
-      await page.waitForTimeout(1000);
+      await setSeedAndWaitForFailedSave(9);
       await expectQuotaNotice();
       const data = await openTab(page, 'data');
       await expect(data.getByTestId('split-seed').inputValue()).resolves.toBe('9');

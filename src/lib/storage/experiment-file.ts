@@ -64,6 +64,14 @@ export async function readExperimentFile(file: TextFile): Promise<Experiment> {
         'in the README.',
     );
   }
+  const binary = binaryContent(text);
+  if (binary !== undefined) {
+    throw new ImportError(
+      file.name,
+      `"${file.name}" is not an experiment file: it is ${binary}, not JSON text. Choose an experiment file ` +
+        'exported from this app (Export) or written as described in the README.',
+    );
+  }
   try {
     const experiment = parseExperimentText(text);
     await checkAgainstDataset(experiment);
@@ -73,6 +81,35 @@ export async function readExperimentFile(file: TextFile): Promise<Experiment> {
     if (error instanceof DatasetError) throw new ImportError(file.name, error.message, 'dataset');
     throw error;
   }
+}
+
+/** How binary files people pick by mistake begin, once read as UTF-8 text (an invalid byte reads as U+FFFD). */
+const BINARY_SIGNATURES: readonly { start: string; what: string }[] = [
+  { start: '\ufffdPNG\r\n\u001a\n', what: 'a PNG image' },
+  { start: 'GIF8', what: 'a GIF image' },
+  { start: '\ufffd\ufffd\ufffd', what: 'binary data, perhaps a JPEG image' },
+  { start: 'RIFF', what: 'a RIFF file, perhaps a WebP image' },
+  { start: '%PDF', what: 'a PDF document' },
+  { start: 'PK\u0003\u0004', what: 'a zip archive (or an Excel or OpenDocument workbook)' },
+  { start: '\u001f\ufffd', what: 'a gzip-compressed file' },
+];
+
+/**
+ * What binary content `text` holds, or undefined for text. JSON text never contains a raw control character
+ * other than tab, line feed and carriage return, so any other one means the file is not JSON text at all.
+ */
+function binaryContent(text: string): string | undefined {
+  const signature = BINARY_SIGNATURES.find(({ start }) => text.startsWith(start));
+  if (signature !== undefined) return signature.what;
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.exec(text);
+  if (control === null) return undefined;
+  const before = text.slice(0, control.index).split('\n');
+  const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+  return (
+    `binary data (the control character U+${code} at line ${before.length}, ` +
+    `column ${(before[before.length - 1]?.length ?? 0) + 1})`
+  );
 }
 
 /**

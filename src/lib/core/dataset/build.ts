@@ -56,6 +56,37 @@ export interface DatasetAnalysis {
 }
 
 const SAMPLE_ROWS = 5;
+/** Labels with invisible characters named one by one in the warnings; more are counted. */
+const MAX_INVISIBLE_LABEL_WARNINGS = 5;
+
+/**
+ * Characters that show nothing on screen: format characters (zero-width space, non-joiner, word joiner, byte
+ * order mark, soft hyphen, bidirectional marks…) and the Hangul fillers. A zero-width joiner inside an emoji
+ * sequence is visible work, so it is left alone when it joins two pictographs.
+ */
+const INVISIBLE = /[\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/gu;
+/** An emoji joiner (captured, kept) or any other invisible character (named). */
+const INVISIBLE_OR_EMOJI_JOINER =
+  /((?<=\p{Extended_Pictographic}[\p{M}\p{Emoji_Modifier}]*)\u200d(?=\p{Extended_Pictographic}))|[\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/gu;
+
+/** `label` with each invisible character written as `<U+XXXX>`, so a report can show what the eye cannot. */
+export function showInvisible(label: string): string {
+  return label.replace(
+    INVISIBLE_OR_EMOJI_JOINER,
+    (char: string, joiner: string | undefined) =>
+      joiner ?? `<U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}>`,
+  );
+}
+
+/** True when `label` has characters that show nothing, i.e. when {@link showInvisible} changes it. */
+function hasInvisible(label: string): boolean {
+  return showInvisible(label) !== label;
+}
+
+/** True when nothing of `label` would show: only whitespace and invisible characters. */
+function isBlank(label: string): boolean {
+  return label.replace(INVISIBLE, '').trim() === '';
+}
 
 /**
  * Example ids are the 1-based data row number (header and blank lines not counted), so the same file gives
@@ -118,12 +149,15 @@ export function analyzeDataset(
   const examples: LabeledExample[] = [];
   const firstLabelOfText = new Map<string, string>();
   let conflictingDuplicates = 0;
+  const invisibleLabelRows = new Map<string, number[]>();
   table.rows.forEach((row, index) => {
     const rowNumber = index + 1;
     const text = (row[columns.text] ?? '').trim();
     const label = (row[columns.label] ?? '').trim();
     if (text === '') return drop('empty-text', rowNumber);
-    if (label === '') return drop('missing-label', rowNumber);
+    if (isBlank(label)) return drop('missing-label', rowNumber);
+    if (hasInvisible(label))
+      invisibleLabelRows.set(label, [...(invisibleLabelRows.get(label) ?? []), rowNumber]);
     const earlierLabel = firstLabelOfText.get(text);
     if (earlierLabel !== undefined) {
       if (earlierLabel !== label) conflictingDuplicates++;
@@ -141,6 +175,8 @@ export function analyzeDataset(
       `${conflictingDuplicates} duplicate texts had a different label than their first occurrence; the first label was kept.`,
     );
   }
+
+  addInvisibleLabelWarnings(invisibleLabelRows, report.warnings);
 
   const counts = new Map<string, number>();
   for (const example of examples) counts.set(example.label, (counts.get(example.label) ?? 0) + 1);
@@ -210,6 +246,23 @@ function classErrors(
     }
   }
   return errors;
+}
+
+/** One warning per label holding invisible characters, shown as `<U+XXXX>`, with the rows that use it. */
+function addInvisibleLabelWarnings(rowsByLabel: Map<string, number[]>, warnings: string[]): void {
+  const labels = [...rowsByLabel.keys()];
+  for (const label of labels.slice(0, MAX_INVISIBLE_LABEL_WARNINGS)) {
+    const rows = rowsByLabel.get(label) ?? [];
+    const listed = rows.slice(0, SAMPLE_ROWS).join(', ') + (rows.length > SAMPLE_ROWS ? ', …' : '');
+    warnings.push(
+      `The label "${showInvisible(label)}" (${rows.length === 1 ? 'row' : 'rows'} ${listed}) holds invisible ` +
+        `characters, shown here as <U+…>: it is a different class from "${label.replace(INVISIBLE, '')}" typed ` +
+        'without them. Remove them from the file unless they are meant.',
+    );
+  }
+  if (labels.length > MAX_INVISIBLE_LABEL_WARNINGS) {
+    warnings.push(`${labels.length - MAX_INVISIBLE_LABEL_WARNINGS} more labels hold invisible characters.`);
+  }
 }
 
 function addImbalanceWarning(labels: string[], counts: Map<string, number>, warnings: string[]): void {

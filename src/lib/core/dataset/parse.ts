@@ -5,6 +5,7 @@
 import Papa from 'papaparse';
 import { DatasetError, quoteList } from '../errors.ts';
 import { MAX_ROWS, tooManyRowsError } from './limits.ts';
+import { emptyRecord } from '../records.ts';
 
 export type TableFormat = 'csv' | 'tsv' | 'jsonl' | 'json';
 
@@ -13,7 +14,10 @@ export const TABLE_FORMATS: readonly TableFormat[] = ['csv', 'tsv', 'jsonl', 'js
 /** A parsed file: column names in file order and one record per data row, every cell a string. */
 export interface Table {
   columns: string[];
-  /** Data rows in file order (blank lines skipped). Cells missing from a row are ''. */
+  /**
+   * Data rows in file order (blank lines skipped). Cells missing from a row are ''. Rows have no prototype, so a
+   * column called `constructor` or `toString` is just a column and a name that is not a column reads `undefined`.
+   */
   rows: Record<string, string>[];
   /** Problems that did not stop parsing, e.g. a row with more cells than the header. */
   warnings: string[];
@@ -135,7 +139,7 @@ function parseDelimited(text: string, delimiter: string | undefined, maxRows: nu
         );
       }
     }
-    const row: Record<string, string> = {};
+    const row = emptyRecord<string>();
     columns.forEach((column, columnIndex) => {
       row[column] = cells[columnIndex] ?? '';
     });
@@ -280,7 +284,7 @@ function tableFromRecords(records: Record<string, unknown>[]): Table {
     return name;
   });
   const rows = records.map((record) => {
-    const row: Record<string, string> = {};
+    const row = emptyRecord<string>();
     keys.forEach((key, index) => {
       row[columns[index] as string] = cellToString(Object.hasOwn(record, key) ? record[key] : undefined);
     });

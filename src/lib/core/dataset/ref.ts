@@ -8,6 +8,7 @@ import { buildDataset, type ColumnMapping, type DatasetLimits, type DatasetRepor
 import { getBuiltinDataset } from './builtin/registry.ts';
 import type { Table } from './parse.ts';
 import type { Dataset } from './types.ts';
+import { emptyRecord } from '../records.ts';
 
 /** A dataset reference that needs no file: built-in or inline. */
 export type InMemoryDatasetRef = Exclude<DatasetRef, { path: string }>;
@@ -37,7 +38,7 @@ export function datasetSource(ref: InMemoryDatasetRef): DatasetSource {
   if (isInlineDatasetRef(ref)) {
     const columns = ref.text === ref.label ? [ref.text] : [ref.text, ref.label];
     const rows = ref.rows.map((row) => {
-      const cells: Record<string, string> = {};
+      const cells = emptyRecord<string>();
       for (const column of columns) cells[column] = typeof row[column] === 'string' ? row[column] : '';
       return cells;
     });

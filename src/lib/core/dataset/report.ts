@@ -7,7 +7,7 @@ import { formatCount } from './limits.ts';
 
 const REASONS: Record<DropReason, string> = {
   'empty-text': 'the text is empty',
-  'missing-label': 'the label is empty',
+  'missing-label': 'the label is empty (or only spaces or invisible characters)',
   'duplicate-text': 'the same text is in an earlier row, which is kept',
 };
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeDataset, buildDataset, MAX_CLASSES } from '../../../../src/lib/core/dataset/build.ts';
+import {
+  analyzeDataset,
+  buildDataset,
+  MAX_CLASSES,
+  showInvisible,
+} from '../../../../src/lib/core/dataset/build.ts';
 import { parseTable, type Table } from '../../../../src/lib/core/dataset/parse.ts';
 import { DatasetError } from '../../../../src/lib/core/errors.ts';
 
@@ -77,6 +82,57 @@ describe('buildDataset', () => {
     ]);
     expect(report.classCounts).toEqual({ x: 2, y: 2 });
     expect(report.warnings.join(' ')).toMatch(/1 duplicate texts had a different label/);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['spaces and a tab', ' \t '],
+    ['a no-break space', '\u00a0'],
+    ['a zero-width space', '\u200b'],
+    ['a byte order mark and a word joiner', '\ufeff\u2060'],
+    ['a zero-width joiner between spaces', ' \u200d '],
+  ])('drops a row whose label is %s, reporting it as a missing label', (_, blank) => {
+    const { report } = analyzeDataset(
+      table([
+        ['a', 'x'],
+        ['b', blank],
+        ['c', 'y'],
+      ]),
+      columns,
+      'd',
+    );
+    expect(report.dropped).toEqual([{ reason: 'missing-label', count: 1, sampleRows: [2] }]);
+    expect(report.classCounts).toEqual({ x: 1, y: 1 });
+  });
+
+  it('warns about a label holding invisible characters, showing them and the rows that use it', () => {
+    const { report } = analyzeDataset(
+      table([
+        ['a', 'cat'],
+        ['b', 'cat\u200b'],
+        ['c', 'dog'],
+        ['d', 'cat\u200b'],
+      ]),
+      columns,
+      'd',
+    );
+    expect(Object.keys(report.classCounts)).toEqual(['cat', 'cat\u200b', 'dog']);
+    expect(report.warnings).toEqual([
+      'The label "cat<U+200B>" (rows 2, 4) holds invisible characters, shown here as <U+…>: it is a different ' +
+        'class from "cat" typed without them. Remove them from the file unless they are meant.',
+    ]);
+  });
+
+  it.each([
+    ['cat', 'cat'],
+    ['c\u200bat', 'c<U+200B>at'],
+    ['\u00adsoft', '<U+00AD>soft'],
+    ['rtl\u200f', 'rtl<U+200F>'],
+    ['\u{1F468}\u200d\u{1F469}\u200d\u{1F467}', '\u{1F468}\u200d\u{1F469}\u200d\u{1F467}'],
+    ['\u{1F44D}\u{1F3FD}\u200d\u{1F525}', '\u{1F44D}\u{1F3FD}\u200d\u{1F525}'],
+    ['a\u200db', 'a<U+200D>b'],
+  ])('showInvisible(%j) is %j: emoji joiners stay, other invisible characters are named', (label, shown) => {
+    expect(showInvisible(label)).toBe(shown);
   });
 
   it('keeps ids pointing at data rows when a CSV has blank lines and quoted newlines', () => {

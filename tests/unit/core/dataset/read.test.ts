@@ -203,6 +203,25 @@ describe('parseTable: a column named __proto__', () => {
       { text: 'hi', '__proto__ (column 2)': 'b' },
       { text: 'yo', '__proto__ (column 2)': '' },
     ]);
-    expect(Object.getPrototypeOf(jsonl.rows[0])).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(jsonl.rows[0])).toBeNull();
   });
+
+  it.each([
+    ['csv', 'text,constructor,toString\nhello,a,b\n'],
+    ['tsv', 'text\tconstructor\ttoString\nhello\ta\tb\n'],
+    ['jsonl', '{"text": "hello", "constructor": "a", "toString": "b"}\n'],
+    ['json', '[{"text": "hello", "constructor": "a", "toString": "b"}]'],
+  ] as const)(
+    'gives %s rows with no prototype: inherited names are plain columns or absent',
+    (format, content) => {
+      const table = parseTable(content, format);
+      const [row] = table.rows;
+      expect(Object.getPrototypeOf(row)).toBeNull();
+      expect(Object.keys(row ?? {})).toEqual(['text', 'constructor', 'toString']);
+      expect(row?.constructor).toBe('a');
+      expect(row?.toString).toBe('b');
+      expect(row?.hasOwnProperty).toBeUndefined();
+      expect(row?.valueOf).toBeUndefined();
+    },
+  );
 });

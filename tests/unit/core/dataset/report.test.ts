@@ -9,7 +9,7 @@ describe('describeDroppedRows', () => {
       '1 row dropped because the text is empty (row 3).',
     );
     expect(describeDroppedRows({ reason: 'missing-label', count: 2, sampleRows: [3, 8] })).toBe(
-      '2 rows dropped because the label is empty (rows 3 and 8).',
+      '2 rows dropped because the label is empty (or only spaces or invisible characters) (rows 3 and 8).',
     );
     expect(describeDroppedRows({ reason: 'duplicate-text', count: 1204, sampleRows: [2, 4, 6, 8, 10] })).toBe(
       '1,204 rows dropped because the same text is in an earlier row, which is kept ' +
@@ -22,7 +22,7 @@ describe('describeDroppedRows', () => {
     const { report } = buildDataset(parseTable(csv, 'csv'), { text: 'text', label: 'label' }, 'x.csv');
     expect(report.dropped.map(describeDroppedRows)).toEqual([
       '1 row dropped because the text is empty (row 2).',
-      '1 row dropped because the label is empty (row 4).',
+      '1 row dropped because the label is empty (or only spaces or invisible characters) (row 4).',
       '1 row dropped because the same text is in an earlier row, which is kept (row 3).',
     ]);
   });
