@@ -1,5 +1,6 @@
 /**
- * @file Import and export of the experiment file (PRODUCT.md): the same JSON `npm run experiment` reads.
+ * @file Import and export of the experiment file (README, "Running an experiment from the terminal"): the same JSON
+ * `npm run experiment` reads.
  * Import validates with the core's `parseExperimentText` and reports the first bad field's path; export writes
  * what `serializeExperiment` writes, so an exported file imports again and runs unchanged in the terminal.
  */
