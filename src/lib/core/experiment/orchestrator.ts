@@ -9,6 +9,7 @@
 import type { Dataset } from '../dataset/types.ts';
 import type { EmbedOptions, Encoder, HeadTrainer } from '../ports.ts';
 import { stratifiedSplit, type TrainTestSplit } from '../split/split.ts';
+import { compareRuns } from '../stats/uncertainty.ts';
 import {
   embedTestTexts,
   loadExperimentDataset,
@@ -259,6 +260,7 @@ export function experimentResults(
       test: data.split.test.map(({ id, text, label }) => ({ id, text, label })),
     },
     runs,
+    comparisons: compareRuns(runs, data.split.test),
   };
 }
 

@@ -10,6 +10,7 @@ import { buildDatasetFromRef } from '../dataset/ref.ts';
 import type { Dataset, LabeledExample } from '../dataset/types.ts';
 import { HeadDivergedError } from '../errors.ts';
 import { evaluate } from '../metrics/metrics.ts';
+import { runIntervals } from '../stats/uncertainty.ts';
 import type { EmbedOptions, EpochReport, Encoder, HeadTrainer, TrainedHead } from '../ports.ts';
 import {
   applyTextTemplate,
@@ -165,6 +166,7 @@ export async function runSimilarityPrompt(input: SimilarityPromptInput): Promise
       name: prompt.name,
       kind: 'prompt',
       ...evaluate(test, predictions, labels),
+      ...runIntervals(test, predictions, labels),
       predictions,
       cost: { adaptMs, inferMs: input.testEmbeddingMs + scoringMs, labeledExamples: 0, trainedParameters: 0 },
     },
@@ -297,6 +299,7 @@ export async function runHead(input: HeadRunInput): Promise<HeadRunOutcome> {
         name: spec.name,
         kind: 'head',
         ...evaluate(test, predictions, labels),
+        ...runIntervals(test, predictions, labels),
         predictions,
         cost: {
           adaptMs: trainFeatureShare + trainMs,

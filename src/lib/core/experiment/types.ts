@@ -74,6 +74,18 @@ export interface Experiment {
   split: SplitSpec;
   prompts: PromptSpec[];
   heads: HeadSpec[];
+  /** Train a head again on growing numbers of labeled examples, to see from how many training pays off. */
+  learningCurve?: LearningCurveSpec;
+}
+
+/** The learning-curve request of an experiment file. */
+export interface LearningCurveSpec {
+  /** Examples per class to train on, each drawn from the training split (capped at what a class has). */
+  shotsPerClass: number[];
+  /** Draws per size, seeds 1..n: the spread over them is the curve's error band. */
+  seeds: number;
+  /** The head whose settings are trained (by name); the first head when omitted. */
+  head?: string;
 }
 
 /** Per test example: predicted label and a score per label (in `labels` order). */
@@ -99,6 +111,12 @@ export interface RunResult {
   kind: 'prompt' | 'head';
   accuracy: number;
   macroF1: number;
+  /**
+   * 95% percentile-bootstrap intervals (1,000 seeded resamples of the test examples). Set on every run the
+   * orchestrator scores; absent only on runs saved before they existed.
+   */
+  accuracyCI?: [number, number];
+  macroF1CI?: [number, number];
   /** Rows true label, columns predicted label, both in `labels` order. */
   confusion: number[][];
   predictions: Prediction[];
@@ -119,4 +137,38 @@ export interface ExperimentResults {
     test: { id: string; text: string; label: string }[];
   };
   runs: RunResult[];
+  /** The exact McNemar test between every pair of runs (by name, in run order: a before b). */
+  comparisons?: RunComparison[];
+  learningCurve?: LearningCurveResult;
+}
+
+/** Two runs on the same test examples: who got which right, and how likely the difference is by chance. */
+export interface RunComparison {
+  a: string;
+  b: string;
+  /** Test examples `a` got right and `b` wrong. */
+  onlyA: number;
+  /** Test examples `b` got right and `a` wrong. */
+  onlyB: number;
+  /** Exact two-sided binomial p-value on the discordant examples. */
+  p: number;
+}
+
+/** One head trained on `shots` examples per class drawn with `seed`, scored on the usual test split. */
+export interface LearningCurvePoint {
+  shots: number;
+  seed: number;
+  accuracy: number;
+  macroF1: number;
+  trainMs: number;
+}
+
+export interface LearningCurveResult {
+  /** The head whose settings were trained. */
+  head: string;
+  shotsPerClass: number[];
+  seeds: number;
+  points: LearningCurvePoint[];
+  /** The smallest shots per class where the head's mean accuracy reaches the best prompt's; null when never. */
+  crossover: number | null;
 }

@@ -1,0 +1,226 @@
+/**
+ * @file How sure the numbers are: percentile-bootstrap intervals for a run's accuracy and macro-F1, and the exact
+ * McNemar test between two runs scored on the same test examples. Pure arithmetic, seeded, so the browser and the
+ * CLI print the same intervals for the same predictions.
+ */
+import { createRng, randomInt } from '../rng/rng.ts';
+import { accuracyFromConfusion, perClassF1 } from '../metrics/metrics.ts';
+
+/** A closed interval `[low, high]`. */
+export type Interval = [number, number];
+
+/** Resamples of the test examples behind every interval (the results format promises 1,000). */
+export const BOOTSTRAP_RESAMPLES = 1000;
+/** Seed of the resampling stream; fixed, so every run of an experiment is resampled with the same draws. */
+export const BOOTSTRAP_SEED = 20_211_231;
+/** Coverage of the intervals. */
+export const INTERVAL_LEVEL = 0.95;
+
+export interface BootstrapOptions {
+  resamples?: number;
+  seed?: number;
+  /** Two-sided coverage, 0 < level < 1. */
+  level?: number;
+}
+
+export interface BootstrapIntervals {
+  accuracyCI: Interval;
+  macroF1CI: Interval;
+}
+
+/** The q-quantile of sorted values, interpolating linearly between order statistics (R's type 7). */
+export function quantileSorted(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) throw new RangeError('Cannot take a quantile of no values.');
+  const position = (sorted.length - 1) * q;
+  const below = Math.floor(position);
+  const above = Math.min(below + 1, sorted.length - 1);
+  const low = sorted[below] as number;
+  return low + ((sorted[above] as number) - low) * (position - below);
+}
+
+/**
+ * Macro-F1 over the labels a resample holds (as truth or prediction). A small resample can miss a class
+ * entirely; counting that class as F1 0 would drag the interval below anything the classifier did. When every
+ * label occurs, this is the usual macro-F1.
+ */
+function presentLabelsMacroF1(confusion: readonly (readonly number[])[]): number {
+  const f1 = perClassF1(confusion as number[][]);
+  let sum = 0;
+  let present = 0;
+  confusion.forEach((row, k) => {
+    const actual = row.reduce((total, count) => total + count, 0);
+    const predicted = confusion.reduce((total, other) => total + (other[k] ?? 0), 0);
+    if (actual + predicted > 0) {
+      sum += f1[k] as number;
+      present++;
+    }
+  });
+  return present === 0 ? 0 : sum / present;
+}
+
+/**
+ * Percentile-bootstrap intervals of accuracy and macro-F1: the test examples are drawn with replacement
+ * `resamples` times (same size as the test split), each draw scored, and the middle `level` of the scores kept.
+ * Labels are indices into the experiment's labels; `numClasses` is how many there are (macro-F1 averages over
+ * the labels each resample holds, see `presentLabelsMacroF1`).
+ * @throws RangeError when the lists are empty or differ in length, or an option is out of range.
+ */
+export function bootstrapIntervals(
+  trueIndices: readonly number[],
+  predictedIndices: readonly number[],
+  numClasses: number,
+  options: BootstrapOptions = {},
+): BootstrapIntervals {
+  const resamples = options.resamples ?? BOOTSTRAP_RESAMPLES;
+  const level = options.level ?? INTERVAL_LEVEL;
+  const n = trueIndices.length;
+  if (n === 0) throw new RangeError('Cannot bootstrap zero test examples.');
+  if (predictedIndices.length !== n) {
+    throw new RangeError(`Got ${n} true labels but ${predictedIndices.length} predictions.`);
+  }
+  if (!Number.isInteger(resamples) || resamples < 1) {
+    throw new RangeError(`Resamples must be a positive integer, got ${resamples}.`);
+  }
+  if (!(level > 0 && level < 1)) throw new RangeError(`Level must be between 0 and 1, got ${level}.`);
+  const rng = createRng(options.seed ?? BOOTSTRAP_SEED);
+  const accuracies: number[] = [];
+  const f1s: number[] = [];
+  const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  for (let r = 0; r < resamples; r++) {
+    for (const row of confusion) row.fill(0);
+    for (let i = 0; i < n; i++) {
+      const pick = randomInt(rng, n);
+      const row = confusion[trueIndices[pick] as number];
+      const column = predictedIndices[pick] as number;
+      if (row === undefined || column < 0 || column >= numClasses) {
+        throw new RangeError(`Label index out of range at example ${pick}.`);
+      }
+      row[column] = (row[column] as number) + 1;
+    }
+    accuracies.push(accuracyFromConfusion(confusion));
+    f1s.push(presentLabelsMacroF1(confusion));
+  }
+  const tail = (1 - level) / 2;
+  const interval = (values: number[]): Interval => {
+    values.sort((a, b) => a - b);
+    return [quantileSorted(values, tail), quantileSorted(values, 1 - tail)];
+  };
+  return { accuracyCI: interval(accuracies), macroF1CI: interval(f1s) };
+}
+
+/** The exact McNemar test between two runs on the same examples. */
+export interface McNemarResult {
+  /** Examples the first run got right and the second wrong. */
+  onlyA: number;
+  /** Examples the second run got right and the first wrong. */
+  onlyB: number;
+  /** Exact two-sided binomial p-value on the discordant pairs (1 when there are none). */
+  p: number;
+}
+
+/**
+ * Two-sided exact binomial p-value of `k` or fewer successes in `n` fair trials, doubled and capped at 1:
+ * `min(1, 2·Σ_{i≤k} C(n,i)/2ⁿ)`. Summed in log space, so it stays exact to rounding for any n.
+ */
+export function exactMcNemarP(onlyA: number, onlyB: number): number {
+  for (const [name, value] of [
+    ['onlyA', onlyA],
+    ['onlyB', onlyB],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new RangeError(`${name} must be a count (a non-negative integer), got ${value}.`);
+    }
+  }
+  const n = onlyA + onlyB;
+  if (n === 0) return 1;
+  const k = Math.min(onlyA, onlyB);
+  // log C(n, i) for i = 0..k, then log-sum-exp.
+  const logTerms: number[] = [];
+  let logChoose = 0;
+  for (let i = 0; i <= k; i++) {
+    logTerms.push(logChoose);
+    logChoose += Math.log(n - i) - Math.log(i + 1);
+  }
+  const top = Math.max(...logTerms);
+  const logSum = top + Math.log(logTerms.reduce((sum, term) => sum + Math.exp(term - top), 0));
+  return Math.min(1, 2 * Math.exp(logSum - n * Math.LN2));
+}
+
+/**
+ * McNemar's exact test from two runs' per-example correctness (same examples, same order).
+ * @throws RangeError when the lists differ in length.
+ */
+export function mcnemar(correctA: readonly boolean[], correctB: readonly boolean[]): McNemarResult {
+  if (correctA.length !== correctB.length) {
+    throw new RangeError(
+      `The runs were scored on different examples (${correctA.length} vs ${correctB.length}): pair them first.`,
+    );
+  }
+  let onlyA = 0;
+  let onlyB = 0;
+  correctA.forEach((right, i) => {
+    if (right && !correctB[i]) onlyA++;
+    else if (!right && correctB[i]) onlyB++;
+  });
+  return { onlyA, onlyB, p: exactMcNemarP(onlyA, onlyB) };
+}
+
+/** The fields of a run this module computes from its predictions. */
+interface ScoredRun {
+  name: string;
+  predictions: readonly { id: string; label: string }[];
+}
+
+/**
+ * Intervals for one run's predictions on the test examples (matched by id, in test order).
+ * @throws RangeError when a test example has no prediction or a label is not one of `labels`.
+ */
+export function runIntervals(
+  test: readonly { id: string; label: string }[],
+  predictions: readonly { id: string; label: string }[],
+  labels: readonly string[],
+  options: BootstrapOptions = {},
+): BootstrapIntervals {
+  const index = new Map(labels.map((label, i) => [label, i]));
+  const predicted = new Map(predictions.map((prediction) => [prediction.id, prediction.label]));
+  const indexOf = (label: string | undefined, what: string): number => {
+    const found = label === undefined ? undefined : index.get(label);
+    if (found === undefined)
+      throw new RangeError(`${what} has a label that is not one of the dataset's labels.`);
+    return found;
+  };
+  return bootstrapIntervals(
+    test.map((example) => indexOf(example.label, `Test example "${example.id}"`)),
+    test.map((example) => indexOf(predicted.get(example.id), `The prediction for "${example.id}"`)),
+    labels.length,
+    options,
+  );
+}
+
+/**
+ * McNemar between every pair of runs (a before b, in the order given), on the test examples.
+ * @throws RangeError when a run lacks a prediction for a test example.
+ */
+export function compareRuns(
+  runs: readonly ScoredRun[],
+  test: readonly { id: string; label: string }[],
+): { a: string; b: string; onlyA: number; onlyB: number; p: number }[] {
+  const correctness = runs.map((run) => {
+    const predicted = new Map(run.predictions.map((prediction) => [prediction.id, prediction.label]));
+    return test.map((example) => {
+      const label = predicted.get(example.id);
+      if (label === undefined) {
+        throw new RangeError(`Run "${run.name}" has no prediction for test example "${example.id}".`);
+      }
+      return label === example.label;
+    });
+  });
+  const comparisons = [];
+  for (let a = 0; a < runs.length; a++) {
+    for (let b = a + 1; b < runs.length; b++) {
+      const result = mcnemar(correctness[a] as boolean[], correctness[b] as boolean[]);
+      comparisons.push({ a: (runs[a] as ScoredRun).name, b: (runs[b] as ScoredRun).name, ...result });
+    }
+  }
+  return comparisons;
+}

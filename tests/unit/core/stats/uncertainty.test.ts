@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { createRng } from '../../../../src/lib/core/rng/rng.ts';
+import {
+  bootstrapIntervals,
+  compareRuns,
+  exactMcNemarP,
+  mcnemar,
+  quantileSorted,
+  runIntervals,
+} from '../../../../src/lib/core/stats/uncertainty.ts';
+
+/** Hand-computed: 2·Σ_{i≤k} C(n,i) / 2ⁿ. */
+const handP: [onlyA: number, onlyB: number, p: number][] = [
+  [0, 0, 1],
+  [1, 0, 1], // 2·(1)/2 = 1
+  [5, 0, 2 / 32], // 2·1/32
+  [0, 6, 2 / 64],
+  [7, 2, (2 * (1 + 9 + 36)) / 512], // n=9, k=2
+  [10, 3, (2 * (1 + 13 + 78 + 286)) / 8192], // n=13, k=3
+  [4, 4, 1], // symmetric: capped at 1
+  [12, 1, (2 * (1 + 13)) / 8192],
+];
+
+describe('exact McNemar', () => {
+  it.each(handP)('onlyA %i, onlyB %i → p %f', (onlyA, onlyB, p) => {
+    expect(exactMcNemarP(onlyA, onlyB)).toBeCloseTo(p, 12);
+    expect(exactMcNemarP(onlyB, onlyA)).toBeCloseTo(p, 12);
+  });
+
+  it('stays finite and exact for thousands of discordant pairs', () => {
+    // n = 2000, k = 900: far in the body of the binomial, no overflow; symmetric halves sum to ~ a known value.
+    const p = exactMcNemarP(1100, 900);
+    expect(p).toBeGreaterThan(0);
+    expect(p).toBeLessThan(1e-5);
+    expect(exactMcNemarP(1000, 1000)).toBe(1);
+  });
+
+  it('refuses counts that are not counts', () => {
+    expect(() => exactMcNemarP(-1, 2)).toThrow(/onlyA must be a count/);
+    expect(() => exactMcNemarP(1, 0.5)).toThrow(/onlyB must be a count/);
+  });
+
+  it('counts discordant pairs from per-example correctness', () => {
+    const a = [true, true, false, true, false, true];
+    const b = [true, false, false, false, true, true];
+    expect(mcnemar(a, b)).toEqual({ onlyA: 2, onlyB: 1, p: 1 });
+    expect(() => mcnemar([true], [])).toThrow(/different examples/);
+  });
+
+  it('compares every pair of runs by name, a before b', () => {
+    const test = [
+      { id: '1', label: 'x' },
+      { id: '2', label: 'y' },
+      { id: '3', label: 'x' },
+    ];
+    const run = (name: string, labels: string[]) => ({
+      name,
+      predictions: labels.map((label, i) => ({ id: String(i + 1), label })),
+    });
+    const comparisons = compareRuns(
+      [run('A', ['x', 'y', 'x']), run('B', ['y', 'y', 'y']), run('C', ['x', 'x', 'x'])],
+      test,
+    );
+    expect(comparisons.map(({ a, b, onlyA, onlyB }) => [a, b, onlyA, onlyB])).toEqual([
+      ['A', 'B', 2, 0],
+      ['A', 'C', 1, 0],
+      ['B', 'C', 1, 2],
+    ]);
+    expect(() => compareRuns([{ name: 'short', predictions: [] }], test)).toThrow(
+      /"short" has no prediction for test example "1"/,
+    );
+  });
+});
+
+describe('bootstrap intervals', () => {
+  it('interpolates quantiles between order statistics', () => {
+    expect(quantileSorted([0, 10], 0.25)).toBe(2.5);
+    expect(quantileSorted([1, 2, 3, 4, 5], 0.5)).toBe(3);
+    expect(() => quantileSorted([], 0.5)).toThrow();
+  });
+
+  it('is seeded: the same inputs give the same interval, another seed another one', () => {
+    const truth = Array.from({ length: 60 }, (_, i) => i % 3);
+    const predicted = truth.map((label, i) => (i % 4 === 0 ? (label + 1) % 3 : label));
+    const first = bootstrapIntervals(truth, predicted, 3);
+    expect(bootstrapIntervals(truth, predicted, 3)).toEqual(first);
+    expect(bootstrapIntervals(truth, predicted, 3, { seed: 7 })).not.toEqual(first);
+    const [low, high] = first.accuracyCI;
+    expect(low).toBeLessThan(0.75);
+    expect(high).toBeGreaterThan(0.75);
+    expect(first.macroF1CI[0]).toBeLessThan(first.macroF1CI[1]);
+  });
+
+  it('is a point when every prediction is right', () => {
+    const truth = [0, 1, 0, 1, 1];
+    expect(bootstrapIntervals(truth, truth, 2)).toEqual({ accuracyCI: [1, 1], macroF1CI: [1, 1] });
+  });
+
+  it('covers the true accuracy about 95% of the time (simulated classifier of known accuracy)', () => {
+    // A classifier right with probability 0.7 on 100 examples; 200 simulated test sets.
+    const rng = createRng(3);
+    let covered = 0;
+    const trials = 200;
+    for (let t = 0; t < trials; t++) {
+      const truth = Array.from({ length: 100 }, () => (rng() < 0.5 ? 0 : 1));
+      const predicted = truth.map((label) => (rng() < 0.7 ? label : 1 - label));
+      const [low, high] = bootstrapIntervals(truth, predicted, 2, { resamples: 400, seed: t }).accuracyCI;
+      if (low <= 0.7 && 0.7 <= high) covered++;
+    }
+    // Binomial(200, 0.95) has sd ≈ 3.1 (1.5%); the percentile bootstrap runs slightly narrow at n = 100.
+    expect(covered / trials).toBeGreaterThan(0.88);
+    expect(covered / trials).toBeLessThanOrEqual(0.99);
+  });
+
+  it('matches runs to test examples by id and names bad labels', () => {
+    const test = [
+      { id: 'a', label: 'x' },
+      { id: 'b', label: 'y' },
+    ];
+    const intervals = runIntervals(
+      test,
+      [
+        { id: 'b', label: 'y' },
+        { id: 'a', label: 'x' },
+      ],
+      ['x', 'y'],
+    );
+    expect(intervals.accuracyCI).toEqual([1, 1]);
+    expect(() =>
+      runIntervals(
+        test,
+        [
+          { id: 'a', label: 'z' },
+          { id: 'b', label: 'y' },
+        ],
+        ['x', 'y'],
+      ),
+    ).toThrow(/prediction for "a" has a label/);
+    expect(() => bootstrapIntervals([], [], 2)).toThrow(/zero test examples/);
+  });
+});
