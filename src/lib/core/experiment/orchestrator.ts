@@ -7,7 +7,7 @@
  * experiment gives the same numbers in both places by construction.
  */
 import type { Dataset } from '../dataset/types.ts';
-import type { EmbedOptions, Encoder, HeadTrainer } from '../ports.ts';
+import type { EmbedOptions, Encoder, HeadTrainer, SerializedHead } from '../ports.ts';
 import { stratifiedSplit, type TrainTestSplit } from '../split/split.ts';
 import { compareRuns } from '../stats/uncertainty.ts';
 import {
@@ -77,6 +77,11 @@ export interface ExperimentPorts {
   onProgress?(event: ProgressEvent): void;
   /** Each run as soon as it is scored (before the other parts of the call have run). */
   onRun?(run: RunResult, part: RunPart): void;
+  /**
+   * A trained head's weights once its run is scored, just before the orchestrator disposes of it (and before
+   * `onRun` reports the run): for a try-it box, export, or a head file.
+   */
+  onTrainedHead?(head: SerializedHead, part: RunPart): void;
   /**
    * When given, a part that fails is reported here and the parts after it still run (the app's "Run all");
    * without it the first failure stops the call (the CLI). Cancellation always stops the call.
@@ -445,7 +450,11 @@ async function trainHead(
     featureMs: { train: train.ms, test: test.ms },
     ...(ports.signal === undefined ? {} : { signal: ports.signal }),
   });
-  head.dispose();
+  try {
+    ports.onTrainedHead?.(head.toJSON(), part);
+  } finally {
+    head.dispose();
+  }
   return run;
 }
 
