@@ -32,13 +32,21 @@ export interface BrowserSession {
   consoleLog: string[];
   /** The browser's profile folder; its processes carry it on their command line (memory measurements). */
   userDataDir: string;
-  /** Closes the browser and deletes its profile. */
-  close(): Promise<void>;
+  /**
+   * Closes the browser and deletes its profile; with `keepProfile`, the profile stays on disk for a later
+   * `openBrowser({ userDataDir })` (which then owns it and deletes it on its own close).
+   */
+  close(options?: { keepProfile?: boolean }): Promise<void>;
 }
 
-/** Starts Chromium with a fresh user-data dir and opens one page. */
-export async function openBrowser(options: { extraArgs?: string[] } = {}): Promise<BrowserSession> {
-  const userDataDir = await mkdtemp(path.join(tmpdir(), 'pvf-chromium-'));
+/**
+ * Starts Chromium and opens one page: on a fresh user-data dir, or on `userDataDir` when given (a profile a
+ * previous session closed with `keepProfile`, e.g. to reopen the app's stored data in a browser started anew).
+ */
+export async function openBrowser(
+  options: { extraArgs?: string[]; userDataDir?: string } = {},
+): Promise<BrowserSession> {
+  const userDataDir = options.userDataDir ?? (await mkdtemp(path.join(tmpdir(), 'pvf-chromium-')));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM_PATH,
     headless: true,
@@ -73,9 +81,9 @@ export async function openBrowser(options: { extraArgs?: string[] } = {}): Promi
     consoleErrors,
     consoleLog,
     userDataDir,
-    async close() {
+    async close(closeOptions = {}) {
       await context.close();
-      await rm(userDataDir, { recursive: true, force: true });
+      if (closeOptions.keepProfile !== true) await rm(userDataDir, { recursive: true, force: true });
     },
   };
 }

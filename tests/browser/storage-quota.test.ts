@@ -36,9 +36,6 @@ function failPutsWhenFull(): void {
   };
 }
 
-/** How long Chromium keeps an origin's IndexedDB state after its last connection closed (measured: < 3 s). */
-const STORAGE_IDLE_MS = 4000;
-
 let session: BrowserSession;
 let page: Page;
 let currentId: string;
@@ -127,15 +124,19 @@ describe('a full storage quota', () => {
   });
 
   test('a real quota enforced by Chromium (the transaction aborts): the same message, and saving resumes', async () => {
+    // Chromium reads an origin's quota when its storage is first opened, and keeps it open a while after the
+    // last page left. So close the browser (the profile stays), start it again on the same profile, set a quota
+    // smaller than the database already takes before the app opens, then open it: the experiment is restored
+    // from disk, and every write fails.
+    const profile = session.userDataDir;
+    await session.close({ keepProfile: true });
+    session = await openBrowser({ userDataDir: profile });
+    page = session.page;
+    await page.addInitScript(failPutsWhenFull);
     const cdp: CDPSession = await page.context().newCDPSession(page);
     const send = cdp.send.bind(cdp) as (method: string, params?: object) => Promise<unknown>;
     const origin = new URL(inject('baseUrl')).origin;
     try {
-      // Less room than the database already takes. Chromium reads the quota when the origin's storage is first
-      // used after being idle, so leave the app, let its storage close, then come back: the experiment is
-      // restored, and every write fails.
-      await withTimeout(page.goto('about:blank'), UI_TIMEOUT_MS, 'leave the app');
-      await page.waitForTimeout(STORAGE_IDLE_MS);
       await send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1 });
       await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app again');
       await waitForLibrary(page);
