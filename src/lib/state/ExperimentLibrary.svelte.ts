@@ -12,7 +12,7 @@ import {
   exportExperiment,
   ImportError,
   readExperimentFile,
-  type TextFile,
+  type PickedFile,
 } from '../storage/experiment-file.ts';
 import type { ExperimentMeta, RunningMarker } from '../storage/schema.ts';
 import {
@@ -252,7 +252,7 @@ export class ExperimentLibrary {
    * Imports an experiment file: validated first; on success added as a new experiment (never replacing one;
    * the name gets a number when taken) and opened. On failure `importFailure` says why and nothing changes.
    */
-  async importFile(file: TextFile): Promise<void> {
+  async importFile(file: PickedFile): Promise<void> {
     this.importFailure = undefined;
     let experiment: Experiment;
     try {

@@ -4,6 +4,7 @@
  * Import validates with the core's `parseExperimentText` and reports the first bad field's path; export writes
  * what `serializeExperiment` writes, so an exported file imports again and runs unchanged in the terminal.
  */
+import { binaryFileKind } from '../core/dataset/decode.ts';
 import { formatBytes, formatBytesOverLimit } from '../core/format.ts';
 import { DatasetError, ExperimentError } from '../core/errors.ts';
 import { MAX_EXPERIMENT_FILE_BYTES } from '../core/experiment/limits.ts';
@@ -30,17 +31,18 @@ export class ImportError extends Error {
 }
 
 /** What `readExperimentFile` needs of a `File`: its name, size and text. */
-export interface TextFile {
+export interface PickedFile {
   readonly name: string;
   readonly size: number;
-  text(): Promise<string>;
+  /** The file's bytes (a browser `File` has this). */
+  arrayBuffer(): Promise<ArrayBuffer>;
 }
 
 /**
  * Reads and validates an experiment file the user picked.
  * @throws ImportError naming the file and, for an invalid field, its path and what to write instead.
  */
-export async function readExperimentFile(file: TextFile): Promise<Experiment> {
+export async function readExperimentFile(file: PickedFile): Promise<Experiment> {
   if (file.size > MAX_EXPERIMENT_FILE_BYTES) {
     throw new ImportError(
       file.name,
@@ -48,9 +50,9 @@ export async function readExperimentFile(file: TextFile): Promise<Experiment> {
         `${formatBytes(MAX_EXPERIMENT_FILE_BYTES)}. Choose the experiment file itself, not a dataset or results file.`,
     );
   }
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await file.text();
+    bytes = new Uint8Array(await file.arrayBuffer());
   } catch (error) {
     throw new ImportError(
       file.name,
@@ -58,6 +60,8 @@ export async function readExperimentFile(file: TextFile): Promise<Experiment> {
         'still exists and that you may read it, then try again.',
     );
   }
+  // As File.text() reads it: UTF-8, an invalid byte becoming U+FFFD (which JSON parsing then reports in place).
+  const text = new TextDecoder().decode(bytes);
   if (text.replace(/^\ufeff/, '').trim() === '') {
     throw new ImportError(
       file.name,
@@ -65,7 +69,7 @@ export async function readExperimentFile(file: TextFile): Promise<Experiment> {
         'in the README.',
     );
   }
-  const binary = binaryContent(text);
+  const binary = binaryContent(bytes, text);
   if (binary !== undefined) {
     throw new ImportError(
       file.name,
@@ -84,24 +88,14 @@ export async function readExperimentFile(file: TextFile): Promise<Experiment> {
   }
 }
 
-/** How binary files people pick by mistake begin, once read as UTF-8 text (an invalid byte reads as U+FFFD). */
-const BINARY_SIGNATURES: readonly { start: string; what: string }[] = [
-  { start: '\ufffdPNG\r\n\u001a\n', what: 'a PNG image' },
-  { start: 'GIF8', what: 'a GIF image' },
-  { start: '\ufffd\ufffd\ufffd', what: 'binary data, perhaps a JPEG image' },
-  { start: 'RIFF', what: 'a RIFF file, perhaps a WebP image' },
-  { start: '%PDF', what: 'a PDF document' },
-  { start: 'PK\u0003\u0004', what: 'a zip archive (or an Excel or OpenDocument workbook)' },
-  { start: '\u001f\ufffd', what: 'a gzip-compressed file' },
-];
-
 /**
- * What binary content `text` holds, or undefined for text. JSON text never contains a raw control character
- * other than tab, line feed and carriage return, so any other one means the file is not JSON text at all.
+ * What binary content the file holds, or undefined for text: a known file type from its leading bytes (the same
+ * list the dataset upload checks), else any raw control character other than tab, line feed and carriage return,
+ * which JSON text never contains.
  */
-function binaryContent(text: string): string | undefined {
-  const signature = BINARY_SIGNATURES.find(({ start }) => text.startsWith(start));
-  if (signature !== undefined) return signature.what;
+function binaryContent(bytes: Uint8Array, text: string): string | undefined {
+  const kind = binaryFileKind(bytes);
+  if (kind !== undefined) return kind;
   // eslint-disable-next-line no-control-regex -- finding control characters is the point
   const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.exec(text);
   if (control === null) return undefined;

@@ -330,7 +330,7 @@ describe('ExperimentState when the dataset changes', () => {
     const imported = await readExperimentFile({
       name: exported.fileName,
       size: exported.text.length,
-      text: async () => exported.text,
+      arrayBuffer: async () => new TextEncoder().encode(exported.text).buffer,
     });
     expect(imported).toEqual(plain(lab));
     expectSameNumbers(lab.results, await cliResults({ ...imported, heads: [] }));

@@ -20,8 +20,9 @@ const valid: Experiment = {
   heads: [{ name: 'linear', layer: -1, pooling: 'mean', hidden: 0, epochs: 10, learningRate: 0.01, seed: 1 }],
 };
 
-function file(name: string, text: string, size = new TextEncoder().encode(text).length) {
-  return { name, size, text: async () => text };
+function file(name: string, content: string | Uint8Array) {
+  const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
+  return { name, size: bytes.length, arrayBuffer: async () => bytes.slice().buffer };
 }
 
 async function importError(promise: Promise<unknown>): Promise<ImportError> {
@@ -45,7 +46,7 @@ describe('readExperimentFile', () => {
     const huge = {
       name: 'big.json',
       size: MAX_EXPERIMENT_FILE_BYTES + 1,
-      text: () => Promise.reject(new Error('read')),
+      arrayBuffer: () => Promise.reject(new Error('read')),
     };
     const error = await importError(readExperimentFile(huge));
     expect(error.message).toBe(
@@ -58,15 +59,18 @@ describe('readExperimentFile', () => {
   test.each([
     ['a PNG image', [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52]],
     ['a GIF image', [0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 1, 0, 1, 0]],
-    ['binary data, perhaps a JPEG image', [0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46]],
+    ['a JPEG image', [0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46]],
+    ['a RIFF file, perhaps a WebP image', [0x52, 0x49, 0x46, 0x46, 0x24, 0, 0, 0, 0x57, 0x45, 0x42, 0x50]],
+    ['an Excel 97-2003 workbook (.xls)', [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0]],
     ['a PDF document', [0x25, 0x50, 0x44, 0x46, 0x2d, 0x31, 0x2e, 0x37, 0x0a]],
-    ['a zip archive (or an Excel or OpenDocument workbook)', [0x50, 0x4b, 3, 4, 0x14, 0, 6, 0]],
+    [
+      'a zip archive, such as an Excel (.xlsx) or OpenDocument (.ods) workbook',
+      [0x50, 0x4b, 3, 4, 0x14, 0, 6, 0],
+    ],
     ['a gzip-compressed file', [0x1f, 0x8b, 8, 0, 0, 0, 0, 0]],
     ['binary data (the control character U+0000 at line 2, column 3)', [0x7b, 0x0a, 0x20, 0x20, 0, 0x7d]],
   ])('a binary file renamed .json is named as such: %s', async (what, bytes) => {
-    // What File.text() gives for these bytes: UTF-8 decoding with U+FFFD for invalid bytes.
-    const text = new TextDecoder().decode(new Uint8Array(bytes));
-    const error = await importError(readExperimentFile(file('photo.json', text, bytes.length)));
+    const error = await importError(readExperimentFile(file('photo.json', new Uint8Array(bytes))));
     expect(error.message).toBe(
       `"photo.json" is not an experiment file: it is ${what}, not JSON text. Choose an experiment file ` +
         'exported from this app (Export) or written as described in the README.',

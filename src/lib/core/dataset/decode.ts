@@ -14,8 +14,17 @@ export const RESAVE_AS_UTF8 =
 const SAVE_AS_CSV =
   'open it in your spreadsheet program and save it as "CSV UTF-8" (or TSV), then choose that file';
 
-/** Leading bytes of file types that people save under a .csv or .json name by mistake. */
+const CHOOSE_TEXT = 'choose a CSV, TSV, JSONL or JSON text file instead';
+
+/**
+ * Leading bytes of file types that people save under a .csv or .json name by mistake: the one list both the
+ * dataset upload and the experiment import check.
+ */
 const SIGNATURES: readonly { bytes: readonly number[]; what: string; advice: string }[] = [
+  { bytes: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], what: 'a PNG image', advice: CHOOSE_TEXT },
+  { bytes: [0x47, 0x49, 0x46, 0x38], what: 'a GIF image', advice: CHOOSE_TEXT },
+  { bytes: [0xff, 0xd8, 0xff], what: 'a JPEG image', advice: CHOOSE_TEXT },
+  { bytes: [0x52, 0x49, 0x46, 0x46], what: 'a RIFF file, perhaps a WebP image', advice: CHOOSE_TEXT },
   {
     bytes: [0x50, 0x4b, 0x03, 0x04],
     what: 'a zip archive, such as an Excel (.xlsx) or OpenDocument (.ods) workbook',
@@ -41,6 +50,14 @@ const SNIFF_LENGTH = 65_536;
 
 function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
   return prefix.length <= bytes.length && prefix.every((byte, index) => bytes[index] === byte);
+}
+
+/**
+ * What kind of binary file `bytes` begin with (e.g. "a PNG image"), from their leading bytes, or undefined when
+ * they start like none of the known ones.
+ */
+export function binaryFileKind(bytes: Uint8Array): string | undefined {
+  return SIGNATURES.find((signature) => startsWith(bytes, signature.bytes))?.what;
 }
 
 function hex(byte: number): string {

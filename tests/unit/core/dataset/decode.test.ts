@@ -99,7 +99,7 @@ describe('decodeDatasetBytes: what it refuses, and how it says so', () => {
     expect(decodeError(damaged).message).toMatch(/^"data.csv" starts like UTF-16 text but is damaged/);
   });
 
-  it('recognises workbooks, PDFs and archives saved under a text name', () => {
+  it('recognises workbooks, PDFs, archives and images saved under a text name', () => {
     const cases: [number[], string][] = [
       [
         [0x50, 0x4b, 0x03, 0x04, 0x14, 0x00],
@@ -108,6 +108,9 @@ describe('decodeDatasetBytes: what it refuses, and how it says so', () => {
       [[0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0x00], 'an Excel 97-2003 workbook (.xls)'],
       [[0x25, 0x50, 0x44, 0x46, 0x2d, 0x31], 'a PDF document'],
       [[0x1f, 0x8b, 0x08, 0x00], 'a gzip-compressed file'],
+      [[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00], 'a PNG image'],
+      [[0x47, 0x49, 0x46, 0x38, 0x39, 0x61], 'a GIF image'],
+      [[0xff, 0xd8, 0xff, 0xe0], 'a JPEG image'],
     ];
     for (const [signature, what] of cases) {
       const error = decodeError(bytes(...signature), 'sheet.csv');
