@@ -89,7 +89,8 @@ describe('Universal Sentence Encoder Lite converted from its npm package', () =>
     }
     console.info(`USE Lite vs the tfjs reference on ${texts.length} texts: max |difference| ${worst.toExponential(2)}`);
     expect(worst).toBeLessThan(EMBEDDING_TOLERANCE);
-  }, 600_000);
+    // ~60 s on a quiet 2-core machine (the tfjs reference is the slow side); over 600 s was measured under load.
+  }, 1_800_000);
 
   it('gives a text the same embedding alone and inside a padded batch', async () => {
     const batch = [texts[0]!, texts[200]!, 'ok', texts[400]!, 'How do I reset my password?'];
