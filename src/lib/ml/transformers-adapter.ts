@@ -27,6 +27,7 @@ import {
   type ProgressInfo,
   type Tensor,
 } from '@huggingface/transformers';
+import { planBatches } from '../core/models/batches.ts';
 import { resolveLayer } from '../core/experiment/layers.ts';
 import type { Pooling } from '../core/experiment/types.ts';
 import { ONNX_FILE_BY_DTYPE, type CachedHubFile, type HubFile } from '../core/models/files.ts';
@@ -374,11 +375,21 @@ class TransformersEncoder implements Encoder {
     const batchSize = assertEmbedOptions(options);
     const layer = this.#layerIndex(options.layer);
     if (options.pooling === 'sentence') this.#assertSentenceEmbedding(layer);
-    const vectors: Float32Array[] = [];
-    for (let start = 0; start < texts.length; start += batchSize) {
-      const batch = texts.slice(start, start + batchSize);
-      vectors.push(...(await this.#embedBatch(batch, layer, options.pooling)));
-      onBatch?.(Math.min(start + batchSize, texts.length), texts.length);
+    // Similar lengths together, bounded by padded tokens (core/models/batches.ts); results back in input order.
+    const lengths = texts.map((text) => Math.min(this.#tokenizer.encode(text).length, this.maxTokens));
+    const vectors = new Array<Float32Array>(texts.length);
+    let done = 0;
+    for (const batch of planBatches(lengths, { maxRows: batchSize })) {
+      const embedded = await this.#embedBatch(
+        batch.map((index) => texts[index] as string),
+        layer,
+        options.pooling,
+      );
+      batch.forEach((index, row) => {
+        vectors[index] = embedded[row] as Float32Array;
+      });
+      done += batch.length;
+      onBatch?.(done, texts.length);
     }
     return vectors;
   }
