@@ -144,6 +144,18 @@ export function curveCaps(
 }
 
 /**
+ * The curve measured against the prompt runs among `runs`: `bestPrompt` and `crossover` set from the most accurate
+ * one (both cleared when no prompt ran). The app calls it again when prompts are run after the curve.
+ */
+export function measureAgainst(curve: LearningCurveResult, runs: readonly RunResult[]): LearningCurveResult {
+  const best = bestPromptRun(runs);
+  const { bestPrompt: _previous, ...rest } = curve;
+  const measured: LearningCurveResult = { ...rest, crossover: crossoverOf(curve, best?.accuracy) };
+  if (best !== undefined) measured.bestPrompt = { name: best.name, accuracy: best.accuracy };
+  return measured;
+}
+
+/**
  * Runs the experiment's learning curve on prepared data: the head's layer is checked against the model, its
  * features come from `ports.cache` (or are extracted once and stored there), then for every size k and seed s
  * (1..seeds) the head's settings are trained on a sample of k examples per class drawn with seed s (the trainer
@@ -231,16 +243,10 @@ export async function runLearningCurve(
     }
   }
 
-  const best = bestPromptRun(prompts);
-  const result: LearningCurveResult = {
-    head: head.name,
-    shotsPerClass: [...spec.shotsPerClass],
-    seeds: spec.seeds,
-    points,
-    crossover: null,
-  };
-  result.crossover = crossoverOf(result, best?.accuracy);
-  if (best !== undefined) result.bestPrompt = { name: best.name, accuracy: best.accuracy };
+  const result = measureAgainst(
+    { head: head.name, shotsPerClass: [...spec.shotsPerClass], seeds: spec.seeds, points, crossover: null },
+    prompts,
+  );
   const caps = curveCaps(split.train, dataset.labels, spec.shotsPerClass);
   if (caps.length > 0) result.capped = caps;
   progress({ stage: 'finished', message: crossoverSentence(result), part });
