@@ -209,9 +209,12 @@ export async function runLearningCurve(
     checkAborted();
     const test = await cachedVectors(ports.cache, keys.test, extract(split.test));
     features = { train: train.vectors, test: test.vectors };
-  } finally {
-    if (!cached) await ports.encoders.release?.();
+  } catch (error) {
+    // The release must not hide the error that stopped the curve.
+    if (!cached) await ports.encoders.release?.().catch(() => undefined);
+    throw error;
   }
+  if (!cached) await ports.encoders.release?.();
 
   const points: LearningCurvePoint[] = [];
   const total = spec.shotsPerClass.length * spec.seeds;

@@ -323,6 +323,20 @@ describe('runLearningCurve', () => {
     expect(h.trainer.heads.every((head) => head.disposed)).toBe(true);
   });
 
+  it('reports a failed feature extraction, not a failing release, and trains nothing', async () => {
+    const h = harness();
+    h.encoder.embed = async () => {
+      throw new Error('the model broke');
+    };
+    h.ports.encoders.release = async () => {
+      h.releases++;
+      throw new Error('release failed too');
+    };
+    await expect(runLearningCurve(experiment(), data, [], h.ports)).rejects.toThrow('the model broke');
+    expect(h.releases).toBe(1);
+    expect(h.trainer.calls).toEqual([]);
+  });
+
   it('refuses an experiment without a curve or with a head it does not have', async () => {
     await expect(runLearningCurve(experiment(null as never), data, [], harness().ports)).rejects.toThrow(
       /asks for no learning curve/,
