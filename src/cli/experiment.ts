@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ExperimentError } from '../lib/core/errors.ts';
 import { runExperiment } from '../lib/core/experiment/orchestrator.ts';
+import { formatLearningCurve } from '../lib/core/experiment/learning-curve.ts';
 import { formatSummaryTable } from '../lib/core/experiment/run.ts';
 import { parseExperiment } from '../lib/core/experiment/schema.ts';
 import type { Experiment } from '../lib/core/experiment/types.ts';
@@ -203,6 +204,7 @@ async function runFile(
   }
   try {
     io.stdout(`${formatSummaryTable(results)}\n`);
+    if (results.learningCurve !== undefined) io.stdout(`\n${formatLearningCurve(results.learningCurve)}\n`);
     if (command.outFile) {
       await writeOutputFile(command.outFile, `${JSON.stringify(results, null, 2)}\n`);
       progress(`results written to ${displayPath(command.outFile, io)}`);

@@ -26,10 +26,17 @@ import type {
   Experiment,
   ExperimentResults,
   HeadSpec,
+  LearningCurveResult,
+  LearningCurveSpec,
   RunResult,
   SimilarityPrompt,
 } from '../core/experiment/types.ts';
 import type { TrainTestSplit } from '../core/split/split.ts';
+import {
+  DEFAULT_LEARNING_CURVE,
+  measureAgainst,
+  runLearningCurve,
+} from '../core/experiment/learning-curve.ts';
 import { keepRowsRaw } from '../clients/DataClient.svelte.ts';
 import { HeadClient } from '../clients/HeadClient.svelte.ts';
 import {
@@ -93,6 +100,13 @@ export class ExperimentState {
   /** Which model a prompt with its own `model` ran on, and that the experiment's model is back (or coming back). */
   modelNotice = $state<string | undefined>(undefined);
 
+  // ---- learning curve (LearningCurve.svelte)
+  /** The last learning curve of the head, as trained (measured against the prompts in `results`). */
+  learningCurve = $state.raw<LearningCurveResult | undefined>(undefined);
+  /** What the curve is doing while it runs ("4 per class, seed 2 (8 of 15)"), else undefined. */
+  curveProgress = $state<string | undefined>(undefined);
+  curveError = $state<string | undefined>(undefined);
+
   /** The built-in dataset (provenance, description) or its lookup error. */
   readonly builtin: Outcome<BuiltinDataset> = $derived.by(() => {
     const ref = this.experiment.dataset;
@@ -144,7 +158,10 @@ export class ExperimentState {
     const dataset = this.dataset;
     const split = this.split;
     if (!dataset || !split) return undefined;
-    return experimentResults(this.experiment, { dataset, split }, this.orderedRuns);
+    const results = experimentResults(this.experiment, { dataset, split }, this.orderedRuns);
+    // The crossover follows the prompts as they are now, also those run after the curve.
+    if (this.learningCurve) results.learningCurve = measureAgainst(this.learningCurve, this.orderedRuns);
+    return results;
   });
 
   readonly busy: boolean = $derived(this.activity !== undefined);
@@ -440,6 +457,7 @@ export class ExperimentState {
 
   updateHead(patch: Partial<HeadSpec>): void {
     this.experiment.heads[0] = { ...this.headSpec, ...patch };
+    this.learningCurve = undefined;
   }
 
   /** Extracts features (cached), trains the head in its worker, scores it on the test split. */
@@ -481,6 +499,66 @@ export class ExperimentState {
       if (this.#headController === controller) {
         this.#headController = undefined;
         this.activity = undefined;
+      }
+    }
+  }
+
+  /** The learning curve a run trains: the experiment's own, or the default sizes and seeds for its head. */
+  get curveSpec(): LearningCurveSpec {
+    return this.experiment.learningCurve ?? DEFAULT_LEARNING_CURVE;
+  }
+
+  /**
+   * Trains the head's settings again for every size and seed of the learning curve (features from the shared
+   * cache: extracted once at most), and keeps the curve. The experiment records the spec it ran, so an export
+   * reproduces it. Cancel with `cancelTraining`.
+   */
+  async runLearningCurve(): Promise<void> {
+    const context = this.#runContext('heads[0]');
+    if (!context.ok) {
+      this.curveError = context.error;
+      return;
+    }
+    const spec = $state.snapshot(this.curveSpec);
+    const generation = this.#generation;
+    this.curveError = undefined;
+    this.#headController?.abort();
+    const controller = new AbortController();
+    this.#headController = controller;
+    this.activity = { kind: 'head', phase: 'features' };
+    this.curveProgress = 'Starting';
+    try {
+      const parts = this.#parts();
+      const heads = parts.heads.length > 0 ? parts.heads : [$state.snapshot(this.headSpec)];
+      const curve = await runLearningCurve(
+        { ...parts, heads, learningCurve: spec },
+        context.value,
+        this.orderedRuns,
+        {
+          encoders: new RemoteEncoderProvider(this.model, { signal: controller.signal }),
+          trainer: new RemoteHeadTrainer(this.head),
+          cache: this.#cache,
+          now,
+          onProgress: (event) => {
+            if (this.#headController !== controller) return;
+            if (event.stage === 'training') this.activity = { kind: 'head', phase: 'training' };
+            this.curveProgress = event.message;
+          },
+          signal: controller.signal,
+        },
+      );
+      if (generation === this.#generation) {
+        this.learningCurve = curve;
+        const recordable = this.experiment.heads.length > 0 && this.experiment.learningCurve === undefined;
+        if (recordable) this.experiment.learningCurve = spec;
+      }
+    } catch (error) {
+      if (!isCancel(error, controller.signal)) this.curveError = messageOf(error);
+    } finally {
+      if (this.#headController === controller) {
+        this.#headController = undefined;
+        this.activity = undefined;
+        this.curveProgress = undefined;
       }
     }
   }
@@ -556,6 +634,7 @@ export class ExperimentState {
     if (!options.keepRuns) {
       this.runs = [];
       this.keptRuns = [];
+      this.learningCurve = undefined;
     }
   }
 }

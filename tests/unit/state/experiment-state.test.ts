@@ -260,6 +260,58 @@ function foodSportsTravel(): InlineDatasetRef {
   return { name: 'trips.csv', rows, text: 'text', label: 'label' };
 }
 
+describe('ExperimentState learning curve', () => {
+  it('gives the CLI’s curve, reuses the head’s features, and re-measures the crossover as prompts run', async () => {
+    const { lab, log } = await loadedLab();
+    lab.updateHead({ epochs: 3 });
+    await lab.trainHead();
+    lab.experiment.learningCurve = { shotsPerClass: [1, 2, 50], seeds: 2 };
+    await lab.runLearningCurve();
+    expect(lab.curveError).toBeUndefined();
+    expect(lab.busy).toBe(false);
+    // The head's features (105 train, 45 test) serve the whole curve.
+    expect(embedSizes(log).map(([, size]) => size)).toEqual([105, 45]);
+    expect(lab.results?.learningCurve).toMatchObject({
+      shotsPerClass: [1, 2, 50],
+      seeds: 2,
+      crossover: null,
+    });
+    expect(lab.results?.learningCurve?.bestPrompt).toBeUndefined();
+    expect(lab.results?.learningCurve?.capped?.map((cap) => cap.shots)).toEqual([50, 50, 50]);
+
+    await lab.runAllPrompts();
+    const cli = await cliResults(plain(lab));
+    const app = lab.results?.learningCurve;
+    const withoutTimes = (curve: typeof app) => curve?.points.map(({ trainMs: _ms, ...point }) => point);
+    expect(withoutTimes(app)).toEqual(withoutTimes(cli.learningCurve));
+    expect(app?.bestPrompt).toEqual(cli.learningCurve?.bestPrompt);
+    expect(app?.bestPrompt).toBeDefined();
+    expect(app?.crossover).toBe(cli.learningCurve?.crossover);
+  });
+
+  it('runs the default curve when the experiment has none and records it; a head change clears the curve', async () => {
+    const { lab } = await loadedLab();
+    lab.updateHead({ epochs: 2 });
+    expect(lab.experiment.learningCurve).toBeUndefined();
+    await lab.runLearningCurve();
+    expect(lab.curveError).toBeUndefined();
+    expect(plain(lab).learningCurve).toEqual({ shotsPerClass: [1, 2, 4, 8, 16], seeds: 3 });
+    expect(lab.results?.learningCurve?.points).toHaveLength(15);
+    lab.updateHead({ epochs: 3 });
+    expect(lab.results?.learningCurve).toBeUndefined();
+  });
+
+  it('refuses to run before a model is loaded, saying what to do', async () => {
+    const lab = new ExperimentState(
+      new ModelClient(() => serveModel(fakeModelWorker().handlers)),
+      new HeadClient(serveHead),
+    );
+    labs.push(lab);
+    await lab.runLearningCurve();
+    expect(lab.curveError).toBe('Load a model first (section 1), then run again.');
+  });
+});
+
 describe('ExperimentState when another model is loaded', () => {
   it('keeps the runs with the model they came from and brings them back with it', async () => {
     const { lab } = await loadedLab();

@@ -19,6 +19,7 @@ import {
   timedEmbed,
   type TimedVectors,
 } from './run.ts';
+import { runLearningCurve } from './learning-curve.ts';
 import { checkHeadLayer, checkHeadPooling } from './schema.ts';
 import {
   EXPERIMENT_VERSION,
@@ -128,7 +129,7 @@ function embeddingKey(model: string, textTemplate: string | undefined): string {
 }
 
 /** Cache key prefix of head features of one layer and pooling on `model` (one entry per side of the split). */
-function featureKey(model: string, layer: number, pooling: Pooling): string {
+export function featureKey(model: string, layer: number, pooling: Pooling): string {
   return JSON.stringify(['head-features', model, layer, pooling]);
 }
 
@@ -277,7 +278,7 @@ export function createFeatureCache(): FeatureCache {
 // ---------------------------------------------------------------- run
 
 /** Memoises a computation in the cache; a failed one is removed so the next run retries. */
-function cachedVectors(
+export function cachedVectors(
   cache: FeatureCache,
   key: string,
   compute: () => Promise<TimedVectors>,
@@ -488,19 +489,27 @@ export async function runExperiment(
     if (event.stage !== 'prompt') deps.onProgress?.(event.message);
   };
   const data = await loadData(experiment, deps, onProgress);
+  const ports = {
+    encoders: { encoder: (model: string) => deps.encoder(model) },
+    trainer: deps.trainer,
+    cache: createFeatureCache(),
+    now: () => deps.now(),
+    onProgress,
+    ...(deps.signal === undefined ? {} : { signal: deps.signal }),
+  };
   const runs = await runParts(
     experiment,
     data,
     {},
     {
-      encoders: { encoder: (model) => deps.encoder(model) },
-      trainer: deps.trainer,
-      cache: createFeatureCache(),
-      now: () => deps.now(),
-      onProgress,
+      ...ports,
       ...(deps.onRun === undefined ? {} : { onRun: (run: RunResult) => deps.onRun?.(run) }),
-      ...(deps.signal === undefined ? {} : { signal: deps.signal }),
     },
   );
-  return experimentResults(experiment, data, runs);
+  const results = experimentResults(experiment, data, runs);
+  // The curve reuses the features its head's run extracted (same cache), and is measured against the prompts.
+  if (experiment.learningCurve !== undefined) {
+    results.learningCurve = await runLearningCurve(experiment, data, runs, ports);
+  }
+  return results;
 }

@@ -24,6 +24,7 @@ import {
   type DatasetRef,
   type Experiment,
   type HeadSpec,
+  type LearningCurveSpec,
   type Pooling,
   type PromptSpec,
   type SimilarityPrompt,
@@ -37,7 +38,16 @@ export const PLANNED_STRATEGIES = ['nli', 'instruction'] as const;
 /** The poolings a head can use (declared in settings.ts). */
 export const POOLINGS: readonly Pooling[] = choiceValues(HEAD_SETTINGS.pooling);
 
-const TOP_LEVEL_FIELDS = ['version', 'name', 'model', 'dataset', 'split', 'prompts', 'heads'];
+const TOP_LEVEL_FIELDS = [
+  'version',
+  'name',
+  'model',
+  'dataset',
+  'split',
+  'prompts',
+  'heads',
+  'learningCurve',
+];
 const SPLIT_FIELDS = Object.values(SPLIT_SETTINGS).map((setting) => setting.key);
 const PATH_DATASET_FIELDS = ['path', 'text', 'label'];
 const BUILTIN_DATASET_FIELDS = ['builtin', 'text', 'label'];
@@ -485,6 +495,75 @@ function checkUniqueNames(prompts: PromptSpec[], heads: HeadSpec[]): void {
   }
 }
 
+// ---------------------------------------------------------------- learning curve
+
+/** Most seeds a learning curve may ask for: each one trains the head again at every size. */
+export const MAX_CURVE_SEEDS = 20;
+/** Most sizes a learning curve may list. */
+export const MAX_CURVE_SIZES = 30;
+const LEARNING_CURVE_FIELDS = ['shotsPerClass', 'seeds', 'head'];
+
+/**
+ * Checks `learningCurve`: sizes are whole numbers of at least 1 (returned sorted, duplicates dropped), seeds a
+ * whole number from 1 to {@link MAX_CURVE_SEEDS}, `head` the name of one of `heads` (the first head when absent,
+ * so there must be one).
+ */
+function parseLearningCurve(value: unknown, heads: readonly HeadSpec[]): LearningCurveSpec {
+  const path = 'learningCurve';
+  const object = expectObject(value, path, '{ "shotsPerClass": [1, 2, 4, 8, 16], "seeds": 3 }');
+  checkFields(object, path, LEARNING_CURVE_FIELDS);
+  const sizesPath = fieldPath(path, 'shotsPerClass');
+  const sizes = requireField(object, 'shotsPerClass', path, '[1, 2, 4, 8, 16]');
+  if (!Array.isArray(sizes) || sizes.length === 0) {
+    throw new ExperimentError(
+      sizesPath,
+      `must be a non-empty list of examples per class, e.g. [1, 2, 4, 8, 16]; got ${describe(sizes)}.`,
+    );
+  }
+  if (sizes.length > MAX_CURVE_SIZES) {
+    throw new ExperimentError(
+      sizesPath,
+      `lists ${sizes.length} sizes: at most ${MAX_CURVE_SIZES} are allowed.`,
+    );
+  }
+  sizes.forEach((size: unknown, index) => {
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1) {
+      throw new ExperimentError(
+        fieldPath(sizesPath, index),
+        `must be a whole number of examples per class, at least 1; got ${describe(size)}.`,
+      );
+    }
+  });
+  const seeds = requireField(object, 'seeds', path, '3');
+  if (typeof seeds !== 'number' || !Number.isSafeInteger(seeds) || seeds < 1 || seeds > MAX_CURVE_SEEDS) {
+    throw new ExperimentError(
+      fieldPath(path, 'seeds'),
+      `must be a whole number from 1 to ${MAX_CURVE_SEEDS} (seeds 1..n are drawn), e.g. 3; got ${describe(seeds)}.`,
+    );
+  }
+  const head = readOptionalString(object, 'head', path, '"linear"')?.trim();
+  if (head === undefined && heads.length === 0) {
+    throw new ExperimentError(path, 'a learning curve trains a head: add one to "heads".');
+  }
+  if (head !== undefined && !heads.some((candidate) => candidate.name === head)) {
+    const names = heads.map((candidate) => candidate.name);
+    const suggestion = closestName(head, names);
+    throw new ExperimentError(
+      fieldPath(path, 'head'),
+      `there is no head "${head}"` +
+        (names.length === 0
+          ? ': add one to "heads".'
+          : `${suggestion === undefined ? '' : `: did you mean "${suggestion}"?`} Heads: ${quoteList(names)}.`),
+    );
+  }
+  const spec: LearningCurveSpec = {
+    shotsPerClass: [...new Set(sizes as number[])].sort((a, b) => a - b),
+    seeds,
+  };
+  if (head !== undefined) spec.head = head;
+  return spec;
+}
+
 /**
  * Validates an experiment (parsed JSON or an object from the UI) and returns a normalised copy holding only
  * known fields. Names are trimmed.
@@ -505,9 +584,7 @@ export function parseExperiment(json: unknown): Experiment {
         : `must be the number ${EXPERIMENT_VERSION}; got ${describe(version)}.`,
     );
   }
-  checkFields(root, '', TOP_LEVEL_FIELDS, {
-    learningCurve: 'learning curves are not supported yet in this version: remove "learningCurve".',
-  });
+  checkFields(root, '', TOP_LEVEL_FIELDS);
   const name = readString(root, 'name', '', '"Spam: prompts vs a trained head"').trim();
   const model = readString(root, 'model', '', '"Xenova/all-MiniLM-L6-v2"').trim();
   const dataset = parseDataset(requireField(root, 'dataset', '', '{ "builtin": "topics" }'));
@@ -521,7 +598,10 @@ export function parseExperiment(json: unknown): Experiment {
     );
   }
   checkUniqueNames(prompts, heads);
-  return { version: EXPERIMENT_VERSION, name, model, dataset, split, prompts, heads };
+  const experiment: Experiment = { version: EXPERIMENT_VERSION, name, model, dataset, split, prompts, heads };
+  if (root.learningCurve !== undefined)
+    experiment.learningCurve = parseLearningCurve(root.learningCurve, heads);
+  return experiment;
 }
 
 /**

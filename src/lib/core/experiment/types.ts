@@ -171,4 +171,15 @@ export interface LearningCurveResult {
   points: LearningCurvePoint[];
   /** The smallest shots per class where the head's mean accuracy reaches the best prompt's; null when never. */
   crossover: number | null;
+  /** The prompt run the crossover is measured against (the most accurate one); absent when no prompt ran. */
+  bestPrompt?: { name: string; accuracy: number };
+  /** Sizes a class could not fill: it has only `available` training examples, so all of them were used. */
+  capped?: LearningCurveCap[];
+}
+
+/** One class that had fewer training examples than a size of the curve asked for. */
+export interface LearningCurveCap {
+  shots: number;
+  label: string;
+  available: number;
 }

@@ -8,7 +8,7 @@ import {
   serializeExperiment,
 } from '../../../../src/lib/core/experiment/schema.ts';
 
-/** The PRODUCT.md example without the parts this version refuses (nli, instruction, learningCurve). */
+/** The PRODUCT.md example without the parts this version refuses (nli, instruction). */
 function productExample(): Record<string, unknown> {
   return {
     version: 1,
@@ -240,6 +240,7 @@ describe('parseExperiment: each bad field names its path', () => {
       /already the name of prompts\[1\]/,
     ],
     ['nothing to run', (e) => Object.assign(e, { prompts: [], heads: [] }), '', /nothing to run/],
+    ...learningCurveCases(),
   ];
 
   it.each(cases)('%s', (_title, mutate, path, message) => {
@@ -280,12 +281,6 @@ describe('parseExperiment: features of later versions are refused, not ignored',
     );
     expect(instruction.path).toBe('prompts[0].strategy');
     expect(instruction.detail).toMatch(/"instruction" is not supported yet/);
-  });
-
-  it('refuses a learning curve', () => {
-    const error = errorFor((e) => (e.learningCurve = { shotsPerClass: [1, 2], seeds: 3 }));
-    expect(error.path).toBe('learningCurve');
-    expect(error.detail).toMatch(/not supported yet/);
   });
 
   it('refuses strategy-specific fields on a similarity prompt', () => {
@@ -342,5 +337,88 @@ describe('parseExperiment: missing fields say what to add', () => {
     expect(errorFor((e) => delete e.dataset).message).toBe(
       'dataset: is missing: add "dataset": { "builtin": "topics" }.',
     );
+  });
+});
+
+/** Bad `learningCurve` fields: [title, mutation, path, message]. */
+function learningCurveCases(): [string, Mutation, string, RegExp][] {
+  const curve =
+    (fields: Record<string, unknown>): Mutation =>
+    (e) =>
+      (e.learningCurve = { shotsPerClass: [1, 2, 4], seeds: 3, ...fields });
+  return [
+    ['curve not an object', (e) => (e.learningCurve = [1, 2]), 'learningCurve', /must be an object/],
+    ['curve typo', curve({ seed: 3 }), 'learningCurve.seed', /did you mean "seeds"\?/],
+    [
+      'curve sizes missing',
+      (e) => (e.learningCurve = { seeds: 3 }),
+      'learningCurve.shotsPerClass',
+      /missing: add "shotsPerClass": \[1, 2, 4, 8, 16\]/,
+    ],
+    ['curve sizes empty', curve({ shotsPerClass: [] }), 'learningCurve.shotsPerClass', /non-empty list/],
+    [
+      'curve sizes a number',
+      curve({ shotsPerClass: 4 }),
+      'learningCurve.shotsPerClass',
+      /non-empty list.*got 4/,
+    ],
+    ['curve size 0', curve({ shotsPerClass: [1, 0] }), 'learningCurve.shotsPerClass[1]', /at least 1; got 0/],
+    [
+      'curve size fraction',
+      curve({ shotsPerClass: [2.5] }),
+      'learningCurve.shotsPerClass[0]',
+      /whole number/,
+    ],
+    [
+      'curve size a string',
+      curve({ shotsPerClass: ['8'] }),
+      'learningCurve.shotsPerClass[0]',
+      /got the string "8"/,
+    ],
+    [
+      'curve too many sizes',
+      curve({ shotsPerClass: Array.from({ length: 31 }, (_, i) => i + 1) }),
+      'learningCurve.shotsPerClass',
+      /lists 31 sizes: at most 30/,
+    ],
+    [
+      'curve seeds missing',
+      (e) => (e.learningCurve = { shotsPerClass: [1] }),
+      'learningCurve.seeds',
+      /missing/,
+    ],
+    ['curve seeds 0', curve({ seeds: 0 }), 'learningCurve.seeds', /from 1 to 20.*got 0/],
+    ['curve seeds 21', curve({ seeds: 21 }), 'learningCurve.seeds', /from 1 to 20.*got 21/],
+    ['curve seeds fraction', curve({ seeds: 1.5 }), 'learningCurve.seeds', /whole number/],
+    ['curve head empty', curve({ head: ' ' }), 'learningCurve.head', /non-empty string/],
+    [
+      'curve head unknown',
+      curve({ head: 'linaer' }),
+      'learningCurve.head',
+      /no head "linaer": did you mean "linear"\? Heads: "linear", "mlp, 8 per class"/,
+    ],
+    [
+      'curve without heads',
+      (e) => Object.assign(e, { heads: [], learningCurve: { shotsPerClass: [1], seeds: 1 } }),
+      'learningCurve',
+      /trains a head: add one to "heads"/,
+    ],
+  ];
+}
+
+describe('parseExperiment: learningCurve', () => {
+  it('keeps a valid curve, sorting its sizes and dropping repeats, and round-trips it', () => {
+    const experiment = productExample();
+    experiment.learningCurve = { shotsPerClass: [8, 1, 4, 1, 2], seeds: 5, head: ' mlp, 8 per class ' };
+    const parsed = parseExperiment(experiment);
+    expect(parsed.learningCurve).toEqual({ shotsPerClass: [1, 2, 4, 8], seeds: 5, head: 'mlp, 8 per class' });
+    expect(parseExperimentText(serializeExperiment(parsed))).toEqual(parsed);
+  });
+
+  it('leaves the head out when the file does (the first head is trained)', () => {
+    const experiment = productExample();
+    experiment.learningCurve = { shotsPerClass: [1], seeds: 20 };
+    expect(parseExperiment(experiment).learningCurve).toEqual({ shotsPerClass: [1], seeds: 20 });
+    expect(Object.keys(parseExperiment(productExample()))).not.toContain('learningCurve');
   });
 });
