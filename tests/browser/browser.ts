@@ -18,6 +18,9 @@ const LAUNCH_ARGS = [
   '--disable-dev-shm-usage',
 ];
 
+/** Bound on any Playwright action or wait given no timeout of its own (see app-driver.ts). */
+const DEFAULT_ACTION_TIMEOUT_MS = 120_000;
+
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** A browser session for one test file. */
@@ -61,6 +64,8 @@ export async function openBrowser(
     externalRequests.push(url.href);
     return route.abort('blockedbyclient');
   });
+  // Playwright's own default (30 s) applies to every action given no timeout; under load that is not enough.
+  context.setDefaultTimeout(DEFAULT_ACTION_TIMEOUT_MS);
   const page = context.pages()[0] ?? (await context.newPage());
   const consoleLog: string[] = [];
   const onConsole = (source: string) => (message: ConsoleMessage) => {

@@ -35,7 +35,7 @@ const OTHER_ORIGIN_URL = 'https://example.com/exfiltrate';
 const HUB_URL = 'https://huggingface.co/Xenova/all-MiniLM-L6-v2/resolve/main/config.json';
 const HUB_STORAGE_URL = 'https://cas-bridge.xethub.hf.co/xet-bridge-us/some-file';
 /** How long a violation report may take to arrive after the blocked request. */
-const REPORT_TIMEOUT_MS = 5_000;
+const REPORT_TIMEOUT_MS = 60_000;
 
 /** A `securitypolicyviolation` event seen by the page. */
 interface PageViolation {

@@ -10,7 +10,7 @@ import { withTimeout } from './browser.ts';
 /** The app's database (src/lib/storage/store.ts). */
 export const DATABASE_NAME = 'prompt-vs-finetune';
 /** Longest a debounced save may take to land on a busy 2-core machine. */
-export const SAVE_TIMEOUT_MS = 10_000;
+export const SAVE_TIMEOUT_MS = 60_000;
 
 /** Waits until the app has opened storage and restored (or created) the open experiment. */
 export async function waitForLibrary(page: Page): Promise<void> {
