@@ -426,6 +426,8 @@ async function runPrompt(
     testEmbeddingMs: embedded.ms,
     embed: (texts) => encoder.embed(texts, similarityEmbedding(encoder)),
     now: ports.now,
+    ...(encoder.maskToken === undefined ? {} : { maskToken: encoder.maskToken }),
+    tokenCounts: { count: (texts) => encoder.countTokens(texts), maxTokens: encoder.maxTokens },
   });
   return run;
 }
