@@ -504,7 +504,9 @@ class TransformersEncoder implements Encoder {
         );
       }
       const data = (output.type === 'float32' ? output : output.to('float32')).data as Float32Array;
-      return Array.from({ length: rows }, (_, row) => Array.from(data.subarray(row * classes, (row + 1) * classes)));
+      return Array.from({ length: rows }, (_, row) =>
+        Array.from(data.subarray(row * classes, (row + 1) * classes)),
+      );
     } finally {
       for (const tensor of Object.values(outputs)) tensor?.dispose();
     }

@@ -191,7 +191,9 @@ export async function runSimilarityPrompt(input: SimilarityPromptInput): Promise
   const inferStart = now();
   let predictions = classifyBySimilarity(testVectors, labelVectors, labels, ids);
   if (bias !== undefined) {
-    const cosines = predictions.map((prediction) => labels.map((label) => prediction.scores[label] as number));
+    const cosines = predictions.map((prediction) =>
+      labels.map((label) => prediction.scores[label] as number),
+    );
     predictions = predictionsFromProbabilities(
       calibrateWithContentFree(similarityProbabilities(cosines), bias),
       labels,

@@ -43,7 +43,15 @@ const SPLIT_FIELDS = Object.values(SPLIT_SETTINGS).map((setting) => setting.key)
 const PATH_DATASET_FIELDS = ['path', 'text', 'label'];
 const BUILTIN_DATASET_FIELDS = ['builtin', 'text', 'label'];
 const INLINE_DATASET_FIELDS = ['name', 'rows', 'text', 'label'];
-const SIMILARITY_FIELDS = ['name', 'strategy', 'template', 'descriptions', 'textTemplate', 'model', 'calibrate'];
+const SIMILARITY_FIELDS = [
+  'name',
+  'strategy',
+  'template',
+  'descriptions',
+  'textTemplate',
+  'model',
+  'calibrate',
+];
 const NLI_FIELDS = ['name', 'strategy', 'hypothesis', 'textTemplate', 'model', 'calibrate'];
 const HEAD_FIELDS = ['name', ...Object.values(HEAD_SETTINGS).map((setting) => setting.key)];
 

@@ -91,7 +91,9 @@ export function entailmentProbabilities(
         const row = logits[p * labels + k] as readonly number[];
         const value = row[entailment];
         if (value === undefined) {
-          throw new RangeError(`A logit row has ${row.length} classes; the entailment class is ${entailment}.`);
+          throw new RangeError(
+            `A logit row has ${row.length} classes; the entailment class is ${entailment}.`,
+          );
         }
         return value;
       }),
@@ -141,7 +143,9 @@ export async function runNliPrompt(input: NliPromptInput): Promise<RunResult> {
     const pairs = pairsOf(texts, hypotheses);
     const classified = await classifier.classifyPairs(pairs, (done) => input.onPairs?.(offset + done, total));
     if (classified.logits.length !== pairs.length) {
-      throw new Error(`${classifier.modelId} returned ${classified.logits.length} rows for ${pairs.length} pairs.`);
+      throw new Error(
+        `${classifier.modelId} returned ${classified.logits.length} rows for ${pairs.length} pairs.`,
+      );
     }
     if (classified.logits.some((row) => row.length !== classifier.id2label.length)) {
       throw new Error(
@@ -167,7 +171,9 @@ export async function runNliPrompt(input: NliPromptInput): Promise<RunResult> {
   const inferStart = now();
   const scored = await classify(premises, contentFree.length * labels.length);
   const probabilities =
-    bias === undefined ? scored.probabilities : calibrateWithContentFree(scored.probabilities, bias.probabilities);
+    bias === undefined
+      ? scored.probabilities
+      : calibrateWithContentFree(scored.probabilities, bias.probabilities);
   const inferMs = now() - inferStart;
 
   const truncatedTexts = new Set(scored.classified.truncated.map((pair) => Math.floor(pair / labels.length)));
