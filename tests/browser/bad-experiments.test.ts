@@ -91,7 +91,8 @@ const CASES: BadFile[] = [
   {
     file: 'unknown-strategy.json',
     path: 'prompts[0].strategy',
-    message: 'prompts[0].strategy: unknown strategy the string "zero-shot": allowed values: "similarity", "nli".',
+    message:
+      'prompts[0].strategy: unknown strategy the string "zero-shot": allowed values: "similarity", "nli".',
   },
   {
     file: 'missing-template.json',
