@@ -79,12 +79,20 @@ const CASES: BadFile[] = [
   {
     file: 'unsupported-strategy.json',
     path: 'prompts[0].strategy',
-    message: 'prompts[0].strategy: "nli" is not supported yet in this version: only "similarity".',
+    message:
+      'prompts[0].strategy: "instruction" is not supported yet in this version: only "similarity", "nli".',
+  },
+  {
+    file: 'nli-hypothesis.json',
+    path: 'prompts[0].hypothesis',
+    message:
+      'prompts[0].hypothesis: must contain {label} where each label goes, e.g. "This text is about {label}.".',
   },
   {
     file: 'unknown-strategy.json',
     path: 'prompts[0].strategy',
-    message: 'prompts[0].strategy: unknown strategy the string "zero-shot": allowed values: "similarity".',
+    message:
+      'prompts[0].strategy: unknown strategy the string "zero-shot": allowed values: "similarity", "nli".',
   },
   {
     file: 'missing-template.json',

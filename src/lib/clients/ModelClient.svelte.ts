@@ -8,7 +8,7 @@
  */
 import type { HubFile } from '../core/models/files.ts';
 import type { DeviceChoice, DtypeChoice } from '../core/models/load-plan.ts';
-import type { Dtype, EmbedOptions, LoadProgress } from '../core/ports.ts';
+import type { ClassifiedPairs, Dtype, EmbedOptions, LoadProgress, TextPair } from '../core/ports.ts';
 import {
   MODEL_EVENT_TYPES,
   type BrowserModelSource,
@@ -210,6 +210,22 @@ export class ModelClient {
       // WebGPU failed under the model and the worker moved it to WASM: show what runs now.
       if (reply.reloaded) this.info = reply.reloaded;
       return reply.vectors;
+    } finally {
+      this.embedProgress = undefined;
+    }
+  }
+
+  /** Logits of premise/hypothesis pairs from the loaded model (a sequence classifier). Rejects when none is ready. */
+  async classifyPairs(pairs: TextPair[], signal?: AbortSignal): Promise<ClassifiedPairs> {
+    if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
+    this.embedProgress = { done: 0, total: pairs.length };
+    try {
+      const { logits, tokens, truncated } = await this.#worker().call(
+        'classify-pairs',
+        { pairs },
+        { signal, onEvent: (event) => (this.embedProgress = { done: event.done, total: event.total }) },
+      );
+      return { logits, tokens, truncated };
     } finally {
       this.embedProgress = undefined;
     }

@@ -12,6 +12,7 @@ import type {
   Encoder,
   HeadTrainer,
   HeadTrainingOptions,
+  PairClassifier,
   SerializedHead,
   TrainedHead,
 } from '../core/ports.ts';
@@ -28,6 +29,8 @@ export class RemoteEncoder implements Encoder {
   readonly numLayers: number;
   readonly maxTokens: number;
   readonly sentenceEmbedding: boolean;
+  readonly maskToken?: string;
+  readonly pairClassifier?: PairClassifier;
   readonly #client: ModelClient;
   readonly #signal: AbortSignal | undefined;
 
@@ -45,6 +48,18 @@ export class RemoteEncoder implements Encoder {
     this.sentenceEmbedding = info.sentenceEmbedding;
     this.#client = client;
     this.#signal = signal;
+    if (info.maskToken !== undefined) this.maskToken = info.maskToken;
+    if (info.pairClassifier !== undefined) {
+      this.pairClassifier = {
+        modelId: info.modelId,
+        id2label: info.pairClassifier.id2label,
+        maxTokens: info.maxTokens,
+        classifyPairs: async (pairs) => {
+          this.#checkStillLoaded();
+          return client.classifyPairs([...pairs], this.#signal);
+        },
+      };
+    }
   }
 
   /** Rejects when the client has loaded another model since this encoder was made. */

@@ -73,6 +73,43 @@ export interface Encoder {
   countTokens(texts: string[]): Promise<number[]>;
   /** Release the inference session. */
   dispose(): Promise<void>;
+  /** The tokenizer's mask token (e.g. `[MASK]`), a content-free input for calibration; absent when it has none. */
+  readonly maskToken?: string;
+  /**
+   * The same loaded model as a text-pair classifier (its `logits` output), for NLI prompts; absent when the
+   * model is not a sequence classifier.
+   */
+  readonly pairClassifier?: PairClassifier;
+}
+
+/** A premise and a hypothesis, classified together (`[CLS] premise [SEP] hypothesis [SEP]` for BERT). */
+export interface TextPair {
+  premise: string;
+  hypothesis: string;
+}
+
+/** What a pair classifier computed: one logit row per pair, and what it cost in tokens. */
+export interface ClassifiedPairs {
+  /** Per pair, one logit per class in `id2label` order. */
+  logits: number[][];
+  /** Real tokens fed to the model (padding excluded), summed over the pairs. */
+  tokens: number;
+  /** Indices of the pairs whose premise was cut to fit the model's token limit (the hypothesis never is). */
+  truncated: number[];
+}
+
+/** A sequence classifier over text pairs (an NLI model), sharing the Encoder's loaded model. */
+export interface PairClassifier {
+  readonly modelId: string;
+  /** config.json's `id2label` in logit order: `id2label[i]` names logit i; empty when config.json has none. */
+  readonly id2label: readonly string[];
+  /** Maximum tokens per pair; longer premises are truncated. */
+  readonly maxTokens: number;
+  /** Logits per pair, in input order, computed in batches. Deterministic for the same inputs. */
+  classifyPairs(
+    pairs: readonly TextPair[],
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<ClassifiedPairs>;
 }
 
 export interface HeadTrainingOptions {

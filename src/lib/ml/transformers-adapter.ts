@@ -12,6 +12,10 @@
  * 'wasm' or 'webgpu') with the WASM files self-hosted (never a CDN). File problems (missing, truncated, corrupt, a
  * tokenizer from another model) throw a {@link ModelFileError} naming the file and what to do.
  *
+ * Text pairs (NLI): a model whose graph returns classification `logits` is also a {@link PairClassifier} over the
+ * same session; pairs are tokenized as the model's tokenizer joins them, a premise too long is cut at its end (the
+ * hypothesis and special tokens never are), and the logits come back in config.json's `id2label` order.
+ *
  * Any hidden layer: the adapter reads the ONNX file itself, adds a graph output `hidden_states.N` for every layer,
  * and hands transformers.js those bytes in memory, so one session returns every layer next to `last_hidden_state`.
  * Nothing is written to disk.
@@ -25,13 +29,23 @@ import {
   type PreTrainedModel,
   type PreTrainedTokenizer,
   type ProgressInfo,
-  type Tensor,
+  Tensor,
 } from '@huggingface/transformers';
 import { planBatches } from '../core/models/batches.ts';
 import { resolveLayer } from '../core/experiment/layers.ts';
 import type { Pooling } from '../core/experiment/types.ts';
 import { ONNX_FILE_BY_DTYPE, type CachedHubFile, type HubFile } from '../core/models/files.ts';
-import type { Device, Dtype, EmbedOptions, Encoder, LoadProgress, ModelSource } from '../core/ports.ts';
+import type {
+  ClassifiedPairs,
+  Device,
+  Dtype,
+  EmbedOptions,
+  Encoder,
+  LoadProgress,
+  ModelSource,
+  PairClassifier,
+  TextPair,
+} from '../core/ports.ts';
 import { InMemoryModels } from './in-memory-model.ts';
 import { applyReferenceUnigram } from './reference-tokenizer.ts';
 import { exposeHiddenStates, type LayerAccess } from './layer-access.ts';
@@ -83,6 +97,22 @@ export function cachedHubFiles(files: readonly HubFile[]): Promise<CachedHubFile
 
 /** The graph output of models that compute their own sentence embedding (see src/cli/convert/use-lite-graph.ts). */
 export const SENTENCE_EMBEDDING_OUTPUT = 'sentence_embedding';
+
+/** The graph output of sequence classifiers (NLI models among them): one row of class logits per input. */
+export const CLASSIFIER_OUTPUT = 'logits';
+
+/** config.json's `id2label` as a list in logit order (`{"0": "a", "1": "b"}` → `["a", "b"]`); [] when absent. */
+function id2labelOf(config: ConfigFields): string[] {
+  const raw = (config as { id2label?: unknown }).id2label;
+  if (typeof raw !== 'object' || raw === null) return [];
+  const entries = Object.entries(raw as Record<string, unknown>);
+  const labels: string[] = [];
+  for (const [id, label] of entries) {
+    const index = Number(id);
+    if (Number.isInteger(index) && index >= 0 && index < 10_000) labels[index] = String(label);
+  }
+  return Array.from(labels, (label) => label ?? '');
+}
 
 /** Checks pooling and batch size; returns the batch size to use. */
 function assertEmbedOptions(options: EmbedOptions): number {
@@ -334,6 +364,8 @@ class TransformersEncoder implements Encoder {
   readonly maxTokens: number;
   /** True when the model computes its own sentence embedding (an output named `sentence_embedding`). */
   readonly sentenceEmbedding: boolean;
+  readonly maskToken?: string;
+  readonly pairClassifier?: PairClassifier;
   readonly #tokenizer: PreTrainedTokenizer;
   readonly #model: PreTrainedModel;
   readonly #inputNames: readonly string[] | undefined;
@@ -363,7 +395,122 @@ class TransformersEncoder implements Encoder {
       model as unknown as { sessions?: Record<string, { inputNames?: string[]; outputNames?: string[] }> }
     ).sessions;
     this.#inputNames = sessions?.model?.inputNames;
-    this.sentenceEmbedding = sessions?.model?.outputNames?.includes(SENTENCE_EMBEDDING_OUTPUT) ?? false;
+    const outputNames = sessions?.model?.outputNames ?? [];
+    this.sentenceEmbedding = outputNames.includes(SENTENCE_EMBEDDING_OUTPUT);
+    const maskToken = (tokenizer as { mask_token?: string | null }).mask_token;
+    if (typeof maskToken === 'string' && maskToken !== '') this.maskToken = maskToken;
+    // A causal LM returns `logits` too, one row per token and vocabulary entry: not a sequence classifier.
+    const causal = this.#inputNames?.some((name) => name.startsWith('past_key_values')) ?? false;
+    if (outputNames.includes(CLASSIFIER_OUTPUT) && !causal) {
+      this.pairClassifier = {
+        modelId,
+        id2label: id2labelOf(config),
+        maxTokens: this.maxTokens,
+        classifyPairs: (pairs, onBatch) => this.#classifyPairs(pairs, onBatch),
+      };
+    }
+  }
+
+  async #classifyPairs(
+    pairs: readonly TextPair[],
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<ClassifiedPairs> {
+    this.#assertUsable();
+    const logits: number[][] = [];
+    const truncated: number[] = [];
+    let tokens = 0;
+    for (let start = 0; start < pairs.length; start += DEFAULT_EMBED_BATCH_SIZE) {
+      const batch = pairs.slice(start, start + DEFAULT_EMBED_BATCH_SIZE).map((pair, offset) => {
+        const encoded = this.#encodePair(pair);
+        if (encoded.truncated) truncated.push(start + offset);
+        tokens += encoded.fields.input_ids?.length ?? 0;
+        return encoded.fields;
+      });
+      logits.push(...(await this.#classifyBatch(batch)));
+      onBatch?.(start + batch.length, pairs.length);
+    }
+    return { logits, tokens, truncated };
+  }
+
+  /**
+   * One pair as the tokenizer joins it (`[CLS] premise [SEP] hypothesis [SEP]` for BERT). When it is longer than
+   * the model takes, the end of the premise is cut, never the hypothesis or a special token.
+   * @throws RangeError when the hypothesis alone leaves no room for the premise.
+   */
+  #encodePair(pair: TextPair): { fields: Record<string, number[]>; truncated: boolean } {
+    const fields = this.#tokenizer(pair.premise, {
+      text_pair: pair.hypothesis,
+      return_tensor: false,
+    }) as unknown as Record<string, number[]>;
+    const ids = fields.input_ids ?? [];
+    const excess = ids.length - this.maxTokens;
+    if (excess <= 0) return { fields, truncated: false };
+    const premise = this.#tokenizer.encode(pair.premise, { add_special_tokens: false });
+    let at = -1;
+    for (let start = 0; start + premise.length <= ids.length && at < 0; start++) {
+      if (premise.every((id, i) => ids[start + i] === id)) at = start;
+    }
+    if (at < 0 || excess >= premise.length) {
+      throw new RangeError(
+        `${this.modelId}: the hypothesis "${pair.hypothesis}" leaves no room for the text within the model's ` +
+          `${this.maxTokens} tokens: shorten the hypothesis.`,
+      );
+    }
+    const cut = (values: number[]): number[] => [
+      ...values.slice(0, at + premise.length - excess),
+      ...values.slice(at + premise.length),
+    ];
+    const kept: Record<string, number[]> = {};
+    for (const [key, values] of Object.entries(fields)) kept[key] = cut(values);
+    return { fields: kept, truncated: true };
+  }
+
+  /** Logit rows of one padded batch of encoded pairs. */
+  async #classifyBatch(batch: readonly Record<string, number[]>[]): Promise<number[][]> {
+    const width = Math.max(...batch.map((fields) => fields.input_ids?.length ?? 0));
+    const left = this.#tokenizer.padding_side === 'left';
+    const tensor = (key: string, pad: number): Tensor => {
+      const data = new BigInt64Array(batch.length * width).fill(BigInt(pad));
+      batch.forEach((fields, row) => {
+        const values = fields[key] ?? [];
+        const offset = row * width + (left ? width - values.length : 0);
+        values.forEach((value, i) => {
+          data[offset + i] = BigInt(value);
+        });
+      });
+      return new Tensor('int64', data, [batch.length, width]);
+    };
+    const feeds: Record<string, Tensor> = {
+      input_ids: tensor('input_ids', this.#tokenizer.pad_token_id ?? 0),
+      attention_mask: tensor('attention_mask', 0),
+    };
+    if (this.#inputNames?.includes('token_type_ids') ?? batch[0]?.token_type_ids !== undefined) {
+      feeds.token_type_ids = tensor('token_type_ids', 0);
+    }
+    let outputs: Record<string, Tensor | undefined>;
+    try {
+      outputs = (await this.#model(feeds)) as Record<string, Tensor | undefined>;
+    } catch (error) {
+      throw this.#runError(error);
+    } finally {
+      for (const tensor of Object.values(feeds)) tensor.dispose();
+    }
+    try {
+      const output = outputs[CLASSIFIER_OUTPUT];
+      const [rows, classes] = (output?.dims ?? []) as number[];
+      if (!output || output.dims.length !== 2 || rows !== batch.length || classes === undefined) {
+        throw new Error(
+          `${this.modelId} is not a sequence classifier: expected "${CLASSIFIER_OUTPUT}" of [${batch.length}, ` +
+            `classes], got ${output ? `[${output.dims.join(', ')}]` : 'none'}.`,
+        );
+      }
+      const data = (output.type === 'float32' ? output : output.to('float32')).data as Float32Array;
+      return Array.from({ length: rows }, (_, row) =>
+        Array.from(data.subarray(row * classes, (row + 1) * classes)),
+      );
+    } finally {
+      for (const tensor of Object.values(outputs)) tensor?.dispose();
+    }
   }
 
   async embed(

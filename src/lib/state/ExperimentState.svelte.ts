@@ -30,6 +30,8 @@ import type {
   LearningCurveSpec,
   RunResult,
   SimilarityPrompt,
+  NliPrompt,
+  PromptSpec,
 } from '../core/experiment/types.ts';
 import type { TrainTestSplit } from '../core/split/split.ts';
 import {
@@ -263,6 +265,7 @@ export class ExperimentState {
     if (labels === undefined) return;
     const changes: string[] = [];
     this.experiment.prompts.forEach((prompt, index) => {
+      if (prompt.strategy !== 'similarity') return;
       const old = prompt.descriptions;
       if (old === undefined) return;
       const own = (label: string): string | string[] | undefined =>
@@ -340,9 +343,50 @@ export class ExperimentState {
   /** Replaces a variation's prompt text(s); its old run no longer describes it and is dropped. */
   updatePrompt(index: number, patch: Partial<Omit<SimilarityPrompt, 'name' | 'strategy'>>): void {
     const prompt = this.experiment.prompts[index];
-    if (!prompt) return;
+    if (prompt?.strategy !== 'similarity') return;
     const next: SimilarityPrompt = { ...prompt, ...patch };
-    for (const key of ['template', 'descriptions', 'textTemplate'] as const) {
+    for (const key of ['template', 'descriptions', 'textTemplate', 'calibrate'] as const) {
+      if (next[key] === undefined) delete next[key];
+    }
+    this.experiment.prompts[index] = next;
+    this.#dropRun('prompt', prompt.name);
+  }
+
+  // ---- NLI variations (strategy 'nli'): a hypothesis per label, on an NLI model
+
+  /**
+   * Switches a variation between label texts compared by similarity and an NLI hypothesis. A template with
+   * `{label}` becomes the hypothesis and back; the text template, model and calibration carry over; the old run
+   * is dropped.
+   */
+  setPromptStrategy(index: number, strategy: PromptSpec['strategy']): void {
+    const prompt = this.experiment.prompts[index];
+    if (!prompt || prompt.strategy === strategy) return;
+    const kept = {
+      name: prompt.name,
+      ...(prompt.textTemplate === undefined ? {} : { textTemplate: prompt.textTemplate }),
+      ...(prompt.model === undefined ? {} : { model: prompt.model }),
+      ...(prompt.calibrate === undefined ? {} : { calibrate: prompt.calibrate }),
+    };
+    if (prompt.strategy === 'similarity') {
+      const template = prompt.template?.includes('{label}') ? prompt.template : undefined;
+      this.experiment.prompts[index] = {
+        ...kept,
+        strategy: 'nli',
+        hypothesis: template ?? 'This text is about {label}.',
+      };
+    } else {
+      this.experiment.prompts[index] = { ...kept, strategy: 'similarity', template: prompt.hypothesis };
+    }
+    this.#dropRun('prompt', prompt.name);
+  }
+
+  /** Edits an NLI variation (hypothesis, text template, model, calibration); its old run is dropped. */
+  updateNliPrompt(index: number, patch: Partial<Omit<NliPrompt, 'name' | 'strategy'>>): void {
+    const prompt = this.experiment.prompts[index];
+    if (prompt?.strategy !== 'nli') return;
+    const next: NliPrompt = { ...prompt, ...patch };
+    for (const key of ['textTemplate', 'model', 'calibrate'] as const) {
       if (next[key] === undefined) delete next[key];
     }
     this.experiment.prompts[index] = next;

@@ -118,7 +118,9 @@ async function checkAgainstDataset(experiment: Experiment): Promise<void> {
   const { dataset } = await loadExperimentDataset(experiment.dataset, (path) =>
     Promise.reject(new Error(`${path} is not available in the browser.`)),
   );
-  experiment.prompts.forEach((prompt, index) => labelTexts(prompt, dataset.labels, `prompts[${index}]`));
+  experiment.prompts.forEach((prompt, index) => {
+    if (prompt.strategy === 'similarity') labelTexts(prompt, dataset.labels, `prompts[${index}]`);
+  });
 }
 
 /** What an export writes: the file text, and why it is not a valid experiment file if it is not. */

@@ -242,6 +242,10 @@ async function loadWithFallback(request: LoadArguments, context: LoadContext): P
     numLayers: encoder.numLayers,
     maxTokens: encoder.maxTokens,
     sentenceEmbedding: encoder.sentenceEmbedding,
+    ...(encoder.maskToken === undefined ? {} : { maskToken: encoder.maskToken }),
+    ...(encoder.pairClassifier === undefined
+      ? {}
+      : { pairClassifier: { id2label: [...encoder.pairClassifier.id2label] } }),
     numThreads,
     loadMs: performance.now() - started,
     source: request.source.kind,
@@ -353,6 +357,18 @@ const handlers: Handlers<ModelWorkerMethods> = {
       },
       transfer: transferablesOf(vectors),
     };
+  },
+  async 'classify-pairs'(request, { signal, emit }) {
+    const { encoder } = await requireLoaded();
+    const classifier = encoder.pairClassifier;
+    if (classifier === undefined) {
+      throw new Error(`${encoder.modelId} is not a sequence classifier: it cannot classify text pairs.`);
+    }
+    const classified = await classifier.classifyPairs(request.pairs, (done, total) => {
+      emit({ type: 'embed-progress', done, total });
+      throwIfCancelled(signal);
+    });
+    return { reply: { type: 'pairs-classified', ...classified } };
   },
   async 'count-tokens'(request) {
     const { encoder } = await requireLoaded();

@@ -11,6 +11,7 @@ import type { DatasetFile } from '../core/dataset/read.ts';
 import type { CachedHubFile, HubFile } from '../core/models/files.ts';
 import type { BrowserDevice, DeviceChoice, DtypeChoice, GpuProbe } from '../core/models/load-plan.ts';
 import type {
+  ClassifiedPairs,
   Device,
   Dtype,
   EmbedOptions,
@@ -19,6 +20,7 @@ import type {
   LoadProgress,
   ModelSource,
   SerializedHead,
+  TextPair,
 } from '../core/ports.ts';
 
 /** What every message carries: its kind, and the id of the request it belongs to. */
@@ -84,6 +86,10 @@ export interface LoadedModelInfo {
   warmupMs: number;
   /** Size of the ONNX weights file, when known. */
   weightsBytes?: number;
+  /** The tokenizer's mask token, when it has one (a content-free input for calibration). */
+  maskToken?: string;
+  /** Set when the model is a sequence classifier (NLI prompts): config.json's id2label in logit order. */
+  pairClassifier?: { id2label: string[] };
 }
 
 /** The step a load is at, for the status line: checking files, loading, warm-up, or a fallback to WASM. */
@@ -123,6 +129,13 @@ export interface EmbedRequest extends Envelope<'embed'> {
 export interface CountTokensRequest extends Envelope<'count-tokens'> {
   texts: string[];
 }
+
+/** Classifies premise/hypothesis pairs with the loaded model (NLI prompts). */
+export interface ClassifyPairsRequest extends Envelope<'classify-pairs'> {
+  pairs: TextPair[];
+}
+
+export interface PairsClassifiedReply extends Envelope<'pairs-classified'>, ClassifiedPairs {}
 
 export type DisposeRequest = Envelope<'dispose'>;
 
@@ -181,6 +194,11 @@ export interface ModelWorkerMethods {
   load: { request: LoadRequest; result: LoadedReply; event: LoadProgressEvent };
   embed: { request: EmbedRequest; result: EmbeddedReply; event: EmbedProgressEvent };
   'count-tokens': { request: CountTokensRequest; result: TokenCountsReply; event: never };
+  'classify-pairs': {
+    request: ClassifyPairsRequest;
+    result: PairsClassifiedReply;
+    event: EmbedProgressEvent;
+  };
   dispose: { request: DisposeRequest; result: DisposedReply; event: never };
   probe: { request: ProbeRequest; result: ProbedReply; event: never };
   'cache-status': { request: CacheStatusRequest; result: CacheStatusReply; event: never };

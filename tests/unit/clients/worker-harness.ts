@@ -126,6 +126,9 @@ export function fakeModelWorker(options: FakeModelWorkerOptions = {}): {
       emit({ type: 'embed-progress', done: request.texts.length, total: request.texts.length });
       return { reply: { type: 'embedded', vectors, ms: 1 } };
     },
+    async 'classify-pairs'() {
+      throw new Error(`${current?.modelId ?? 'No model'} is not a sequence classifier.`);
+    },
     async 'count-tokens'(request) {
       if (!current) throw new Error('No model is loaded.');
       return { reply: { type: 'token-counts', counts: await current.countTokens(request.texts) } };

@@ -13,6 +13,7 @@ import type {
   Experiment,
   ExperimentResults,
   InlineDatasetRef,
+  SimilarityPrompt,
 } from '../../../src/lib/core/experiment/types.ts';
 import { createHeadTrainer } from '../../../src/lib/ml/tfjs-head.ts';
 import { ExperimentLibrary } from '../../../src/lib/state/ExperimentLibrary.svelte.ts';
@@ -358,7 +359,8 @@ describe('ExperimentState when the dataset changes', () => {
     const { lab } = await loadedLab();
     lab.setDataset(foodSportsTravel());
     expect(lab.dataset?.labels).toEqual(['food', 'sports', 'travel']);
-    expect(lab.experiment.prompts[2]?.descriptions).toEqual({
+    const described = (): SimilarityPrompt | undefined => lab.experiment.prompts[2] as SimilarityPrompt;
+    expect(described()?.descriptions).toEqual({
       food: ['food, cooking and recipes', 'a meal at a restaurant'],
       sports: ['sports, games and matches', 'a team winning a championship'],
       travel: 'travel',
@@ -371,7 +373,7 @@ describe('ExperimentState when the dataset changes', () => {
     expect(lab.experiment.prompts.slice(0, 2)).toEqual(plain(lab).prompts.slice(0, 2));
 
     lab.updatePrompt(2, {
-      descriptions: { ...lab.experiment.prompts[2]?.descriptions, travel: 'a flight and a hotel' },
+      descriptions: { ...described()?.descriptions, travel: 'a flight and a hotel' },
     });
     await lab.runAllPrompts();
     expect(lab.promptError).toBeUndefined();

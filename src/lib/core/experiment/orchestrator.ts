@@ -26,8 +26,10 @@ import {
   type Experiment,
   type ExperimentResults,
   type Pooling,
+  type PromptSpec,
   type RunResult,
 } from './types.ts';
+import { runNliPrompt } from '../prompts/nli.ts';
 
 // ---------------------------------------------------------------- ports
 
@@ -105,7 +107,14 @@ export interface RunSelection {
 
 /** One scored run: a prompt on its model with a text template, or a head on features of one layer and pooling. */
 export type PlannedRun =
-  | (RunPart & { kind: 'prompt'; model: string; textTemplate: string | undefined; embeddingKey: string })
+  | (RunPart & {
+      kind: 'prompt';
+      model: string;
+      textTemplate: string | undefined;
+      embeddingKey: string;
+      /** How the prompt scores: similarity prompts share the test-text embeddings (`embeddingKey`), others not. */
+      strategy: PromptSpec['strategy'];
+    })
   | (RunPart & { kind: 'head'; model: string; options: EmbedOptions; featureKey: string });
 
 /** Vectors a plan computes once and shares between its runs. */
@@ -171,6 +180,7 @@ export function planExperiment(experiment: ExperimentParts, selection: RunSelect
       model,
       textTemplate: prompt.textTemplate,
       embeddingKey: embeddingKey(model, prompt.textTemplate),
+      strategy: prompt.strategy,
     });
   }
   for (const index of heads) {
@@ -188,6 +198,7 @@ export function planExperiment(experiment: ExperimentParts, selection: RunSelect
   const runs = models.flatMap((model) => byModel.get(model) ?? []);
   const vectors = new Map<string, PlannedVectors>();
   for (const run of runs) {
+    if (run.kind === 'prompt' && run.strategy !== 'similarity') continue;
     if (run.kind === 'prompt') {
       vectors.set(run.embeddingKey, {
         kind: 'test-texts',
@@ -379,6 +390,25 @@ async function runPrompt(
 ): Promise<RunResult> {
   const progress = (event: ProgressEvent): void => ports.onProgress?.(event);
   const { split } = data;
+  const prompt = experiment.prompts[planned.index] as PromptSpec;
+  if (prompt.strategy === 'nli') {
+    progress({
+      stage: 'embedding',
+      message: `Classifying ${split.test.length} test texts × ${data.dataset.labels.length} hypotheses with ${planned.model}`,
+      part,
+    });
+    return runNliPrompt({
+      prompt,
+      path: `prompts[${planned.index}]`,
+      model: planned.model,
+      modelPath: prompt.model === undefined ? 'model' : `prompts[${planned.index}].model`,
+      labels: data.dataset.labels,
+      test: split.test,
+      classifier: encoder.pairClassifier,
+      ...(encoder.maskToken === undefined ? {} : { maskToken: encoder.maskToken }),
+      now: ports.now,
+    });
+  }
   const embedded = await cachedVectors(ports.cache, planned.embeddingKey, () => {
     progress({
       stage: 'embedding',
@@ -389,7 +419,7 @@ async function runPrompt(
   });
   ports.signal?.throwIfAborted();
   const { run } = await runSimilarityPrompt({
-    prompt: experiment.prompts[planned.index] as Experiment['prompts'][number],
+    prompt,
     path: `prompts[${planned.index}]`,
     labels: data.dataset.labels,
     test: split.test,
@@ -397,6 +427,8 @@ async function runPrompt(
     testEmbeddingMs: embedded.ms,
     embed: (texts) => encoder.embed(texts, similarityEmbedding(encoder)),
     now: ports.now,
+    ...(encoder.maskToken === undefined ? {} : { maskToken: encoder.maskToken }),
+    tokenCounts: { count: (texts) => encoder.countTokens(texts), maxTokens: encoder.maxTokens },
   });
   return run;
 }

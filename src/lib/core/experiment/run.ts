@@ -19,6 +19,7 @@ import {
   labelTexts,
   meanVector,
 } from '../prompts/similarity.ts';
+import { calibrateWithContentFree, contentFreeInputs, softmax } from '../prompts/content-free.ts';
 import { sampleShotsPerClass } from '../split/split.ts';
 import { terminalSafe } from '../text/terminal.ts';
 import type {
@@ -119,6 +120,23 @@ export interface SimilarityPromptInput {
   /** Embeds label texts with the same encoder and options as the test texts. */
   embed(texts: string[]): Promise<Float32Array[]>;
   now(): number;
+  /** The tokenizer's mask token, one more content-free input when the prompt asks for calibration. */
+  maskToken?: string;
+  /** Token counts of texts (before truncation) and the model's limit, to record tokens processed and cuts. */
+  tokenCounts?: { count(texts: string[]): Promise<number[]>; maxTokens: number };
+}
+
+/**
+ * Cosines become probabilities for calibration as softmax(cosine × this). Calibration divides by the
+ * probabilities of content-free inputs, so the prediction depends on the scale only through the average over
+ * several such inputs; 10 turns the typical 0.1 cosine gap between labels into an e-fold ratio, soft enough
+ * that averaging never leaves a label with a near-zero bias to divide by.
+ */
+export const SIMILARITY_CALIBRATION_SCALE = 10;
+
+/** Similarity scores as probabilities: softmax over the labels of each row of cosines × the scale. */
+export function similarityProbabilities(cosines: readonly (readonly number[])[]): number[][] {
+  return cosines.map((row) => softmax(row.map((cosine) => cosine * SIMILARITY_CALIBRATION_SCALE)));
 }
 
 export interface SimilarityPromptOutcome {
@@ -153,14 +171,38 @@ export async function runSimilarityPrompt(input: SimilarityPromptInput): Promise
   });
   const adaptMs = now() - adaptStart;
 
+  const ids = test.map((example) => example.id);
+  const calibrating = prompt.calibrate === true;
+  const contentFreeTexts = calibrating
+    ? contentFreeInputs(input.maskToken).map((text) => applyTextTemplate(prompt.textTemplate, text))
+    : [];
+  let bias: number[][] | undefined;
+  let calibrationMs = 0;
+  if (calibrating) {
+    const start = now();
+    const vectors = await input.embed(contentFreeTexts);
+    const cosines = classifyBySimilarity(vectors, labelVectors, labels, contentFreeTexts).map((prediction) =>
+      labels.map((label) => prediction.scores[label] as number),
+    );
+    bias = similarityProbabilities(cosines);
+    calibrationMs = now() - start;
+  }
+
   const inferStart = now();
-  const predictions = classifyBySimilarity(
-    testVectors,
-    labelVectors,
-    labels,
-    test.map((example) => example.id),
-  );
+  let predictions = classifyBySimilarity(testVectors, labelVectors, labels, ids);
+  if (bias !== undefined) {
+    const cosines = predictions.map((prediction) =>
+      labels.map((label) => prediction.scores[label] as number),
+    );
+    predictions = predictionsFromProbabilities(
+      calibrateWithContentFree(similarityProbabilities(cosines), bias),
+      labels,
+      ids,
+    );
+  }
   const scoringMs = now() - inferStart;
+  const rendered = test[0] === undefined ? undefined : applyTextTemplate(prompt.textTemplate, test[0].text);
+  const usage = await tokenUsage(input, textsPerLabel.flat(), contentFreeTexts);
   return {
     run: {
       name: prompt.name,
@@ -168,10 +210,34 @@ export async function runSimilarityPrompt(input: SimilarityPromptInput): Promise
       ...evaluate(test, predictions, labels),
       ...runIntervals(test, predictions, labels),
       predictions,
-      cost: { adaptMs, inferMs: input.testEmbeddingMs + scoringMs, labeledExamples: 0, trainedParameters: 0 },
+      cost: {
+        adaptMs: adaptMs + calibrationMs,
+        inferMs: input.testEmbeddingMs + scoringMs,
+        labeledExamples: 0,
+        trainedParameters: 0,
+      },
+      ...(rendered === undefined ? {} : { rendered }),
+      shots: [],
+      ...usage,
+      calibrated: calibrating,
     },
     labelVectors,
   };
+}
+
+/** Tokens a similarity prompt fed the model (test, label and content-free texts) and how many test texts were cut. */
+async function tokenUsage(
+  input: SimilarityPromptInput,
+  labelTexts: readonly string[],
+  contentFree: readonly string[],
+): Promise<{ tokens?: number; truncated?: number }> {
+  const counter = input.tokenCounts;
+  if (counter === undefined) return {};
+  const testTexts = input.test.map((example) => applyTextTemplate(input.prompt.textTemplate, example.text));
+  const counts = await counter.count([...testTexts, ...labelTexts, ...contentFree]);
+  const tokens = counts.reduce((sum, count) => sum + Math.min(count, counter.maxTokens), 0);
+  const truncated = counts.slice(0, testTexts.length).filter((count) => count > counter.maxTokens).length;
+  return { tokens, truncated };
 }
 
 /**

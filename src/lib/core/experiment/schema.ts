@@ -26,15 +26,16 @@ import {
   type HeadSpec,
   type LearningCurveSpec,
   type Pooling,
+  type NliPrompt,
   type PromptSpec,
   type SimilarityPrompt,
   type SplitSpec,
 } from './types.ts';
 
 /** Prompt strategies this version runs. */
-export const SUPPORTED_STRATEGIES = ['similarity'] as const;
+export const SUPPORTED_STRATEGIES = ['similarity', 'nli'] as const;
 /** Strategies of the product that later versions will run; refused with a "not supported yet" message. */
-export const PLANNED_STRATEGIES = ['nli', 'instruction'] as const;
+export const PLANNED_STRATEGIES = ['instruction'] as const;
 /** The poolings a head can use (declared in settings.ts). */
 export const POOLINGS: readonly Pooling[] = choiceValues(HEAD_SETTINGS.pooling);
 
@@ -52,7 +53,16 @@ const SPLIT_FIELDS = Object.values(SPLIT_SETTINGS).map((setting) => setting.key)
 const PATH_DATASET_FIELDS = ['path', 'text', 'label'];
 const BUILTIN_DATASET_FIELDS = ['builtin', 'text', 'label'];
 const INLINE_DATASET_FIELDS = ['name', 'rows', 'text', 'label'];
-const SIMILARITY_FIELDS = ['name', 'strategy', 'template', 'descriptions', 'textTemplate', 'model'];
+const SIMILARITY_FIELDS = [
+  'name',
+  'strategy',
+  'template',
+  'descriptions',
+  'textTemplate',
+  'model',
+  'calibrate',
+];
+const NLI_FIELDS = ['name', 'strategy', 'hypothesis', 'textTemplate', 'model', 'calibrate'];
 const HEAD_FIELDS = ['name', ...Object.values(HEAD_SETTINGS).map((setting) => setting.key)];
 
 type JsonObject = Record<string, unknown>;
@@ -186,6 +196,12 @@ function readString(object: JsonObject, key: string, path: string, example: stri
     );
   }
   return value;
+}
+
+function readOptionalBoolean(object: JsonObject, key: string, path: string): boolean | undefined {
+  const value = object[key];
+  if (value === undefined || typeof value === 'boolean') return value;
+  throw new ExperimentError(fieldPath(path, key), `must be true or false; got ${describe(value)}.`);
 }
 
 function readOptionalString(
@@ -395,6 +411,7 @@ function parsePrompt(value: unknown, path: string): PromptSpec {
       `unknown strategy ${describe(strategy)}: allowed values: ${quoteList(SUPPORTED_STRATEGIES)}.`,
     );
   }
+  if (strategy === 'nli') return parseNliPrompt(object, path);
   checkFields(object, path, SIMILARITY_FIELDS);
   const name = readString(object, 'name', path, '"bare labels"').trim();
   const template = readOptionalString(object, 'template', path, `"${LABEL_PLACEHOLDER}"`);
@@ -417,6 +434,20 @@ function parsePrompt(value: unknown, path: string): PromptSpec {
       `must contain ${LABEL_PLACEHOLDER} where each label goes, e.g. "This text is about ${LABEL_PLACEHOLDER}.".`,
     );
   }
+  const textTemplate = readTextTemplate(object, path);
+  const model = readOptionalString(object, 'model', path, '"Xenova/all-MiniLM-L6-v2"');
+  const calibrate = readOptionalBoolean(object, 'calibrate', path);
+  const prompt: SimilarityPrompt = { name, strategy: 'similarity' };
+  if (template !== undefined) prompt.template = template;
+  if (hasDescriptions)
+    prompt.descriptions = parseDescriptions(object.descriptions, fieldPath(path, 'descriptions'));
+  if (textTemplate !== undefined) prompt.textTemplate = textTemplate;
+  if (model !== undefined) prompt.model = model;
+  if (calibrate !== undefined) prompt.calibrate = calibrate;
+  return prompt;
+}
+
+function readTextTemplate(object: JsonObject, path: string): string | undefined {
   const textTemplate = readOptionalString(object, 'textTemplate', path, `"query: ${TEXT_PLACEHOLDER}"`);
   if (textTemplate !== undefined && !textTemplate.includes(TEXT_PLACEHOLDER)) {
     throw new ExperimentError(
@@ -424,13 +455,27 @@ function parsePrompt(value: unknown, path: string): PromptSpec {
       `must contain ${TEXT_PLACEHOLDER} where the input text goes, e.g. "query: ${TEXT_PLACEHOLDER}".`,
     );
   }
-  const model = readOptionalString(object, 'model', path, '"Xenova/all-MiniLM-L6-v2"');
-  const prompt: SimilarityPrompt = { name, strategy: 'similarity' };
-  if (template !== undefined) prompt.template = template;
-  if (hasDescriptions)
-    prompt.descriptions = parseDescriptions(object.descriptions, fieldPath(path, 'descriptions'));
+  return textTemplate;
+}
+
+/** An NLI prompt: a hypothesis template with `{label}`, optionally its own (NLI) model and calibration. */
+function parseNliPrompt(object: JsonObject, path: string): NliPrompt {
+  checkFields(object, path, NLI_FIELDS);
+  const name = readString(object, 'name', path, '"entailment"').trim();
+  const hypothesis = readString(object, 'hypothesis', path, `"This text is about ${LABEL_PLACEHOLDER}."`);
+  if (!hypothesis.includes(LABEL_PLACEHOLDER)) {
+    throw new ExperimentError(
+      fieldPath(path, 'hypothesis'),
+      `must contain ${LABEL_PLACEHOLDER} where each label goes, e.g. "This text is about ${LABEL_PLACEHOLDER}.".`,
+    );
+  }
+  const textTemplate = readTextTemplate(object, path);
+  const model = readOptionalString(object, 'model', path, '"Xenova/mobilebert-uncased-mnli"');
+  const calibrate = readOptionalBoolean(object, 'calibrate', path);
+  const prompt: NliPrompt = { name, strategy: 'nli', hypothesis };
   if (textTemplate !== undefined) prompt.textTemplate = textTemplate;
   if (model !== undefined) prompt.model = model;
+  if (calibrate !== undefined) prompt.calibrate = calibrate;
   return prompt;
 }
 

@@ -40,9 +40,28 @@ export interface SimilarityPrompt {
   /** Wraps each input text, e.g. "query: {text}". */
   textTemplate?: string;
   model?: string;
+  /** Contextual calibration: divide by the prompt's scores on content-free inputs (prompts/calibration.ts). */
+  calibrate?: boolean;
 }
 
-export type PromptSpec = SimilarityPrompt;
+/**
+ * Zero-shot classification with an NLI model: premise = the text, hypothesis = the template per label; a label's
+ * score is the softmax over labels of each pair's entailment logit (prompts/nli.ts).
+ */
+export interface NliPrompt {
+  name: string;
+  strategy: 'nli';
+  /** `{label}` is replaced by each label, e.g. "This text is about {label}." */
+  hypothesis: string;
+  /** Wraps each input text (the premise), e.g. "Review: {text}". */
+  textTemplate?: string;
+  /** An NLI model (a sequence classifier with an "entailment" label); the experiment's model when omitted. */
+  model?: string;
+  /** Contextual calibration: divide by the prompt's scores on content-free premises (prompts/calibration.ts). */
+  calibrate?: boolean;
+}
+
+export type PromptSpec = SimilarityPrompt | NliPrompt;
 
 /**
  * How token vectors become one vector: mean of the real tokens, the first token, the last real token, or the
@@ -121,6 +140,17 @@ export interface RunResult {
   confusion: number[][];
   predictions: Prediction[];
   cost: RunCost;
+  // ---- what a prompt run fed the model (prompt runs only; shared by every prompt strategy)
+  /** The exact model input for the first test example: a text, or an NLI premise with one hypothesis per label. */
+  rendered?: string | { premise: string; hypotheses: string[] };
+  /** Ids of the training examples used in the prompt, in prompt order; [] for zero-shot. */
+  shots?: string[];
+  /** Tokens the model processed for this run (padding excluded). */
+  tokens?: number;
+  /** Test texts cut to fit the model's token limit. */
+  truncated?: number;
+  /** True when the scores were contextually calibrated (prompts/calibration.ts). */
+  calibrated?: boolean;
 }
 
 export interface ExperimentResults {

@@ -45,6 +45,19 @@ function productExample(): Record<string, unknown> {
 
 type Mutation = (experiment: Record<string, any>) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** An NLI prompt as PRODUCT.md writes it, with fields replaced (undefined removes one). */
+function nli(fields: Record<string, unknown> = {}): Record<string, unknown> {
+  const prompt: Record<string, unknown> = {
+    name: 'entailment',
+    strategy: 'nli',
+    model: 'Xenova/mobilebert-uncased-mnli',
+    hypothesis: 'This email is {label}.',
+    ...fields,
+  };
+  for (const [key, value] of Object.entries(fields)) if (value === undefined) delete prompt[key];
+  return prompt;
+}
+
 function errorFor(mutate: Mutation): ExperimentError {
   const experiment = productExample();
   mutate(experiment);
@@ -56,6 +69,40 @@ function errorFor(mutate: Mutation): ExperimentError {
   }
   throw new Error('expected an ExperimentError');
 }
+
+describe('parseExperiment: NLI prompts and calibration', () => {
+  it('keeps an NLI prompt with every field, and calibrate on a similarity prompt', () => {
+    const experiment = productExample();
+    (experiment.prompts as unknown[]).push(nli({ textTemplate: 'Email: {text}', calibrate: true }));
+    (experiment.prompts as Array<Record<string, unknown>>)[0]!.calibrate = false;
+    const parsed = parseExperiment(experiment);
+    expect(parsed.prompts[2]).toEqual({
+      name: 'entailment',
+      strategy: 'nli',
+      hypothesis: 'This email is {label}.',
+      textTemplate: 'Email: {text}',
+      model: 'Xenova/mobilebert-uncased-mnli',
+      calibrate: true,
+    });
+    expect(parsed.prompts[0]).toEqual({
+      name: 'bare labels',
+      strategy: 'similarity',
+      template: '{label}',
+      calibrate: false,
+    });
+    expect(parseExperimentText(serializeExperiment(parsed))).toEqual(parsed);
+  });
+
+  it('lets an NLI prompt run on the experiment model when it names none', () => {
+    const experiment = productExample();
+    (experiment.prompts as unknown[]).push(nli({ model: undefined }));
+    expect(parseExperiment(experiment).prompts[2]).toEqual({
+      name: 'entailment',
+      strategy: 'nli',
+      hypothesis: 'This email is {label}.',
+    });
+  });
+});
 
 describe('parseExperiment: valid files', () => {
   it('accepts the PRODUCT.md example minus unsupported parts, unchanged', () => {
@@ -241,6 +288,49 @@ describe('parseExperiment: each bad field names its path', () => {
     ],
     ['nothing to run', (e) => Object.assign(e, { prompts: [], heads: [] }), '', /nothing to run/],
     ...learningCurveCases(),
+    [
+      'calibrate not a boolean',
+      (e) => (e.prompts[0].calibrate = 'yes'),
+      'prompts[0].calibrate',
+      /true or false/,
+    ],
+    [
+      'nli hypothesis missing',
+      (e) => e.prompts.push(nli({ hypothesis: undefined })),
+      'prompts[2].hypothesis',
+      /missing/,
+    ],
+    [
+      'nli hypothesis without {label}',
+      (e) => e.prompts.push(nli({ hypothesis: 'This email is spam.' })),
+      'prompts[2].hypothesis',
+      /must contain \{label\}/,
+    ],
+    [
+      'nli hypothesis empty',
+      (e) => e.prompts.push(nli({ hypothesis: ' ' })),
+      'prompts[2].hypothesis',
+      /non-empty/,
+    ],
+    [
+      'nli with a similarity template',
+      (e) => e.prompts.push(nli({ template: '{label}' })),
+      'prompts[2].template',
+      /Allowed fields here: "name", "strategy", "hypothesis"/,
+    ],
+    [
+      'nli text template without {text}',
+      (e) => e.prompts.push(nli({ textTemplate: 'review' })),
+      'prompts[2].textTemplate',
+      /must contain \{text\}/,
+    ],
+    ['nli model empty', (e) => e.prompts.push(nli({ model: '' })), 'prompts[2].model', /non-empty string/],
+    [
+      'nli calibrate a number',
+      (e) => e.prompts.push(nli({ calibrate: 1 })),
+      'prompts[2].calibrate',
+      /true or false/,
+    ],
   ];
 
   it.each(cases)('%s', (_title, mutate, path, message) => {
@@ -265,17 +355,7 @@ describe('parseExperiment: each bad field names its path', () => {
 });
 
 describe('parseExperiment: features of later versions are refused, not ignored', () => {
-  it('refuses the nli and instruction strategies', () => {
-    const nli = errorFor((e) =>
-      e.prompts.push({
-        name: 'entailment',
-        strategy: 'nli',
-        model: 'x',
-        hypothesis: 'This email is {label}.',
-      }),
-    );
-    expect(nli.path).toBe('prompts[2].strategy');
-    expect(nli.detail).toBe('"nli" is not supported yet in this version: only "similarity".');
+  it('refuses the instruction strategy', () => {
     const instruction = errorFor(
       (e) => (e.prompts[0] = { name: 'i', strategy: 'instruction', instruction: 'Is it?' }),
     );
