@@ -246,6 +246,7 @@ export class ExperimentState {
     if (labels === undefined) return;
     const changes: string[] = [];
     this.experiment.prompts.forEach((prompt, index) => {
+      if (prompt.strategy !== 'similarity') return;
       const old = prompt.descriptions;
       if (old === undefined) return;
       const own = (label: string): string | string[] | undefined =>
@@ -323,7 +324,7 @@ export class ExperimentState {
   /** Replaces a variation's prompt text(s); its old run no longer describes it and is dropped. */
   updatePrompt(index: number, patch: Partial<Omit<SimilarityPrompt, 'name' | 'strategy'>>): void {
     const prompt = this.experiment.prompts[index];
-    if (!prompt) return;
+    if (prompt?.strategy !== 'similarity') return;
     const next: SimilarityPrompt = { ...prompt, ...patch };
     for (const key of ['template', 'descriptions', 'textTemplate'] as const) {
       if (next[key] === undefined) delete next[key];

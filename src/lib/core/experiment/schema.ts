@@ -9,6 +9,7 @@ import { formatFromFileName } from '../dataset/parse.ts';
 import { DatasetError, ExperimentError, fieldPath, quoteList } from '../errors.ts';
 import { emptyRecord, ownValue } from '../records.ts';
 import { LABEL_PLACEHOLDER, TEXT_PLACEHOLDER } from '../prompts/similarity.ts';
+import { instructionTemplateProblem } from '../prompts/instruction.ts';
 import { layerIndex, layerRangeText } from './layers.ts';
 import { jsonTooDeepMessage } from './limits.ts';
 import {
@@ -24,6 +25,7 @@ import {
   type DatasetRef,
   type Experiment,
   type HeadSpec,
+  type InstructionPrompt,
   type Pooling,
   type PromptSpec,
   type SimilarityPrompt,
@@ -31,9 +33,9 @@ import {
 } from './types.ts';
 
 /** Prompt strategies this version runs. */
-export const SUPPORTED_STRATEGIES = ['similarity'] as const;
+export const SUPPORTED_STRATEGIES = ['similarity', 'instruction'] as const;
 /** Strategies of the product that later versions will run; refused with a "not supported yet" message. */
-export const PLANNED_STRATEGIES = ['nli', 'instruction'] as const;
+export const PLANNED_STRATEGIES = ['nli'] as const;
 /** The poolings a head can use (declared in settings.ts). */
 export const POOLINGS: readonly Pooling[] = choiceValues(HEAD_SETTINGS.pooling);
 
@@ -385,6 +387,7 @@ function parsePrompt(value: unknown, path: string): PromptSpec {
       `unknown strategy ${describe(strategy)}: allowed values: ${quoteList(SUPPORTED_STRATEGIES)}.`,
     );
   }
+  if (strategy === 'instruction') return parseInstructionPrompt(object, path);
   checkFields(object, path, SIMILARITY_FIELDS);
   const name = readString(object, 'name', path, '"bare labels"').trim();
   const template = readOptionalString(object, 'template', path, `"${LABEL_PLACEHOLDER}"`);
@@ -420,6 +423,88 @@ function parsePrompt(value: unknown, path: string): PromptSpec {
   if (hasDescriptions)
     prompt.descriptions = parseDescriptions(object.descriptions, fieldPath(path, 'descriptions'));
   if (textTemplate !== undefined) prompt.textTemplate = textTemplate;
+  if (model !== undefined) prompt.model = model;
+  return prompt;
+}
+
+// ---------------------------------------------------------------- instruction prompts
+
+const INSTRUCTION_FIELDS = [
+  'name',
+  'strategy',
+  'instruction',
+  'verbalizers',
+  'shotsPerClass',
+  'template',
+  'chatTemplate',
+  'lengthNormalize',
+  'calibrate',
+  'model',
+];
+
+function readOptionalBoolean(object: JsonObject, key: string, path: string): boolean | undefined {
+  const value = object[key];
+  if (value === undefined || typeof value === 'boolean') return value;
+  throw new ExperimentError(fieldPath(path, key), `must be true or false; got ${describe(value)}.`);
+}
+
+/** An instruction prompt for a causal LM (core/prompts/instruction.ts); labels are checked when it runs. */
+function parseInstructionPrompt(object: JsonObject, path: string): InstructionPrompt {
+  checkFields(object, path, INSTRUCTION_FIELDS);
+  const name = readString(object, 'name', path, '"few-shot"').trim();
+  const instruction = readString(object, 'instruction', path, '"Classify the topic of the text."');
+  const example = '{ "sports": " sports", "food": " food" }';
+  const verbalizersPath = fieldPath(path, 'verbalizers');
+  const rawVerbalizers = expectObject(
+    requireField(object, 'verbalizers', path, example),
+    verbalizersPath,
+    example,
+  );
+  const verbalizers = emptyRecord<string>();
+  for (const [label, text] of Object.entries(rawVerbalizers)) {
+    if (typeof text !== 'string' || text.trim() === '') {
+      throw new ExperimentError(
+        fieldPath(verbalizersPath, label),
+        `must be the non-empty text the model answers with for this label, e.g. " ${label}"; got ${describe(text)}.`,
+      );
+    }
+    verbalizers[label] = text;
+  }
+  if (Object.keys(verbalizers).length < 2) {
+    throw new ExperimentError(
+      verbalizersPath,
+      `needs a verbalizer for every label (at least two), e.g. ${example}.`,
+    );
+  }
+  const shots = object.shotsPerClass;
+  if (shots !== undefined && (typeof shots !== 'number' || !Number.isInteger(shots) || shots < 0)) {
+    throw new ExperimentError(
+      fieldPath(path, 'shotsPerClass'),
+      `must be a whole number of examples per label, 0 (zero-shot) or more; got ${describe(shots)}.`,
+    );
+  }
+  const template = readOptionalString(
+    object,
+    'template',
+    path,
+    '"{instruction}\n\n{shots}Text: {text}\nAnswer:"',
+  );
+  const templateProblem = template === undefined ? undefined : instructionTemplateProblem(template);
+  if (templateProblem !== undefined) throw new ExperimentError(fieldPath(path, 'template'), templateProblem);
+  if (template !== undefined && (shots ?? 0) > 0 && !template.includes('{shots}')) {
+    throw new ExperimentError(
+      fieldPath(path, 'template'),
+      'must contain {shots} where the examples go, since shotsPerClass asks for some.',
+    );
+  }
+  const prompt: InstructionPrompt = { name, strategy: 'instruction', instruction, verbalizers };
+  if (shots !== undefined) prompt.shotsPerClass = shots;
+  if (template !== undefined) prompt.template = template;
+  for (const key of ['chatTemplate', 'lengthNormalize', 'calibrate'] as const) {
+    const value = readOptionalBoolean(object, key, path);
+    if (value !== undefined) prompt[key] = value;
+  }
+  const model = readOptionalString(object, 'model', path, '"HuggingFaceTB/SmolLM2-135M-Instruct"');
   if (model !== undefined) prompt.model = model;
   return prompt;
 }
