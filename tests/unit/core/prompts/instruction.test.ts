@@ -113,7 +113,10 @@ function prompt(patch: Partial<InstructionPrompt> = {}): InstructionPrompt {
   };
 }
 
-function context(patch: Partial<InstructionPrompt> = {}, scorer = new FakeScorer()): InstructionContext {
+function context(
+  patch: Partial<InstructionPrompt> = {},
+  scorer = new FakeScorer(),
+): InstructionContext & { scorer: FakeScorer } {
   return { prompt: prompt(patch), path: 'prompts[3]', labels: LABELS, train: TRAIN, seed: 7, scorer };
 }
 
