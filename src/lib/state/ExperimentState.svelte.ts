@@ -39,7 +39,12 @@ import {
   type LoadChoice,
   type LoadTarget,
 } from '../clients/ModelClient.svelte.ts';
-import { RemoteEncoderProvider, RemoteHeadTrainer, type ModelSwitch } from '../clients/remote-ports.ts';
+import {
+  RemoteCausalScorerProvider,
+  RemoteEncoderProvider,
+  RemoteHeadTrainer,
+  type ModelSwitch,
+} from '../clients/remote-ports.ts';
 import { CancelledError } from '../workers/rpc.ts';
 import { defaultExperiment, defaultHead } from './defaults.ts';
 import { checkExperiment } from './experiment-snapshot.svelte.ts';
@@ -394,6 +399,7 @@ export class ExperimentState {
         data,
         { prompts: runnable, heads: [] },
         {
+          scorers: new RemoteCausalScorerProvider(this.model, { signal: controller.signal }),
           encoders: new RemoteEncoderProvider(this.model, {
             signal: controller.signal,
             onSwitch: (change) => {
@@ -523,7 +529,7 @@ export class ExperimentState {
     if (!dataset)
       return { ok: false, error: this.datasetOutcome.ok ? 'No dataset.' : this.datasetOutcome.error };
     if (!split) return { ok: false, error: this.splitOutcome.ok ? 'No split.' : this.splitOutcome.error };
-    return { ok: true, value: { dataset, split } };
+    return { ok: true, value: { dataset, split, seed: this.experiment.split.seed } };
   }
 
   /** What the orchestrator reads of the experiment: the model and plain copies of the prompts and heads. */

@@ -333,10 +333,10 @@ const handlers: Handlers<ModelWorkerMethods> = {
   async 'lm-text'(request) {
     const scorer = requireLanguageModel();
     if (request.op === 'tokenize')
-      return { reply: { type: 'lm-text-reply', ids: await scorer.tokenize(request.text) } };
+      return { reply: { type: 'lm-text-reply', ids: await scorer.tokenize(request.text ?? '') } };
     if (request.op === 'decode')
-      return { reply: { type: 'lm-text-reply', text: await scorer.decode(request.ids) } };
-    const text = await scorer.applyChatTemplate(request.messages);
+      return { reply: { type: 'lm-text-reply', text: await scorer.decode(request.ids ?? []) } };
+    const text = await scorer.applyChatTemplate(request.messages ?? []);
     return { reply: { type: 'lm-text-reply', ...(text === undefined ? {} : { text }) } };
   },
   async 'lm-score'(request, { signal, emit }) {

@@ -192,12 +192,15 @@ export interface LmLoadedReply extends Envelope<'lm-loaded'> {
 }
 
 /** Tokenizes texts without special tokens, decodes ids, or applies the chat template, with the loaded LM. */
-export type LmTextRequest = Envelope<'lm-text'> &
-  (
-    | { op: 'tokenize'; text: string }
-    | { op: 'decode'; ids: number[] }
-    | { op: 'chat'; messages: ChatMessage[] }
-  );
+export interface LmTextRequest extends Envelope<'lm-text'> {
+  op: 'tokenize' | 'decode' | 'chat';
+  /** For `tokenize`. */
+  text?: string;
+  /** For `decode`. */
+  ids?: number[];
+  /** For `chat`. */
+  messages?: ChatMessage[];
+}
 
 export interface LmTextReply extends Envelope<'lm-text-reply'> {
   ids?: number[];
