@@ -26,9 +26,11 @@ import type {
   Experiment,
   ExperimentResults,
   HeadSpec,
+  InstructionPrompt,
   RunResult,
   SimilarityPrompt,
 } from '../core/experiment/types.ts';
+import { emptyRecord } from '../core/records.ts';
 import type { TrainTestSplit } from '../core/split/split.ts';
 import { keepRowsRaw } from '../clients/DataClient.svelte.ts';
 import { HeadClient } from '../clients/HeadClient.svelte.ts';
@@ -39,6 +41,7 @@ import {
   type LoadChoice,
   type LoadTarget,
 } from '../clients/ModelClient.svelte.ts';
+import { prepareInstruction, renderExample, type RenderedExample } from '../core/prompts/instruction.ts';
 import {
   RemoteCausalScorerProvider,
   RemoteEncoderProvider,
@@ -298,6 +301,69 @@ export class ExperimentState {
     this.experiment.prompts.push({ name, strategy: 'similarity', template: 'A text about {label}.' });
     this.promptKeys = [...this.promptKeys, newPromptKey()];
     return this.experiment.prompts.length - 1;
+  }
+
+  // ------------------------------------------------------------ instruction variations (causal LM)
+
+  /** Adds an instruction variation for a causal LM: zero-shot, each label's name as its verbalizer. */
+  addInstructionPrompt(model: string): number {
+    const taken = [...this.experiment.prompts, ...this.experiment.heads, ...this.runs].map(
+      (item) => item.name,
+    );
+    const verbalizers = emptyRecord<string>();
+    for (const label of this.dataset?.labels ?? []) verbalizers[label] = ` ${label}`;
+    this.experiment.prompts.push({
+      name: uniqueName('instruction', taken),
+      strategy: 'instruction',
+      instruction: 'Classify the topic of the text.',
+      verbalizers,
+      model,
+    });
+    this.promptKeys = [...this.promptKeys, newPromptKey()];
+    return this.experiment.prompts.length - 1;
+  }
+
+  /** Replaces fields of an instruction variation; its old run no longer describes it and is dropped. */
+  updateInstructionPrompt(index: number, patch: Partial<Omit<InstructionPrompt, 'name' | 'strategy'>>): void {
+    const prompt = this.experiment.prompts[index];
+    if (prompt?.strategy !== 'instruction') return;
+    const next: InstructionPrompt = { ...prompt, ...patch };
+    for (const key of [
+      'template',
+      'shotsPerClass',
+      'chatTemplate',
+      'lengthNormalize',
+      'calibrate',
+    ] as const) {
+      if (next[key] === undefined) delete next[key];
+    }
+    this.experiment.prompts[index] = next;
+    this.#dropRun('prompt', prompt.name);
+  }
+
+  /**
+   * The exact prompt an instruction variation gives the model for one test example, its token count and whether
+   * the text was truncated (loads the variation's language model in the model worker).
+   */
+  async previewInstruction(index: number, testIndex: number): Promise<RenderedExample> {
+    const prompt = $state.snapshot(this.experiment.prompts[index]);
+    const context = this.#runContext(`prompts[${index}]`);
+    if (!context.ok) throw new Error(context.error);
+    if (prompt?.strategy !== 'instruction') throw new Error(`Variation ${index + 1} is not an instruction.`);
+    const example = context.value.split.test[testIndex];
+    if (example === undefined) throw new RangeError(`There is no test example ${testIndex + 1}.`);
+    const scorer = await new RemoteCausalScorerProvider(this.model).scorer(
+      prompt.model ?? this.experiment.model,
+    );
+    const prepared = await prepareInstruction({
+      prompt,
+      path: `prompts[${index}]`,
+      labels: context.value.dataset.labels,
+      train: context.value.split.train,
+      seed: this.experiment.split.seed,
+      scorer,
+    });
+    return renderExample(prepared, example.text, scorer);
   }
 
   /**
