@@ -10,6 +10,7 @@ import { MAX_EXPERIMENT_FILE_BYTES } from '../core/experiment/limits.ts';
 import { loadExperimentDataset } from '../core/experiment/run.ts';
 import { parseExperimentText, serializeExperiment } from '../core/experiment/schema.ts';
 import type { Experiment } from '../core/experiment/types.ts';
+import { verbalizerTexts } from '../core/prompts/instruction.ts';
 import { labelTexts } from '../core/prompts/similarity.ts';
 
 /** Largest experiment file imported; the CLI reads the same (see core/experiment/limits.ts). */
@@ -124,7 +125,11 @@ async function checkAgainstDataset(experiment: Experiment): Promise<void> {
   const { dataset } = await loadExperimentDataset(experiment.dataset, (path) =>
     Promise.reject(new Error(`${path} is not available in the browser.`)),
   );
-  experiment.prompts.forEach((prompt, index) => labelTexts(prompt, dataset.labels, `prompts[${index}]`));
+  experiment.prompts.forEach((prompt, index) => {
+    const path = `prompts[${index}]`;
+    if (prompt.strategy === 'instruction') verbalizerTexts(prompt, dataset.labels, path);
+    else labelTexts(prompt, dataset.labels, path);
+  });
 }
 
 /** What an export writes: the file text, and why it is not a valid experiment file if it is not. */

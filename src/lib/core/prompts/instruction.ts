@@ -88,8 +88,15 @@ export function selectShots(
   return sampleShotsPerClass(train, labels, shotsPerClass, seed);
 }
 
-/** A verbalizer per label, in `labels` order, checked against the dataset's labels. */
-function verbalizerTexts(prompt: InstructionPrompt, labels: readonly string[], path: string): string[] {
+/**
+ * A verbalizer per label, in `labels` order, checked against the dataset's labels.
+ * @throws ExperimentError at `<path>.verbalizers` for a missing label, or at the verbalizer of an unknown one.
+ */
+export function verbalizerTexts(
+  prompt: InstructionPrompt,
+  labels: readonly string[],
+  path: string,
+): string[] {
   const verbalizersPath = fieldPath(path, 'verbalizers');
   const unknown = Object.keys(prompt.verbalizers).filter((key) => !labels.includes(key));
   if (unknown.length > 0) {
