@@ -2,7 +2,8 @@
  * @file `npm run bench`: measures, on this machine,
  * 1. feature extraction through the project's Encoder (transformers.js) against a bare onnxruntime-node session
  *    fed the same pre-tokenised batches (mean pooling done by hand), to show the adapter's overhead;
- * 2. head training time against feature-extraction time for the same texts, the cost split of fine-tuning a head.
+ * 2. head training time against feature-extraction time for the same texts, the cost split of fine-tuning a head;
+ * 3. instruction prompts on a causal LM with the shared prefix's KV cache reused vs none (prefix-cache.ts).
  * Runs on the tiny-bert fixture and on every real model found under models/. Writes bench-results/bench.json.
  */
 import { existsSync } from 'node:fs';
@@ -13,6 +14,7 @@ import * as ort from 'onnxruntime-node';
 import { getBuiltinDataset } from '../../src/lib/core/dataset/builtin/registry.ts';
 import type { Encoder, HeadTrainingOptions } from '../../src/lib/core/ports.ts';
 import { createHeadTrainer } from '../../src/lib/ml/tfjs-head.ts';
+import { benchPrefixCache, formatPrefixCache } from './prefix-cache.ts';
 import {
   loadBatchTokenizer,
   loadEncoder,
@@ -22,6 +24,7 @@ import {
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const OUTPUT = join(PROJECT_ROOT, 'bench-results/bench.json');
 const FIXTURE_FOLDER = join(PROJECT_ROOT, 'tests/fixtures/models/tiny-bert');
+const CAUSAL_FIXTURE_FOLDER = join(PROJECT_ROOT, 'tests/fixtures/models/tiny-gpt2');
 
 /** Texts per benchmark: the topics dataset repeated to about this many. */
 const TARGET_TEXTS = 600;
@@ -303,6 +306,14 @@ async function main(): Promise<void> {
   const models = [{ id: 'fixtures/tiny-bert', folder: FIXTURE_FOLDER }, ...(await realModels())];
   const results: ModelBench[] = [];
   for (const model of models) results.push(await benchModel(model.id, model.folder));
+  const prefixCache = [
+    await benchPrefixCache('fixtures/tiny-gpt2', CAUSAL_FIXTURE_FOLDER, {
+      texts: 60,
+      shotsPerClass: 1,
+      warmupRuns: WARMUP_RUNS,
+      timedRuns: TIMED_RUNS,
+    }),
+  ];
   const cpuList = cpus();
   const report = {
     date: new Date().toISOString(),
@@ -321,10 +332,12 @@ async function main(): Promise<void> {
       dtype: 'fp32',
     },
     results,
+    prefixCache,
   };
   await mkdir(join(PROJECT_ROOT, 'bench-results'), { recursive: true });
   await writeFile(OUTPUT, `${JSON.stringify(report, null, 2)}\n`);
   console.log(formatTable(results));
+  console.log(`\n${formatPrefixCache(prefixCache)}`);
   console.log(`\nWrote ${relative(process.cwd(), OUTPUT)}`);
 }
 

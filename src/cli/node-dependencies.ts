@@ -4,9 +4,9 @@
  */
 import { basename, dirname, resolve } from 'node:path';
 import type { RunDependencies } from '../lib/core/experiment/orchestrator.ts';
-import type { Dtype, Encoder } from '../lib/core/ports.ts';
+import type { CausalScorer, Dtype, Encoder } from '../lib/core/ports.ts';
 import { createHeadTrainer } from '../lib/ml/tfjs-head.ts';
-import { loadEncoder } from '../lib/ml/transformers-adapter.ts';
+import { loadCausalScorer, loadEncoder } from '../lib/ml/transformers-adapter.ts';
 import { DatasetError } from '../lib/core/errors.ts';
 import { checkFileSize, MAX_FILE_BYTES } from '../lib/core/dataset/limits.ts';
 import { NotRegularFileError, readBoundedFile } from './bounded-read.ts';
@@ -43,6 +43,21 @@ export interface NodeDependencies extends RunDependencies {
 export function createNodeDependencies(options: NodeDependencyOptions): NodeDependencies {
   const experimentDir = dirname(options.experimentFile);
   const encoders = new Map<string, Promise<Encoder>>();
+  const scorers = new Map<string, Promise<CausalScorer>>();
+
+  async function loadScorer(model: string): Promise<CausalScorer> {
+    const folder = resolveModelFolder(model, experimentDir, options.projectRoot);
+    const started = performance.now();
+    const scorer = await loadCausalScorer(
+      { kind: 'folder', path: folder },
+      { device: 'cpu', dtype: options.dtype },
+    );
+    options.onProgress(
+      `Loaded language model ${folder} (cpu, ${options.dtype}) in ${Math.round(performance.now() - started)} ms: ` +
+        `up to ${scorer.maxTokens} tokens`,
+    );
+    return scorer;
+  }
 
   async function load(model: string): Promise<Encoder> {
     const folder = resolveModelFolder(model, experimentDir, options.projectRoot);
@@ -66,6 +81,14 @@ export function createNodeDependencies(options: NodeDependencyOptions): NodeDepe
         encoders.set(model, encoder);
       }
       return encoder;
+    },
+    scorer(model) {
+      let scorer = scorers.get(model);
+      if (!scorer) {
+        scorer = loadScorer(model);
+        scorers.set(model, scorer);
+      }
+      return scorer;
     },
     trainer: createHeadTrainer({ backend: 'cpu' }),
     async readDatasetFile(path) {
@@ -98,8 +121,9 @@ export function createNodeDependencies(options: NodeDependencyOptions): NodeDepe
     onProgress: options.onProgress,
     ...(options.signal ? { signal: options.signal } : {}),
     async dispose() {
-      const loaded = await Promise.allSettled(encoders.values());
+      const loaded = await Promise.allSettled([...encoders.values(), ...scorers.values()]);
       encoders.clear();
+      scorers.clear();
       await Promise.all(
         loaded.map((result) => (result.status === 'fulfilled' ? result.value.dispose() : undefined)),
       );

@@ -77,12 +77,6 @@ const CASES: BadFile[] = [
       'heads[0].name: "bare" is already the name of prompts[0]: every prompt and head needs its own name.',
   },
   {
-    file: 'unsupported-strategy.json',
-    path: 'prompts[0].strategy',
-    message:
-      'prompts[0].strategy: "instruction" is not supported yet in this version: only "similarity", "nli".',
-  },
-  {
     file: 'nli-hypothesis.json',
     path: 'prompts[0].hypothesis',
     message:
@@ -92,7 +86,8 @@ const CASES: BadFile[] = [
     file: 'unknown-strategy.json',
     path: 'prompts[0].strategy',
     message:
-      'prompts[0].strategy: unknown strategy the string "zero-shot": allowed values: "similarity", "nli".',
+      'prompts[0].strategy: unknown strategy the string "zero-shot": allowed values: "similarity", "nli", ' +
+      '"instruction".',
   },
   {
     file: 'missing-template.json',

@@ -8,13 +8,22 @@
  */
 import type { HubFile } from '../core/models/files.ts';
 import type { DeviceChoice, DtypeChoice } from '../core/models/load-plan.ts';
-import type { ClassifiedPairs, Dtype, EmbedOptions, LoadProgress, TextPair } from '../core/ports.ts';
+import type {
+  ClassifiedPairs,
+  ContinuationRequest,
+  Dtype,
+  EmbedOptions,
+  LoadProgress,
+  TextPair,
+} from '../core/ports.ts';
 import {
   MODEL_EVENT_TYPES,
   type BrowserModelSource,
   type CacheStatusReply,
   type LoadedModelInfo,
   type LoadStage,
+  type LmTextReply,
+  type LmTextRequest,
   type ModelWorkerMethods,
   type ProbedReply,
   type StatsReply,
@@ -228,6 +237,47 @@ export class ModelClient {
       return { logits, tokens, truncated };
     } finally {
       this.embedProgress = undefined;
+    }
+  }
+
+  /** Progress of instruction-prompt scoring (texts scored), while it runs. */
+  lmProgress = $state<{ done: number; total: number } | undefined>(undefined);
+
+  /**
+   * Loads a causal LM for instruction prompts beside the encoder (WASM, fp32 when the folder has it), unless the
+   * same one is loaded already.
+   */
+  async loadLanguageModel(target: LoadTarget): Promise<{ modelId: string; maxTokens: number }> {
+    const { source, availableDtypes } =
+      typeof target === 'string'
+        ? {
+            source: { kind: 'served', baseUrl: MODELS_BASE_URL, id: target } as const,
+            availableDtypes: undefined,
+          }
+        : target;
+    const dtype =
+      availableDtypes === undefined || availableDtypes.includes('fp32') ? 'fp32' : availableDtypes[0];
+    const reply = await this.#worker().call('lm-load', { source, dtype: dtype ?? 'fp32' });
+    return { modelId: reply.modelId, maxTokens: reply.maxTokens };
+  }
+
+  /** Tokenizes, decodes or applies the chat template with the loaded language model. */
+  async languageModelText(request: Omit<LmTextRequest, 'type' | 'id'>): Promise<LmTextReply> {
+    return this.#worker().call('lm-text', request);
+  }
+
+  /** Continuation log-probabilities from the loaded language model; progress in `lmProgress`. */
+  async scoreContinuations(request: ContinuationRequest, signal?: AbortSignal): Promise<number[][][]> {
+    this.lmProgress = { done: 0, total: request.contexts.length };
+    try {
+      const reply = await this.#worker().call(
+        'lm-score',
+        { request },
+        { signal, onEvent: (event) => (this.lmProgress = { done: event.done, total: event.total }) },
+      );
+      return reply.logProbs;
+    } finally {
+      this.lmProgress = undefined;
     }
   }
 

@@ -3,8 +3,11 @@
  * browser runs the very same orchestrator as the CLI (core/experiment/orchestrator.ts) with the heavy work off
  * the main thread.
  */
-import type { EncoderProvider } from '../core/experiment/orchestrator.ts';
+import type { CausalScorerProvider, EncoderProvider } from '../core/experiment/orchestrator.ts';
 import type {
+  CausalScorer,
+  ChatMessage,
+  ContinuationRequest,
   Device,
   Dtype,
   EmbedOptions,
@@ -221,5 +224,63 @@ export class RemoteEncoderProvider implements EncoderProvider {
     this.#onSwitch({ kind: 'restoring', model: visited, home: home.modelId });
     await this.#client.load(home.target, home.choice);
     this.#onSwitch({ kind: 'restored', model: visited, home: home.modelId });
+  }
+}
+
+/** The language model the model worker holds for instruction prompts, as the core's CausalScorer. */
+export class RemoteCausalScorer implements CausalScorer {
+  readonly modelId: string;
+  readonly device: Device = 'wasm';
+  readonly dtype: Dtype = 'fp32';
+  readonly maxTokens: number;
+  readonly #client: ModelClient;
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(client: ModelClient, loaded: { modelId: string; maxTokens: number }, signal?: AbortSignal) {
+    this.modelId = loaded.modelId;
+    this.maxTokens = loaded.maxTokens;
+    this.#client = client;
+    this.#signal = signal;
+  }
+
+  async tokenize(text: string): Promise<number[]> {
+    return (await this.#client.languageModelText({ op: 'tokenize', text })).ids ?? [];
+  }
+
+  async decode(ids: readonly number[]): Promise<string> {
+    return (await this.#client.languageModelText({ op: 'decode', ids: [...ids] })).text ?? '';
+  }
+
+  async applyChatTemplate(messages: readonly ChatMessage[]): Promise<string | undefined> {
+    return (await this.#client.languageModelText({ op: 'chat', messages: [...messages] })).text;
+  }
+
+  continuationLogProbs(request: ContinuationRequest): Promise<number[][][]> {
+    return this.#client.scoreContinuations(request, this.#signal);
+  }
+
+  /** The worker keeps the language model for the next run; loading another replaces it. */
+  async dispose(): Promise<void> {}
+}
+
+/** Language models for instruction prompts, loaded in the model worker beside the encoder (served folders). */
+export class RemoteCausalScorerProvider implements CausalScorerProvider {
+  readonly #client: ModelClient;
+  readonly #signal: AbortSignal | undefined;
+  readonly #resolve: (model: string) => Promise<LoadTarget>;
+
+  constructor(
+    client: ModelClient,
+    options: { signal?: AbortSignal; resolveTarget?: (model: string) => Promise<LoadTarget> } = {},
+  ) {
+    this.#client = client;
+    this.#signal = options.signal;
+    this.#resolve = options.resolveTarget ?? servedTarget;
+  }
+
+  async scorer(model: string): Promise<CausalScorer> {
+    const loaded = await this.#client.loadLanguageModel(await this.#resolve(model));
+    this.#signal?.throwIfAborted();
+    return new RemoteCausalScorer(this.#client, loaded, this.#signal);
   }
 }

@@ -156,3 +156,50 @@ export interface HeadTrainer {
     signal?: AbortSignal,
   ): Promise<TrainedHead>;
 }
+
+// ---------------------------------------------------------------- causal language models (instruction prompts)
+
+/** One chat message, for a model's chat template. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** Texts to score after one shared prefix: each context (text + suffix), followed by each continuation. */
+export interface ContinuationRequest {
+  /** Token ids of the shared prefix (instruction + shots); its KV cache is computed once for all contexts. */
+  prefix: readonly number[];
+  /** Token ids following the prefix, one entry per text. */
+  contexts: readonly (readonly number[])[];
+  /** Token ids of each continuation (verbalizer), scored after every context. */
+  continuations: readonly (readonly number[])[];
+  /** false: run the whole sequence each time without the prefix's KV cache (a reference, and the benchmark). */
+  reusePrefix?: boolean;
+}
+
+/** A frozen causal language model that scores continuations (no generation). */
+export interface CausalScorer {
+  readonly modelId: string;
+  readonly device: Device;
+  readonly dtype: Dtype;
+  /** Longest sequence (prompt + continuation) the model takes. */
+  readonly maxTokens: number;
+  /** Token ids of a text on its own, without special tokens. */
+  tokenize(text: string): Promise<number[]>;
+  /** The text of token ids (to show where a text was truncated). */
+  decode(ids: readonly number[]): Promise<string>;
+  /**
+   * The model's chat template applied to `messages` with the assistant's turn opened, or undefined when the model
+   * has no chat template.
+   */
+  applyChatTemplate(messages: readonly ChatMessage[]): Promise<string | undefined>;
+  /**
+   * Per context, per continuation, the log-probability of each continuation token given everything before it:
+   * `[contexts][continuations][tokens]`.
+   */
+  continuationLogProbs(
+    request: ContinuationRequest,
+    onContext?: (done: number, total: number) => void,
+  ): Promise<number[][][]>;
+  dispose(): Promise<void>;
+}

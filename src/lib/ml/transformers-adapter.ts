@@ -23,8 +23,10 @@
 import {
   AutoConfig,
   AutoModel,
+  AutoModelForCausalLM,
   AutoTokenizer,
   env,
+  Tensor as TensorClass,
   type PretrainedConfig,
   type PreTrainedModel,
   type PreTrainedTokenizer,
@@ -37,6 +39,9 @@ import type { Pooling } from '../core/experiment/types.ts';
 import { ONNX_FILE_BY_DTYPE, type CachedHubFile, type HubFile } from '../core/models/files.ts';
 import type {
   ClassifiedPairs,
+  CausalScorer,
+  ChatMessage,
+  ContinuationRequest,
   Device,
   Dtype,
   EmbedOptions,
@@ -697,4 +702,246 @@ export async function loadBatchTokenizer(folder: string): Promise<BatchTokenizer
       };
     },
   };
+}
+
+// ---------------------------------------------------------------- causal language models (instruction prompts)
+
+/**
+ * Loads the tokenizer and causal LM of `source` for scoring continuations (instruction prompts). Refuses a model
+ * without an LM head (no `logits` output, or a model type transformers.js has no causal LM for), naming it and
+ * what to choose instead. File problems throw a {@link ModelFileError}, as for encoders.
+ */
+export async function loadCausalScorer(
+  source: ModelSource,
+  options: LoadEncoderOptions,
+): Promise<CausalScorer> {
+  const kind = sourceKindOf(source);
+  await kind.check(source, options.dtype, env);
+  const settings = kind.configure(source);
+  const restore = configureEnvironment(settings, options);
+  const reference = settings.reference;
+  const revision = settings.revision === undefined ? {} : { revision: settings.revision };
+  const progress_callback = options.onProgress ? progressReporter(options.onProgress) : undefined;
+  const modelId = kind.modelId(source);
+  try {
+    const tokenizer = await AutoTokenizer.from_pretrained(reference, { progress_callback, ...revision });
+    const config = await AutoConfig.from_pretrained(reference, { progress_callback, ...revision });
+    const modelType = String((config as unknown as ConfigFields).model_type);
+    let model: PreTrainedModel;
+    try {
+      model = await AutoModelForCausalLM.from_pretrained(reference, {
+        config,
+        device: options.device,
+        dtype: options.dtype,
+        progress_callback,
+        ...revision,
+      });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (/unsupported model type|could not find|no .*causal/i.test(reason)) {
+        throw new NotCausalModelError(modelId, `its config says model_type "${modelType}" (${reason})`);
+      }
+      throw error;
+    }
+    const session = (model as unknown as { sessions?: Record<string, { outputNames?: string[] }> }).sessions
+      ?.model;
+    if (!(session?.outputNames?.includes('logits') ?? false)) {
+      await model.dispose();
+      throw new NotCausalModelError(
+        modelId,
+        `its ONNX graph has no "logits" output (outputs: ${session?.outputNames?.join(', ') ?? 'none'})`,
+      );
+    }
+    const scorer = new TransformersCausalScorer(modelId, options.device, options.dtype, tokenizer, model);
+    options.onProgress?.({ file: '', loaded: 0, total: 0, status: 'ready' });
+    return scorer;
+  } finally {
+    restore();
+  }
+}
+
+/** A model that cannot score continuations: no LM head. */
+export class NotCausalModelError extends Error {
+  override readonly name = 'NotCausalModelError';
+
+  constructor(modelId: string, why: string) {
+    super(
+      `${modelId} is not a causal language model with an LM head: ${why}. Instruction prompts need a decoder ` +
+        'such as GPT-2 or SmolLM2 (a text-generation export): set the prompt\'s "model" to one.',
+    );
+  }
+}
+
+/** A KV cache by input name (`past_key_values.{layer}.key` / `.value`). */
+type PastKeyValues = Record<string, Tensor>;
+
+class TransformersCausalScorer implements CausalScorer {
+  readonly modelId: string;
+  readonly device: Device;
+  readonly dtype: Dtype;
+  readonly maxTokens: number;
+  readonly #tokenizer: PreTrainedTokenizer;
+  readonly #model: PreTrainedModel;
+  #disposed = false;
+
+  constructor(
+    modelId: string,
+    device: Device,
+    dtype: Dtype,
+    tokenizer: PreTrainedTokenizer,
+    model: PreTrainedModel,
+  ) {
+    this.modelId = modelId;
+    this.device = device;
+    this.dtype = dtype;
+    this.#tokenizer = tokenizer;
+    this.#model = model;
+    this.maxTokens = maxTokensOf(model.config as unknown as ConfigFields, tokenizer.model_max_length);
+  }
+
+  async tokenize(text: string): Promise<number[]> {
+    this.#assertUsable();
+    return this.#tokenizer.encode(text, { add_special_tokens: false });
+  }
+
+  async decode(ids: readonly number[]): Promise<string> {
+    this.#assertUsable();
+    return this.#tokenizer.decode([...ids], { skip_special_tokens: false });
+  }
+
+  async applyChatTemplate(messages: readonly ChatMessage[]): Promise<string | undefined> {
+    this.#assertUsable();
+    if (!this.#tokenizer.chat_template) return undefined;
+    const rendered = this.#tokenizer.apply_chat_template(
+      messages.map((message) => ({ ...message })),
+      { tokenize: false, add_generation_prompt: true },
+    );
+    return typeof rendered === 'string' ? rendered : undefined;
+  }
+
+  async continuationLogProbs(
+    request: ContinuationRequest,
+    onContext?: (done: number, total: number) => void,
+  ): Promise<number[][][]> {
+    this.#assertUsable();
+    const { prefix, contexts, continuations } = request;
+    if (continuations.length === 0 || continuations.some((ids) => ids.length === 0)) {
+      throw new RangeError('Every continuation needs at least one token.');
+    }
+    const reuse = request.reusePrefix ?? true;
+    if (prefix.length + contexts.reduce((most, ids) => Math.max(most, ids.length), 0) === 0) {
+      throw new RangeError('Continuations need a prefix or a context to follow.');
+    }
+    // The prefix's last token starts every row, so its logits (predicting the context's first token, or the
+    // continuation's when the context is empty) are computed with the row; the cache covers the tokens before it.
+    const cached = reuse ? prefix.slice(0, -1) : [];
+    let past: PastKeyValues | undefined;
+    const results: number[][][] = [];
+    try {
+      if (cached.length > 0) {
+        const single = await this.#forward([cached], 0, undefined);
+        single.logits.dispose();
+        past = repeatBatch(single.present, continuations.length);
+        for (const tensor of Object.values(single.present)) tensor.dispose();
+      }
+      const lead = reuse ? prefix.slice(-1) : [...prefix];
+      for (const [index, context] of contexts.entries()) {
+        const rows = continuations.map((ids) => [...lead, ...context, ...ids]);
+        const { logits, present } = await this.#forward(rows, cached.length, past);
+        for (const tensor of Object.values(present)) tensor.dispose();
+        try {
+          const start = lead.length + context.length - 1;
+          results.push(continuations.map((ids, row) => tokenLogProbs(logits, row, start, ids)));
+        } finally {
+          logits.dispose();
+        }
+        onContext?.(index + 1, contexts.length);
+      }
+    } finally {
+      for (const tensor of Object.values(past ?? {})) tensor.dispose();
+    }
+    return results;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await this.#model.dispose();
+  }
+
+  /** One forward pass over right-padded rows after `pastLength` cached tokens: logits and the new cache. */
+  async #forward(
+    rows: readonly (readonly number[])[],
+    pastLength: number,
+    past: PastKeyValues | undefined,
+  ): Promise<{ logits: Tensor; present: PastKeyValues }> {
+    const width = Math.max(...rows.map((row) => row.length));
+    const total = pastLength + width;
+    if (total > this.maxTokens) {
+      throw new RangeError(`${this.modelId} takes ${this.maxTokens} tokens; this input has ${total}.`);
+    }
+    const ids = new BigInt64Array(rows.length * width);
+    const mask = new BigInt64Array(rows.length * total);
+    const positions = new BigInt64Array(rows.length * width);
+    rows.forEach((row, r) => {
+      for (let t = 0; t < width; t++) {
+        ids[r * width + t] = BigInt(row[t] ?? 0);
+        positions[r * width + t] = BigInt(pastLength + t);
+      }
+      for (let t = 0; t < pastLength + row.length; t++) mask[r * total + t] = 1n;
+    });
+    const feeds: Record<string, unknown> = {
+      input_ids: new TensorClass('int64', ids, [rows.length, width]),
+      attention_mask: new TensorClass('int64', mask, [rows.length, total]),
+      position_ids: new TensorClass('int64', positions, [rows.length, width]),
+    };
+    if (past !== undefined) feeds.past_key_values = { ...past };
+    let outputs: Record<string, Tensor>;
+    try {
+      outputs = (await this.#model(feeds)) as Record<string, Tensor>;
+    } finally {
+      for (const key of ['input_ids', 'attention_mask', 'position_ids']) (feeds[key] as Tensor).dispose();
+    }
+    const { logits, ...rest } = outputs;
+    if (logits === undefined) throw new Error(`${this.modelId}: the model returned no logits.`);
+    const present: PastKeyValues = {};
+    for (const [name, tensor] of Object.entries(rest)) {
+      if (name.startsWith('present')) present[name.replace('present', 'past_key_values')] = tensor;
+      else tensor.dispose();
+    }
+    return { logits, present };
+  }
+
+  #assertUsable(): void {
+    if (this.#disposed) throw new Error(`The language model ${this.modelId} was disposed; load it again.`);
+  }
+}
+
+/** Each cache tensor `[1, …]` repeated `rows` times along the batch dimension. */
+function repeatBatch(cache: PastKeyValues, rows: number): PastKeyValues {
+  const repeated: PastKeyValues = {};
+  for (const [name, tensor] of Object.entries(cache)) {
+    const data = tensor.data as Float32Array;
+    const copy = new (data.constructor as new (length: number) => Float32Array)(data.length * rows);
+    for (let r = 0; r < rows; r++) copy.set(data, r * data.length);
+    repeated[name] = new TensorClass(tensor.type, copy, [rows, ...tensor.dims.slice(1)]);
+  }
+  return repeated;
+}
+
+/**
+ * Log-probabilities of `ids` in row `row` of `[rows, tokens, vocab]` logits, the first predicted at position
+ * `start` (log-softmax in float64).
+ */
+function tokenLogProbs(logits: Tensor, row: number, start: number, ids: readonly number[]): number[] {
+  const [, tokens, vocab] = logits.dims as [number, number, number];
+  const data = (logits.type === 'float32' ? logits : logits.to('float32')).data as Float32Array;
+  return ids.map((id, j) => {
+    const offset = (row * tokens + start + j) * vocab;
+    let top = Number.NEGATIVE_INFINITY;
+    for (let v = 0; v < vocab; v++) top = Math.max(top, data[offset + v] as number);
+    let total = 0;
+    for (let v = 0; v < vocab; v++) total += Math.exp((data[offset + v] as number) - top);
+    return (data[offset + id] as number) - top - Math.log(total);
+  });
 }

@@ -26,6 +26,7 @@ import type {
   Experiment,
   ExperimentResults,
   HeadSpec,
+  InstructionPrompt,
   LearningCurveResult,
   LearningCurveSpec,
   RunResult,
@@ -33,6 +34,7 @@ import type {
   NliPrompt,
   PromptSpec,
 } from '../core/experiment/types.ts';
+import { emptyRecord } from '../core/records.ts';
 import type { TrainTestSplit } from '../core/split/split.ts';
 import {
   DEFAULT_LEARNING_CURVE,
@@ -48,7 +50,13 @@ import {
   type LoadChoice,
   type LoadTarget,
 } from '../clients/ModelClient.svelte.ts';
-import { RemoteEncoderProvider, RemoteHeadTrainer, type ModelSwitch } from '../clients/remote-ports.ts';
+import { prepareInstruction, renderExample, type RenderedExample } from '../core/prompts/instruction.ts';
+import {
+  RemoteCausalScorerProvider,
+  RemoteEncoderProvider,
+  RemoteHeadTrainer,
+  type ModelSwitch,
+} from '../clients/remote-ports.ts';
 import { CancelledError } from '../workers/rpc.ts';
 import { defaultExperiment, defaultHead } from './defaults.ts';
 import { checkExperiment } from './experiment-snapshot.svelte.ts';
@@ -314,6 +322,69 @@ export class ExperimentState {
     return this.experiment.prompts.length - 1;
   }
 
+  // ------------------------------------------------------------ instruction variations (causal LM)
+
+  /** Adds an instruction variation for a causal LM: zero-shot, each label's name as its verbalizer. */
+  addInstructionPrompt(model: string): number {
+    const taken = [...this.experiment.prompts, ...this.experiment.heads, ...this.runs].map(
+      (item) => item.name,
+    );
+    const verbalizers = emptyRecord<string>();
+    for (const label of this.dataset?.labels ?? []) verbalizers[label] = ` ${label}`;
+    this.experiment.prompts.push({
+      name: uniqueName('instruction', taken),
+      strategy: 'instruction',
+      instruction: 'Classify the topic of the text.',
+      verbalizers,
+      model,
+    });
+    this.promptKeys = [...this.promptKeys, newPromptKey()];
+    return this.experiment.prompts.length - 1;
+  }
+
+  /** Replaces fields of an instruction variation; its old run no longer describes it and is dropped. */
+  updateInstructionPrompt(index: number, patch: Partial<Omit<InstructionPrompt, 'name' | 'strategy'>>): void {
+    const prompt = this.experiment.prompts[index];
+    if (prompt?.strategy !== 'instruction') return;
+    const next: InstructionPrompt = { ...prompt, ...patch };
+    for (const key of [
+      'template',
+      'shotsPerClass',
+      'chatTemplate',
+      'lengthNormalize',
+      'calibrate',
+    ] as const) {
+      if (next[key] === undefined) delete next[key];
+    }
+    this.experiment.prompts[index] = next;
+    this.#dropRun('prompt', prompt.name);
+  }
+
+  /**
+   * The exact prompt an instruction variation gives the model for one test example, its token count and whether
+   * the text was truncated (loads the variation's language model in the model worker).
+   */
+  async previewInstruction(index: number, testIndex: number): Promise<RenderedExample> {
+    const prompt = $state.snapshot(this.experiment.prompts[index]);
+    const context = this.#runContext(`prompts[${index}]`);
+    if (!context.ok) throw new Error(context.error);
+    if (prompt?.strategy !== 'instruction') throw new Error(`Variation ${index + 1} is not an instruction.`);
+    const example = context.value.split.test[testIndex];
+    if (example === undefined) throw new RangeError(`There is no test example ${testIndex + 1}.`);
+    const scorer = await new RemoteCausalScorerProvider(this.model).scorer(
+      prompt.model ?? this.experiment.model,
+    );
+    const prepared = await prepareInstruction({
+      prompt,
+      path: `prompts[${index}]`,
+      labels: context.value.dataset.labels,
+      train: context.value.split.train,
+      seed: this.experiment.split.seed,
+      scorer,
+    });
+    return renderExample(prepared, example.text, scorer);
+  }
+
   /**
    * Renames a variation (its run, if any, keeps its numbers under the new name).
    * @returns an error message when the name is empty or taken, otherwise undefined.
@@ -359,9 +430,10 @@ export class ExperimentState {
    * `{label}` becomes the hypothesis and back; the text template, model and calibration carry over; the old run
    * is dropped.
    */
-  setPromptStrategy(index: number, strategy: PromptSpec['strategy']): void {
+  setPromptStrategy(index: number, strategy: 'similarity' | 'nli'): void {
     const prompt = this.experiment.prompts[index];
-    if (!prompt || prompt.strategy === strategy) return;
+    // An instruction variation has its own card (InstructionCard) and no text to carry over.
+    if (!prompt || prompt.strategy === strategy || prompt.strategy === 'instruction') return;
     const kept = {
       name: prompt.name,
       ...(prompt.textTemplate === undefined ? {} : { textTemplate: prompt.textTemplate }),
@@ -454,6 +526,7 @@ export class ExperimentState {
         data,
         { prompts: runnable, heads: [] },
         {
+          scorers: new RemoteCausalScorerProvider(this.model, { signal: controller.signal }),
           encoders: new RemoteEncoderProvider(this.model, {
             signal: controller.signal,
             onSwitch: (change) => {
@@ -644,7 +717,7 @@ export class ExperimentState {
     if (!dataset)
       return { ok: false, error: this.datasetOutcome.ok ? 'No dataset.' : this.datasetOutcome.error };
     if (!split) return { ok: false, error: this.splitOutcome.ok ? 'No split.' : this.splitOutcome.error };
-    return { ok: true, value: { dataset, split } };
+    return { ok: true, value: { dataset, split, seed: this.experiment.split.seed } };
   }
 
   /** What the orchestrator reads of the experiment: the model and plain copies of the prompts and heads. */

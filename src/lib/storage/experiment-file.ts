@@ -11,6 +11,7 @@ import { MAX_EXPERIMENT_FILE_BYTES } from '../core/experiment/limits.ts';
 import { loadExperimentDataset } from '../core/experiment/run.ts';
 import { parseExperimentText, serializeExperiment } from '../core/experiment/schema.ts';
 import type { Experiment } from '../core/experiment/types.ts';
+import { verbalizerTexts } from '../core/prompts/instruction.ts';
 import { labelTexts } from '../core/prompts/similarity.ts';
 
 /** Largest experiment file imported; the CLI reads the same (see core/experiment/limits.ts). */
@@ -119,7 +120,9 @@ async function checkAgainstDataset(experiment: Experiment): Promise<void> {
     Promise.reject(new Error(`${path} is not available in the browser.`)),
   );
   experiment.prompts.forEach((prompt, index) => {
-    if (prompt.strategy === 'similarity') labelTexts(prompt, dataset.labels, `prompts[${index}]`);
+    const path = `prompts[${index}]`;
+    if (prompt.strategy === 'instruction') verbalizerTexts(prompt, dataset.labels, path);
+    else if (prompt.strategy === 'similarity') labelTexts(prompt, dataset.labels, path);
   });
 }
 

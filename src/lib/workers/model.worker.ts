@@ -21,9 +21,10 @@ import {
   type BrowserDevice,
   type GpuProbe,
 } from '../core/models/load-plan.ts';
-import type { Dtype, Encoder } from '../core/ports.ts';
+import type { CausalScorer, Dtype, Encoder } from '../core/ports.ts';
 import {
   cachedHubFiles,
+  loadCausalScorer,
   loadEncoder,
   ModelFileError,
   onWebGpuDeviceLost,
@@ -307,7 +308,49 @@ async function reloadOnWasm(loaded: Loaded, reason: string, signal: AbortSignal)
   return current ?? next;
 }
 
+/** The causal LM for instruction prompts, with the source it came from; at most one at a time. */
+let languageModel: { scorer: CausalScorer; key: string } | undefined;
+
+function requireLanguageModel(): CausalScorer {
+  if (!languageModel)
+    throw new Error('No language model is loaded for instruction prompts; run the prompt again.');
+  return languageModel.scorer;
+}
+
 const handlers: Handlers<ModelWorkerMethods> = {
+  async 'lm-load'(request) {
+    const key = JSON.stringify([request.source, request.dtype]);
+    if (languageModel?.key !== key) {
+      const scorer = await loadCausalScorer(request.source, {
+        device: 'wasm',
+        dtype: request.dtype,
+        numThreads: threadCount(),
+        wasmPaths: { wasm: ortWasmUrl, mjs: ortMjsUrl },
+      });
+      const previous = languageModel;
+      languageModel = { scorer, key };
+      await previous?.scorer.dispose();
+    }
+    const scorer = requireLanguageModel();
+    return { reply: { type: 'lm-loaded', modelId: scorer.modelId, maxTokens: scorer.maxTokens } };
+  },
+  async 'lm-text'(request) {
+    const scorer = requireLanguageModel();
+    if (request.op === 'tokenize')
+      return { reply: { type: 'lm-text-reply', ids: await scorer.tokenize(request.text ?? '') } };
+    if (request.op === 'decode')
+      return { reply: { type: 'lm-text-reply', text: await scorer.decode(request.ids ?? []) } };
+    const text = await scorer.applyChatTemplate(request.messages ?? []);
+    return { reply: { type: 'lm-text-reply', ...(text === undefined ? {} : { text }) } };
+  },
+  async 'lm-score'(request, { signal, emit }) {
+    const scorer = requireLanguageModel();
+    const logProbs = await scorer.continuationLogProbs(request.request, (done, total) => {
+      emit({ type: 'lm-score-progress', done, total });
+      throwIfCancelled(signal);
+    });
+    return { reply: { type: 'lm-scored', logProbs } };
+  },
   async load(request, context) {
     const run = load(
       {

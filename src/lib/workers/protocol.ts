@@ -12,6 +12,8 @@ import type { CachedHubFile, HubFile } from '../core/models/files.ts';
 import type { BrowserDevice, DeviceChoice, DtypeChoice, GpuProbe } from '../core/models/load-plan.ts';
 import type {
   ClassifiedPairs,
+  ChatMessage,
+  ContinuationRequest,
   Device,
   Dtype,
   EmbedOptions,
@@ -189,8 +191,54 @@ export interface CacheStatusReply extends Envelope<'cached'> {
 
 export type StatsReply = Envelope<'stats-report'> & SessionCounters;
 
+// ---- causal language models for instruction prompts (held beside the encoder, one at a time)
+
+/** Loads a causal LM for instruction prompts (WASM); a later load replaces it. */
+export interface LmLoadRequest extends Envelope<'lm-load'> {
+  source: BrowserModelSource;
+  dtype: Dtype;
+}
+
+export interface LmLoadedReply extends Envelope<'lm-loaded'> {
+  modelId: string;
+  maxTokens: number;
+}
+
+/** Tokenizes texts without special tokens, decodes ids, or applies the chat template, with the loaded LM. */
+export interface LmTextRequest extends Envelope<'lm-text'> {
+  op: 'tokenize' | 'decode' | 'chat';
+  /** For `tokenize`. */
+  text?: string;
+  /** For `decode`. */
+  ids?: number[];
+  /** For `chat`. */
+  messages?: ChatMessage[];
+}
+
+export interface LmTextReply extends Envelope<'lm-text-reply'> {
+  ids?: number[];
+  /** Decoded text or the chat rendering; absent for a model without a chat template. */
+  text?: string;
+}
+
+export interface LmScoreRequest extends Envelope<'lm-score'> {
+  request: ContinuationRequest;
+}
+
+export interface LmScoreProgressEvent extends Envelope<'lm-score-progress'> {
+  done: number;
+  total: number;
+}
+
+export interface LmScoredReply extends Envelope<'lm-scored'> {
+  logProbs: number[][][];
+}
+
 /** Request type → its final reply and its events, for the model worker. */
 export interface ModelWorkerMethods {
+  'lm-load': { request: LmLoadRequest; result: LmLoadedReply; event: never };
+  'lm-text': { request: LmTextRequest; result: LmTextReply; event: never };
+  'lm-score': { request: LmScoreRequest; result: LmScoredReply; event: LmScoreProgressEvent };
   load: { request: LoadRequest; result: LoadedReply; event: LoadProgressEvent };
   embed: { request: EmbedRequest; result: EmbeddedReply; event: EmbedProgressEvent };
   'count-tokens': { request: CountTokensRequest; result: TokenCountsReply; event: never };
@@ -209,6 +257,7 @@ export interface ModelWorkerMethods {
 export const MODEL_EVENT_TYPES: ReadonlySet<EventType<ModelWorkerMethods>> = new Set([
   'load-progress',
   'embed-progress',
+  'lm-score-progress',
 ]);
 
 // ---------------------------------------------------------------- head worker

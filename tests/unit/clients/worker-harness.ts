@@ -98,7 +98,13 @@ export function fakeModelWorker(options: FakeModelWorkerOptions = {}): {
   const clock = new FakeClock();
   let current: KeywordEncoder | undefined;
   const counters = { loads: 0, disposals: 0 };
+  const noLanguageModel = async (): Promise<never> => {
+    throw new Error('The fake model worker has no language model.');
+  };
   const handlers: Handlers<ModelWorkerMethods> = {
+    'lm-load': noLanguageModel,
+    'lm-text': noLanguageModel,
+    'lm-score': noLanguageModel,
     async load(request, { emit }) {
       const id = request.source.kind === 'files' ? request.source.name : request.source.id;
       log.loads.push(id);

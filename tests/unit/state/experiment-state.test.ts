@@ -13,6 +13,7 @@ import type {
   Experiment,
   ExperimentResults,
   InlineDatasetRef,
+  PromptSpec,
   SimilarityPrompt,
 } from '../../../src/lib/core/experiment/types.ts';
 import { createHeadTrainer } from '../../../src/lib/ml/tfjs-head.ts';
@@ -31,6 +32,9 @@ import {
 } from '../clients/worker-harness.ts';
 
 const AUTO = { device: 'auto', dtype: 'auto' } as const;
+/** The prompt when it is a similarity prompt (the ones these tests edit). */
+const similarity = (prompt: PromptSpec | undefined): SimilarityPrompt | undefined =>
+  prompt?.strategy === 'similarity' ? prompt : undefined;
 /** Scores computed in a "worker" and in the test process agree to float32 rounding. */
 const SCORE_TOLERANCE = 1e-6;
 
@@ -359,8 +363,7 @@ describe('ExperimentState when the dataset changes', () => {
     const { lab } = await loadedLab();
     lab.setDataset(foodSportsTravel());
     expect(lab.dataset?.labels).toEqual(['food', 'sports', 'travel']);
-    const described = (): SimilarityPrompt | undefined => lab.experiment.prompts[2] as SimilarityPrompt;
-    expect(described()?.descriptions).toEqual({
+    expect(similarity(lab.experiment.prompts[2])?.descriptions).toEqual({
       food: ['food, cooking and recipes', 'a meal at a restaurant'],
       sports: ['sports, games and matches', 'a team winning a championship'],
       travel: 'travel',
@@ -373,7 +376,10 @@ describe('ExperimentState when the dataset changes', () => {
     expect(lab.experiment.prompts.slice(0, 2)).toEqual(plain(lab).prompts.slice(0, 2));
 
     lab.updatePrompt(2, {
-      descriptions: { ...described()?.descriptions, travel: 'a flight and a hotel' },
+      descriptions: {
+        ...similarity(lab.experiment.prompts[2])?.descriptions,
+        travel: 'a flight and a hotel',
+      },
     });
     await lab.runAllPrompts();
     expect(lab.promptError).toBeUndefined();

@@ -110,6 +110,34 @@ describe('readExperimentFile', () => {
   });
 });
 
+describe('readExperimentFile: instruction prompts', () => {
+  const instruction = (verbalizers: Record<string, string>): Experiment => ({
+    ...valid,
+    prompts: [
+      {
+        name: 'ask',
+        strategy: 'instruction',
+        instruction: 'Topic?',
+        verbalizers,
+        model: 'fixtures/tiny-gpt2',
+      },
+    ],
+  });
+
+  test('imports one whose verbalizers name exactly the dataset labels', async () => {
+    const experiment = instruction({ food: ' food', sports: ' sports', weather: ' weather' });
+    await expect(readExperimentFile(file('a.json', JSON.stringify(experiment)))).resolves.toEqual(experiment);
+  });
+
+  test('refuses a label without a verbalizer, naming the field', async () => {
+    const error = await importError(
+      readExperimentFile(file('a.json', JSON.stringify(instruction({ food: ' food', sports: ' sports' })))),
+    );
+    expect(error.path).toBe('prompts[0].verbalizers');
+    expect(error.message).toMatch(/label "weather" has no verbalizer/);
+  });
+});
+
 describe('exportExperiment', () => {
   test('writes exactly the experiment file the CLI reads, named after the experiment', () => {
     const exported = exportExperiment(valid);

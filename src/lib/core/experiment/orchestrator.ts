@@ -7,7 +7,8 @@
  * experiment gives the same numbers in both places by construction.
  */
 import type { Dataset } from '../dataset/types.ts';
-import type { EmbedOptions, Encoder, HeadTrainer, SerializedHead } from '../ports.ts';
+import type { CausalScorer, EmbedOptions, Encoder, HeadTrainer, SerializedHead } from '../ports.ts';
+import { runInstructionPrompt } from '../prompts/instruction.ts';
 import { stratifiedSplit, type TrainTestSplit } from '../split/split.ts';
 import { compareRuns } from '../stats/uncertainty.ts';
 import {
@@ -70,9 +71,16 @@ export interface ProgressEvent {
   part?: RunPart;
 }
 
+/** Causal language models by model reference, for instruction prompts (requested once per model and call). */
+export interface CausalScorerProvider {
+  scorer(model: string): Promise<CausalScorer>;
+}
+
 /** Everything `runParts` uses from the outside. */
 export interface ExperimentPorts {
   encoders: EncoderProvider;
+  /** Needed only by instruction prompts; without it they fail with a message saying so. */
+  scorers?: CausalScorerProvider;
   trainer: HeadTrainer;
   cache: FeatureCache;
   /** Milliseconds from any fixed origin, e.g. `performance.now()`. */
@@ -173,14 +181,15 @@ export function planExperiment(experiment: ExperimentParts, selection: RunSelect
   for (const index of prompts) {
     const prompt = experiment.prompts[index] as Experiment['prompts'][number];
     const model = prompt.model ?? experiment.model;
+    const textTemplate = prompt.strategy === 'similarity' ? prompt.textTemplate : undefined;
     runsOn(model).push({
       kind: 'prompt',
+      strategy: prompt.strategy,
       index,
       name: prompt.name,
       model,
-      textTemplate: prompt.textTemplate,
-      embeddingKey: embeddingKey(model, prompt.textTemplate),
-      strategy: prompt.strategy,
+      textTemplate,
+      embeddingKey: embeddingKey(model, textTemplate),
     });
   }
   for (const index of heads) {
@@ -225,11 +234,17 @@ export function planExperiment(experiment: ExperimentParts, selection: RunSelect
 export interface PreparedData {
   dataset: Dataset;
   split: TrainTestSplit;
+  /** The split's seed; instruction prompts draw their shots with it. */
+  seed?: number;
 }
 
 /** Splits a dataset the way every run of an experiment sees it (seeded, stratified). */
 export function prepareData(dataset: Dataset, split: Experiment['split']): PreparedData {
-  return { dataset, split: stratifiedSplit(dataset, { test: split.test, seed: split.seed }) };
+  return {
+    dataset,
+    split: stratifiedSplit(dataset, { test: split.test, seed: split.seed }),
+    seed: split.seed,
+  };
 }
 
 /** Reads a dataset file an experiment names by path (the CLI resolves it relative to the experiment file). */
@@ -332,6 +347,23 @@ export async function runParts(
     return encoder;
   };
 
+  const scorers = new Map<string, Promise<CausalScorer>>();
+  const scorerFor = (model: string): Promise<CausalScorer> => {
+    let scorer = scorers.get(model);
+    if (scorer === undefined) {
+      const provider = ports.scorers;
+      if (provider === undefined) {
+        return Promise.reject(
+          new Error('Instruction prompts need a causal language model, which this runtime cannot load.'),
+        );
+      }
+      progress({ stage: 'model', message: `Loading language model ${model}` });
+      scorer = provider.scorer(model);
+      scorers.set(model, scorer);
+    }
+    return scorer;
+  };
+
   const results: { part: RunPart; run: RunResult }[] = [];
   try {
     checkAborted();
@@ -350,11 +382,15 @@ export async function runParts(
       if (planned.kind === 'prompt') progress({ stage: 'prompt', message: `Prompt "${planned.name}"`, part });
       let run: RunResult;
       try {
-        const encoder = await encoderFor(planned.model);
-        run =
-          planned.kind === 'prompt'
-            ? await runPrompt(experiment, data, planned, part, encoder, ports)
-            : await trainHead(experiment, data, planned, part, encoder, ports);
+        if (planned.kind === 'prompt' && planned.strategy === 'instruction') {
+          run = await runInstruction(experiment, data, planned, part, scorerFor(planned.model), ports);
+        } else {
+          const encoder = await encoderFor(planned.model);
+          run =
+            planned.kind === 'prompt'
+              ? await runPrompt(experiment, data, planned, part, encoder, ports)
+              : await trainHead(experiment, data, planned, part, encoder, ports);
+        }
       } catch (error) {
         if (ports.onError === undefined || ports.signal?.aborted) throw error;
         ports.onError(error, part);
@@ -418,6 +454,8 @@ async function runPrompt(
     return embedTestTexts(encoder, split.test, planned.textTemplate, ports.now);
   });
   ports.signal?.throwIfAborted();
+  if (prompt.strategy !== 'similarity')
+    throw new Error(`prompts[${planned.index}] is not a similarity prompt.`);
   const { run } = await runSimilarityPrompt({
     prompt,
     path: `prompts[${planned.index}]`,
@@ -431,6 +469,38 @@ async function runPrompt(
     tokenCounts: { count: (texts) => encoder.countTokens(texts), maxTokens: encoder.maxTokens },
   });
   return run;
+}
+
+async function runInstruction(
+  experiment: ExperimentParts,
+  data: PreparedData,
+  planned: Extract<PlannedRun, { kind: 'prompt' }>,
+  part: RunPart,
+  loading: Promise<CausalScorer>,
+  ports: ExperimentPorts,
+): Promise<RunResult> {
+  const prompt = experiment.prompts[planned.index] as Experiment['prompts'][number];
+  if (prompt.strategy !== 'instruction')
+    throw new Error(`prompts[${planned.index}] is not an instruction prompt.`);
+  if (data.seed === undefined)
+    throw new Error('Instruction prompts need the split seed: prepare the data with prepareData.');
+  const scorer = await loading;
+  const { split } = data;
+  ports.onProgress?.({
+    stage: 'prompt',
+    message: `Scoring ${split.test.length} test texts with ${planned.model}`,
+    part,
+  });
+  return runInstructionPrompt({
+    prompt,
+    path: `prompts[${planned.index}]`,
+    labels: data.dataset.labels,
+    train: split.train,
+    seed: data.seed,
+    test: split.test,
+    scorer,
+    now: ports.now,
+  });
 }
 
 async function trainHead(
@@ -497,6 +567,8 @@ async function trainHead(
 export interface RunDependencies extends DatasetReader {
   /** Encoder for a model reference exactly as written in the experiment (requested once per model). */
   encoder(model: string): Promise<Encoder>;
+  /** Causal language model for instruction prompts (requested once per model). */
+  scorer?(model: string): Promise<CausalScorer>;
   trainer: HeadTrainer;
   /** Milliseconds from any fixed origin, e.g. `performance.now()`. */
   now(): number;
@@ -521,8 +593,10 @@ export async function runExperiment(
     if (event.stage !== 'prompt') deps.onProgress?.(event.message);
   };
   const data = await loadData(experiment, deps, onProgress);
+  const scorerOf = deps.scorer?.bind(deps);
   const ports = {
     encoders: { encoder: (model: string) => deps.encoder(model) },
+    ...(scorerOf === undefined ? {} : { scorers: { scorer: (model: string) => scorerOf(model) } }),
     trainer: deps.trainer,
     cache: createFeatureCache(),
     now: () => deps.now(),

@@ -9,6 +9,7 @@ import { formatFromFileName } from '../dataset/parse.ts';
 import { DatasetError, ExperimentError, fieldPath, quoteList } from '../errors.ts';
 import { emptyRecord, ownValue } from '../records.ts';
 import { LABEL_PLACEHOLDER, TEXT_PLACEHOLDER } from '../prompts/similarity.ts';
+import { instructionTemplateProblem } from '../prompts/instruction.ts';
 import { layerIndex, layerRangeText } from './layers.ts';
 import { jsonTooDeepMessage } from './limits.ts';
 import {
@@ -25,6 +26,7 @@ import {
   type Experiment,
   type HeadSpec,
   type LearningCurveSpec,
+  type InstructionPrompt,
   type Pooling,
   type NliPrompt,
   type PromptSpec,
@@ -33,9 +35,7 @@ import {
 } from './types.ts';
 
 /** Prompt strategies this version runs. */
-export const SUPPORTED_STRATEGIES = ['similarity', 'nli'] as const;
-/** Strategies of the product that later versions will run; refused with a "not supported yet" message. */
-export const PLANNED_STRATEGIES = ['instruction'] as const;
+export const SUPPORTED_STRATEGIES = ['similarity', 'nli', 'instruction'] as const;
 /** The poolings a head can use (declared in settings.ts). */
 export const POOLINGS: readonly Pooling[] = choiceValues(HEAD_SETTINGS.pooling);
 
@@ -399,12 +399,6 @@ function parsePrompt(value: unknown, path: string): PromptSpec {
     '{ "name": "bare labels", "strategy": "similarity", "template": "{label}" }',
   );
   const strategy = requireField(object, 'strategy', path, '"similarity"');
-  if ((PLANNED_STRATEGIES as readonly unknown[]).includes(strategy)) {
-    throw new ExperimentError(
-      fieldPath(path, 'strategy'),
-      `"${String(strategy)}" is not supported yet in this version: only ${quoteList(SUPPORTED_STRATEGIES)}.`,
-    );
-  }
   if (!(SUPPORTED_STRATEGIES as readonly unknown[]).includes(strategy)) {
     throw new ExperimentError(
       fieldPath(path, 'strategy'),
@@ -412,6 +406,7 @@ function parsePrompt(value: unknown, path: string): PromptSpec {
     );
   }
   if (strategy === 'nli') return parseNliPrompt(object, path);
+  if (strategy === 'instruction') return parseInstructionPrompt(object, path);
   checkFields(object, path, SIMILARITY_FIELDS);
   const name = readString(object, 'name', path, '"bare labels"').trim();
   const template = readOptionalString(object, 'template', path, `"${LABEL_PLACEHOLDER}"`);
@@ -476,6 +471,82 @@ function parseNliPrompt(object: JsonObject, path: string): NliPrompt {
   if (textTemplate !== undefined) prompt.textTemplate = textTemplate;
   if (model !== undefined) prompt.model = model;
   if (calibrate !== undefined) prompt.calibrate = calibrate;
+  return prompt;
+}
+
+// ---------------------------------------------------------------- instruction prompts
+
+const INSTRUCTION_FIELDS = [
+  'name',
+  'strategy',
+  'instruction',
+  'verbalizers',
+  'shotsPerClass',
+  'template',
+  'chatTemplate',
+  'lengthNormalize',
+  'calibrate',
+  'model',
+];
+
+/** An instruction prompt for a causal LM (core/prompts/instruction.ts); labels are checked when it runs. */
+function parseInstructionPrompt(object: JsonObject, path: string): InstructionPrompt {
+  checkFields(object, path, INSTRUCTION_FIELDS);
+  const name = readString(object, 'name', path, '"few-shot"').trim();
+  const instruction = readString(object, 'instruction', path, '"Classify the topic of the text."');
+  const example = '{ "sports": " sports", "food": " food" }';
+  const verbalizersPath = fieldPath(path, 'verbalizers');
+  const rawVerbalizers = expectObject(
+    requireField(object, 'verbalizers', path, example),
+    verbalizersPath,
+    example,
+  );
+  const verbalizers = emptyRecord<string>();
+  for (const [label, text] of Object.entries(rawVerbalizers)) {
+    if (typeof text !== 'string' || text.trim() === '') {
+      throw new ExperimentError(
+        fieldPath(verbalizersPath, label),
+        `must be the non-empty text the model answers with for this label, e.g. " ${label}"; got ${describe(text)}.`,
+      );
+    }
+    verbalizers[label] = text;
+  }
+  if (Object.keys(verbalizers).length < 2) {
+    throw new ExperimentError(
+      verbalizersPath,
+      `needs a verbalizer for every label (at least two), e.g. ${example}.`,
+    );
+  }
+  const shots = object.shotsPerClass;
+  if (shots !== undefined && (typeof shots !== 'number' || !Number.isInteger(shots) || shots < 0)) {
+    throw new ExperimentError(
+      fieldPath(path, 'shotsPerClass'),
+      `must be a whole number of examples per label, 0 (zero-shot) or more; got ${describe(shots)}.`,
+    );
+  }
+  const template = readOptionalString(
+    object,
+    'template',
+    path,
+    '"{instruction}\n\n{shots}Text: {text}\nAnswer:"',
+  );
+  const templateProblem = template === undefined ? undefined : instructionTemplateProblem(template);
+  if (templateProblem !== undefined) throw new ExperimentError(fieldPath(path, 'template'), templateProblem);
+  if (template !== undefined && (shots ?? 0) > 0 && !template.includes('{shots}')) {
+    throw new ExperimentError(
+      fieldPath(path, 'template'),
+      'must contain {shots} where the examples go, since shotsPerClass asks for some.',
+    );
+  }
+  const prompt: InstructionPrompt = { name, strategy: 'instruction', instruction, verbalizers };
+  if (shots !== undefined) prompt.shotsPerClass = shots;
+  if (template !== undefined) prompt.template = template;
+  for (const key of ['chatTemplate', 'lengthNormalize', 'calibrate'] as const) {
+    const value = readOptionalBoolean(object, key, path);
+    if (value !== undefined) prompt[key] = value;
+  }
+  const model = readOptionalString(object, 'model', path, '"HuggingFaceTB/SmolLM2-135M-Instruct"');
+  if (model !== undefined) prompt.model = model;
   return prompt;
 }
 

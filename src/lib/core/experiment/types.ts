@@ -61,7 +61,32 @@ export interface NliPrompt {
   calibrate?: boolean;
 }
 
-export type PromptSpec = SimilarityPrompt | NliPrompt;
+/**
+ * An instruction for a causal language model, with optional few-shot examples from the training split. Each label
+ * is scored by the log-probability of its verbalizer's tokens after the rendered prompt
+ * (core/prompts/instruction.ts).
+ */
+export interface InstructionPrompt {
+  name: string;
+  strategy: 'instruction';
+  /** What the model is asked to do, e.g. "Classify the topic of the text." */
+  instruction: string;
+  /** Per label, the words the model should continue with, e.g. { "sports": " sports" }. */
+  verbalizers: Record<string, string>;
+  /** Examples per label from the training split shown before the text (0 or absent = zero-shot). */
+  shotsPerClass?: number;
+  /** The plain prompt format, with {instruction}, {shots} and {text}; the default is DEFAULT_INSTRUCTION_TEMPLATE. */
+  template?: string;
+  /** Wrap the prompt in the model's own chat template (tokenizer_config.json `chat_template`). */
+  chatTemplate?: boolean;
+  /** Score a label by the mean log-probability per verbalizer token instead of the sum. */
+  lengthNormalize?: boolean;
+  /** Contextual calibration: divide by the scores of content-free inputs, then renormalise. */
+  calibrate?: boolean;
+  model?: string;
+}
+
+export type PromptSpec = SimilarityPrompt | NliPrompt | InstructionPrompt;
 
 /**
  * How token vectors become one vector: mean of the real tokens, the first token, the last real token, or the
@@ -151,6 +176,8 @@ export interface RunResult {
   truncated?: number;
   /** True when the scores were contextually calibrated (prompts/calibration.ts). */
   calibrated?: boolean;
+  /** How label scores were computed, e.g. "sum of verbalizer log-probabilities" or "mean per token". */
+  scoring?: string;
 }
 
 export interface ExperimentResults {

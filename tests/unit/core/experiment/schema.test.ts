@@ -355,12 +355,12 @@ describe('parseExperiment: each bad field names its path', () => {
 });
 
 describe('parseExperiment: features of later versions are refused, not ignored', () => {
-  it('refuses the instruction strategy', () => {
-    const instruction = errorFor(
-      (e) => (e.prompts[0] = { name: 'i', strategy: 'instruction', instruction: 'Is it?' }),
+  it('runs every strategy of the product: an unknown one is refused, listing them', () => {
+    const error = errorFor((e) => (e.prompts[0] = { name: 'g', strategy: 'generate' }));
+    expect(error.path).toBe('prompts[0].strategy');
+    expect(error.detail).toBe(
+      'unknown strategy "generate": allowed values: "similarity", "nli", "instruction".',
     );
-    expect(instruction.path).toBe('prompts[0].strategy');
-    expect(instruction.detail).toMatch(/"instruction" is not supported yet/);
   });
 
   it('refuses strategy-specific fields on a similarity prompt', () => {
@@ -500,5 +500,120 @@ describe('parseExperiment: learningCurve', () => {
     experiment.learningCurve = { shotsPerClass: [1], seeds: 20 };
     expect(parseExperiment(experiment).learningCurve).toEqual({ shotsPerClass: [1], seeds: 20 });
     expect(Object.keys(parseExperiment(productExample()))).not.toContain('learningCurve');
+  });
+});
+
+describe('parseExperiment: instruction prompts', () => {
+  const instruction = (): Record<string, unknown> => ({
+    name: 'few-shot',
+    strategy: 'instruction',
+    instruction: 'Is this email spam?',
+    verbalizers: { spam: ' spam', ham: ' ham' },
+  });
+  const withInstruction =
+    (patch: Record<string, unknown>): Mutation =>
+    (e) =>
+      e.prompts.push({ ...instruction(), ...patch });
+
+  it('reads every field, keeping verbalizers in a prototype-free record', () => {
+    const experiment = productExample();
+    withInstruction({
+      shotsPerClass: 2,
+      template: 'Q: {instruction}\n{shots}Email: {text}\nA:',
+      chatTemplate: false,
+      lengthNormalize: true,
+      calibrate: true,
+      model: 'fixtures/tiny-gpt2',
+    })(experiment);
+    const prompt = parseExperiment(experiment).prompts[2];
+    expect(prompt).toEqual({
+      ...instruction(),
+      shotsPerClass: 2,
+      template: 'Q: {instruction}\n{shots}Email: {text}\nA:',
+      chatTemplate: false,
+      lengthNormalize: true,
+      calibrate: true,
+      model: 'fixtures/tiny-gpt2',
+    });
+    expect(Object.getPrototypeOf(prompt?.strategy === 'instruction' ? prompt.verbalizers : {})).toBeNull();
+  });
+
+  it('accepts a zero-shot prompt with only the required fields, and a label named __proto__', () => {
+    const experiment = productExample();
+    withInstruction({ verbalizers: JSON.parse('{"__proto__": " odd", "ham": " ham"}') })(experiment);
+    const prompt = parseExperiment(experiment).prompts[2];
+    expect(prompt?.strategy === 'instruction' && Object.keys(prompt.verbalizers)).toEqual([
+      '__proto__',
+      'ham',
+    ]);
+  });
+
+  const cases: [string, Mutation, string, RegExp][] = [
+    ['no instruction', withInstruction({ instruction: undefined }), 'prompts[2].instruction', /missing/],
+    ['blank instruction', withInstruction({ instruction: '  ' }), 'prompts[2].instruction', /non-empty/],
+    ['no verbalizers', withInstruction({ verbalizers: undefined }), 'prompts[2].verbalizers', /missing/],
+    ['verbalizers a list', withInstruction({ verbalizers: [' a'] }), 'prompts[2].verbalizers', /object/],
+    [
+      'one verbalizer',
+      withInstruction({ verbalizers: { spam: ' spam' } }),
+      'prompts[2].verbalizers',
+      /at least two/,
+    ],
+    [
+      'empty verbalizer',
+      withInstruction({ verbalizers: { spam: '', ham: ' ham' } }),
+      'prompts[2].verbalizers.spam',
+      /non-empty/,
+    ],
+    [
+      'number verbalizer',
+      withInstruction({ verbalizers: { spam: 1, ham: ' ham' } }),
+      'prompts[2].verbalizers.spam',
+      /non-empty/,
+    ],
+    [
+      'negative shots',
+      withInstruction({ shotsPerClass: -1 }),
+      'prompts[2].shotsPerClass',
+      /0 \(zero-shot\) or more/,
+    ],
+    ['fractional shots', withInstruction({ shotsPerClass: 1.5 }), 'prompts[2].shotsPerClass', /whole number/],
+    [
+      'template without text',
+      withInstruction({ template: '{instruction}{shots}' }),
+      'prompts[2].template',
+      /\{text\} exactly once/,
+    ],
+    [
+      'template without instruction',
+      withInstruction({ template: '{shots}{text}' }),
+      'prompts[2].template',
+      /\{instruction\} exactly once/,
+    ],
+    [
+      'text before the shots',
+      withInstruction({ template: '{instruction}{text}{shots}' }),
+      'prompts[2].template',
+      /before \{text\}/,
+    ],
+    [
+      'shots asked, no {shots}',
+      withInstruction({ shotsPerClass: 1, template: '{instruction} {text}' }),
+      'prompts[2].template',
+      /must contain \{shots\}/,
+    ],
+    [
+      'chatTemplate not boolean',
+      withInstruction({ chatTemplate: 'yes' }),
+      'prompts[2].chatTemplate',
+      /true or false/,
+    ],
+    ['calibrate not boolean', withInstruction({ calibrate: 1 }), 'prompts[2].calibrate', /true or false/],
+    ['similarity field', withInstruction({ descriptions: {} }), 'prompts[2].descriptions', /unknown field/],
+  ];
+  it.each(cases)('%s', (_name, mutate, path, detail) => {
+    const error = errorFor(mutate);
+    expect(error.path).toBe(path);
+    expect(error.detail).toMatch(detail);
   });
 });
