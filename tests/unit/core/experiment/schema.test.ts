@@ -359,7 +359,7 @@ describe('parseExperiment: features of later versions are refused, not ignored',
     const error = errorFor((e) => (e.prompts[0] = { name: 'g', strategy: 'generate' }));
     expect(error.path).toBe('prompts[0].strategy');
     expect(error.detail).toBe(
-      'unknown strategy "generate": allowed values: "similarity", "nli", "instruction".',
+      'unknown strategy the string "generate": allowed values: "similarity", "nli", "instruction".',
     );
   });
 
