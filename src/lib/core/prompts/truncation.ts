@@ -73,7 +73,6 @@ export async function measureTokens(
     });
     // A count that went down with a longer prefix breaks the assumption: keep what is certain and stop.
     if (nextHi <= nextLo) {
-      hi = nextLo + 1;
       lo = nextLo;
       break;
     }
