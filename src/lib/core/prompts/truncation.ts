@@ -41,6 +41,8 @@ export async function measureTokens(
   text: string,
   maxTokens: number,
   count: CountTokens,
+  /** The whole text's token count when already known (several texts counted in one call). */
+  knownTokens?: number,
 ): Promise<TokenMeasure> {
   if (!Number.isSafeInteger(maxTokens) || maxTokens < 1) {
     throw new RangeError(`The token limit must be a positive whole number; got ${maxTokens}.`);
@@ -52,7 +54,7 @@ export async function measureTokens(
     }
     return counts;
   };
-  const [tokens] = (await countAll([text])) as [number];
+  const tokens = knownTokens ?? ((await countAll([text]))[0] as number);
   if (tokens <= maxTokens) return { tokens, maxTokens, truncated: false };
   const ends = wordEnds(text);
   // Invariant: prefix ends[lo] fits (lo = -1: the empty prefix), prefix ends[hi] does not (the whole text).

@@ -115,3 +115,12 @@ describe('measureTokens', () => {
     await expect(measureTokens('x', 4, async () => [])).rejects.toThrow('Asked for 1 token counts, got 0.');
   });
 });
+
+describe('measureTokens with a known count', () => {
+  it('skips the first count and searches straight away', async () => {
+    const counter = wordCounter();
+    const measure = await measureTokens('a b c d', 4, counter.count, 6);
+    expect(measure).toEqual({ tokens: 6, maxTokens: 4, truncated: true, keptChars: 3 });
+    expect(counter.calls).toEqual([3]);
+  });
+});
