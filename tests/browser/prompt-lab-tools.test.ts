@@ -10,19 +10,14 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { buildDatasetFromRef } from '../../src/lib/core/dataset/ref.ts';
 import { prepareData } from '../../src/lib/core/experiment/orchestrator.ts';
 import type { Experiment } from '../../src/lib/core/experiment/types.ts';
-import {
-  dataValues,
-  FIXTURE_MODEL_ID,
-  openTab,
-  setInput,
-  startModelLoad,
-  UI_TIMEOUT_MS,
-} from './app-driver.ts';
+import { dataValues, FIXTURE_MODEL_ID, setInput, startModelLoad } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import { importExperimentFile, waitForLibrary } from './storage-driver.ts';
 
 /** For steps that wait on the model worker while other jobs share this machine's 2 cores. */
 const SLOW_MS = 180_000;
+/** For any UI step: on this shared machine even a tab switch has taken over 10 s right after a model load. */
+const UI_MS = 60_000;
 
 /** The fixture the last variation names: its files are held while the test cancels. */
 const OTHER_MODEL = 'fixtures/tiny-nli';
@@ -61,9 +56,17 @@ async function order(): Promise<string[]> {
 async function focusedLabel(): Promise<string | null> {
   return withTimeout(
     page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? null),
-    UI_TIMEOUT_MS,
+    UI_MS,
     'read the focused element',
   );
+}
+
+/** Clicks a tab and returns its panel, with this file's patient timeout. */
+async function openTab(id: string): Promise<Locator> {
+  await page.getByTestId(`tab-${id}`).click({ timeout: UI_MS });
+  const tabPanel = page.getByTestId(`panel-${id}`);
+  await tabPanel.waitFor({ state: 'visible', timeout: UI_MS });
+  return tabPanel;
 }
 
 function slot(name: string): Locator {
@@ -74,7 +77,8 @@ describe('prompt lab tools', () => {
   beforeAll(async () => {
     session = await openBrowser();
     page = session.page;
-    await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app');
+    page.setDefaultTimeout(UI_MS);
+    await withTimeout(page.goto(inject('baseUrl')), UI_MS, 'open the app');
     await waitForLibrary(page);
     await importExperimentFile(page, {
       name: 'tools.json',
@@ -84,8 +88,8 @@ describe('prompt lab tools', () => {
     await page
       .getByTestId('current-experiment-name')
       .and(page.getByText(EXPERIMENT.name))
-      .waitFor({ timeout: UI_TIMEOUT_MS });
-    const modelPanel = await openTab(page, 'model');
+      .waitFor({ timeout: UI_MS });
+    const modelPanel = await openTab('model');
     await startModelLoad(modelPanel);
     // Generous: this machine's 2 cores are shared with many other jobs.
     await modelPanel
@@ -98,7 +102,7 @@ describe('prompt lab tools', () => {
         );
       });
     expect(await modelPanel.getByTestId('model-status').getAttribute('data-status')).toBe('ready');
-    panel = await openTab(page, 'prompts');
+    panel = await openTab('prompts');
   });
 
   afterAll(async () => {
@@ -107,7 +111,7 @@ describe('prompt lab tools', () => {
 
   test('duplicates a variation under a fresh name, right after it', async () => {
     await slot('sentence').getByTestId('prompt-duplicate').click();
-    await slot('sentence copy').waitFor({ timeout: UI_TIMEOUT_MS });
+    await slot('sentence copy').waitFor({ timeout: UI_MS });
     expect(await order()).toEqual(['bare', 'sentence', 'sentence copy', 'elsewhere']);
     // The copy's name field has focus, ready to be renamed.
     expect(await focusedLabel()).toBe('Name of prompt “sentence copy”');
@@ -117,14 +121,10 @@ describe('prompt lab tools', () => {
   test('reorders with the keyboard, focus staying on the moved variation', async () => {
     await slot('sentence copy').getByTestId('prompt-move-up').focus();
     await page.keyboard.press('Enter');
-    await expect
-      .poll(order, { timeout: UI_TIMEOUT_MS })
-      .toEqual(['bare', 'sentence copy', 'sentence', 'elsewhere']);
+    await expect.poll(order, { timeout: UI_MS }).toEqual(['bare', 'sentence copy', 'sentence', 'elsewhere']);
     expect(await focusedLabel()).toBe('Move “sentence copy” up');
     await page.keyboard.press('Enter');
-    await expect
-      .poll(order, { timeout: UI_TIMEOUT_MS })
-      .toEqual(['sentence copy', 'bare', 'sentence', 'elsewhere']);
+    await expect.poll(order, { timeout: UI_MS }).toEqual(['sentence copy', 'bare', 'sentence', 'elsewhere']);
     // At the top "up" is disabled: focus moves to "down", so the keyboard is never dropped.
     expect(await focusedLabel()).toBe('Move “sentence copy” down');
     expect(await slot('sentence copy').getByTestId('prompt-position').textContent()).toBe('Variation 1 of 4');
