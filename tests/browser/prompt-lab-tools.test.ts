@@ -162,7 +162,7 @@ describe('prompt lab tools', () => {
       // The three variations on the experiment's model ran first; the fourth waits for its model.
       await panel
         .getByTestId('prompts-progress')
-        .and(page.getByText('3 of 4 variations done'))
+        .getByText('3 of 4 variations done')
         .waitFor({ timeout: SLOW_MS });
       await panel.getByTestId('prompts-cancel').click();
     } finally {
