@@ -69,6 +69,15 @@ async function openTab(id: string): Promise<Locator> {
   return tabPanel;
 }
 
+/** An element's text without what only screen readers get (`.visually-hidden`). */
+async function visibleText(locator: Locator): Promise<string> {
+  return locator.evaluate((element) => {
+    const copy = element.cloneNode(true) as HTMLElement;
+    copy.querySelectorAll('.visually-hidden').forEach((hidden) => hidden.remove());
+    return copy.textContent ?? '';
+  });
+}
+
 function slot(name: string): Locator {
   return panel.locator(`[data-testid="prompt-slot"][data-name="${name}"]`);
 }
@@ -139,8 +148,8 @@ describe('prompt lab tools', () => {
     expect(await row.getAttribute('data-differs')).toBe('true');
     expect(await row.locator('del').allTextContents()).toEqual(['[only here: text]']);
     expect(await row.locator('ins').allTextContents()).toEqual(['[only here: email]']);
-    expect(await row.getByTestId('prompt-diff-left').innerText()).toBe('This text is about {label}.');
-    expect(await row.getByTestId('prompt-diff-right').innerText()).toBe('This email is about {label}.');
+    expect(await visibleText(row.getByTestId('prompt-diff-left'))).toBe('This text is about {label}.');
+    expect(await visibleText(row.getByTestId('prompt-diff-right'))).toBe('This email is about {label}.');
     const same = diff.locator('[data-testid="prompt-diff-row"][data-field="strategy"]');
     expect(await same.getAttribute('data-differs')).toBe('false');
     expect(await diff.getByTestId('prompt-diff-score-a').textContent()).toBe('not run yet');
