@@ -208,7 +208,14 @@ export class RemoteEncoderProvider implements EncoderProvider {
     this.#visited = model;
     const target = await this.#resolve(model);
     this.#signal?.throwIfAborted();
-    await client.load(target, this.#home.choice);
+    // A cancelled run does not wait for another model to download and load: that load stops too.
+    const stopLoad = (): void => client.cancelLoad();
+    this.#signal?.addEventListener('abort', stopLoad, { once: true });
+    try {
+      await client.load(target, this.#home.choice);
+    } finally {
+      this.#signal?.removeEventListener('abort', stopLoad);
+    }
     return new RemoteEncoder(client, this.#signal);
   }
 

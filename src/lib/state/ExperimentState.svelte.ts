@@ -29,12 +29,13 @@ import type {
   InstructionPrompt,
   LearningCurveResult,
   LearningCurveSpec,
+  PromptSpec,
   RunResult,
   SimilarityPrompt,
   NliPrompt,
-  PromptSpec,
 } from '../core/experiment/types.ts';
 import { emptyRecord } from '../core/records.ts';
+import { copyName, uniqueName } from '../core/text/names.ts';
 import type { TrainTestSplit } from '../core/split/split.ts';
 import {
   DEFAULT_LEARNING_CURVE,
@@ -74,6 +75,24 @@ export type Activity = { kind: 'prompts'; name: string } | { kind: 'head'; phase
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 
+/** A removed prompt variation that can still be put back, with its runs (here and with other models). */
+interface RemovedPrompt {
+  prompt: PromptSpec;
+  index: number;
+  key: string;
+  runs: RunResult[];
+  kept: KeptRuns[];
+  /** The experiment and run generation it was removed from: its runs come back only while both are current. */
+  experiment: Experiment;
+  generation: number;
+}
+
+/** How far a run of prompt variations has got: scored or failed, of those it started with. */
+export interface PromptBatch {
+  done: number;
+  total: number;
+}
+
 let lastPromptKey = 0;
 /** A key no other prompt variation of this page has had. */
 function newPromptKey(): string {
@@ -109,6 +128,14 @@ export class ExperimentState {
   labelsNotice = $state<string | undefined>(undefined);
   /** Which model a prompt with its own `model` ran on, and that the experiment's model is back (or coming back). */
   modelNotice = $state<string | undefined>(undefined);
+  /** Progress of the prompt variations running now ("Run all" or one), undefined when none runs. */
+  promptBatch = $state.raw<PromptBatch | undefined>(undefined);
+  /** What a cancelled prompt run finished and kept; cleared when the next one starts. */
+  promptCancelNotice = $state<string | undefined>(undefined);
+  /** The last removed variation, while it can be put back (`undoRemovePrompt`). */
+  #removed = $state.raw<RemovedPrompt | undefined>(undefined);
+  /** The prompt run the user cancelled (not one stopped because the model, data or experiment changed). */
+  #cancelled: AbortController | undefined;
 
   // ---- learning curve (LearningCurve.svelte)
   /** The last learning curve of the head, as trained (measured against the prompts in `results`). */
@@ -313,10 +340,7 @@ export class ExperimentState {
 
   /** Adds a variation with a unique name; returns its index. */
   addPrompt(): number {
-    const taken = [...this.experiment.prompts, ...this.experiment.heads, ...this.runs].map(
-      (item) => item.name,
-    );
-    const name = uniqueName('variation', taken);
+    const name = uniqueName('variation', this.#takenNames());
     this.experiment.prompts.push({ name, strategy: 'similarity', template: 'A text about {label}.' });
     this.promptKeys = [...this.promptKeys, newPromptKey()];
     return this.experiment.prompts.length - 1;
@@ -396,10 +420,7 @@ export class ExperimentState {
     if (trimmed === '') return 'A variation needs a name.';
     if (trimmed === prompt.name) return undefined;
     // Prompt and head names share one namespace in the experiment file.
-    const taken = [...this.experiment.prompts, ...this.experiment.heads, ...this.runs].map(
-      (item) => item.name,
-    );
-    if (taken.includes(trimmed)) {
+    if (this.#takenNames().includes(trimmed)) {
       return `The name "${trimmed}" is already used; choose another.`;
     }
     const oldName = prompt.name;
@@ -465,19 +486,130 @@ export class ExperimentState {
     this.#dropRun('prompt', prompt.name);
   }
 
+  /**
+   * Removes a variation and its runs; `undoRemovePrompt` puts the last one removed back, with its runs while they
+   * still describe it.
+   */
   removePrompt(index: number): void {
     const [removed] = this.experiment.prompts.splice(index, 1);
+    const key = this.promptKeys[index];
     this.promptKeys = this.promptKeys.filter((_, position) => position !== index);
-    if (removed) this.#dropRun('prompt', removed.name);
+    if (!removed) return;
+    const mine = (r: RunResult): boolean => r.kind === 'prompt' && r.name === removed.name;
+    this.#removed = {
+      prompt: $state.snapshot(removed),
+      index,
+      key: key ?? newPromptKey(),
+      runs: this.runs.filter(mine),
+      kept: this.keptRuns
+        .map((entry) => ({ model: entry.model, runs: entry.runs.filter(mine) }))
+        .filter((entry) => entry.runs.length > 0),
+      experiment: this.experiment,
+      generation: this.#generation,
+    };
+    this.#dropRun('prompt', removed.name);
+  }
+
+  // ------------------------------------------------------------ prompt lab tools: copy, order, undo
+
+  /** The last removed variation's name and position, while it can be put back; undefined otherwise. */
+  get removedPrompt(): { name: string; index: number } | undefined {
+    const removed = this.#removed;
+    if (removed === undefined || removed.experiment !== this.experiment) return undefined;
+    return { name: removed.prompt.name, index: removed.index };
+  }
+
+  /**
+   * Puts the last removed variation back where it was, under its name (or a fresh one if that was taken since),
+   * with its runs unless the model, data or split changed meanwhile.
+   * @returns its index, or undefined when there is nothing to put back.
+   */
+  undoRemovePrompt(): number | undefined {
+    const removed = this.#removed;
+    this.#removed = undefined;
+    if (removed === undefined || removed.experiment !== this.experiment) return undefined;
+    const name = uniqueName(removed.prompt.name, this.#takenNames());
+    const index = Math.min(removed.index, this.experiment.prompts.length);
+    this.experiment.prompts.splice(index, 0, { ...removed.prompt, name });
+    const keys = [...this.promptKeys];
+    keys.splice(index, 0, removed.key);
+    this.promptKeys = keys;
+    if (removed.generation === this.#generation) {
+      const renamed = (runs: RunResult[]): RunResult[] => runs.map((run) => ({ ...run, name }));
+      this.runs = [...this.runs, ...renamed(removed.runs)];
+      const kept = this.keptRuns.map((entry) => ({ ...entry }));
+      for (const entry of removed.kept) {
+        const shelf = kept.find((candidate) => candidate.model === entry.model);
+        if (shelf) shelf.runs = [...shelf.runs, ...renamed(entry.runs)];
+        else kept.push({ model: entry.model, runs: renamed(entry.runs) });
+      }
+      this.keptRuns = kept;
+    }
+    return index;
+  }
+
+  /** Forgets the removed variation: it can no longer be put back. */
+  forgetRemovedPrompt(): void {
+    this.#removed = undefined;
+  }
+
+  /**
+   * Adds a copy of a variation right after it, named "<name> copy" (numbered when taken). The copy has no run
+   * until it is run.
+   * @returns the copy's index, or undefined when there is no variation `index`.
+   */
+  duplicatePrompt(index: number): number | undefined {
+    const prompt = this.experiment.prompts[index];
+    if (!prompt) return undefined;
+    const copy = { ...$state.snapshot(prompt), name: copyName(prompt.name, this.#takenNames()) };
+    this.experiment.prompts.splice(index + 1, 0, copy);
+    const keys = [...this.promptKeys];
+    keys.splice(index + 1, 0, newPromptKey());
+    this.promptKeys = keys;
+    return index + 1;
+  }
+
+  /**
+   * Moves a variation to position `to` (its runs follow it: they are by name).
+   * @returns false when either position is outside the list.
+   */
+  movePrompt(from: number, to: number): boolean {
+    const prompts = this.experiment.prompts;
+    const valid = (i: number): boolean => Number.isInteger(i) && i >= 0 && i < prompts.length;
+    if (!valid(from) || !valid(to)) return false;
+    if (from === to) return true;
+    const [moved] = prompts.splice(from, 1);
+    prompts.splice(to, 0, moved as PromptSpec);
+    const keys = [...this.promptKeys];
+    const [key] = keys.splice(from, 1);
+    keys.splice(to, 0, key ?? newPromptKey());
+    this.promptKeys = keys;
+    return true;
+  }
+
+  /**
+   * Stops the prompt variations running now. Runs already scored stay; the rest are not run, and
+   * `promptCancelNotice` says how many finished.
+   */
+  cancelPrompts(): void {
+    const controller = this.#promptController;
+    if (controller === undefined || controller.signal.aborted) return;
+    this.#cancelled = controller;
+    controller.abort();
+  }
+
+  /** Names in use: prompt and head names share one namespace in the experiment file, and runs keep theirs. */
+  #takenNames(): string[] {
+    return [...this.experiment.prompts, ...this.experiment.heads, ...this.runs].map((item) => item.name);
   }
 
   /**
    * Runs every variation: in list order, except that variations naming their own model run after the others
    * (one model switch each way). One that cannot start or fails does not stop the others; `promptError` names
-   * each that did not run.
+   * each that did not run. Returns false when one did not run (failed, or the run was cancelled).
    */
-  async runAllPrompts(): Promise<void> {
-    await this.#runPrompts(this.experiment.prompts.map((_, index) => index));
+  async runAllPrompts(): Promise<boolean> {
+    return this.#runPrompts(this.experiment.prompts.map((_, index) => index));
   }
 
   /** Scores one variation on the test split. Returns false when it failed. */
@@ -514,9 +646,17 @@ export class ExperimentState {
     const generation = this.#generation;
     report();
     this.modelNotice = undefined;
+    this.promptCancelNotice = undefined;
     this.#promptController?.abort();
     const controller = new AbortController();
     this.#promptController = controller;
+    const batch: PromptBatch = { done: 0, total: runnable.length };
+    const advance = (): void => {
+      if (this.#promptController !== controller) return;
+      batch.done++;
+      this.promptBatch = { ...batch };
+    };
+    this.promptBatch = { ...batch };
     let current = this.experiment.prompts[runnable[0] as number]?.name ?? '';
     const switched: { name: string; model: string }[] = [];
     this.activity = { kind: 'prompts', name: current };
@@ -542,9 +682,13 @@ export class ExperimentState {
             current = event.part.name;
             this.activity = { kind: 'prompts', name: current };
           },
-          onRun: (run) => this.#putRun(run, generation),
+          onRun: (run) => {
+            this.#putRun(run, generation);
+            advance();
+          },
           onError: (error, part) => {
             if (this.#promptController !== controller) return;
+            advance();
             report(`Variation "${part.name}": ${messageOf(error)}`);
           },
           signal: controller.signal,
@@ -558,9 +702,14 @@ export class ExperimentState {
       }
       return false;
     } finally {
+      if (this.#cancelled === controller) {
+        this.#cancelled = undefined;
+        if (batch.done < batch.total) this.promptCancelNotice = cancelNotice(batch);
+      }
       if (this.#promptController === controller) {
         this.#promptController = undefined;
         this.activity = undefined;
+        this.promptBatch = undefined;
       }
     }
   }
@@ -776,6 +925,13 @@ function switchNotice(change: ModelSwitch, switched: readonly { name: string; mo
   return change.kind === 'restoring' ? `${ran}; loading ${home} again…` : `${ran}; ${home}, is loaded again.`;
 }
 
+/** What a cancelled prompt run says: how many variations finished (their runs stay). */
+function cancelNotice(batch: PromptBatch): string {
+  const of = batch.total === 1 ? '1 variation' : `${batch.total} variations`;
+  const kept = batch.done === 0 ? '' : batch.done === 1 ? '; its result is kept' : '; their results are kept';
+  return `Cancelled: ${batch.done} of ${of} had finished${kept}. Run again to score the rest.`;
+}
+
 /** True when field path `path` is `prefix` itself or inside it (`prompts[1].template` is within `prompts[1]`). */
 function isWithin(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`);
@@ -789,8 +945,5 @@ function attempt<T>(compute: () => T): Outcome<T> {
   }
 }
 
-/** `base`, or `base 2`, `base 3`… whichever is not in `taken`. */
-export function uniqueName(base: string, taken: readonly string[]): string {
-  if (!taken.includes(base)) return base;
-  for (let n = 2; ; n++) if (!taken.includes(`${base} ${n}`)) return `${base} ${n}`;
-}
+/** `base`, or `base 2`, `base 3`… whichever is not in `taken` (core/text/names.ts). */
+export { uniqueName };
