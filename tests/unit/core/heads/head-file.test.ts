@@ -16,8 +16,14 @@ import type { Encoder, SerializedHead, TrainedHead } from '../../../../src/lib/c
 
 const HASH = 'a'.repeat(64);
 
+/** A head file as loose JSON, so a test can break any field. */
+type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A head file as loose JSON, so a test can break any field. */
+// eslint-disable-line @typescript-eslint/no-explicit-any
+
 /** A valid hidden-2 head on 3-wide features, 2 labels, as JSON (so tests can break any field). */
-function validFile(): Record<string, any> {
+function validFile(): Loose {
   return JSON.parse(
     JSON.stringify({
       format: HEAD_FILE_FORMAT,
@@ -47,7 +53,7 @@ function validFile(): Record<string, any> {
         ],
       },
     }),
-  ) as Record<string, any>;
+  ) as Loose;
 }
 
 describe('parseHeadFile', () => {
@@ -66,7 +72,7 @@ describe('parseHeadFile', () => {
     expect(parseHeadFile(json).layers).toHaveLength(1);
   });
 
-  type Mutate = (file: Record<string, any>) => unknown;
+  type Mutate = (file: Loose) => unknown;
   const cases: [string, Mutate, string, RegExp][] = [
     ['not an object', (f) => Object.keys(f).forEach((k) => delete f[k]), 'format', /not a head file/],
     ['an experiment file', (f) => ((f.format = undefined), (f.version = 1)), 'format', /npm run experiment/],
