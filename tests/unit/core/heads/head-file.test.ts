@@ -19,9 +19,6 @@ const HASH = 'a'.repeat(64);
 /** A head file as loose JSON, so a test can break any field. */
 type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** A head file as loose JSON, so a test can break any field. */
-// eslint-disable-line @typescript-eslint/no-explicit-any
-
 /** A valid hidden-2 head on 3-wide features, 2 labels, as JSON (so tests can break any field). */
 function validFile(): Loose {
   return JSON.parse(
