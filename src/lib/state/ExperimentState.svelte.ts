@@ -464,10 +464,10 @@ export class ExperimentState {
 
   /** Adds a copy of the edited head under a new name and selects it. */
   addHead(): void {
-    const names = new Set([...this.experiment.prompts, ...this.experiment.heads].map((part) => part.name));
+    const names = [...this.experiment.prompts, ...this.experiment.heads].map((part) => part.name);
     const base = `${this.headSpec.name} copy`;
     let name = base;
-    for (let count = 2; names.has(name); count++) name = `${base} ${count}`;
+    for (let count = 2; names.includes(name); count++) name = `${base} ${count}`;
     this.experiment.heads.push({ ...$state.snapshot(this.headSpec), name });
     this.selectedHead = this.experiment.heads.length - 1;
   }
