@@ -31,6 +31,8 @@ async function reports(
   const epochs: EpochReport[] = [];
   const head = await trainer.train(set.features, set.labels, 2, options, (report) => epochs.push(report));
   try {
+    // Predicting inside the measured span too: tensors must return to baseline after train, predict and dispose.
+    expect(await head.predict(set.features.slice(0, 3))).toHaveLength(3);
     return { epochs, kernel: head.toJSON().layers[0]?.kernel ?? [] };
   } finally {
     head.dispose();
