@@ -10,18 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { parseHeadFileText } from '../../src/lib/core/heads/head-file.ts';
-import {
-  downloadText,
-  openTab,
-  setInput,
-  startModelLoad,
-  UI_TIMEOUT_MS,
-  waitForHeadStatus,
-  waitForModelStatus,
-} from './app-driver.ts';
+import { downloadText, setInput, startModelLoad, UI_TIMEOUT_MS, waitForHeadStatus } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import { waitForLibrary } from './storage-driver.ts';
 
@@ -30,11 +22,21 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const CLI_TIMEOUT_MS = 120_000;
 /** The issue's requirement: the same head gives the same scores in the CLI and the browser within 1e-4. */
 const SCORE_TOLERANCE = 1e-4;
+/** This file's waits: generous, because the shared machine can take minutes to load a model under load. */
+const SLOW_MS = 240_000;
 const TEXTS = [
   'A bowl of pasta with tomato sauce.',
   'The match went to extra time.',
   'Heavy snow is expected.',
 ];
+
+/** Like the driver's `openTab`, with this file's patience. */
+async function openSlowTab(id: string): Promise<Locator> {
+  await page.getByTestId(`tab-${id}`).click({ timeout: SLOW_MS });
+  const panel = page.getByTestId(`panel-${id}`);
+  await panel.waitFor({ state: 'visible', timeout: SLOW_MS });
+  return panel;
+}
 
 let session: BrowserSession;
 let page: Page;
@@ -54,14 +56,18 @@ describe('head files in the browser', () => {
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
-  test('export → CLI predict → import: the same labels and scores', async () => {
-    await startModelLoad(await openTab(page, 'model'));
-    expect(await waitForModelStatus(page, ['ready', 'error'])).toBe('ready');
+  test('export → CLI predict → import: the same labels and scores', { timeout: 4 * SLOW_MS }, async () => {
+    await startModelLoad(await openSlowTab('model'));
+    const status = page.getByTestId('model-status');
+    await status
+      .and(page.locator('[data-status="ready"],[data-status="error"]'))
+      .waitFor({ timeout: SLOW_MS });
+    expect(await status.getAttribute('data-status')).toBe('ready');
 
-    const finetune = await openTab(page, 'finetune');
+    const finetune = await openSlowTab('finetune');
     await setInput(finetune.getByTestId('head-validation'), '0.2');
     await finetune.getByTestId('head-train').click();
-    await waitForHeadStatus(page, 'done');
+    await waitForHeadStatus(page, 'done', SLOW_MS);
     const chart = page.getByTestId('loss-chart');
     expect(Number(await chart.getAttribute('data-last-val-loss'))).toBeGreaterThan(0);
 
@@ -82,11 +88,11 @@ describe('head files in the browser', () => {
     expect(cli).toHaveLength(TEXTS.length);
 
     await finetune.getByTestId('head-import').setInputFiles(headFile);
-    await finetune.getByTestId('head-imported').waitFor({ timeout: UI_TIMEOUT_MS });
+    await finetune.getByTestId('head-imported').waitFor({ timeout: SLOW_MS });
     await finetune.getByTestId('head-try-texts').fill(TEXTS.join('\n'));
     await finetune.getByTestId('head-try').click();
     const table = finetune.getByTestId('head-try-results');
-    await table.waitFor({ timeout: UI_TIMEOUT_MS });
+    await table.waitFor({ timeout: SLOW_MS });
     const rows = table.locator('tbody tr');
     expect(await rows.count()).toBe(TEXTS.length);
     let largest = 0;
@@ -102,8 +108,8 @@ describe('head files in the browser', () => {
     expect(largest).toBeLessThanOrEqual(SCORE_TOLERANCE);
   });
 
-  test('a second head is added, selected and edited on its own', async () => {
-    const finetune = await openTab(page, 'finetune');
+  test('a second head is added, selected and edited on its own', { timeout: SLOW_MS }, async () => {
+    const finetune = await openSlowTab('finetune');
     const select = finetune.getByTestId('head-select');
     const first = await finetune.getByTestId('head-name').inputValue();
     await finetune.getByTestId('head-add').click();
