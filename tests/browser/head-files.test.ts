@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { parseHeadFileText } from '../../src/lib/core/heads/head-file.ts';
-import { downloadText, setInput, startModelLoad, UI_TIMEOUT_MS, waitForHeadStatus } from './app-driver.ts';
+import { downloadText, setInput, startModelLoad, waitForHeadStatus } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import { waitForLibrary } from './storage-driver.ts';
 
@@ -47,7 +47,7 @@ describe('head files in the browser', () => {
     session = await openBrowser();
     page = session.page;
     workDir = await mkdtemp(path.join(tmpdir(), 'pvf-heads-'));
-    await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app');
+    await withTimeout(page.goto(inject('baseUrl')), SLOW_MS, 'open the app');
     await waitForLibrary(page);
   });
 
