@@ -133,7 +133,8 @@ async function readTexts(path: string, column: string): Promise<string[]> {
   try {
     bytes = await readBoundedFile(path, MAX_FILE_BYTES, (size) => checkFileSize(size, name));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`File not found: ${path}.`, { cause: error });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(`File not found: ${path}.`, { cause: error });
     throw error;
   }
   const table = parseTable(decodeDatasetBytes(bytes, name), format);
