@@ -7,31 +7,37 @@
  * environment, Ctrl-C), so tests run it in their own process; run as a script, this file calls it with the
  * process's own.
  */
-import { relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ExperimentError } from '../lib/core/errors.ts';
-import { runExperiment } from '../lib/core/experiment/orchestrator.ts';
+import { runExperiment, type RunPart } from '../lib/core/experiment/orchestrator.ts';
 import { formatLearningCurve } from '../lib/core/experiment/learning-curve.ts';
 import { formatSummaryTable } from '../lib/core/experiment/run.ts';
 import { parseExperiment } from '../lib/core/experiment/schema.ts';
-import type { Experiment } from '../lib/core/experiment/types.ts';
+import type { Experiment, ExperimentResults, HeadSpec } from '../lib/core/experiment/types.ts';
+import { buildHeadFile, type HeadFile } from '../lib/core/heads/head-file.ts';
 import { DTYPES } from '../lib/core/models/files.ts';
-import type { Dtype } from '../lib/core/ports.ts';
+import type { Dtype, SerializedHead } from '../lib/core/ports.ts';
 import { terminalSafe } from '../lib/core/text/terminal.ts';
 import { readJsonFile } from './json-file.ts';
-import { createNodeDependencies } from './node-dependencies.ts';
+import { backboneModelName, checkHeadFolder, modelFileHash, writeHeadFiles } from './head-files.ts';
+import { resolveModelFolder } from './model-folder.ts';
+import { createNodeDependencies, type NodeDependencies } from './node-dependencies.ts';
 import { checkOutputFile, writeOutputFile } from './output-file.ts';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 
 const USAGE = `Usage: npm run experiment -- <experiment.json> [--out <results.json>] [--dtype fp32|fp16|q8]
+                                          [--save-heads <folder>]
 
 Runs every prompt and head of an experiment file on the model it names, with the same code as the app.
 
   <experiment.json>   the experiment file (dataset and model paths are relative to it)
   --out, -o <file>    also write the full results (predictions, confusion matrices, costs) as JSON
   --dtype <dtype>     which ONNX weights to load: fp32 (default, onnx/model.onnx), fp16 or q8
+  --save-heads <dir>  also write each trained head as a head file, <dir>/<head name>.head.json, for
+                      \`npm run predict\`
   --help, -h          show this help
 
 Models: an id such as "Xenova/all-MiniLM-L6-v2" is read from models/<id>/, "fixtures/<name>" from
@@ -79,6 +85,7 @@ function parseCommandLine(argv: string[], io: CliIo) {
       options: {
         out: { type: 'string', short: 'o' },
         dtype: { type: 'string', default: 'fp32' },
+        'save-heads': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -103,6 +110,7 @@ function parseCommandLine(argv: string[], io: CliIo) {
     help: false as const,
     experimentFile: resolve(base, positionals[0] as string),
     outFile: values.out === undefined ? undefined : resolve(base, values.out),
+    headsDir: values['save-heads'] === undefined ? undefined : resolve(base, values['save-heads']),
     dtype,
   };
 }
@@ -148,6 +156,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<void> {
   const json = await readJsonFile(command.experimentFile, shownFile);
   // Before minutes of work, not after: a results path that would overwrite the input or cannot be written.
   if (command.outFile) await checkOutputFile(command.outFile, command.experimentFile);
+  if (command.headsDir) await checkHeadFolder(command.headsDir);
   try {
     await runFile(parseExperiment(json), command, shownFile, io);
   } catch (error) {
@@ -162,7 +171,12 @@ async function runCommand(argv: string[], io: CliIo): Promise<void> {
 /** Runs a validated experiment: summary table to stdout, progress to stderr, results JSON with --out. */
 async function runFile(
   experiment: Experiment,
-  command: { experimentFile: string; outFile: string | undefined; dtype: Dtype },
+  command: {
+    experimentFile: string;
+    outFile: string | undefined;
+    headsDir: string | undefined;
+    dtype: Dtype;
+  },
   shownFile: string,
   io: CliIo,
 ): Promise<void> {
@@ -176,9 +190,13 @@ async function runFile(
     ...(io.signal ? { signal: io.signal } : {}),
   });
   progress(`running "${experiment.name}" from ${shownFile}`);
+  const trainedHeads = new Map<number, SerializedHead>();
   const running = runExperiment(experiment, {
     ...dependencies,
     onRun: (run) => finished.push(run.name),
+    ...(command.headsDir === undefined
+      ? {}
+      : { onTrainedHead: (head: SerializedHead, part: RunPart) => trainedHeads.set(part.index, head) }),
   });
   let results;
   try {
@@ -209,9 +227,48 @@ async function runFile(
       await writeOutputFile(command.outFile, `${JSON.stringify(results, null, 2)}\n`);
       progress(`results written to ${displayPath(command.outFile, io)}`);
     }
+    if (command.headsDir) {
+      const files = await headFiles(experiment, results, trainedHeads, command, dependencies);
+      for (const path of await writeHeadFiles(command.headsDir, files)) {
+        progress(`head file written to ${displayPath(path, io)}`);
+      }
+    }
   } finally {
     await dependencies.dispose();
   }
+}
+
+/** One head file per trained head, in experiment order, with the backbone it was trained on. */
+async function headFiles(
+  experiment: Experiment,
+  results: ExperimentResults,
+  trainedHeads: ReadonlyMap<number, SerializedHead>,
+  command: { experimentFile: string; dtype: Dtype },
+  dependencies: NodeDependencies,
+): Promise<HeadFile[]> {
+  if (trainedHeads.size === 0) return [];
+  const encoder = await dependencies.encoder(experiment.model);
+  const folder = resolveModelFolder(experiment.model, dirname(command.experimentFile), PROJECT_ROOT);
+  const backbone = {
+    model: backboneModelName(experiment.model, folder, PROJECT_ROOT),
+    fileHash: await modelFileHash(folder, command.dtype),
+    dtype: encoder.dtype,
+    dimension: encoder.dimension,
+  };
+  return [...trainedHeads]
+    .sort(([a], [b]) => a - b)
+    .map(([index, head]) => {
+      const spec = experiment.heads[index] as HeadSpec;
+      const run = results.runs.find((candidate) => candidate.kind === 'head' && candidate.name === spec.name);
+      return buildHeadFile({
+        experiment: experiment.name,
+        spec,
+        labels: results.labels,
+        backbone,
+        head,
+        ...(run === undefined ? {} : { run }),
+      });
+    });
 }
 
 /** `work`, or a rejection as soon as `signal` aborts, whichever comes first. */

@@ -92,7 +92,7 @@ export class RemoteEncoder implements Encoder {
 }
 
 /** A head trained in the head worker; its weights live here, predictions go back to the worker. */
-class RemoteTrainedHead implements TrainedHead {
+export class RemoteTrainedHead implements TrainedHead {
   readonly parameterCount: number;
   readonly #client: HeadClient;
   readonly #head: SerializedHead;

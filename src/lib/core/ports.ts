@@ -4,7 +4,7 @@
  * orchestrator's own ports (encoders per model, feature cache, dataset reader, progress) are beside it, in
  * experiment/orchestrator.ts.
  */
-import type { Pooling } from './experiment/types.ts';
+import type { ClassWeighting, Pooling } from './experiment/types.ts';
 
 export type Device = 'wasm' | 'webgpu' | 'cpu';
 export type Dtype = 'fp32' | 'fp16' | 'q8';
@@ -119,12 +119,33 @@ export interface HeadTrainingOptions {
   learningRate: number;
   seed: number;
   batchSize: number;
+  /** Fraction of the hidden layer's units dropped at each training step, 0 ≤ dropout < 1 (hidden heads only). */
+  dropout?: number;
+  /** Decoupled weight decay (AdamW): each step also shrinks every kernel by `learningRate × weightDecay`. */
+  weightDecay?: number;
+  /**
+   * Fraction of the training examples held out (seeded, stratified) to measure validation loss and accuracy
+   * each epoch; 0 or absent trains on all of them.
+   */
+  validation?: number;
+  /**
+   * Early stopping: stop after this many epochs without a lower validation loss, keeping the weights of the best
+   * epoch. Needs `validation`.
+   */
+  patience?: number;
+  /** `balanced` weighs each example's loss by n / (classes × examples of its class); `none` (default) by 1. */
+  classWeights?: ClassWeighting;
 }
 
 export interface EpochReport {
   epoch: number;
+  /** Mean training loss over the epoch's batches (class-weighted when class weights are on). */
   loss: number;
   accuracy: number;
+  /** Loss on the validation slice after the epoch (only with `validation`). */
+  valLoss?: number;
+  /** Accuracy on the validation slice after the epoch (only with `validation`). */
+  valAccuracy?: number;
 }
 
 /** A trained classification head over feature vectors. */

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { HeadDivergedError } from '../core/errors.ts';
+import { classWeights, validationSplit } from '../core/heads/training-data.ts';
 import { createRng, shuffle } from '../core/rng/rng.ts';
 import type {
   EpochReport,
@@ -143,7 +144,37 @@ function validateTrainingInputs(
   if (!Number.isFinite(options.seed)) {
     throw new RangeError(`Head option "seed" must be a finite number, got ${String(options.seed)}.`);
   }
+  validateRegularisation(options);
   return inputSize;
+}
+
+/** Checks the optional training settings (dropout, weight decay, validation and early stopping). */
+function validateRegularisation(options: HeadTrainingOptions): void {
+  const { dropout = 0, weightDecay = 0, validation = 0, patience } = options;
+  if (!(dropout >= 0 && dropout < 1)) {
+    throw new RangeError(`Head option "dropout" must be at least 0 and below 1, got ${String(dropout)}.`);
+  }
+  if (dropout > 0 && options.hidden === 0) {
+    throw new RangeError(
+      'Head option "dropout" applies to the hidden layer: set "hidden" above 0 or remove it.',
+    );
+  }
+  if (!(weightDecay >= 0) || !Number.isFinite(weightDecay)) {
+    throw new RangeError(
+      `Head option "weightDecay" must be 0 or a positive number, got ${String(weightDecay)}.`,
+    );
+  }
+  if (!(validation >= 0 && validation < 1)) {
+    throw new RangeError(
+      `Head option "validation" must be at least 0 and below 1, got ${String(validation)}.`,
+    );
+  }
+  if (patience !== undefined) {
+    assertPositiveInteger(patience, 'patience');
+    if (validation === 0) {
+      throw new RangeError('Head option "patience" (early stopping) needs a "validation" fraction above 0.');
+    }
+  }
 }
 
 /** Builds the head: optional hidden ReLU layer, then softmax over the classes. `seed` fixes the initial weights. */
@@ -262,6 +293,55 @@ async function weightsAreFinite(model: tf.LayersModel): Promise<boolean> {
   }
 }
 
+/** How long training may run without yielding to the event loop, so a cancel message can arrive (ms). */
+const YIELD_EVERY_MS = 50;
+
+/** Lets queued events (a worker's cancel message) run; a macrotask, unlike awaiting a resolved promise. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * The head as tensors: each dense layer's kernel and bias variables (those of the tfjs model, so training updates
+ * the model in place), and a forward pass to logits with optional dropout on the hidden layer.
+ */
+function headVariables(model: tf.Sequential): { kernel: tf.Variable; bias: tf.Variable }[] {
+  return model.layers.map((layer) => {
+    const [kernel, bias] = layer.trainableWeights.map((weight) => weight.read() as tf.Variable);
+    if (!kernel || !bias) throw new Error(`Head layer "${layer.name}" has no kernel and bias.`);
+    return { kernel, bias };
+  });
+}
+
+function logits(
+  layers: { kernel: tf.Variable; bias: tf.Variable }[],
+  input: tf.Tensor2D,
+  dropout?: { rate: number; seed: number },
+): tf.Tensor2D {
+  let activation = input;
+  layers.forEach(({ kernel, bias }, index) => {
+    activation = tf.add(tf.matMul(activation, kernel), bias);
+    if (index < layers.length - 1) {
+      activation = tf.relu(activation);
+      if (dropout !== undefined && dropout.rate > 0) {
+        activation = tf.dropout(activation, dropout.rate, undefined, dropout.seed) as tf.Tensor2D;
+      }
+    }
+  });
+  return activation;
+}
+
+/** Per-example cross-entropy of `logits` against one-hot `targets`, each multiplied by its class weight. */
+function weightedLosses(output: tf.Tensor2D, targets: tf.Tensor2D, weights: tf.Tensor1D): tf.Tensor1D {
+  const crossEntropy = tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(output)), 1));
+  return tf.mul(crossEntropy, tf.sum(tf.mul(targets, weights), 1)) as tf.Tensor1D;
+}
+
+/** Count of rows whose highest logit is at the target class. */
+function correctCount(output: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
+  return tf.sum(tf.cast(tf.equal(tf.argMax(output, 1), tf.argMax(targets, 1)), 'float32'));
+}
+
 async function trainHead(
   features: Float32Array[],
   labelIndices: number[],
@@ -272,41 +352,138 @@ async function trainHead(
 ): Promise<TrainedHead> {
   const inputSize = validateTrainingInputs(features, labelIndices, numClasses, options);
   if (signal?.aborted) throw abortError(signal);
+  const {
+    dropout = 0,
+    weightDecay = 0,
+    validation = 0,
+    patience,
+    classWeights: weighting = 'none',
+  } = options;
+  const slices = validationSplit(labelIndices, validation, options.seed);
+  const trainLabels = slices.train.map((index) => labelIndices[index] as number);
+  const weightValues = classWeights(trainLabels, numClasses, weighting);
 
   const model = buildModel(inputSize, options.hidden, numClasses, options.seed);
+  const layers = headVariables(model);
+  const variables = layers.flatMap(({ kernel, bias }) => [kernel, bias]);
   const optimizer = tf.train.adam(options.learningRate);
-  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  const allFeatures = stackFeatures(features, inputSize);
-  const allTargets = tf.tidy(() => tf.oneHot(tf.tensor1d(labelIndices, 'int32'), numClasses));
+  const tensors = tf.tidy(() => {
+    const targetsOf = (indices: number[]) =>
+      tf.oneHot(
+        tf.tensor1d(
+          indices.map((index) => labelIndices[index] as number),
+          'int32',
+        ),
+        numClasses,
+      );
+    const pick = (indices: number[]) =>
+      stackFeatures(
+        indices.map((index) => features[index] as Float32Array),
+        inputSize,
+      );
+    return {
+      trainX: pick(slices.train),
+      trainY: targetsOf(slices.train) as tf.Tensor2D,
+      valX: slices.validation.length > 0 ? pick(slices.validation) : undefined,
+      valY: slices.validation.length > 0 ? (targetsOf(slices.validation) as tf.Tensor2D) : undefined,
+      weights: tf.tensor1d(weightValues),
+    };
+  });
+  const owned: tf.Tensor[] = [tensors.trainX, tensors.trainY, tensors.weights];
+  if (tensors.valX && tensors.valY) owned.push(tensors.valX, tensors.valY);
+  // The best epoch's weights, kept for early stopping.
+  let best: { loss: number; weights: tf.Tensor[] } | undefined;
   // Offset so the shuffle stream differs from the initialiser's while still depending only on the seed.
   const rng = createRng(options.seed + 1);
-  const order = features.map((_, index) => index);
+  const order = slices.train.map((_, index) => index);
+  const trainCount = order.length;
+  let step = 0;
+  // The epoch's loss and correct-count sums; held here so an abort mid-epoch still frees them.
+  let totals: tf.Tensor | undefined;
+  let lastYield = Date.now();
   let succeeded = false;
   try {
+    let epochsWithoutImprovement = 0;
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
       const epochOrder = shuffle(order, rng);
-      let lossSum = 0;
-      let correctSum = 0;
-      for (let start = 0; start < epochOrder.length; start += options.batchSize) {
+      // Sums stay on the backend and are read once per epoch: a read per step would stall it every step.
+      totals = tf.zeros([2]);
+      for (let start = 0; start < trainCount; start += options.batchSize) {
         if (signal?.aborted) throw abortError(signal);
         const batchIndices = epochOrder.slice(start, start + options.batchSize);
-        const indexTensor = tf.tensor1d(batchIndices, 'int32');
-        const batchX = tf.gather(allFeatures, indexTensor);
-        const batchY = tf.gather(allTargets, indexTensor);
-        try {
-          const [loss, accuracy] = (await model.trainOnBatch(batchX, batchY)) as [number, number];
-          // A diverged head would go on to report chance accuracy with null scores as if it were a result.
-          if (!Number.isFinite(loss)) {
-            throw new HeadDivergedError(`the loss at epoch ${epoch}`, options.learningRate);
+        step++;
+        const stepSeed = options.seed * 1_000_003 + step;
+        const next = tf.tidy(() => {
+          const indexTensor = tf.tensor1d(batchIndices, 'int32');
+          const batchX = tf.gather(tensors.trainX, indexTensor);
+          const batchY = tf.gather(tensors.trainY, indexTensor);
+          let correct: tf.Scalar | undefined;
+          const loss = optimizer.minimize(
+            () => {
+              const output = logits(layers, batchX, { rate: dropout, seed: stepSeed });
+              // Kept past minimize's own scope (which frees everything but the loss); freed below.
+              correct = tf.keep(correctCount(output, batchY));
+              return tf.mean(weightedLosses(output, batchY, tensors.weights));
+            },
+            true,
+            variables,
+          ) as tf.Scalar;
+          if (weightDecay > 0) {
+            // Decoupled weight decay (AdamW): shrink the kernels, not the biases, after the Adam step.
+            for (const { kernel } of layers)
+              kernel.assign(tf.mul(kernel, 1 - options.learningRate * weightDecay));
           }
-          lossSum += loss * batchIndices.length;
-          correctSum += accuracy * batchIndices.length;
-        } finally {
-          tf.dispose([indexTensor, batchX, batchY]);
+          const batch = tf.stack([tf.mul(loss, batchIndices.length), correct as tf.Scalar]);
+          correct?.dispose();
+          return tf.add(totals as tf.Tensor, batch);
+        });
+        totals.dispose();
+        totals = next;
+      }
+      const epochTotals = totals;
+      const summary = tf.tidy(() => {
+        const parts: tf.Tensor[] = [epochTotals];
+        if (tensors.valX && tensors.valY) {
+          const output = logits(layers, tensors.valX);
+          parts.push(
+            tf.stack([
+              tf.mean(weightedLosses(output, tensors.valY, tensors.weights)),
+              correctCount(output, tensors.valY),
+            ]),
+          );
+        }
+        return tf.concat(parts);
+      });
+      totals.dispose();
+      totals = undefined;
+      const values = await summary.data();
+      summary.dispose();
+      const loss = (values[0] as number) / trainCount;
+      // A diverged head would go on to report chance accuracy with null scores as if it were a result.
+      if (!Number.isFinite(loss))
+        throw new HeadDivergedError(`the loss at epoch ${epoch}`, options.learningRate);
+      const report: EpochReport = { epoch, loss, accuracy: (values[1] as number) / trainCount };
+      if (tensors.valX) {
+        report.valLoss = values[2] as number;
+        report.valAccuracy = (values[3] as number) / slices.validation.length;
+      }
+      onEpoch?.(report);
+      if (patience !== undefined && report.valLoss !== undefined) {
+        if (best === undefined || report.valLoss < best.loss) {
+          if (best) tf.dispose(best.weights);
+          best = { loss: report.valLoss, weights: variables.map((variable) => tf.clone(variable)) };
+          epochsWithoutImprovement = 0;
+        } else if (++epochsWithoutImprovement >= patience) {
+          break;
         }
       }
-      onEpoch?.({ epoch, loss: lossSum / features.length, accuracy: correctSum / features.length });
+      if (Date.now() - lastYield >= YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        lastYield = Date.now();
+      }
     }
+    if (signal?.aborted) throw abortError(signal);
+    if (best) variables.forEach((variable, index) => variable.assign(best?.weights[index] as tf.Tensor));
     // The loss is measured before each step, so the last step can still leave non-finite weights.
     if (!(await weightsAreFinite(model))) {
       throw new HeadDivergedError('its weights after the last epoch', options.learningRate);
@@ -314,7 +491,9 @@ async function trainHead(
     succeeded = true;
     return new TfjsTrainedHead(model, inputSize, options.hidden, numClasses);
   } finally {
-    tf.dispose([allFeatures, allTargets]);
+    tf.dispose(owned);
+    totals?.dispose();
+    if (best) tf.dispose(best.weights);
     optimizer.dispose();
     if (!succeeded) model.dispose();
   }

@@ -54,11 +54,21 @@ import {
 import { prepareInstruction, renderExample, type RenderedExample } from '../core/prompts/instruction.ts';
 import {
   RemoteCausalScorerProvider,
+  RemoteEncoder,
   RemoteEncoderProvider,
   RemoteHeadTrainer,
+  RemoteTrainedHead,
   type ModelSwitch,
 } from '../clients/remote-ports.ts';
 import { CancelledError } from '../workers/rpc.ts';
+import { SvelteMap } from 'svelte/reactivity';
+import type { SerializedHead } from '../core/ports.ts';
+import {
+  predictWithHeadFile,
+  type HeadBackbone,
+  type HeadFile,
+  type TextPrediction,
+} from '../core/heads/head-file.ts';
 import { defaultExperiment, defaultHead } from './defaults.ts';
 import { checkExperiment } from './experiment-snapshot.svelte.ts';
 
@@ -716,20 +726,72 @@ export class ExperimentState {
 
   // ------------------------------------------------------------ head
 
-  /** The head being edited (the experiment holds one in the app). */
+  // ---- several heads (helper "heads"): the one being edited, adding and removing, trained weights to export
+  /** Index in `experiment.heads` of the head being edited and trained. */
+  selectedHead = $state(0);
+  /** Each head trained in this session, by head name, with the backbone it was trained on ("Export head"). */
+  readonly trainedHeads = new SvelteMap<string, { head: SerializedHead; backbone: HeadBackbone }>();
+
+  /** Where the edited head is: the selection, kept within the experiment's heads. */
+  get #headIndex(): number {
+    return Math.min(Math.max(0, this.selectedHead), Math.max(0, this.experiment.heads.length - 1));
+  }
+
+  /** The head being edited (the selected one of the experiment's heads). */
   get headSpec(): HeadSpec {
-    return this.experiment.heads[0] ?? defaultHead();
+    return this.experiment.heads[this.#headIndex] ?? defaultHead();
   }
 
   updateHead(patch: Partial<HeadSpec>): void {
-    this.experiment.heads[0] = { ...this.headSpec, ...patch };
+    this.experiment.heads[this.#headIndex] = { ...this.headSpec, ...patch };
     this.learningCurve = undefined;
   }
 
-  /** Extracts features (cached), trains the head in its worker, scores it on the test split. */
+  /** Adds a copy of the edited head under a new name and selects it. */
+  addHead(): void {
+    const names = [...this.experiment.prompts, ...this.experiment.heads].map((part) => part.name);
+    const base = `${this.headSpec.name} copy`;
+    let name = base;
+    for (let count = 2; names.includes(name); count++) name = `${base} ${count}`;
+    this.experiment.heads.push({ ...$state.snapshot(this.headSpec), name });
+    this.selectedHead = this.experiment.heads.length - 1;
+  }
+
+  /** Removes the edited head (never the last one) and selects the one before it. */
+  removeHead(): void {
+    if (this.experiment.heads.length < 2) return;
+    const index = this.#headIndex;
+    this.experiment.heads.splice(index, 1);
+    this.selectedHead = Math.max(0, index - 1);
+  }
+
+  /**
+   * Labels `texts` with a head file (exported here or by the CLI's --save-heads) on the loaded model: its text
+   * template, layer and pooling, then its weights in the head worker.
+   * @throws HeadBackboneError when the head was trained on another model, dtype or feature width.
+   */
+  async predictWithHead(file: HeadFile, texts: string[]): Promise<TextPrediction[]> {
+    const info = this.model.info;
+    if (!this.model.ready || !info) throw new Error('Load a model first (section 1), then try the head.');
+    const loaded = {
+      modelId: info.modelId,
+      dtype: info.dtype,
+      dimension: info.dimension,
+      numLayers: info.numLayers,
+    };
+    return predictWithHeadFile(
+      file,
+      new RemoteEncoder(this.model),
+      async (head) => new RemoteTrainedHead(this.head, head, 0),
+      texts,
+      loaded,
+    );
+  }
+
+  /** Extracts features (cached), trains the selected head in its worker, scores it on the test split. */
   async trainHead(): Promise<void> {
     const spec = $state.snapshot(this.headSpec);
-    const context = this.#runContext('heads[0]');
+    const context = this.#runContext(`heads[${this.#headIndex}]`);
     if (!context.ok) {
       this.headError = context.error;
       return;
@@ -756,6 +818,12 @@ export class ExperimentState {
             }
           },
           onRun: (run) => this.#putRun(run, generation),
+          onTrainedHead: (head) => {
+            const info = this.model.info;
+            if (generation !== this.#generation || !info) return;
+            const backbone = { model: info.modelId, dtype: info.dtype, dimension: head.inputSize };
+            this.trainedHeads.set(spec.name, { head, backbone });
+          },
           signal: controller.signal,
         },
       );
@@ -897,6 +965,7 @@ export class ExperimentState {
     this.#headController?.abort();
     this.#promptController?.abort();
     this.#cache.clear();
+    this.trainedHeads.clear();
     if (!options.keepRuns) {
       this.runs = [];
       this.keptRuns = [];

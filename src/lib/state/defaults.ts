@@ -23,6 +23,7 @@ export function defaultHead(): HeadSpec {
     learningRate: HEAD_SETTINGS.learningRate.default,
     seed: HEAD_SETTINGS.seed.default,
     batchSize: HEAD_SETTINGS.batchSize.default,
+    classWeights: HEAD_SETTINGS.classWeights.default,
   };
 }
 

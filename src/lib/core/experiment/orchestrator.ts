@@ -575,6 +575,8 @@ export interface RunDependencies extends DatasetReader {
   onProgress?(message: string): void;
   /** Called with each run as it finishes (e.g. to say how far an interrupted run got). */
   onRun?(run: RunResult): void;
+  /** Each trained head's weights once it is scored (the CLI's `--save-heads`). */
+  onTrainedHead?(head: SerializedHead, part: RunPart): void;
   /** Stops the run between steps (and head training) with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -610,6 +612,9 @@ export async function runExperiment(
     {
       ...ports,
       ...(deps.onRun === undefined ? {} : { onRun: (run: RunResult) => deps.onRun?.(run) }),
+      ...(deps.onTrainedHead === undefined
+        ? {}
+        : { onTrainedHead: (head: SerializedHead, part: RunPart) => deps.onTrainedHead?.(head, part) }),
     },
   );
   const results = experimentResults(experiment, data, runs);

@@ -11,7 +11,14 @@ import type { Dataset, LabeledExample } from '../dataset/types.ts';
 import { HeadDivergedError } from '../errors.ts';
 import { evaluate } from '../metrics/metrics.ts';
 import { runIntervals } from '../stats/uncertainty.ts';
-import type { EmbedOptions, EpochReport, Encoder, HeadTrainer, TrainedHead } from '../ports.ts';
+import type {
+  EmbedOptions,
+  EpochReport,
+  Encoder,
+  HeadTrainer,
+  HeadTrainingOptions,
+  TrainedHead,
+} from '../ports.ts';
 import {
   applyTextTemplate,
   argmax,
@@ -298,6 +305,17 @@ export interface HeadRunOutcome {
  * Trains one head on frozen features and scores it on the test split. Adapting is feature extraction for the
  * examples used plus training; inference is test feature extraction plus prediction.
  */
+/** The head's optional training settings, as the trainer takes them (only those the spec sets). */
+function trainingOptions(spec: HeadSpec): Partial<HeadTrainingOptions> {
+  const options: Partial<HeadTrainingOptions> = {};
+  if (spec.dropout !== undefined) options.dropout = spec.dropout;
+  if (spec.weightDecay !== undefined) options.weightDecay = spec.weightDecay;
+  if (spec.validation !== undefined) options.validation = spec.validation;
+  if (spec.patience !== undefined) options.patience = spec.patience;
+  if (spec.classWeights !== undefined) options.classWeights = spec.classWeights;
+  return options;
+}
+
 export async function runHead(input: HeadRunInput): Promise<HeadRunOutcome> {
   const { spec, labels, train, trainFeatures, test, testFeatures, now } = input;
   if (trainFeatures.length !== train.length || testFeatures.length !== test.length) {
@@ -335,6 +353,7 @@ export async function runHead(input: HeadRunInput): Promise<HeadRunOutcome> {
         learningRate: spec.learningRate,
         seed: spec.seed,
         batchSize: spec.batchSize ?? DEFAULT_HEAD_BATCH_SIZE,
+        ...trainingOptions(spec),
       },
       input.onEpoch,
       input.signal,

@@ -22,6 +22,7 @@ import {
 } from './settings.ts';
 import {
   EXPERIMENT_VERSION,
+  type ClassWeighting,
   type DatasetRef,
   type Experiment,
   type HeadSpec,
@@ -576,7 +577,49 @@ function parseHead(value: unknown, path: string): HeadSpec {
   const head: HeadSpec = { name, layer, pooling: pooling as Pooling, hidden, epochs, learningRate, seed };
   if (batchSize !== undefined) head.batchSize = batchSize;
   if (shotsPerClass !== undefined) head.shotsPerClass = shotsPerClass;
+  Object.assign(head, parseTrainingOptions(object, path, hidden));
   return head;
+}
+
+/** The head's optional training settings (dropout, weight decay, validation, early stopping, class weights). */
+function parseTrainingOptions(
+  object: JsonObject,
+  path: string,
+  hidden: number,
+): Pick<HeadSpec, 'dropout' | 'weightDecay' | 'validation' | 'patience' | 'classWeights'> {
+  const options: Pick<HeadSpec, 'dropout' | 'weightDecay' | 'validation' | 'patience' | 'classWeights'> = {};
+  const dropout = readOptionalSetting(object, path, HEAD_SETTINGS.dropout);
+  if (dropout !== undefined && dropout > 0 && hidden === 0) {
+    throw new ExperimentError(
+      fieldPath(path, 'dropout'),
+      'applies to the hidden layer, and this head is linear ("hidden": 0): set "hidden" above 0 or remove "dropout".',
+    );
+  }
+  const weightDecay = readOptionalSetting(object, path, HEAD_SETTINGS.weightDecay);
+  const validation = readOptionalSetting(object, path, HEAD_SETTINGS.validation);
+  const patience = readOptionalSetting(object, path, HEAD_SETTINGS.patience);
+  if (patience !== undefined && !(validation !== undefined && validation > 0)) {
+    throw new ExperimentError(
+      fieldPath(path, 'patience'),
+      'early stopping watches the validation loss: add "validation": 0.2 (a share of the training examples).',
+    );
+  }
+  const classWeights = object.classWeights;
+  if (classWeights !== undefined) {
+    const allowed = choiceValues(HEAD_SETTINGS.classWeights);
+    if (!(allowed as readonly unknown[]).includes(classWeights)) {
+      throw new ExperimentError(
+        fieldPath(path, 'classWeights'),
+        `${describe(classWeights)} is not a class weighting: allowed values: ${quoteList(allowed)}.`,
+      );
+    }
+    options.classWeights = classWeights as ClassWeighting;
+  }
+  if (dropout !== undefined) options.dropout = dropout;
+  if (weightDecay !== undefined) options.weightDecay = weightDecay;
+  if (validation !== undefined) options.validation = validation;
+  if (patience !== undefined) options.patience = patience;
+  return options;
 }
 
 function parseList<T>(

@@ -4,7 +4,7 @@
  * them, and the settings forms render them (one `NumberField` per number setting), so a range or a default is
  * changed here and nowhere else.
  */
-import type { HeadSpec, Pooling, SplitSpec } from './types.ts';
+import type { ClassWeighting, HeadSpec, Pooling, SplitSpec } from './types.ts';
 
 /** What the declarations have in common: how the setting is named and explained. */
 interface SettingText {
@@ -174,10 +174,86 @@ export const HEAD_SETTINGS = {
     default: undefined,
     optional: true,
   },
+  // ---- training options (helper "heads"): regularisation, validation and early stopping, class weights
+  dropout: {
+    kind: 'float',
+    key: 'dropout',
+    label: 'Dropout',
+    help:
+      'Share of the hidden units switched off at random at each training step (hidden heads only), so the head ' +
+      'cannot lean on a few of them. 0 = off.',
+    example: '0.2',
+    min: 0,
+    max: 0.9,
+    step: 0.05,
+    default: undefined,
+    optional: true,
+    whenMissing: 0,
+  },
+  weightDecay: {
+    kind: 'float',
+    key: 'weightDecay',
+    label: 'Weight decay',
+    help: 'Pulls the weights towards zero at each step (AdamW), which keeps a head from memorising. 0 = off.',
+    example: '0.01',
+    min: 0,
+    max: 1,
+    step: 'any',
+    default: undefined,
+    optional: true,
+    whenMissing: 0,
+  },
+  validation: {
+    kind: 'float',
+    key: 'validation',
+    label: 'Validation fraction',
+    labelHint: '(of the training split)',
+    help:
+      'Share of each class of the training examples kept aside (never the test split) to measure validation ' +
+      'loss after every epoch. 0 = train on all of them.',
+    example: '0.2',
+    min: 0,
+    max: 0.5,
+    step: 0.05,
+    default: undefined,
+    optional: true,
+    whenMissing: 0,
+  },
+  patience: {
+    kind: 'int',
+    key: 'patience',
+    label: 'Early stopping patience',
+    labelHint: '(empty = off)',
+    help:
+      'Stop once the validation loss has not improved for this many epochs, and keep the best epoch’s ' +
+      'weights. Needs a validation fraction.',
+    example: '5',
+    min: 1,
+    max: 1000,
+    step: 1,
+    default: undefined,
+    optional: true,
+  },
+  classWeights: {
+    kind: 'enum',
+    key: 'classWeights',
+    label: 'Class weights',
+    help:
+      'With imbalanced data, “balanced” counts each example of a rare class more, so every class weighs the ' +
+      'same in the loss.',
+    example: '"balanced"',
+    choices: [
+      { value: 'none', text: 'none (every example counts once)' },
+      { value: 'balanced', text: 'balanced (rare classes count more)' },
+    ],
+    default: 'none',
+  },
 } as const satisfies {
   readonly [K in Exclude<keyof HeadSpec, 'name'>]-?: K extends 'pooling'
     ? EnumSetting<Pooling>
-    : NumberSetting;
+    : K extends 'classWeights'
+      ? EnumSetting<ClassWeighting>
+      : NumberSetting;
 };
 
 /** The allowed values of an enum setting, in declaration order. */

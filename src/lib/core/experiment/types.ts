@@ -107,7 +107,20 @@ export interface HeadSpec {
   batchSize?: number;
   /** Train on at most this many examples per class (from the train split). */
   shotsPerClass?: number;
+  // ---- training options (settings.ts declares their ranges)
+  /** Dropout on the hidden layer, 0 ≤ dropout < 1; needs `hidden` > 0. */
+  dropout?: number;
+  /** Decoupled weight decay (AdamW). */
+  weightDecay?: number;
+  /** Fraction of the training examples held out for validation (seeded, stratified; never the test split). */
+  validation?: number;
+  /** Early stopping: epochs without a better validation loss before stopping; needs `validation`. */
+  patience?: number;
+  classWeights?: ClassWeighting;
 }
+
+/** How each example's loss is weighed: by 1, or inversely to its class's size. */
+export type ClassWeighting = 'none' | 'balanced';
 
 export interface Experiment {
   version: typeof EXPERIMENT_VERSION;

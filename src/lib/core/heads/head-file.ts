@@ -1,0 +1,553 @@
+/**
+ * @file The head file: one trained head kept to be used again — its weights, the label each output means, the
+ * backbone it was trained on (model, file hash, dtype), where its features come from (layer, pooling, unfrozen
+ * layers, text template), its training settings and its scores. Built from a run (`buildHeadFile`), validated like
+ * the experiment file (`parseHeadFile`: unknown JSON in, a typed file out or a `HeadFileError` naming the field),
+ * and checked against the loaded model before it predicts (`checkHeadBackbone`), in the browser and the CLI alike.
+ */
+import { fieldPath, quoteList } from '../errors.ts';
+import { POOLINGS } from '../experiment/schema.ts';
+import { jsonTooDeepMessage } from '../experiment/limits.ts';
+import type { HeadSpec, Pooling, Prediction, RunResult } from '../experiment/types.ts';
+import { DTYPES } from '../models/files.ts';
+import type { Dtype, Encoder, SerializedHead, TrainedHead } from '../ports.ts';
+import { applyTextTemplate, TEXT_PLACEHOLDER } from '../prompts/similarity.ts';
+import { emptyRecord } from '../records.ts';
+import { predictionsFromProbabilities } from '../experiment/run.ts';
+
+/** The `format` every head file starts with, so another JSON file is recognised as not being one. */
+export const HEAD_FILE_FORMAT = 'prompt-vs-finetune-head';
+/** The head-file version this app writes and reads. */
+export const HEAD_FILE_VERSION = 1;
+
+/** The model a head was trained on. */
+export interface HeadBackbone {
+  /** The model as the experiment named it (an id under models/, `fixtures/<name>`, or an absolute folder). */
+  model: string;
+  /** SHA-256 (hex) of the ONNX file the features came from, when known: another file of the same id is refused. */
+  fileHash?: string;
+  dtype: Dtype;
+  /** Width of the feature vectors the head reads. */
+  dimension: number;
+}
+
+/** Where the head's input vectors come from. */
+export interface HeadFeatures {
+  /** Hidden layer feeding the head as the experiment wrote it: 0 = embeddings, -1 = last. */
+  layer: number;
+  pooling: Pooling;
+  /** Top transformer layers trained with the head (0 = a head on frozen features). */
+  unfreeze: number;
+  /** Wraps each text before it is embedded, e.g. "query: {text}". */
+  textTemplate?: string;
+}
+
+/** The head's scores on the test split of the experiment it was trained in. */
+export interface HeadScores {
+  accuracy: number;
+  macroF1: number;
+  testExamples: number;
+  labeledExamples: number;
+}
+
+export interface HeadFile {
+  format: typeof HEAD_FILE_FORMAT;
+  version: typeof HEAD_FILE_VERSION;
+  /** The head's name in its experiment. */
+  name: string;
+  /** The experiment it was trained in. */
+  experiment: string;
+  /** The label of each output, in output order: the label map. */
+  labels: string[];
+  backbone: HeadBackbone;
+  features: HeadFeatures;
+  /** The head's settings as the experiment file writes them (name included). */
+  training: HeadSpec;
+  scores?: HeadScores;
+  head: SerializedHead;
+  /** Weights of unfrozen transformer layers (when `features.unfreeze` > 0), in the unfreeze format. */
+  layers?: unknown[];
+}
+
+/** An invalid head file: `path` names the field, e.g. `head.layers[0].bias`; empty for the whole file. */
+export class HeadFileError extends Error {
+  override readonly name = 'HeadFileError';
+  readonly path: string;
+
+  constructor(path: string, detail: string) {
+    super(path === '' ? `Invalid head file: ${detail}` : `Invalid head file: ${path} ${detail}`);
+    this.path = path;
+  }
+}
+
+/** A head file that does not fit the loaded model: another model, file, dtype or feature width. */
+export class HeadBackboneError extends Error {
+  override readonly name = 'HeadBackboneError';
+}
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return `a ${typeof value}`;
+}
+
+function objectAt(value: unknown, path: string): JsonObject {
+  if (!isObject(value)) throw new HeadFileError(path, `must be an object, not ${describe(value)}.`);
+  return value;
+}
+
+function checkFields(object: JsonObject, path: string, allowed: readonly string[]): void {
+  for (const key of Object.keys(object)) {
+    if (!allowed.includes(key)) {
+      throw new HeadFileError(
+        fieldPath(path, key),
+        `is not a field of a head file here: allowed are ${quoteList(allowed)}.`,
+      );
+    }
+  }
+}
+
+function stringAt(object: JsonObject, key: string, path: string): string {
+  const value = object[key];
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new HeadFileError(fieldPath(path, key), `must be a non-empty string, not ${describe(value)}.`);
+  }
+  return value;
+}
+
+function integerAt(object: JsonObject, key: string, path: string, min: number): number {
+  const value = object[key];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new HeadFileError(
+      fieldPath(path, key),
+      `must be a whole number of at least ${min}, not ${describe(value)}.`,
+    );
+  }
+  return value;
+}
+
+function finiteAt(object: JsonObject, key: string, path: string): number {
+  const value = object[key];
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new HeadFileError(fieldPath(path, key), `must be a finite number, not ${describe(value)}.`);
+  }
+  return value;
+}
+
+function numbersAt(object: JsonObject, key: string, path: string, length: number): number[] {
+  const value = object[key];
+  const keyPath = fieldPath(path, key);
+  if (!Array.isArray(value))
+    throw new HeadFileError(keyPath, `must be a list of ${length} numbers, not ${describe(value)}.`);
+  if (value.length !== length)
+    throw new HeadFileError(keyPath, `must hold ${length} numbers, not ${value.length}.`);
+  value.forEach((item: unknown, index) => {
+    if (typeof item !== 'number' || !Number.isFinite(item)) {
+      throw new HeadFileError(fieldPath(keyPath, index), `must be a finite number, not ${describe(item)}.`);
+    }
+  });
+  return value as number[];
+}
+
+function parseLabels(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length < 2) {
+    throw new HeadFileError('labels', `must be a list of at least 2 label names, not ${describe(value)}.`);
+  }
+  const seen = new Set<string>();
+  return value.map((label: unknown, index) => {
+    if (typeof label !== 'string' || label === '') {
+      throw new HeadFileError(
+        fieldPath('labels', index),
+        `must be a non-empty label name, not ${describe(label)}.`,
+      );
+    }
+    if (seen.has(label))
+      throw new HeadFileError(fieldPath('labels', index), `repeats the label ${JSON.stringify(label)}.`);
+    seen.add(label);
+    return label;
+  });
+}
+
+function parseBackbone(value: unknown): HeadBackbone {
+  const object = objectAt(value, 'backbone');
+  checkFields(object, 'backbone', ['model', 'fileHash', 'dtype', 'dimension']);
+  const dtype = object.dtype;
+  if (!(DTYPES as readonly unknown[]).includes(dtype)) {
+    throw new HeadFileError('backbone.dtype', `must be one of ${quoteList(DTYPES)}, not ${describe(dtype)}.`);
+  }
+  const backbone: HeadBackbone = {
+    model: stringAt(object, 'model', 'backbone'),
+    dtype: dtype as Dtype,
+    dimension: integerAt(object, 'dimension', 'backbone', 1),
+  };
+  if (object.fileHash !== undefined) {
+    const hash = object.fileHash;
+    if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) {
+      throw new HeadFileError(
+        'backbone.fileHash',
+        `must be a SHA-256 as 64 lowercase hex digits, not ${describe(hash)}.`,
+      );
+    }
+    backbone.fileHash = hash;
+  }
+  return backbone;
+}
+
+function parseFeatures(value: unknown): HeadFeatures {
+  const object = objectAt(value, 'features');
+  checkFields(object, 'features', ['layer', 'pooling', 'unfreeze', 'textTemplate']);
+  const layer = object.layer;
+  if (typeof layer !== 'number' || !Number.isSafeInteger(layer)) {
+    throw new HeadFileError(
+      'features.layer',
+      `must be a whole number (0 = embeddings, -1 = last), not ${describe(layer)}.`,
+    );
+  }
+  if (!(POOLINGS as readonly unknown[]).includes(object.pooling)) {
+    throw new HeadFileError(
+      'features.pooling',
+      `must be one of ${quoteList(POOLINGS)}, not ${describe(object.pooling)}.`,
+    );
+  }
+  const features: HeadFeatures = {
+    layer,
+    pooling: object.pooling as Pooling,
+    unfreeze: integerAt(object, 'unfreeze', 'features', 0),
+  };
+  if (object.textTemplate !== undefined) {
+    const template = stringAt(object, 'textTemplate', 'features');
+    if (!template.includes(TEXT_PLACEHOLDER)) {
+      throw new HeadFileError(
+        'features.textTemplate',
+        `must contain ${TEXT_PLACEHOLDER} where the text goes.`,
+      );
+    }
+    features.textTemplate = template;
+  }
+  return features;
+}
+
+function parseScores(value: unknown): HeadScores {
+  const object = objectAt(value, 'scores');
+  checkFields(object, 'scores', ['accuracy', 'macroF1', 'testExamples', 'labeledExamples']);
+  const fraction = (key: string): number => {
+    const number = finiteAt(object, key, 'scores');
+    if (number < 0 || number > 1)
+      throw new HeadFileError(`scores.${key}`, `must be between 0 and 1, not ${number}.`);
+    return number;
+  };
+  return {
+    accuracy: fraction('accuracy'),
+    macroF1: fraction('macroF1'),
+    testExamples: integerAt(object, 'testExamples', 'scores', 0),
+    labeledExamples: integerAt(object, 'labeledExamples', 'scores', 0),
+  };
+}
+
+/** The dense layers' weights, checked against the shapes `inputSize`, `hidden` and the labels imply. */
+function parseWeights(value: unknown, numLabels: number, dimension: number): SerializedHead {
+  const object = objectAt(value, 'head');
+  checkFields(object, 'head', ['inputSize', 'hidden', 'numClasses', 'layers']);
+  const inputSize = integerAt(object, 'inputSize', 'head', 1);
+  const hidden = integerAt(object, 'hidden', 'head', 0);
+  const numClasses = integerAt(object, 'numClasses', 'head', 2);
+  if (numClasses !== numLabels) {
+    throw new HeadFileError('head.numClasses', `is ${numClasses} but "labels" names ${numLabels} labels.`);
+  }
+  if (inputSize !== dimension) {
+    throw new HeadFileError('head.inputSize', `is ${inputSize} but "backbone.dimension" is ${dimension}.`);
+  }
+  const shapes: [number, number][] =
+    hidden > 0
+      ? [
+          [inputSize, hidden],
+          [hidden, numClasses],
+        ]
+      : [[inputSize, numClasses]];
+  const layers = object.layers;
+  if (!Array.isArray(layers) || layers.length !== shapes.length) {
+    throw new HeadFileError(
+      'head.layers',
+      `must be a list of ${shapes.length} layer(s) for "hidden": ${hidden}, not ${Array.isArray(layers) ? `${layers.length}` : describe(layers)}.`,
+    );
+  }
+  return {
+    inputSize,
+    hidden,
+    numClasses,
+    layers: shapes.map(([rows, columns], index) => {
+      const path = fieldPath('head.layers', index);
+      const layer = objectAt(layers[index], path);
+      checkFields(layer, path, ['kernel', 'kernelShape', 'bias']);
+      const shape = layer.kernelShape;
+      if (!Array.isArray(shape) || shape.length !== 2 || shape[0] !== rows || shape[1] !== columns) {
+        throw new HeadFileError(
+          `${path}.kernelShape`,
+          `must be [${rows}, ${columns}], not ${JSON.stringify(shape)}.`,
+        );
+      }
+      return {
+        kernel: numbersAt(layer, 'kernel', path, rows * columns),
+        kernelShape: [rows, columns],
+        bias: numbersAt(layer, 'bias', path, columns),
+      };
+    }),
+  };
+}
+
+/** Training settings as the experiment file writes them: a plain object with a name, layer and pooling. */
+function parseTraining(value: unknown, features: HeadFeatures, hidden: number): HeadSpec {
+  const object = objectAt(value, 'training');
+  const name = stringAt(object, 'name', 'training');
+  for (const key of ['hidden', 'epochs', 'learningRate', 'seed']) finiteAt(object, key, 'training');
+  if (object.hidden !== hidden) {
+    throw new HeadFileError(
+      'training.hidden',
+      `is ${describe(object.hidden)} but the weights have ${hidden} hidden units.`,
+    );
+  }
+  if (object.layer !== features.layer || object.pooling !== features.pooling) {
+    throw new HeadFileError('training', 'names another layer or pooling than "features".');
+  }
+  const copy = emptyRecord<unknown>();
+  for (const [key, item] of Object.entries(object)) {
+    if (typeof item !== 'string' && typeof item !== 'number') {
+      throw new HeadFileError(
+        fieldPath('training', key),
+        `must be a number or a string, not ${describe(item)}.`,
+      );
+    }
+    copy[key] = item;
+  }
+  return { ...(copy as unknown as HeadSpec), name };
+}
+
+const TOP_LEVEL_FIELDS = [
+  'format',
+  'version',
+  'name',
+  'experiment',
+  'labels',
+  'backbone',
+  'features',
+  'training',
+  'scores',
+  'head',
+  'layers',
+] as const;
+
+/**
+ * Validates a head file (parsed JSON) and returns a typed copy.
+ * @throws HeadFileError naming the first wrong field and what it must be.
+ */
+export function parseHeadFile(json: unknown): HeadFile {
+  const root = objectAt(json, '');
+  if (root.format !== HEAD_FILE_FORMAT) {
+    throw new HeadFileError(
+      'format',
+      `must be ${JSON.stringify(HEAD_FILE_FORMAT)}, not ${describe(root.format)}: this is not a head file ` +
+        '(an experiment file is run with `npm run experiment`).',
+    );
+  }
+  if (root.version !== HEAD_FILE_VERSION) {
+    throw new HeadFileError(
+      'version',
+      typeof root.version === 'number'
+        ? `${root.version} is not supported: this app reads head files of version ${HEAD_FILE_VERSION}.`
+        : `must be the number ${HEAD_FILE_VERSION}, not ${describe(root.version)}.`,
+    );
+  }
+  checkFields(root, '', TOP_LEVEL_FIELDS);
+  const labels = parseLabels(root.labels);
+  const backbone = parseBackbone(root.backbone);
+  const features = parseFeatures(root.features);
+  const head = parseWeights(root.head, labels.length, backbone.dimension);
+  const file: HeadFile = {
+    format: HEAD_FILE_FORMAT,
+    version: HEAD_FILE_VERSION,
+    name: stringAt(root, 'name', ''),
+    experiment: stringAt(root, 'experiment', ''),
+    labels,
+    backbone,
+    features,
+    training: parseTraining(root.training, features, head.hidden),
+    head,
+  };
+  if (root.scores !== undefined) file.scores = parseScores(root.scores);
+  if (root.layers !== undefined) {
+    if (!Array.isArray(root.layers))
+      throw new HeadFileError('layers', `must be a list, not ${describe(root.layers)}.`);
+    file.layers = root.layers as unknown[];
+  }
+  if (features.unfreeze > 0 && (file.layers?.length ?? 0) !== features.unfreeze) {
+    throw new HeadFileError(
+      'layers',
+      `must hold the ${features.unfreeze} unfrozen layer(s) "features.unfreeze" names.`,
+    );
+  }
+  return file;
+}
+
+/**
+ * Parses head file text.
+ * @throws HeadFileError when the text is not JSON or not a valid head file.
+ */
+export function parseHeadFileText(text: string): HeadFile {
+  const tooDeep = jsonTooDeepMessage(text, 'the head file');
+  if (tooDeep) throw new HeadFileError('', tooDeep);
+  let json: unknown;
+  try {
+    json = JSON.parse(text.startsWith('\ufeff') ? text.slice(1) : text);
+  } catch (error) {
+    throw new HeadFileError(
+      '',
+      `it is not valid JSON (${error instanceof Error ? error.message : String(error)}).`,
+    );
+  }
+  return parseHeadFile(json);
+}
+
+/** What a head file is built from: the experiment's names, the head's settings, its run and weights. */
+export interface HeadFileInput {
+  experiment: string;
+  spec: HeadSpec;
+  labels: readonly string[];
+  backbone: HeadBackbone;
+  head: SerializedHead;
+  run?: Pick<RunResult, 'accuracy' | 'macroF1' | 'predictions' | 'cost'>;
+  textTemplate?: string;
+}
+
+/** A head file for a trained head, validated (so what is written always reads back). */
+export function buildHeadFile(input: HeadFileInput): HeadFile {
+  const { spec, run } = input;
+  const file: HeadFile = {
+    format: HEAD_FILE_FORMAT,
+    version: HEAD_FILE_VERSION,
+    name: spec.name,
+    experiment: input.experiment,
+    labels: [...input.labels],
+    backbone: { ...input.backbone },
+    features: {
+      layer: spec.layer,
+      pooling: spec.pooling,
+      unfreeze: 0,
+      ...(input.textTemplate === undefined ? {} : { textTemplate: input.textTemplate }),
+    },
+    training: { ...spec },
+    head: input.head,
+  };
+  if (run) {
+    file.scores = {
+      accuracy: run.accuracy,
+      macroF1: run.macroF1,
+      testExamples: run.predictions.length,
+      labeledExamples: run.cost.labeledExamples,
+    };
+  }
+  return parseHeadFile(JSON.parse(JSON.stringify(file)));
+}
+
+/** The head file as text: 2-space JSON with a trailing newline. */
+export function serializeHeadFile(file: HeadFile): string {
+  return `${JSON.stringify(file, null, 2)}\n`;
+}
+
+/**
+ * A file name for a head, from its name: letters, digits, `-` and `_` kept, anything else (path separators, dots,
+ * control characters) replaced, so a head called `../x` or `a/b` stays inside the chosen folder.
+ */
+export function headFileName(name: string): string {
+  const safe = name
+    .normalize('NFKC')
+    .replace(/[^\p{L}\p{N}_-]+/gu, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 100);
+  return `${safe === '' ? 'head' : safe}.head.json`;
+}
+
+/** The loaded model, as far as a head file cares. */
+export type BackboneInfo = Pick<Encoder, 'modelId' | 'dtype' | 'dimension' | 'numLayers'> & {
+  fileHash?: string;
+};
+
+/**
+ * Refuses a head trained on another backbone: another model file (by hash, when both are known), another dtype,
+ * another feature width, or unfrozen layers this version cannot run. `loadedName` is how the user knows the model.
+ * @throws HeadBackboneError saying what the head needs.
+ */
+export function checkHeadBackbone(file: HeadFile, loaded: BackboneInfo, loadedName = loaded.modelId): void {
+  const { backbone } = file;
+  const needs = `The head "${file.name}" was trained on ${backbone.model} (${backbone.dtype})`;
+  if (
+    backbone.fileHash !== undefined &&
+    loaded.fileHash !== undefined &&
+    backbone.fileHash !== loaded.fileHash
+  ) {
+    throw new HeadBackboneError(
+      `${needs}, but the loaded model ${loadedName} is another model file (SHA-256 ${loaded.fileHash.slice(0, 12)}…, ` +
+        `the head needs ${backbone.fileHash.slice(0, 12)}…): load the model it was trained on.`,
+    );
+  }
+  if (backbone.dtype !== loaded.dtype) {
+    throw new HeadBackboneError(
+      `${needs}, but ${loadedName} is loaded as ${loaded.dtype}: load it as ${backbone.dtype} ` +
+        '(features of another precision differ, and so would its predictions).',
+    );
+  }
+  if (backbone.dimension !== loaded.dimension) {
+    throw new HeadBackboneError(
+      `${needs}, whose features have ${backbone.dimension} values, but ${loadedName} gives ${loaded.dimension}: ` +
+        'load the model it was trained on.',
+    );
+  }
+  if (file.features.unfreeze > 0) {
+    throw new HeadBackboneError(
+      `The head "${file.name}" was trained with ${file.features.unfreeze} unfrozen layer(s), which this version ` +
+        'cannot run for prediction yet.',
+    );
+  }
+}
+
+/** One text's prediction: the label and a probability per label. */
+export type TextPrediction = Pick<Prediction, 'label' | 'scores'>;
+
+/**
+ * Predicts the label of each text with a head file on a loaded encoder: its text template, layer and pooling,
+ * then the head. Checks the backbone first.
+ * @param rebuild Turns the stored weights into a runnable head (the tfjs adapter's `fromJSON`); disposed after.
+ */
+export async function predictWithHeadFile(
+  file: HeadFile,
+  encoder: Encoder,
+  rebuild: (head: SerializedHead) => Promise<TrainedHead>,
+  texts: readonly string[],
+  loaded: BackboneInfo = encoder,
+): Promise<TextPrediction[]> {
+  checkHeadBackbone(file, loaded);
+  if (texts.length === 0) return [];
+  const inputs = texts.map((text) => applyTextTemplate(file.features.textTemplate, text));
+  const features = await encoder.embed(inputs, {
+    layer: file.features.layer,
+    pooling: file.features.pooling,
+  });
+  const head = await rebuild(file.head);
+  try {
+    const probabilities = await head.predict(features);
+    return predictionsFromProbabilities(
+      probabilities,
+      file.labels,
+      texts.map((_, index) => String(index)),
+    ).map(({ label, scores }) => ({ label, scores }));
+  } finally {
+    head.dispose();
+  }
+}
