@@ -11,14 +11,14 @@ import type { EmbedOptions, Encoder, HeadTrainer, SerializedHead } from '../port
 import { stratifiedSplit, type TrainTestSplit } from '../split/split.ts';
 import { compareRuns } from '../stats/uncertainty.ts';
 import {
-  embedTestTexts,
   loadExperimentDataset,
   runHead,
   runSimilarityPrompt,
   similarityEmbedding,
-  timedEmbed,
   type TimedVectors,
 } from './run.ts';
+import { storedEmbed, type StoreBinding } from './feature-store.ts';
+import { applyTextTemplate } from '../prompts/similarity.ts';
 import { checkHeadLayer, checkHeadPooling } from './schema.ts';
 import {
   EXPERIMENT_VERSION,
@@ -67,8 +67,11 @@ export interface ProgressEvent {
   part?: RunPart;
 }
 
-/** Everything `runParts` uses from the outside. */
-export interface ExperimentPorts {
+/**
+ * Everything `runParts` uses from the outside. With a `store` (StoreBinding), vectors are also read from and
+ * kept in it per text, so only texts it has never seen run through the encoder (feature-store.ts).
+ */
+export interface ExperimentPorts extends StoreBinding {
   encoders: EncoderProvider;
   trainer: HeadTrainer;
   cache: FeatureCache;
@@ -128,7 +131,7 @@ function embeddingKey(model: string, textTemplate: string | undefined): string {
 }
 
 /** Cache key prefix of head features of one layer and pooling on `model` (one entry per side of the split). */
-function featureKey(model: string, layer: number, pooling: Pooling): string {
+export function featureKey(model: string, layer: number, pooling: Pooling): string {
   return JSON.stringify(['head-features', model, layer, pooling]);
 }
 
@@ -384,7 +387,8 @@ async function runPrompt(
       message: `Embedding ${split.test.length} test texts with ${planned.model}`,
       part,
     });
-    return embedTestTexts(encoder, split.test, planned.textTemplate, ports.now);
+    const texts = split.test.map((example) => applyTextTemplate(planned.textTemplate, example.text));
+    return storedEmbed(encoder, texts, similarityEmbedding(encoder), ports.now, ports);
   });
   ports.signal?.throwIfAborted();
   const { run } = await runSimilarityPrompt({
@@ -427,11 +431,12 @@ async function trainHead(
     });
   }
   const extract = (examples: readonly { text: string }[]) => () =>
-    timedEmbed(
+    storedEmbed(
       encoder,
       examples.map((example) => example.text),
       planned.options,
       ports.now,
+      ports,
     );
   const train = await cachedVectors(ports.cache, keys[0] as string, extract(split.train));
   ports.signal?.throwIfAborted();
