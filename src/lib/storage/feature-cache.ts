@@ -151,9 +151,10 @@ export class IndexedDbFeatureCache implements FeatureStore {
     const keys = await Promise.all(texts.map((text) => featureEntryKey(scope, text)));
     const wanted = scopeKey(scope);
     const usedAt = this.#now();
-    let transaction: { abort(): void } | undefined;
+    let aborter: { abort(): void } | undefined;
     try {
-      transaction = database.transaction(['entries', 'vectors'], 'readwrite');
+      const transaction = database.transaction(['entries', 'vectors'], 'readwrite');
+      aborter = transaction;
       const entries = transaction.objectStore('entries');
       const stored = transaction.objectStore('vectors');
       await Promise.all(
@@ -169,7 +170,7 @@ export class IndexedDbFeatureCache implements FeatureStore {
     } catch (error) {
       // All or nothing: no entry without its vector.
       try {
-        transaction?.abort();
+        aborter?.abort();
       } catch {
         // Already finished.
       }
