@@ -8,6 +8,7 @@
  */
 import type { HubFile } from '../core/models/files.ts';
 import type { DeviceChoice, DtypeChoice } from '../core/models/load-plan.ts';
+import type { Pooling } from '../core/experiment/types.ts';
 import type {
   ClassifiedPairs,
   ContinuationRequest,
@@ -95,6 +96,8 @@ export class ModelClient {
   failedId = $state<string | undefined>(undefined);
   /** Progress of the running embed call, if any. */
   embedProgress = $state<{ done: number; total: number } | undefined>(undefined);
+  /** Texts this page has run through the model for embeddings (warm-ups excluded): 0 means no forward pass. */
+  textsEmbedded = $state(0);
   /** What this browser offers (WebGPU adapter, threads, memory), once `probe` has run. */
   capabilities = $state.raw<ProbedReply | undefined>(undefined);
 
@@ -218,6 +221,32 @@ export class ModelClient {
       );
       // WebGPU failed under the model and the worker moved it to WASM: show what runs now.
       if (reply.reloaded) this.info = reply.reloaded;
+      this.textsEmbedded += texts.length;
+      return reply.vectors;
+    } finally {
+      this.embedProgress = undefined;
+    }
+  }
+
+  /**
+   * Vectors of several layers from one forward pass per text: one list per layer, each one vector per text.
+   * Rejects when no model is ready.
+   */
+  async embedLayers(
+    texts: string[],
+    layers: number[],
+    pooling: Pooling,
+    signal?: AbortSignal,
+  ): Promise<Float32Array[][]> {
+    if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
+    this.embedProgress = { done: 0, total: texts.length };
+    try {
+      const reply = await this.#worker().call(
+        'embed-layers',
+        { texts, layers, pooling },
+        { signal, onEvent: (event) => (this.embedProgress = { done: event.done, total: event.total }) },
+      );
+      this.textsEmbedded += texts.length;
       return reply.vectors;
     } finally {
       this.embedProgress = undefined;

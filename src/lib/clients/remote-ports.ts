@@ -4,6 +4,7 @@
  * the main thread.
  */
 import type { CausalScorerProvider, EncoderProvider } from '../core/experiment/orchestrator.ts';
+import type { Pooling } from '../core/experiment/types.ts';
 import type {
   CausalScorer,
   ChatMessage,
@@ -34,6 +35,7 @@ export class RemoteEncoder implements Encoder {
   readonly sentenceEmbedding: boolean;
   readonly maskToken?: string;
   readonly pairClassifier?: PairClassifier;
+  readonly weightsHash: string | undefined;
   readonly #client: ModelClient;
   readonly #signal: AbortSignal | undefined;
 
@@ -49,6 +51,7 @@ export class RemoteEncoder implements Encoder {
     this.numLayers = info.numLayers;
     this.maxTokens = info.maxTokens;
     this.sentenceEmbedding = info.sentenceEmbedding;
+    this.weightsHash = info.weightsHash;
     this.#client = client;
     this.#signal = signal;
     if (info.maskToken !== undefined) this.maskToken = info.maskToken;
@@ -69,6 +72,12 @@ export class RemoteEncoder implements Encoder {
   async embed(texts: string[], options: EmbedOptions): Promise<Float32Array[]> {
     this.#checkStillLoaded();
     return this.#client.embed(texts, options, this.#signal);
+  }
+
+  /** Several layers from one forward pass per text, in the model worker. */
+  async embedLayers(texts: string[], layers: number[], pooling: Pooling): Promise<Float32Array[][]> {
+    this.#checkStillLoaded();
+    return this.#client.embedLayers(texts, layers, pooling, this.#signal);
   }
 
   async countTokens(texts: string[]): Promise<number[]> {

@@ -71,6 +71,23 @@ export interface Encoder {
   ): Promise<Float32Array[]>;
   /** Token count of each text (before truncation), for validation reports. */
   countTokens(texts: string[]): Promise<number[]>;
+  // ---- feature cache and layer probe (issue 11)
+  /**
+   * SHA-256 (64 hex digits) of the model's weights file, when the adapter read it: persistent feature caches key
+   * vectors by it, so vectors of another export with the same id are never mixed in. Absent: nothing is stored.
+   */
+  readonly weightsHash?: string;
+  /**
+   * Vectors of several layers from ONE forward pass per text (every pass returns all hidden states): one list per
+   * entry of `layers` (0..numLayers or negative from the end), each one vector per text, in input order.
+   */
+  embedLayers?(
+    texts: string[],
+    layers: number[],
+    pooling: Pooling,
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<Float32Array[][]>;
+  // ---- end feature cache and layer probe
   /** Release the inference session. */
   dispose(): Promise<void>;
   /** The tokenizer's mask token (e.g. `[MASK]`), a content-free input for calibration; absent when it has none. */

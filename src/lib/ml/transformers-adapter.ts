@@ -89,6 +89,14 @@ export interface LoadEncoderOptions {
   numThreads?: number;
 }
 
+/** SHA-256 of `bytes`, 64 lower-case hex digits (WebCrypto: browsers, workers and Node 20). */
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  let text = '';
+  for (const byte of digest) text += byte.toString(16).padStart(2, '0');
+  return text;
+}
+
 /** Texts per forward pass when the caller does not say. */
 export const DEFAULT_EMBED_BATCH_SIZE = 32;
 
@@ -306,6 +314,8 @@ async function loadConfigured(
 
   let layers: LayerAccess;
   let model: PreTrainedModel;
+  /** SHA-256 of the weights file as read (what persistent feature caches key vectors by). */
+  let weightsHash: string | undefined;
   const modelOptions = { config, device: options.device, dtype: options.dtype, ...revision };
   if (usesExternalData(configFields)) {
     // The weights live in .onnx_data files that name the original graph file: load it as it is.
@@ -321,13 +331,11 @@ async function loadConfigured(
   } else {
     // Read and extend the graph once per load. The original bytes are dropped here; the extended copy is handed
     // over in memory and released as soon as the session holds it.
-    const prepared = exposeHiddenStates(
-      await readModelFile(source, onnxFile, options.onProgress, (bytes) =>
-        options.onWeightsSize?.(onnxFile, bytes),
-      ),
-      configLayers,
-      onnxLocation,
+    const weights = await readModelFile(source, onnxFile, options.onProgress, (bytes) =>
+      options.onWeightsSize?.(onnxFile, bytes),
     );
+    weightsHash = await sha256Hex(weights);
+    const prepared = exposeHiddenStates(weights, configLayers, onnxLocation);
     layers = prepared.layers;
     const served = inMemoryModels.serve(prepared.bytes, options.dtype);
     // No progress callback: readModelFile reported the real file, and without one transformers.js takes the
@@ -350,6 +358,7 @@ async function loadConfigured(
       tokenizer,
       model,
       layers,
+      weightsHash,
     );
   } catch (error) {
     await model.dispose();
@@ -371,6 +380,7 @@ class TransformersEncoder implements Encoder {
   readonly sentenceEmbedding: boolean;
   readonly maskToken?: string;
   readonly pairClassifier?: PairClassifier;
+  readonly weightsHash: string | undefined;
   readonly #tokenizer: PreTrainedTokenizer;
   readonly #model: PreTrainedModel;
   readonly #inputNames: readonly string[] | undefined;
@@ -385,8 +395,10 @@ class TransformersEncoder implements Encoder {
     tokenizer: PreTrainedTokenizer,
     model: PreTrainedModel,
     layers: LayerAccess,
+    weightsHash?: string,
   ) {
     this.modelId = modelId;
+    this.weightsHash = weightsHash;
     this.device = device;
     this.dtype = dtype;
     this.#tokenizer = tokenizer;
@@ -532,11 +544,14 @@ class TransformersEncoder implements Encoder {
     const vectors = new Array<Float32Array>(texts.length);
     let done = 0;
     for (const batch of planBatches(lengths, { maxRows: batchSize })) {
-      const embedded = await this.#embedBatch(
-        batch.map((index) => texts[index] as string),
-        layer,
-        options.pooling,
-      );
+      const embedded =
+        (
+          await this.#embedBatch(
+            batch.map((index) => texts[index] as string),
+            [layer],
+            options.pooling,
+          )
+        )[0] ?? [];
       batch.forEach((index, row) => {
         vectors[index] = embedded[row] as Float32Array;
       });
@@ -544,6 +559,26 @@ class TransformersEncoder implements Encoder {
       onBatch?.(done, texts.length);
     }
     return vectors;
+  }
+
+  /** Several layers from one forward pass per batch (the session returns every hidden state at once). */
+  async embedLayers(
+    texts: string[],
+    layers: number[],
+    pooling: Pooling,
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<Float32Array[][]> {
+    this.#assertUsable();
+    const batchSize = assertEmbedOptions({ layer: -1, pooling });
+    const indices = layers.map((layer) => this.#layerIndex(layer));
+    if (pooling === 'sentence') for (const index of indices) this.#assertSentenceEmbedding(index);
+    const perLayer: Float32Array[][] = indices.map(() => []);
+    for (let start = 0; start < texts.length; start += batchSize) {
+      const batch = await this.#embedBatch(texts.slice(start, start + batchSize), indices, pooling);
+      batch.forEach((vectors, k) => perLayer[k]?.push(...vectors));
+      onBatch?.(Math.min(start + batchSize, texts.length), texts.length);
+    }
+    return perLayer;
   }
 
   async countTokens(texts: string[]): Promise<number[]> {
@@ -602,7 +637,8 @@ class TransformersEncoder implements Encoder {
     );
   }
 
-  async #embedBatch(texts: string[], layer: number, pooling: Pooling): Promise<Float32Array[]> {
+  /** One forward pass over `texts`; the pooled vectors of each of `layers`, in that order. */
+  async #embedBatch(texts: string[], layers: readonly number[], pooling: Pooling): Promise<Float32Array[][]> {
     const encoded = this.#tokenizer(texts, { padding: true, truncation: true, max_length: this.maxTokens });
     const feeds: Record<string, Tensor> = {
       input_ids: encoded.input_ids,
@@ -619,17 +655,21 @@ class TransformersEncoder implements Encoder {
       throw this.#runError(error);
     }
     try {
-      if (pooling === 'sentence') return this.#sentenceEmbeddings(outputs, texts.length);
-      const hidden = this.#hiddenStates(outputs, layer);
-      const [rows, tokens, size] = hidden.dims as [number, number, number];
-      // Inner layers may be narrower (the Universal Sentence Encoder's layer 0 is 256 wide); the last is not.
-      if (layer === this.numLayers && size !== this.dimension) {
-        throw new Error(`${this.modelId}: hidden size ${size} differs from config.json's ${this.dimension}.`);
-      }
-      // fp16 exports may return float16 hidden states; pooling works in float32.
-      const data = (hidden.type === 'float32' ? hidden : hidden.to('float32')).data as Float32Array;
-      const mask = encoded.attention_mask.data as ArrayLike<bigint | number>;
-      return poolBatch({ data, dims: [rows, tokens, size], mask }, pooling);
+      return layers.map((layer) => {
+        if (pooling === 'sentence') return this.#sentenceEmbeddings(outputs, texts.length);
+        const hidden = this.#hiddenStates(outputs, layer);
+        const [rows, tokens, size] = hidden.dims as [number, number, number];
+        // Inner layers may be narrower (the Universal Sentence Encoder's layer 0 is 256 wide); the last is not.
+        if (layer === this.numLayers && size !== this.dimension) {
+          throw new Error(
+            `${this.modelId}: hidden size ${size} differs from config.json's ${this.dimension}.`,
+          );
+        }
+        // fp16 exports may return float16 hidden states; pooling works in float32.
+        const data = (hidden.type === 'float32' ? hidden : hidden.to('float32')).data as Float32Array;
+        const mask = encoded.attention_mask.data as ArrayLike<bigint | number>;
+        return poolBatch({ data, dims: [rows, tokens, size], mask }, pooling);
+      });
     } finally {
       for (const tensor of Object.values(outputs)) tensor?.dispose();
       for (const tensor of Object.values(feeds)) tensor.dispose();

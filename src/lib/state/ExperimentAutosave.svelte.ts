@@ -21,7 +21,9 @@ import { holdRunLock } from './experiment-sync.ts';
 export type SaveStatus = 'restoring' | 'saved' | 'saving' | 'unsaved' | 'error';
 
 function markerOf(activity: Activity, headName: string, startedAt: number): RunningMarker {
-  return { kind: activity.kind, name: activity.kind === 'head' ? headName : activity.name, startedAt };
+  // A layer probe trains the head's settings: recorded as the head's run.
+  if (activity.kind !== 'prompts') return { kind: 'head', name: headName, startedAt };
+  return { kind: activity.kind, name: activity.name, startedAt };
 }
 
 /** What the autosave needs from the library it saves for. */

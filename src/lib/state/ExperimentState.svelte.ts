@@ -71,6 +71,8 @@ import {
 } from '../core/heads/head-file.ts';
 import { defaultExperiment, defaultHead } from './defaults.ts';
 import { checkExperiment } from './experiment-snapshot.svelte.ts';
+import { FeatureCacheState } from './FeatureCacheState.svelte.ts';
+import { probeLayers, type LayerProbePoint, type LayerProbeResult } from '../core/experiment/layer-probe.ts';
 
 const now = (): number => performance.now();
 
@@ -81,7 +83,11 @@ export interface KeptRuns {
 }
 
 /** What is running, for disabling buttons and showing progress. */
-export type Activity = { kind: 'prompts'; name: string } | { kind: 'head'; phase: 'features' | 'training' };
+export type Activity =
+  | { kind: 'prompts'; name: string }
+  | { kind: 'head'; phase: 'features' | 'training' }
+  /** Probing every layer: extracting all layers' features, then training the head on `layer`. */
+  | { kind: 'probe'; phase: 'features' | 'training'; layer?: number };
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -114,6 +120,11 @@ function newPromptKey(): string {
 export class ExperimentState {
   readonly model: ModelClient;
   readonly head: HeadClient;
+  /** Features kept in IndexedDB across page loads (read per text by every run); its size and notices. */
+  readonly features: FeatureCacheState;
+  /** The last layer probe (test accuracy by layer), filled layer by layer while it runs. */
+  probe = $state.raw<LayerProbeResult | undefined>(undefined);
+  probeError = $state<string | undefined>(undefined);
 
   experiment = $state<Experiment>(defaultExperiment());
   /**
@@ -234,9 +245,14 @@ export class ExperimentState {
   /** Bumped when the model or split changes, so a run finishing afterwards does not report stale numbers. */
   #generation = 0;
 
-  constructor(model: ModelClient = new ModelClient(), head: HeadClient = new HeadClient()) {
+  constructor(
+    model: ModelClient = new ModelClient(),
+    head: HeadClient = new HeadClient(),
+    features: FeatureCacheState = new FeatureCacheState(),
+  ) {
     this.model = model;
     this.head = head;
+    this.features = features;
   }
 
   // ------------------------------------------------------------ model and split
@@ -686,6 +702,7 @@ export class ExperimentState {
           }),
           trainer: new RemoteHeadTrainer(this.head),
           cache: this.#cache,
+          ...this.#store(),
           now,
           onProgress: (event) => {
             if (event.part?.kind !== 'prompt' || this.#promptController !== controller) return;
@@ -811,6 +828,7 @@ export class ExperimentState {
           encoders: new RemoteEncoderProvider(this.model, { signal: controller.signal }),
           trainer: new RemoteHeadTrainer(this.head),
           cache: this.#cache,
+          ...this.#store(),
           now,
           onProgress: (event) => {
             if (event.stage === 'training' && this.#headController === controller) {
@@ -897,9 +915,80 @@ export class ExperimentState {
     }
   }
 
-  /** Stops feature extraction or training of the head. */
+  /** Stops feature extraction or training of the head (or of the layer probe). */
   cancelTraining(): void {
     this.#headController?.abort();
+  }
+
+  // ------------------------------------------------------------ feature cache and layer probe
+
+  /**
+   * Trains the head's settings on every layer of the model (its pooling) and charts test accuracy by layer in
+   * `probe`. All layers' features come from one forward pass per text (none for texts already cached); each
+   * layer's head trains in the head worker like the head itself. Cancel with `cancelTraining`.
+   */
+  async probeLayers(): Promise<void> {
+    const spec = $state.snapshot(this.headSpec);
+    const context = this.#runContext('heads[0]');
+    if (!context.ok) {
+      this.probeError = context.error;
+      return;
+    }
+    const generation = this.#generation;
+    this.probeError = undefined;
+    this.#headController?.abort();
+    const controller = new AbortController();
+    this.#headController = controller;
+    const numLayers = this.model.info?.numLayers ?? 0;
+    const points: LayerProbePoint[] = [];
+    const model = this.experiment.model;
+    this.probe = { head: spec.name, model, pooling: spec.pooling, numLayers, points: [] };
+    this.activity = { kind: 'probe', phase: 'features' };
+    try {
+      const result = await probeLayers({ ...this.#parts(), prompts: [], heads: [spec] }, context.value, 0, {
+        encoders: new RemoteEncoderProvider(this.model, { signal: controller.signal }),
+        trainer: new RemoteHeadTrainer(this.head),
+        cache: this.#cache,
+        ...this.#store(),
+        now,
+        onProgress: (event) => {
+          if (event.stage !== 'training' || this.#headController !== controller) return;
+          const layer = event.part?.index;
+          this.activity = { kind: 'probe', phase: 'training', ...(layer === undefined ? {} : { layer }) };
+        },
+        onRun: (run, part) => {
+          if (generation !== this.#generation || this.#headController !== controller) return;
+          points.push({
+            layer: part.index,
+            accuracy: run.accuracy,
+            macroF1: run.macroF1,
+            ...(run.accuracyCI === undefined ? {} : { accuracyCI: run.accuracyCI }),
+            adaptMs: run.cost.adaptMs,
+          });
+          this.probe = { head: spec.name, model, pooling: spec.pooling, numLayers, points: [...points] };
+        },
+        signal: controller.signal,
+      });
+      if (generation === this.#generation) this.probe = result;
+    } catch (error) {
+      if (!isCancel(error, controller.signal)) this.probeError = messageOf(error);
+    } finally {
+      if (this.#headController === controller) {
+        this.#headController = undefined;
+        this.activity = undefined;
+      }
+    }
+  }
+
+  /** Empties the feature cache, in IndexedDB and in this page: the next run computes its features again. */
+  async clearFeatureCache(): Promise<void> {
+    this.#cache.clear();
+    await this.features.clear();
+  }
+
+  /** The persistent store ports of a run. */
+  #store(): { store: FeatureCacheState['store']; onStoreError: (error: unknown) => void } {
+    return { store: this.features.store, onStoreError: (error) => this.features.report(error) };
   }
 
   /** Stops both workers (page teardown). */
@@ -966,6 +1055,7 @@ export class ExperimentState {
     this.#promptController?.abort();
     this.#cache.clear();
     this.trainedHeads.clear();
+    this.probe = undefined;
     if (!options.keepRuns) {
       this.runs = [];
       this.keptRuns = [];

@@ -63,7 +63,7 @@ let loading: Promise<unknown> | undefined;
 /** Incremented by every load, so a slower, older load knows it was superseded. */
 let loadGeneration = 0;
 /** Session bookkeeping, reported by `stats` so tests can check that switching models releases sessions. */
-const counters: SessionCounters = { liveEncoders: 0, loads: 0, disposals: 0 };
+const counters: SessionCounters = { liveEncoders: 0, loads: 0, disposals: 0, textsEmbedded: 0 };
 /** Why the WebGPU device was lost, once it was: onnxruntime cannot get a new one in this worker. */
 let gpuLostReason: string | undefined;
 
@@ -255,6 +255,7 @@ async function loadWithFallback(request: LoadArguments, context: LoadContext): P
     notices,
     warmupMs,
     ...(weightsBytes === undefined ? {} : { weightsBytes }),
+    ...(encoder.weightsHash === undefined ? {} : { weightsHash: encoder.weightsHash }),
     ...(device === 'webgpu' && gpu.available ? { gpuAdapter: gpu.description } : {}),
   };
   return { encoder, info, source: request.source, availableDtypes: request.availableDtypes };
@@ -379,6 +380,7 @@ const handlers: Handlers<ModelWorkerMethods> = {
         throwIfCancelled(signal);
       });
     let vectors: Float32Array[];
+    counters.textsEmbedded = (counters.textsEmbedded ?? 0) + request.texts.length;
     try {
       vectors = await run(loaded.encoder);
     } catch (error) {
@@ -412,6 +414,28 @@ const handlers: Handlers<ModelWorkerMethods> = {
       throwIfCancelled(signal);
     });
     return { reply: { type: 'pairs-classified', ...classified } };
+  },
+
+  async 'embed-layers'(request, { signal, emit }) {
+    const { encoder } = await requireLoaded();
+    if (encoder.embedLayers === undefined)
+      throw new Error(`${encoder.modelId} cannot embed several layers at once.`);
+    const started = performance.now();
+    counters.textsEmbedded = (counters.textsEmbedded ?? 0) + request.texts.length;
+    const vectors = await encoder.embedLayers(
+      request.texts,
+      request.layers,
+      request.pooling,
+      (done, total) => {
+        emit({ type: 'embed-progress', done, total });
+        throwIfCancelled(signal);
+      },
+    );
+    throwIfCancelled(signal);
+    return {
+      reply: { type: 'embedded-layers', vectors, ms: performance.now() - started },
+      transfer: transferablesOf(vectors.flat()),
+    };
   },
   async 'count-tokens'(request) {
     const { encoder } = await requireLoaded();

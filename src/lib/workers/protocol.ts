@@ -8,6 +8,7 @@
  * (rpc.ts) can type `call('embed', ...)` end to end without casts at the call sites.
  */
 import type { DatasetFile } from '../core/dataset/read.ts';
+import type { Pooling } from '../core/experiment/types.ts';
 import type { CachedHubFile, HubFile } from '../core/models/files.ts';
 import type { BrowserDevice, DeviceChoice, DtypeChoice, GpuProbe } from '../core/models/load-plan.ts';
 import type {
@@ -92,6 +93,8 @@ export interface LoadedModelInfo {
   maskToken?: string;
   /** Set when the model is a sequence classifier (NLI prompts): config.json's id2label in logit order. */
   pairClassifier?: { id2label: string[] };
+  /** SHA-256 of the ONNX weights file, when it was read whole (what the feature cache keys vectors by). */
+  weightsHash?: string;
 }
 
 /** The step a load is at, for the status line: checking files, loading, warm-up, or a fallback to WASM. */
@@ -119,6 +122,8 @@ export interface SessionCounters {
   liveEncoders: number;
   loads: number;
   disposals: number;
+  /** Texts run through the encoder for `embed` and `embed-layers` requests (warm-ups excluded). */
+  textsEmbedded?: number;
 }
 
 export type LoadRequest = Envelope<'load'> & LoadOrder;
@@ -126,6 +131,19 @@ export type LoadRequest = Envelope<'load'> & LoadOrder;
 export interface EmbedRequest extends Envelope<'embed'> {
   texts: string[];
   options: EmbedOptions;
+}
+
+/** Several layers' vectors from one forward pass per text (the layer probe). */
+export interface EmbedLayersRequest extends Envelope<'embed-layers'> {
+  texts: string[];
+  layers: number[];
+  pooling: Pooling;
+}
+
+export interface EmbeddedLayersReply extends Envelope<'embedded-layers'> {
+  /** One list per requested layer, each one vector per text; buffers transferred. */
+  vectors: Float32Array[][];
+  ms: number;
 }
 
 export interface CountTokensRequest extends Envelope<'count-tokens'> {
@@ -241,6 +259,7 @@ export interface ModelWorkerMethods {
   'lm-score': { request: LmScoreRequest; result: LmScoredReply; event: LmScoreProgressEvent };
   load: { request: LoadRequest; result: LoadedReply; event: LoadProgressEvent };
   embed: { request: EmbedRequest; result: EmbeddedReply; event: EmbedProgressEvent };
+  'embed-layers': { request: EmbedLayersRequest; result: EmbeddedLayersReply; event: EmbedProgressEvent };
   'count-tokens': { request: CountTokensRequest; result: TokenCountsReply; event: never };
   'classify-pairs': {
     request: ClassifyPairsRequest;

@@ -135,6 +135,14 @@ export function fakeModelWorker(options: FakeModelWorkerOptions = {}): {
     async 'classify-pairs'() {
       throw new Error(`${current?.modelId ?? 'No model'} is not a sequence classifier.`);
     },
+    async 'embed-layers'(request) {
+      if (!current) throw new Error('No model is loaded.');
+      const encoder = current;
+      const vectors = await Promise.all(
+        request.layers.map((layer) => encoder.embed(request.texts, { layer, pooling: request.pooling })),
+      );
+      return { reply: { type: 'embedded-layers', vectors, ms: 1 } };
+    },
     async 'count-tokens'(request) {
       if (!current) throw new Error('No model is loaded.');
       return { reply: { type: 'token-counts', counts: await current.countTokens(request.texts) } };

@@ -12,15 +12,15 @@ import { runInstructionPrompt } from '../prompts/instruction.ts';
 import { stratifiedSplit, type TrainTestSplit } from '../split/split.ts';
 import { compareRuns } from '../stats/uncertainty.ts';
 import {
-  embedTestTexts,
   loadExperimentDataset,
   runHead,
   runSimilarityPrompt,
   similarityEmbedding,
-  timedEmbed,
   type TimedVectors,
 } from './run.ts';
 import { runLearningCurve } from './learning-curve.ts';
+import { storedEmbed, type StoreBinding } from './feature-store.ts';
+import { applyTextTemplate } from '../prompts/similarity.ts';
 import { checkHeadLayer, checkHeadPooling } from './schema.ts';
 import {
   EXPERIMENT_VERSION,
@@ -76,8 +76,11 @@ export interface CausalScorerProvider {
   scorer(model: string): Promise<CausalScorer>;
 }
 
-/** Everything `runParts` uses from the outside. */
-export interface ExperimentPorts {
+/**
+ * Everything `runParts` uses from the outside. With a `store` (StoreBinding), vectors are also read from and
+ * kept in it per text, so only texts it has never seen run through the encoder (feature-store.ts).
+ */
+export interface ExperimentPorts extends StoreBinding {
   encoders: EncoderProvider;
   /** Needed only by instruction prompts; without it they fail with a message saying so. */
   scorers?: CausalScorerProvider;
@@ -451,7 +454,8 @@ async function runPrompt(
       message: `Embedding ${split.test.length} test texts with ${planned.model}`,
       part,
     });
-    return embedTestTexts(encoder, split.test, planned.textTemplate, ports.now);
+    const texts = split.test.map((example) => applyTextTemplate(planned.textTemplate, example.text));
+    return storedEmbed(encoder, texts, similarityEmbedding(encoder), ports.now, ports);
   });
   ports.signal?.throwIfAborted();
   if (prompt.strategy !== 'similarity')
@@ -530,11 +534,12 @@ async function trainHead(
     });
   }
   const extract = (examples: readonly { text: string }[]) => () =>
-    timedEmbed(
+    storedEmbed(
       encoder,
       examples.map((example) => example.text),
       planned.options,
       ports.now,
+      ports,
     );
   const train = await cachedVectors(ports.cache, keys[0] as string, extract(split.train));
   ports.signal?.throwIfAborted();
