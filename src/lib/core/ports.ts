@@ -71,8 +71,45 @@ export interface Encoder {
   ): Promise<Float32Array[]>;
   /** Token count of each text (before truncation), for validation reports. */
   countTokens(texts: string[]): Promise<number[]>;
+  /**
+   * Token-level hidden states of one layer before pooling, real tokens only (at most `maxTokens` per text), to feed
+   * unfrozen layers. Optional: encoders that cannot expose them leave unfreezing unavailable.
+   */
+  embedTokens?(
+    texts: string[],
+    options: TokenStateOptions,
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<TextTokenStates[]>;
   /** Release the inference session. */
   dispose(): Promise<void>;
+}
+
+/** What {@link Encoder.embedTokens} reads. */
+export interface TokenStateOptions {
+  /** Hidden state index: 0 = embeddings output, -1 = last layer. */
+  layer: number;
+  /** Cap on tokens per text (the model's own limit applies too); longer texts are truncated. */
+  maxTokens: number;
+  /** Texts per forward pass. */
+  batchSize?: number;
+}
+
+/** One text's token-level hidden states of one layer: its real tokens only, no padding. */
+export interface TextTokenStates {
+  /** Token ids of the kept tokens. */
+  ids: Int32Array;
+  /** Row-major `[ids.length, width]`. */
+  states: Float32Array;
+  width: number;
+}
+
+/** The weights of unfrozen encoder layers trained with a head, by ONNX initializer name. */
+export interface UnfrozenLayersWeights {
+  /** Hidden-state index fed to the first unfrozen layer. */
+  fromLayer: number;
+  /** Hidden-state index the head reads (the feature layer). */
+  toLayer: number;
+  weights: { name: string; shape: number[]; values: number[] }[];
 }
 
 export interface HeadTrainingOptions {
@@ -107,6 +144,8 @@ export interface SerializedHead {
   numClasses: number;
   /** Each layer's kernel (row-major) and bias. */
   layers: { kernel: number[]; kernelShape: [number, number]; bias: number[] }[];
+  /** Encoder layers trained with the head (unfreeze N > 0); absent for a head on frozen features. */
+  unfrozen?: UnfrozenLayersWeights;
 }
 
 export interface HeadTrainer {

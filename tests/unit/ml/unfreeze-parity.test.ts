@@ -42,7 +42,8 @@ async function runReference(folder: string, numLayers: number, withTypes: boolea
   );
   const session = await ort.InferenceSession.create(bytes);
   try {
-    const int64 = (values: bigint[]) => new ort.Tensor('int64', BigInt64Array.from(values), batch.dims);
+    const int64 = (values: Iterable<bigint>) =>
+      new ort.Tensor('int64', BigInt64Array.from(values), batch.dims);
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64([...batch.inputIds]),
       attention_mask: int64([...batch.attentionMask]),
@@ -70,7 +71,12 @@ function tfBatch(reference: Reference, layer: number) {
 }
 
 /** Largest |a - b| over the real tokens only (padding rows carry no meaning). */
-function maxDifference(actual: Float32Array, expected: Float32Array, mask: readonly bigint[] | undefined, width: number) {
+function maxDifference(
+  actual: Float32Array,
+  expected: Float32Array,
+  mask: readonly bigint[] | undefined,
+  width: number,
+) {
   let max = 0;
   for (let i = 0; i < expected.length; i++) {
     if (mask && mask[Math.floor(i / width)] === 0n) continue;
@@ -80,7 +86,13 @@ function maxDifference(actual: Float32Array, expected: Float32Array, mask: reado
 }
 
 /** Runs N unfrozen layers on the reference's hidden state below `featureLayer`; returns the worst difference. */
-function parity(bytes: Uint8Array, reference: Reference, featureLayer: number, unfreeze: number, sentence = false) {
+function parity(
+  bytes: Uint8Array,
+  reference: Reference,
+  featureLayer: number,
+  unfreeze: number,
+  sentence = false,
+) {
   const layers = buildTopLayers(bytes, {
     featureLayer,
     unfreeze,

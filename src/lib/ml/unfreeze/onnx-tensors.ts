@@ -49,11 +49,15 @@ function quantizedReason(what: string): string {
  */
 export function assertNotQuantized(nodes: readonly NodeProto[], graph: GraphProto): void {
   const quantized = nodes.find((node) => QUANTIZED_OPERATORS.has(node.opType ?? ''));
-  if (quantized) throw new UntrainableModelError(quantizedReason(`node "${quantized.name ?? ''}" is ${quantized.opType ?? ''}`));
+  if (quantized)
+    throw new UntrainableModelError(
+      quantizedReason(`node "${quantized.name ?? ''}" is ${quantized.opType ?? ''}`),
+    );
   const used = new Set(nodes.flatMap((node) => node.input ?? []));
   const eightBit = (graph.initializer ?? []).find(
     (tensor) =>
-      used.has(tensor.name ?? '') && (tensor.dataType === DataType.INT8 || tensor.dataType === DataType.UINT8),
+      used.has(tensor.name ?? '') &&
+      (tensor.dataType === DataType.INT8 || tensor.dataType === DataType.UINT8),
   );
   if (eightBit) throw new UntrainableModelError(quantizedReason(`weight "${eightBit.name ?? ''}" is 8-bit`));
 }
@@ -112,12 +116,21 @@ function intValues(tensor: TensorProto, count: number, where: string): Int32Arra
     const data = view(raw);
     return Int32Array.from({ length: count }, (_, i) => Number(data.getBigInt64(i * 8, true)));
   }
-  if (type === DataType.INT32 || type === DataType.BOOL || type === DataType.INT8 || type === DataType.UINT8) {
+  if (
+    type === DataType.INT32 ||
+    type === DataType.BOOL ||
+    type === DataType.INT8 ||
+    type === DataType.UINT8
+  ) {
     if (!raw) return Int32Array.from(tensor.int32Data ?? []);
     const bytesPer = type === DataType.INT32 ? 4 : 1;
     const data = view(raw);
     return Int32Array.from({ length: count }, (_, i) =>
-      bytesPer === 4 ? data.getInt32(i * 4, true) : type === DataType.INT8 ? data.getInt8(i) : data.getUint8(i),
+      bytesPer === 4
+        ? data.getInt32(i * 4, true)
+        : type === DataType.INT8
+          ? data.getInt8(i)
+          : data.getUint8(i),
     );
   }
   throw new UntrainableModelError(`${where}: unsupported tensor type ${String(type)}.`);

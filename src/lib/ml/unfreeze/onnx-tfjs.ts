@@ -9,7 +9,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { DataType, type GraphProto, type NodeProto } from '../onnx-graph/model-proto.ts';
-import { assertNotQuantized, tensorValues, UntrainableModelError, type TensorValues } from './onnx-tensors.ts';
+import {
+  assertNotQuantized,
+  tensorValues,
+  UntrainableModelError,
+  type TensorValues,
+} from './onnx-tensors.ts';
 
 type Attribute = NonNullable<NodeProto['attribute']>[number];
 
@@ -64,7 +69,8 @@ function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
 }
 
 function castTo(x: tf.Tensor, to: number): tf.Tensor {
-  if (to === DataType.FLOAT || to === DataType.FLOAT16 || to === DataType.DOUBLE) return tf.cast(x, 'float32');
+  if (to === DataType.FLOAT || to === DataType.FLOAT16 || to === DataType.DOUBLE)
+    return tf.cast(x, 'float32');
   if (to === DataType.BOOL) return tf.cast(x, 'bool');
   return tf.cast(x, 'int32');
 }
@@ -92,7 +98,11 @@ function reduce(
   const axes = intsAttribute(node, 'axes') ?? (axesInput ? ints(axesInput) : []);
   if (axes.length === 0) {
     if (intAttribute(node, 'noop_with_empty_axes', 0) === 1) return x;
-    return op(x, Array.from({ length: x.rank }, (_, i) => i), keep);
+    return op(
+      x,
+      Array.from({ length: x.rank }, (_, i) => i),
+      keep,
+    );
   }
   return op(
     x,
@@ -104,7 +114,8 @@ function reduce(
 function unsqueeze(x: tf.Tensor, axes: number[]): tf.Tensor {
   const rank = x.rank + axes.length;
   let out = x;
-  for (const axis of axes.map((a) => normaliseAxis(a, rank)).sort((a, b) => a - b)) out = tf.expandDims(out, axis);
+  for (const axis of axes.map((a) => normaliseAxis(a, rank)).sort((a, b) => a - b))
+    out = tf.expandDims(out, axis);
   return out;
 }
 
@@ -121,7 +132,8 @@ function slice(x: tf.Tensor, inputs: (tf.Tensor | undefined)[]): tf.Tensor {
   const begin = x.shape.map(() => 0);
   const size = x.shape.map((dim) => dim);
   axes.forEach((rawAxis, i) => {
-    if ((steps[i] ?? 1) !== 1) throw new UntrainableModelError('Slice with a step other than 1 is not supported.');
+    if ((steps[i] ?? 1) !== 1)
+      throw new UntrainableModelError('Slice with a step other than 1 is not supported.');
     const axis = normaliseAxis(rawAxis, x.rank);
     const dim = x.shape[axis] ?? 0;
     const clamp = (value: number) => Math.min(Math.max(value < 0 ? value + dim : value, 0), dim);
@@ -221,11 +233,13 @@ const OPERATORS: ReadonlyMap<string, Operator> = new Map<string, Operator>([
   ],
   [
     'ReduceMean',
-    (node, inputs) => reduce(node, required(inputs, 0, node), inputs[1], (x, axes, keep) => tf.mean(x, axes, keep)),
+    (node, inputs) =>
+      reduce(node, required(inputs, 0, node), inputs[1], (x, axes, keep) => tf.mean(x, axes, keep)),
   ],
   [
     'ReduceSum',
-    (node, inputs) => reduce(node, required(inputs, 0, node), inputs[1], (x, axes, keep) => tf.sum(x, axes, keep)),
+    (node, inputs) =>
+      reduce(node, required(inputs, 0, node), inputs[1], (x, axes, keep) => tf.sum(x, axes, keep)),
   ],
   ['Reshape', (node, inputs) => reshape(required(inputs, 0, node), ints(required(inputs, 1, node)))],
   [
@@ -244,7 +258,10 @@ const OPERATORS: ReadonlyMap<string, Operator> = new Map<string, Operator>([
     (node, inputs) => {
       const x = required(inputs, 0, node);
       const axes = intsAttribute(node, 'axes') ?? (inputs[1] ? ints(inputs[1]) : undefined);
-      return tf.squeeze(x, axes?.map((axis) => normaliseAxis(axis, x.rank)));
+      return tf.squeeze(
+        x,
+        axes?.map((axis) => normaliseAxis(axis, x.rank)),
+      );
     },
   ],
   ['Cast', (node, inputs) => castTo(required(inputs, 0, node), intAttribute(node, 'to', DataType.FLOAT))],
@@ -373,7 +390,7 @@ export function compileSubgraph(graph: GraphProto, spec: SubgraphSpec): Compiled
       const inputs = frame.node.input ?? [];
       if (frame.next < inputs.length) {
         const input = inputs[frame.next++] ?? '';
-        if (input === '' ) continue;
+        if (input === '') continue;
         if (fed.has(input)) reads.add(input);
         else if (initializers.has(input)) usedInitializers.add(input);
         else {

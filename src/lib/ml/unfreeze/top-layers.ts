@@ -65,7 +65,8 @@ export function poolStates(states: tf.Tensor3D, mask: tf.Tensor2D, pooling: Pool
       const oneHot = tf.oneHot(tf.maximum(lastIndex, 0), states.shape[1]);
       return tf.sum(tf.mul(states, tf.expandDims(oneHot, 2)), 1) as tf.Tensor2D;
     }
-    if (pooling !== 'mean') throw new RangeError(`Pooling "${pooling}" cannot be computed from token states.`);
+    if (pooling !== 'mean')
+      throw new RangeError(`Pooling "${pooling}" cannot be computed from token states.`);
     const summed = tf.sum(tf.mul(states, tf.expandDims(maskFloat, 2)), 1);
     const count = tf.maximum(tf.sum(maskFloat, 1, true), 1);
     return tf.div(summed, count) as tf.Tensor2D;
@@ -99,7 +100,9 @@ export function buildTopLayersOfGraph(graph: GraphProto, options: TopLayersOptio
   }
   const { numLayers, stackScope, hiddenStates } = found;
   if (!Number.isInteger(featureLayer) || featureLayer < 0 || featureLayer > numLayers) {
-    throw new RangeError(`${modelId} has hidden states 0..${numLayers}; feature layer ${featureLayer} is not one.`);
+    throw new RangeError(
+      `${modelId} has hidden states 0..${numLayers}; feature layer ${featureLayer} is not one.`,
+    );
   }
   if (!Number.isInteger(unfreeze) || unfreeze < 1 || unfreeze > featureLayer) {
     throw new RangeError(
