@@ -158,3 +158,38 @@ export interface HeadTrainer {
     signal?: AbortSignal,
   ): Promise<TrainedHead>;
 }
+
+/** Which layers {@link LayerTrainer} unfreezes. */
+export interface LayerTrainingRequest {
+  /** The model reference, as the experiment names it. */
+  model: string;
+  /** The head's feature layer, resolved to 1..numLayers. */
+  featureLayer: number;
+  /** Layers under the feature layer trained with the head, 1..featureLayer. */
+  unfreeze: number;
+  pooling: Pooling;
+}
+
+/** A head trained together with unfrozen layers: it reads token states of the layer below them. */
+export interface TokenStatesHead {
+  /** Every parameter training updated: head + unfrozen layers. */
+  readonly parameterCount: number;
+  /** Class probabilities per text, in label-index order. */
+  predict(texts: TextTokenStates[]): Promise<number[][]>;
+  /** Head weights, with the unfrozen layers' weights in `unfrozen`. */
+  toJSON(): SerializedHead;
+  dispose(): void;
+}
+
+/** Trains a head with the top N layers of a model, on cached token states of the layer below them. */
+export interface LayerTrainer {
+  train(
+    request: LayerTrainingRequest,
+    texts: TextTokenStates[],
+    labelIndices: number[],
+    numClasses: number,
+    options: HeadTrainingOptions,
+    onEpoch?: (report: EpochReport) => void,
+    signal?: AbortSignal,
+  ): Promise<TokenStatesHead>;
+}

@@ -7,7 +7,7 @@
  * experiment gives the same numbers in both places by construction.
  */
 import type { Dataset } from '../dataset/types.ts';
-import type { EmbedOptions, Encoder, HeadTrainer, SerializedHead } from '../ports.ts';
+import type { EmbedOptions, Encoder, HeadTrainer, LayerTrainer, SerializedHead } from '../ports.ts';
 import { stratifiedSplit, type TrainTestSplit } from '../split/split.ts';
 import { compareRuns } from '../stats/uncertainty.ts';
 import {
@@ -20,6 +20,7 @@ import {
   type TimedVectors,
 } from './run.ts';
 import { checkHeadLayer, checkHeadPooling } from './schema.ts';
+import { checkHeadUnfreeze, headUnfreeze, runUnfrozenHead } from './unfreeze-run.ts';
 import {
   EXPERIMENT_VERSION,
   type Experiment,
@@ -89,6 +90,8 @@ export interface ExperimentPorts {
   onError?(error: unknown, part: RunPart): void;
   /** Stops between steps (and during head training) with the signal's reason. */
   signal?: AbortSignal;
+  /** Trains heads with unfrozen layers (`unfreeze` > 0); without it such heads are refused before any work. */
+  layerTrainer?: LayerTrainer;
 }
 
 /** The parts of an experiment the orchestrator reads to plan and run (the dataset is prepared separately). */
@@ -330,6 +333,14 @@ export async function runParts(
       for (const head of heads) {
         checkHeadLayer(head.options.layer, encoder.numLayers, experiment.model, `heads[${head.index}].layer`);
         checkHeadPooling(head.options, encoder, experiment.model, `heads[${head.index}].pooling`);
+        const spec = experiment.heads[head.index] as Experiment['heads'][number];
+        checkHeadUnfreeze(
+          spec,
+          encoder,
+          ports.layerTrainer,
+          experiment.model,
+          `heads[${head.index}].unfreeze`,
+        );
       }
     }
     for (const planned of plan.runs) {
@@ -400,6 +411,17 @@ async function runPrompt(
   return run;
 }
 
+/** Token states for unfrozen layers live as long as the feature cache of the same calls. */
+const tokenStateCaches = new WeakMap<FeatureCache, Parameters<typeof runUnfrozenHead>[0]['cache']>();
+function tokenStateCache(cache: FeatureCache): Parameters<typeof runUnfrozenHead>[0]['cache'] {
+  let states = tokenStateCaches.get(cache);
+  if (!states) {
+    states = new Map();
+    tokenStateCaches.set(cache, states);
+  }
+  return states;
+}
+
 async function trainHead(
   experiment: ExperimentParts,
   data: PreparedData,
@@ -410,6 +432,24 @@ async function trainHead(
 ): Promise<RunResult> {
   const progress = (event: ProgressEvent): void => ports.onProgress?.(event);
   const { dataset, split } = data;
+  const spec = experiment.heads[planned.index] as Experiment['heads'][number];
+  if (headUnfreeze(spec) > 0 && ports.layerTrainer) {
+    const { run, head } = await runUnfrozenHead({
+      spec,
+      model: planned.model,
+      encoder,
+      layerTrainer: ports.layerTrainer,
+      cache: tokenStateCache(ports.cache),
+      labels: dataset.labels,
+      train: split.train,
+      test: split.test,
+      now: ports.now,
+      onProgress: (message) => progress({ stage: 'features', message, part }),
+      ...(ports.signal === undefined ? {} : { signal: ports.signal }),
+    });
+    ports.onTrainedHead?.(head, part);
+    return run;
+  }
   const { layer, pooling } = planned.options;
   const sides = ['train', 'test'] as const;
   const keys = sides.map((side) => `${planned.featureKey}:${side}`);
@@ -472,6 +512,8 @@ export interface RunDependencies extends DatasetReader {
   onRun?(run: RunResult): void;
   /** Stops the run between steps (and head training) with the signal's reason. */
   signal?: AbortSignal;
+  /** Trains heads with unfrozen layers; see {@link ExperimentPorts.layerTrainer}. */
+  layerTrainer?: LayerTrainer;
 }
 
 /**
@@ -500,6 +542,7 @@ export async function runExperiment(
       onProgress,
       ...(deps.onRun === undefined ? {} : { onRun: (run: RunResult) => deps.onRun?.(run) }),
       ...(deps.signal === undefined ? {} : { signal: deps.signal }),
+      ...(deps.layerTrainer === undefined ? {} : { layerTrainer: deps.layerTrainer }),
     },
   );
   return experimentResults(experiment, data, runs);

@@ -450,6 +450,10 @@ function parseHead(value: unknown, path: string): HeadSpec {
   const head: HeadSpec = { name, layer, pooling: pooling as Pooling, hidden, epochs, learningRate, seed };
   if (batchSize !== undefined) head.batchSize = batchSize;
   if (shotsPerClass !== undefined) head.shotsPerClass = shotsPerClass;
+  const unfreeze = readOptionalSetting(object, path, HEAD_SETTINGS.unfreeze);
+  if (unfreeze !== undefined) head.unfreeze = unfreeze;
+  const maxTokens = readOptionalSetting(object, path, HEAD_SETTINGS.maxTokens);
+  if (maxTokens !== undefined) head.maxTokens = maxTokens;
   return head;
 }
 

@@ -63,6 +63,13 @@ export interface HeadSpec {
   batchSize?: number;
   /** Train on at most this many examples per class (from the train split). */
   shotsPerClass?: number;
+  /**
+   * Train the top N transformer layers under the feature layer with the head (0 or absent = head only). They are
+   * fed cached token-level hidden states of the layer below them.
+   */
+  unfreeze?: number;
+  /** Cap on tokens per text kept for unfrozen layers (memory of the cached token states); default 64. */
+  maxTokens?: number;
 }
 
 export interface Experiment {
