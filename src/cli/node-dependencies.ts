@@ -73,7 +73,8 @@ export function createNodeDependencies(options: NodeDependencyOptions): NodeDepe
     trainer: createHeadTrainer({ backend: 'cpu' }),
     // Unfrozen layers are rebuilt from the same ONNX file the encoder runs (the orchestrator refuses q8 first).
     layerTrainer: createLayerTrainer({
-      backend: 'cpu',
+      // The layers' matrix products are ~10× faster on tfjs's WASM backend than on its plain-JS cpu one.
+      backend: 'wasm',
       modelBytes: (model) =>
         readFile(
           join(

@@ -16,6 +16,19 @@ export interface LayerTrainerOptions {
   backend?: 'cpu' | 'wasm';
 }
 
+/**
+ * Switches tfjs to `backend`. WASM (XNNPACK, SIMD) runs the layers' matrix products far faster than the plain-JS
+ * cpu backend; it is imported lazily, single-threaded as tfjs-head.ts uses it.
+ */
+async function selectBackend(backend: 'cpu' | 'wasm'): Promise<void> {
+  if (backend === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  }
+  if (!(await tf.setBackend(backend))) throw new Error(`Could not start the tfjs "${backend}" backend.`);
+  await tf.ready();
+}
+
 /** Creates a layer trainer; decoded graphs are kept for the trainer's lifetime. */
 export function createLayerTrainer(options: LayerTrainerOptions): LayerTrainer {
   const graphs = new Map<string, Promise<GraphProto>>();
@@ -30,7 +43,7 @@ export function createLayerTrainer(options: LayerTrainerOptions): LayerTrainer {
   };
   return {
     async train(request, texts, labelIndices, numClasses, trainingOptions, onEpoch, signal) {
-      if (options.backend && tf.getBackend() !== options.backend) await tf.setBackend(options.backend);
+      if (options.backend && tf.getBackend() !== options.backend) await selectBackend(options.backend);
       const layers = buildTopLayersOfGraph(await graphOf(request.model), {
         featureLayer: request.featureLayer,
         unfreeze: request.unfreeze,
