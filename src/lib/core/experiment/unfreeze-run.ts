@@ -78,7 +78,11 @@ export function checkHeadUnfreeze(
     );
   }
   if (!encoder.embedTokens || !trainer) {
-    throw new ExperimentError(path, 'unfreezing layers is not available here; use unfreeze 0.');
+    throw new ExperimentError(
+      path,
+      'training unfrozen layers is not available here yet (it runs with `npm run experiment`); set it to 0 to ' +
+        'train the head alone.',
+    );
   }
 }
 
