@@ -64,7 +64,8 @@ describe('parseExperiment: valid files', () => {
 
   it('keeps a head’s optional unfreeze and token cap', () => {
     const experiment = productExample();
-    experiment.heads[0] = { ...experiment.heads[0]!, unfreeze: 2, maxTokens: 32 };
+    const heads = experiment.heads as Record<string, unknown>[];
+    heads[0] = { ...heads[0], unfreeze: 2, maxTokens: 32 };
     expect(parseExperiment(experiment).heads[0]).toMatchObject({ unfreeze: 2, maxTokens: 32 });
     expect(parseExperiment(productExample()).heads[0]).not.toHaveProperty('unfreeze');
   });
