@@ -14,7 +14,7 @@ import type { Encoder, EpochReport, TextTokenStates } from '../../../src/lib/cor
 import { loadEncoder } from '../../../src/lib/ml/transformers-adapter.ts';
 import { layerStackOfGraph } from '../../../src/lib/ml/unfreeze/layer-parameters.ts';
 import { UntrainableModelError } from '../../../src/lib/ml/unfreeze/onnx-tensors.ts';
-import { buildTopLayers } from '../../../src/lib/ml/unfreeze/top-layers.ts';
+import { buildTopLayers, loadUnfrozenWeights } from '../../../src/lib/ml/unfreeze/top-layers.ts';
 import { trainUnfrozen } from '../../../src/lib/ml/unfreeze/train.ts';
 import { ensureUseLite } from '../../helpers/use-lite.ts';
 
@@ -109,6 +109,34 @@ describe('training one unfrozen tiny-bert layer with a head', () => {
         weight.values.some((value, i) => Math.abs(value - (initial.get(weight.name)?.[i] ?? NaN)) > 1e-7),
       );
       expect(changed.length).toBe(stored.length);
+      const restored = buildTopLayers(bytes, {
+        featureLayer: 4,
+        unfreeze: 1,
+        pooling: 'mean',
+        modelId: 'tiny-bert',
+      });
+      try {
+        loadUnfrozenWeights(restored, serialized.unfrozen!);
+        for (const weight of stored) {
+          expect(Array.from(restored.variables.get(weight.name)!.dataSync())).toEqual(
+            Array.from(Float32Array.from(weight.values)),
+          );
+        }
+        const [first, ...rest] = stored;
+        const reshaped = {
+          ...serialized.unfrozen!,
+          weights: [{ ...first!, shape: [1, first!.values.length] }, ...rest],
+        };
+        expect(() => loadUnfrozenWeights(restored, reshaped)).toThrow(/has shape \[1, \d+\]/);
+        expect(() => loadUnfrozenWeights(restored, { ...serialized.unfrozen!, weights: rest })).toThrow(
+          /missing/,
+        );
+        expect(() => loadUnfrozenWeights(restored, { ...serialized.unfrozen!, fromLayer: 2 })).toThrow(
+          /from layer 2/,
+        );
+      } finally {
+        restored.dispose();
+      }
       const probabilities = await head.predict(states);
       expect(probabilities).toHaveLength(TEXTS.length);
       for (const row of probabilities) expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);

@@ -443,7 +443,7 @@ export function compileSubgraph(graph: GraphProto, spec: SubgraphSpec): Compiled
       const values = tensorValues(initializers.get(name) ?? {});
       const tensor = tensorFrom(values);
       if (values.kind === 'float' && spec.isTrainable(name, consumers.get(name) ?? [])) {
-        variables.set(name, tf.variable(tensor, true, `unfreeze/${name}`));
+        variables.set(name, tf.variable(tensor, true));
         trainableCount += tensor.size;
         tensor.dispose();
       } else {

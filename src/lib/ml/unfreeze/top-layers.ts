@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Pooling } from '../../core/experiment/types.ts';
+import type { UnfrozenLayersWeights } from '../../core/ports.ts';
 import { elementTypes } from '../onnx-graph/element-types.ts';
 import { layerOutputsOfGraph } from '../onnx-graph/layer-outputs.ts';
 import { decodeGraph, type GraphProto } from '../onnx-graph/model-proto.ts';
@@ -170,4 +171,40 @@ export function buildTopLayersOfGraph(graph: GraphProto, options: TopLayersOptio
     },
     dispose: () => subgraph.dispose(),
   };
+}
+
+/**
+ * Puts saved weights (a head file's `unfrozen`) into freshly built layers of the same model and layers.
+ * @throws TypeError naming the first weight that is missing, extra, of another shape or not finite, or layers that
+ *   differ from the saved ones.
+ */
+export function loadUnfrozenWeights(layers: TopLayers, saved: UnfrozenLayersWeights): void {
+  const fail = (detail: string): never => {
+    throw new TypeError(`Invalid unfrozen layers: ${detail}`);
+  };
+  if (saved.fromLayer !== layers.fromLayer || saved.toLayer !== layers.toLayer) {
+    fail(
+      `they were trained from layer ${saved.fromLayer} to ${saved.toLayer}, but these layers run from ` +
+        `${layers.fromLayer} to ${layers.toLayer}.`,
+    );
+  }
+  const byName = new Map(saved.weights.map((weight) => [weight.name, weight]));
+  for (const name of byName.keys()) {
+    if (!layers.variables.has(name)) fail(`the model has no weight "${name}" in these layers.`);
+  }
+  for (const [name, variable] of layers.variables) {
+    const weight = byName.get(name) ?? fail(`weight "${name}" is missing.`);
+    const size = variable.shape.reduce((product, dim) => product * dim, 1);
+    if (weight.shape.join(',') !== variable.shape.join(',') || weight.values.length !== size) {
+      fail(
+        `weight "${name}" has shape [${weight.shape.join(', ')}], the model's is [${variable.shape.join(', ')}].`,
+      );
+    }
+    if (!weight.values.every((value) => Number.isFinite(value)))
+      fail(`weight "${name}" holds non-finite values.`);
+  }
+  for (const [name, variable] of layers.variables) {
+    const weight = byName.get(name) as UnfrozenLayersWeights['weights'][number];
+    tf.tidy(() => variable.assign(tf.tensor(weight.values, weight.shape, 'float32')));
+  }
 }
