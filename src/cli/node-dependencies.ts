@@ -2,10 +2,13 @@
  * @file What the core's `runExperiment` needs, implemented for Node: encoders loaded from model folders with
  * onnxruntime-node, the tfjs head trainer on the cpu backend, and dataset files read relative to the experiment.
  */
-import { basename, dirname, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { RunDependencies } from '../lib/core/experiment/orchestrator.ts';
 import type { CausalScorer, Dtype, Encoder } from '../lib/core/ports.ts';
 import { createHeadTrainer } from '../lib/ml/tfjs-head.ts';
+import { ONNX_FILE_BY_DTYPE } from '../lib/core/models/files.ts';
+import { createLayerTrainer } from '../lib/ml/unfreeze/layer-trainer.ts';
 import { loadCausalScorer, loadEncoder } from '../lib/ml/transformers-adapter.ts';
 import { DatasetError } from '../lib/core/errors.ts';
 import { checkFileSize, MAX_FILE_BYTES } from '../lib/core/dataset/limits.ts';
@@ -91,6 +94,18 @@ export function createNodeDependencies(options: NodeDependencyOptions): NodeDepe
       return scorer;
     },
     trainer: createHeadTrainer({ backend: 'cpu' }),
+    // Unfrozen layers are rebuilt from the same ONNX file the encoder runs (the orchestrator refuses q8 first).
+    layerTrainer: createLayerTrainer({
+      // The layers' matrix products are ~10× faster on tfjs's WASM backend than on its plain-JS cpu one.
+      backend: 'wasm',
+      modelBytes: (model) =>
+        readFile(
+          join(
+            resolveModelFolder(model, experimentDir, options.projectRoot),
+            ONNX_FILE_BY_DTYPE[options.dtype],
+          ),
+        ),
+    }),
     async readDatasetFile(path) {
       const fullPath = resolve(experimentDir, path);
       try {

@@ -88,6 +88,15 @@ export interface Encoder {
     onBatch?: (done: number, total: number) => void,
   ): Promise<Float32Array[][]>;
   // ---- end feature cache and layer probe
+  /**
+   * Token-level hidden states of one layer before pooling, real tokens only (at most `maxTokens` per text), to feed
+   * unfrozen layers. Optional: encoders that cannot expose them leave unfreezing unavailable.
+   */
+  embedTokens?(
+    texts: string[],
+    options: TokenStateOptions,
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<TextTokenStates[]>;
   /** Release the inference session. */
   dispose(): Promise<void>;
   /** The tokenizer's mask token (e.g. `[MASK]`), a content-free input for calibration; absent when it has none. */
@@ -127,6 +136,34 @@ export interface PairClassifier {
     pairs: readonly TextPair[],
     onBatch?: (done: number, total: number) => void,
   ): Promise<ClassifiedPairs>;
+}
+
+/** What {@link Encoder.embedTokens} reads. */
+export interface TokenStateOptions {
+  /** Hidden state index: 0 = embeddings output, -1 = last layer. */
+  layer: number;
+  /** Cap on tokens per text (the model's own limit applies too); longer texts are truncated. */
+  maxTokens: number;
+  /** Texts per forward pass. */
+  batchSize?: number;
+}
+
+/** One text's token-level hidden states of one layer: its real tokens only, no padding. */
+export interface TextTokenStates {
+  /** Token ids of the kept tokens. */
+  ids: Int32Array;
+  /** Row-major `[ids.length, width]`. */
+  states: Float32Array;
+  width: number;
+}
+
+/** The weights of unfrozen encoder layers trained with a head, by ONNX initializer name. */
+export interface UnfrozenLayersWeights {
+  /** Hidden-state index fed to the first unfrozen layer. */
+  fromLayer: number;
+  /** Hidden-state index the head reads (the feature layer). */
+  toLayer: number;
+  weights: { name: string; shape: number[]; values: number[] }[];
 }
 
 export interface HeadTrainingOptions {
@@ -182,6 +219,8 @@ export interface SerializedHead {
   numClasses: number;
   /** Each layer's kernel (row-major) and bias. */
   layers: { kernel: number[]; kernelShape: [number, number]; bias: number[] }[];
+  /** Encoder layers trained with the head (unfreeze N > 0); absent for a head on frozen features. */
+  unfrozen?: UnfrozenLayersWeights;
 }
 
 export interface HeadTrainer {
@@ -240,4 +279,39 @@ export interface CausalScorer {
     onContext?: (done: number, total: number) => void,
   ): Promise<number[][][]>;
   dispose(): Promise<void>;
+}
+
+/** Which layers {@link LayerTrainer} unfreezes. */
+export interface LayerTrainingRequest {
+  /** The model reference, as the experiment names it. */
+  model: string;
+  /** The head's feature layer, resolved to 1..numLayers. */
+  featureLayer: number;
+  /** Layers under the feature layer trained with the head, 1..featureLayer. */
+  unfreeze: number;
+  pooling: Pooling;
+}
+
+/** A head trained together with unfrozen layers: it reads token states of the layer below them. */
+export interface TokenStatesHead {
+  /** Every parameter training updated: head + unfrozen layers. */
+  readonly parameterCount: number;
+  /** Class probabilities per text, in label-index order. */
+  predict(texts: TextTokenStates[]): Promise<number[][]>;
+  /** Head weights, with the unfrozen layers' weights in `unfrozen`. */
+  toJSON(): SerializedHead;
+  dispose(): void;
+}
+
+/** Trains a head with the top N layers of a model, on cached token states of the layer below them. */
+export interface LayerTrainer {
+  train(
+    request: LayerTrainingRequest,
+    texts: TextTokenStates[],
+    labelIndices: number[],
+    numClasses: number,
+    options: HeadTrainingOptions,
+    onEpoch?: (report: EpochReport) => void,
+    signal?: AbortSignal,
+  ): Promise<TokenStatesHead>;
 }

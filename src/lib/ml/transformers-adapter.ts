@@ -50,6 +50,8 @@ import type {
   ModelSource,
   PairClassifier,
   TextPair,
+  TextTokenStates,
+  TokenStateOptions,
 } from '../core/ports.ts';
 import { InMemoryModels } from './in-memory-model.ts';
 import { applyReferenceUnigram } from './reference-tokenizer.ts';
@@ -581,6 +583,30 @@ class TransformersEncoder implements Encoder {
     return perLayer;
   }
 
+  async embedTokens(
+    texts: string[],
+    options: TokenStateOptions,
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<TextTokenStates[]> {
+    this.#assertUsable();
+    const batchSize = assertEmbedOptions({
+      layer: options.layer,
+      pooling: 'mean',
+      batchSize: options.batchSize,
+    });
+    if (!Number.isInteger(options.maxTokens) || options.maxTokens < 1) {
+      throw new RangeError(`maxTokens must be a positive integer, got ${String(options.maxTokens)}.`);
+    }
+    const layer = this.#layerIndex(options.layer);
+    const maxTokens = Math.min(options.maxTokens, this.maxTokens);
+    const states: TextTokenStates[] = [];
+    for (let start = 0; start < texts.length; start += batchSize) {
+      states.push(...(await this.#tokenStatesBatch(texts.slice(start, start + batchSize), layer, maxTokens)));
+      onBatch?.(Math.min(start + batchSize, texts.length), texts.length);
+    }
+    return states;
+  }
+
   async countTokens(texts: string[]): Promise<number[]> {
     this.#assertUsable();
     return texts.map((text) => this.#tokenizer.encode(text).length);
@@ -669,6 +695,52 @@ class TransformersEncoder implements Encoder {
         const data = (hidden.type === 'float32' ? hidden : hidden.to('float32')).data as Float32Array;
         const mask = encoded.attention_mask.data as ArrayLike<bigint | number>;
         return poolBatch({ data, dims: [rows, tokens, size], mask }, pooling);
+      });
+    } finally {
+      for (const tensor of Object.values(outputs)) tensor?.dispose();
+      for (const tensor of Object.values(feeds)) tensor.dispose();
+    }
+  }
+
+  /** One batch of {@link embedTokens}: each row's real tokens (right padding) cut out of the padded output. */
+  async #tokenStatesBatch(texts: string[], layer: number, maxTokens: number): Promise<TextTokenStates[]> {
+    const encoded = this.#tokenizer(texts, { padding: true, truncation: true, max_length: maxTokens });
+    const feeds: Record<string, Tensor> = {
+      input_ids: encoded.input_ids,
+      attention_mask: encoded.attention_mask,
+    };
+    if (encoded.token_type_ids && (this.#inputNames?.includes('token_type_ids') ?? true)) {
+      feeds.token_type_ids = encoded.token_type_ids;
+    }
+    let outputs: Record<string, Tensor | undefined>;
+    try {
+      outputs = (await this.#model(feeds)) as Record<string, Tensor | undefined>;
+    } catch (error) {
+      for (const tensor of Object.values(feeds)) tensor.dispose();
+      throw this.#runError(error);
+    }
+    try {
+      // The unfrozen layers are fed `hidden_states.N` itself, even for the last layer.
+      const hidden = outputs[hiddenStateOutputName(layer)] ?? this.#hiddenStates(outputs, layer);
+      const [rows, tokens, width] = hidden.dims as [number, number, number];
+      const data = (hidden.type === 'float32' ? hidden : hidden.to('float32')).data as Float32Array;
+      const mask = encoded.attention_mask.data as ArrayLike<bigint | number>;
+      const ids = encoded.input_ids.data as ArrayLike<bigint | number>;
+      return Array.from({ length: rows }, (_, row) => {
+        let length = 0;
+        while (length < tokens && Number(mask[row * tokens + length]) === 1) length++;
+        for (let t = length; t < tokens; t++) {
+          if (Number(mask[row * tokens + t]) === 1) {
+            throw new Error(
+              `${this.modelId}: the tokenizer pads on the left; token states need right padding.`,
+            );
+          }
+        }
+        return {
+          ids: Int32Array.from({ length }, (_, t) => Number(ids[row * tokens + t])),
+          states: data.slice(row * tokens * width, (row * tokens + length) * width),
+          width,
+        };
       });
     } finally {
       for (const tensor of Object.values(outputs)) tensor?.dispose();

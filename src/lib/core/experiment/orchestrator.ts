@@ -7,7 +7,14 @@
  * experiment gives the same numbers in both places by construction.
  */
 import type { Dataset } from '../dataset/types.ts';
-import type { CausalScorer, EmbedOptions, Encoder, HeadTrainer, SerializedHead } from '../ports.ts';
+import type {
+  CausalScorer,
+  EmbedOptions,
+  Encoder,
+  HeadTrainer,
+  LayerTrainer,
+  SerializedHead,
+} from '../ports.ts';
 import { runInstructionPrompt } from '../prompts/instruction.ts';
 import { stratifiedSplit, type TrainTestSplit } from '../split/split.ts';
 import { compareRuns } from '../stats/uncertainty.ts';
@@ -22,6 +29,7 @@ import { runLearningCurve } from './learning-curve.ts';
 import { storedEmbed, type StoreBinding } from './feature-store.ts';
 import { applyTextTemplate } from '../prompts/similarity.ts';
 import { checkHeadLayer, checkHeadPooling } from './schema.ts';
+import { checkHeadUnfreeze, headUnfreeze, runUnfrozenHead } from './unfreeze-run.ts';
 import {
   EXPERIMENT_VERSION,
   type Experiment,
@@ -103,6 +111,8 @@ export interface ExperimentPorts extends StoreBinding {
   onError?(error: unknown, part: RunPart): void;
   /** Stops between steps (and during head training) with the signal's reason. */
   signal?: AbortSignal;
+  /** Trains heads with unfrozen layers (`unfreeze` > 0); without it such heads are refused before any work. */
+  layerTrainer?: LayerTrainer;
 }
 
 /** The parts of an experiment the orchestrator reads to plan and run (the dataset is prepared separately). */
@@ -377,6 +387,14 @@ export async function runParts(
       for (const head of heads) {
         checkHeadLayer(head.options.layer, encoder.numLayers, experiment.model, `heads[${head.index}].layer`);
         checkHeadPooling(head.options, encoder, experiment.model, `heads[${head.index}].pooling`);
+        const spec = experiment.heads[head.index] as Experiment['heads'][number];
+        checkHeadUnfreeze(
+          spec,
+          encoder,
+          ports.layerTrainer,
+          experiment.model,
+          `heads[${head.index}].unfreeze`,
+        );
       }
     }
     for (const planned of plan.runs) {
@@ -507,6 +525,17 @@ async function runInstruction(
   });
 }
 
+/** Token states for unfrozen layers live as long as the feature cache of the same calls. */
+const tokenStateCaches = new WeakMap<FeatureCache, Parameters<typeof runUnfrozenHead>[0]['cache']>();
+function tokenStateCache(cache: FeatureCache): Parameters<typeof runUnfrozenHead>[0]['cache'] {
+  let states = tokenStateCaches.get(cache);
+  if (!states) {
+    states = new Map();
+    tokenStateCaches.set(cache, states);
+  }
+  return states;
+}
+
 async function trainHead(
   experiment: ExperimentParts,
   data: PreparedData,
@@ -517,6 +546,24 @@ async function trainHead(
 ): Promise<RunResult> {
   const progress = (event: ProgressEvent): void => ports.onProgress?.(event);
   const { dataset, split } = data;
+  const spec = experiment.heads[planned.index] as Experiment['heads'][number];
+  if (headUnfreeze(spec) > 0 && ports.layerTrainer) {
+    const { run, head } = await runUnfrozenHead({
+      spec,
+      model: planned.model,
+      encoder,
+      layerTrainer: ports.layerTrainer,
+      cache: tokenStateCache(ports.cache),
+      labels: dataset.labels,
+      train: split.train,
+      test: split.test,
+      now: ports.now,
+      onProgress: (message) => progress({ stage: 'features', message, part }),
+      ...(ports.signal === undefined ? {} : { signal: ports.signal }),
+    });
+    ports.onTrainedHead?.(head, part);
+    return run;
+  }
   const { layer, pooling } = planned.options;
   const sides = ['train', 'test'] as const;
   const keys = sides.map((side) => `${planned.featureKey}:${side}`);
@@ -584,6 +631,8 @@ export interface RunDependencies extends DatasetReader {
   onTrainedHead?(head: SerializedHead, part: RunPart): void;
   /** Stops the run between steps (and head training) with the signal's reason. */
   signal?: AbortSignal;
+  /** Trains heads with unfrozen layers; see {@link ExperimentPorts.layerTrainer}. */
+  layerTrainer?: LayerTrainer;
 }
 
 /**
@@ -620,6 +669,7 @@ export async function runExperiment(
       ...(deps.onTrainedHead === undefined
         ? {}
         : { onTrainedHead: (head: SerializedHead, part: RunPart) => deps.onTrainedHead?.(head, part) }),
+      ...(deps.layerTrainer === undefined ? {} : { layerTrainer: deps.layerTrainer }),
     },
   );
   const results = experimentResults(experiment, data, runs);

@@ -578,6 +578,10 @@ function parseHead(value: unknown, path: string): HeadSpec {
   if (batchSize !== undefined) head.batchSize = batchSize;
   if (shotsPerClass !== undefined) head.shotsPerClass = shotsPerClass;
   Object.assign(head, parseTrainingOptions(object, path, hidden));
+  const unfreeze = readOptionalSetting(object, path, HEAD_SETTINGS.unfreeze);
+  if (unfreeze !== undefined) head.unfreeze = unfreeze;
+  const maxTokens = readOptionalSetting(object, path, HEAD_SETTINGS.maxTokens);
+  if (maxTokens !== undefined) head.maxTokens = maxTokens;
   return head;
 }
 

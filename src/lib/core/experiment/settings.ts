@@ -248,6 +248,39 @@ export const HEAD_SETTINGS = {
     ],
     default: 'none',
   },
+  // Unfreezing top layers (issue 11).
+  unfreeze: {
+    kind: 'int',
+    key: 'unfreeze',
+    label: 'Unfrozen layers',
+    labelHint: '(0 = head only)',
+    help:
+      'How many layers of the model, just under the feature layer, are trained together with the head. 0 keeps ' +
+      'the whole model frozen; more layers can fit the task better but train many more parameters.',
+    example: '1',
+    min: 0,
+    max: 64,
+    step: 1,
+    default: undefined,
+    optional: true,
+    whenMissing: 0,
+  },
+  maxTokens: {
+    kind: 'int',
+    key: 'maxTokens',
+    label: 'Tokens per text',
+    labelHint: '(unfrozen layers)',
+    help:
+      'Unfrozen layers read each text token by token, so its token vectors are kept in memory: longer texts are ' +
+      'cut to this many tokens.',
+    example: '64',
+    min: 1,
+    max: 512,
+    step: 1,
+    default: undefined,
+    optional: true,
+    whenMissing: 64,
+  },
 } as const satisfies {
   readonly [K in Exclude<keyof HeadSpec, 'name'>]-?: K extends 'pooling'
     ? EnumSetting<Pooling>

@@ -117,6 +117,13 @@ export interface HeadSpec {
   /** Early stopping: epochs without a better validation loss before stopping; needs `validation`. */
   patience?: number;
   classWeights?: ClassWeighting;
+  /**
+   * Train the top N transformer layers under the feature layer with the head (0 or absent = head only). They are
+   * fed cached token-level hidden states of the layer below them.
+   */
+  unfreeze?: number;
+  /** Cap on tokens per text kept for unfrozen layers (memory of the cached token states); default 64. */
+  maxTokens?: number;
 }
 
 /** How each example's loss is weighed: by 1, or inversely to its class's size. */

@@ -109,6 +109,14 @@ describe('parseExperiment: valid files', () => {
     expect(parseExperiment(productExample())).toEqual(productExample());
   });
 
+  it('keeps a head’s optional unfreeze and token cap', () => {
+    const experiment = productExample();
+    const heads = experiment.heads as Record<string, unknown>[];
+    heads[0] = { ...heads[0], unfreeze: 2, maxTokens: 32 };
+    expect(parseExperiment(experiment).heads[0]).toMatchObject({ unfreeze: 2, maxTokens: 32 });
+    expect(parseExperiment(productExample()).heads[0]).not.toHaveProperty('unfreeze');
+  });
+
   it('accepts a built-in dataset with or without column names, and optional prompt fields', () => {
     const experiment = productExample();
     experiment.dataset = { builtin: 'topics' };
@@ -305,6 +313,9 @@ describe('parseExperiment: each bad field names its path', () => {
     ],
     ['head batch size big', (e) => (e.heads[0].batchSize = 5000), 'heads[0].batchSize', /from 1 to 4096/],
     ['head shots 0', (e) => (e.heads[0].shotsPerClass = 0), 'heads[0].shotsPerClass', /at least 1/],
+    ['head unfreeze negative', (e) => (e.heads[0].unfreeze = -1), 'heads[0].unfreeze', /from 0 to 64/],
+    ['head unfreeze fraction', (e) => (e.heads[0].unfreeze = 0.5), 'heads[0].unfreeze', /whole number/],
+    ['head max tokens 0', (e) => (e.heads[0].maxTokens = 0), 'heads[0].maxTokens', /from 1 to 512/],
     ['head missing seed', (e) => delete e.heads[1].seed, 'heads[1].seed', /missing/],
     [
       'duplicate prompt names',

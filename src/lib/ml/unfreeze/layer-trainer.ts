@@ -1,0 +1,56 @@
+/**
+ * @file The {@link LayerTrainer} port on TensorFlow.js: builds the unfrozen layers from the model's ONNX file and
+ * trains them with the head (train.ts). Each model's graph is decoded once per trainer.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LayerTrainer } from '../../core/ports.ts';
+import { decodeGraph, type GraphProto } from '../onnx-graph/model-proto.ts';
+import { buildTopLayersOfGraph } from './top-layers.ts';
+import { trainUnfrozen } from './train.ts';
+
+/** Where the trainer gets a model's ONNX bytes, and which tfjs backend it trains on. */
+export interface LayerTrainerOptions {
+  /** The ONNX file the encoder of `model` runs (fp32 or fp16). */
+  modelBytes(model: string): Promise<Uint8Array>;
+  /** tfjs backend to select before training, e.g. 'cpu' in Node; omitted keeps the current one. */
+  backend?: 'cpu' | 'wasm';
+}
+
+/**
+ * Switches tfjs to `backend`. WASM (XNNPACK, SIMD) runs the layers' matrix products far faster than the plain-JS
+ * cpu backend; it is imported lazily, single-threaded as tfjs-head.ts uses it.
+ */
+async function selectBackend(backend: 'cpu' | 'wasm'): Promise<void> {
+  if (backend === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  }
+  if (!(await tf.setBackend(backend))) throw new Error(`Could not start the tfjs "${backend}" backend.`);
+  await tf.ready();
+}
+
+/** Creates a layer trainer; decoded graphs are kept for the trainer's lifetime. */
+export function createLayerTrainer(options: LayerTrainerOptions): LayerTrainer {
+  const graphs = new Map<string, Promise<GraphProto>>();
+  const graphOf = (model: string): Promise<GraphProto> => {
+    let graph = graphs.get(model);
+    if (!graph) {
+      graph = options.modelBytes(model).then(decodeGraph);
+      graphs.set(model, graph);
+      graph.catch(() => graphs.delete(model));
+    }
+    return graph;
+  };
+  return {
+    async train(request, texts, labelIndices, numClasses, trainingOptions, onEpoch, signal) {
+      if (options.backend && tf.getBackend() !== options.backend) await selectBackend(options.backend);
+      const layers = buildTopLayersOfGraph(await graphOf(request.model), {
+        featureLayer: request.featureLayer,
+        unfreeze: request.unfreeze,
+        pooling: request.pooling,
+        modelId: request.model,
+      });
+      return trainUnfrozen(layers, texts, labelIndices, numClasses, trainingOptions, onEpoch, signal);
+    },
+  };
+}

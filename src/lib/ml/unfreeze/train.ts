@@ -1,0 +1,315 @@
+/**
+ * @file Trains a classification head together with the top N encoder layers (see top-layers.ts), on cached
+ * token-level hidden states of the layer below them. Seeded like the frozen-feature head (tfjs-head.ts): Glorot
+ * initialisation from the seed, our own seeded shuffle, Adam over every head and layer weight.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { HeadDivergedError } from '../../core/errors.ts';
+import { createRng, shuffle } from '../../core/rng/rng.ts';
+import type {
+  EpochReport,
+  HeadTrainingOptions,
+  SerializedHead,
+  TextTokenStates,
+  UnfrozenLayersWeights,
+} from '../../core/ports.ts';
+import type { StatesBatch, TopLayers } from './top-layers.ts';
+
+/** Texts per forward pass when predicting. */
+const PREDICT_BATCH = 32;
+
+/** A head trained with unfrozen layers: it reads token states of the layer below them, not pooled features. */
+export interface UnfrozenHead {
+  /** Every parameter training updated: head + unfrozen layers. */
+  readonly parameterCount: number;
+  readonly headParameterCount: number;
+  readonly layerParameterCount: number;
+  /** Class probabilities per text, in label-index order. */
+  predict(texts: TextTokenStates[]): Promise<number[][]>;
+  /** The head's weights (as a frozen-feature head's) plus the unfrozen layers' weights in `unfrozen`. */
+  toJSON(): SerializedHead;
+  dispose(): void;
+}
+
+/** Head weights as variables: one or two dense layers. */
+interface HeadWeights {
+  dense: { kernel: tf.Variable; bias: tf.Variable }[];
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error
+    ? signal.reason
+    : new DOMException('Training was cancelled.', 'AbortError');
+}
+
+function createHead(inputSize: number, hidden: number, numClasses: number, seed: number): HeadWeights {
+  const shapes: [number, number][] =
+    hidden > 0
+      ? [
+          [inputSize, hidden],
+          [hidden, numClasses],
+        ]
+      : [[inputSize, numClasses]];
+  // Same seeds per layer as tfjs-head.ts, so a linear head starts where the frozen one does.
+  const firstIndex = hidden > 0 ? 0 : 1;
+  return {
+    dense: shapes.map(([rows, columns], i) => {
+      // tf.variable keeps its own copy: the initial values are released here.
+      const initial = tf.initializers
+        .glorotUniform({ seed: seed * 7919 + firstIndex + i })
+        .apply([rows, columns]);
+      const zeros = tf.zeros([columns]);
+      const weights = { kernel: tf.variable(initial, true), bias: tf.variable(zeros, true) };
+      tf.dispose([initial, zeros]);
+      return weights;
+    }),
+  };
+}
+
+function headLogits(head: HeadWeights, features: tf.Tensor2D): tf.Tensor2D {
+  let x: tf.Tensor2D = features;
+  head.dense.forEach(({ kernel, bias }, i) => {
+    const out = tf.add(tf.matMul(x, kernel), bias) as tf.Tensor2D;
+    x = i < head.dense.length - 1 ? tf.relu(out) : out;
+  });
+  return x;
+}
+
+/** Pads the selected texts' states into one batch (at least one token wide). */
+export function padBatch(texts: readonly TextTokenStates[], width: number): StatesBatch {
+  const tokens = Math.max(1, ...texts.map((text) => text.ids.length));
+  const states = new Float32Array(texts.length * tokens * width);
+  const mask = new Int32Array(texts.length * tokens);
+  const ids = new Int32Array(texts.length * tokens);
+  texts.forEach((text, row) => {
+    if (text.width !== width) {
+      throw new RangeError(`Token states of width ${text.width} among states of width ${width}.`);
+    }
+    states.set(text.states, row * tokens * width);
+    mask.fill(1, row * tokens, row * tokens + text.ids.length);
+    ids.set(text.ids, row * tokens);
+  });
+  return {
+    states: tf.tensor3d(states, [texts.length, tokens, width]),
+    mask: tf.tensor2d(mask, [texts.length, tokens], 'int32'),
+    ids: tf.tensor2d(ids, [texts.length, tokens], 'int32'),
+  };
+}
+
+function disposeBatch(batch: StatesBatch): void {
+  tf.dispose([batch.states, batch.mask, ...(batch.ids ? [batch.ids] : [])]);
+}
+
+function validate(
+  texts: readonly TextTokenStates[],
+  labelIndices: readonly number[],
+  numClasses: number,
+  options: HeadTrainingOptions,
+): number {
+  if (texts.length === 0) throw new RangeError('Training needs at least one labeled example; got none.');
+  if (texts.length !== labelIndices.length) {
+    throw new RangeError(
+      `Training got ${texts.length} texts but ${labelIndices.length} labels; they must match.`,
+    );
+  }
+  if (!Number.isInteger(numClasses) || numClasses < 2) {
+    throw new RangeError(`Training needs at least 2 classes, got ${String(numClasses)}.`);
+  }
+  labelIndices.forEach((label, index) => {
+    if (!Number.isInteger(label) || label < 0 || label >= numClasses) {
+      throw new RangeError(
+        `Label index ${String(label)} of example ${index} is outside 0..${numClasses - 1}.`,
+      );
+    }
+  });
+  for (const [field, value] of [
+    ['epochs', options.epochs],
+    ['batchSize', options.batchSize],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new RangeError(`Option "${field}" must be a positive integer, got ${String(value)}.`);
+    }
+  }
+  if (!Number.isInteger(options.hidden) || options.hidden < 0) {
+    throw new RangeError(`Option "hidden" must be 0 or a positive integer, got ${String(options.hidden)}.`);
+  }
+  if (!(options.learningRate > 0) || !Number.isFinite(options.learningRate)) {
+    throw new RangeError(
+      `Option "learningRate" must be a positive number, got ${String(options.learningRate)}.`,
+    );
+  }
+  return texts[0]?.width ?? 0;
+}
+
+/** Output width of the layers' features, found by running one text. */
+function featureWidth(layers: TopLayers, sample: TextTokenStates): number {
+  const batch = padBatch([sample], sample.width);
+  try {
+    const width = tf.tidy(() => layers.features(batch).shape[1]);
+    return width ?? 0;
+  } finally {
+    disposeBatch(batch);
+  }
+}
+
+class TrainedUnfrozenHead implements UnfrozenHead {
+  readonly parameterCount: number;
+  readonly headParameterCount: number;
+  readonly layerParameterCount: number;
+  readonly #layers: TopLayers;
+  readonly #head: HeadWeights;
+  readonly #shape: { inputSize: number; hidden: number; numClasses: number; width: number };
+  #disposed = false;
+
+  constructor(
+    layers: TopLayers,
+    head: HeadWeights,
+    shape: { inputSize: number; hidden: number; numClasses: number; width: number },
+  ) {
+    this.#layers = layers;
+    this.#head = head;
+    this.#shape = shape;
+    this.headParameterCount = head.dense.reduce((sum, { kernel, bias }) => sum + kernel.size + bias.size, 0);
+    this.layerParameterCount = layers.parameterCount;
+    this.parameterCount = this.headParameterCount + this.layerParameterCount;
+  }
+
+  async predict(texts: TextTokenStates[]): Promise<number[][]> {
+    this.#assertUsable();
+    const probabilities: number[][] = [];
+    for (let start = 0; start < texts.length; start += PREDICT_BATCH) {
+      const batch = padBatch(texts.slice(start, start + PREDICT_BATCH), this.#shape.width);
+      try {
+        const output = tf.tidy(() => tf.softmax(headLogits(this.#head, this.#layers.features(batch))));
+        probabilities.push(...((await output.array()) as number[][]));
+        output.dispose();
+      } finally {
+        disposeBatch(batch);
+      }
+    }
+    return probabilities;
+  }
+
+  toJSON(): SerializedHead {
+    this.#assertUsable();
+    const unfrozen: UnfrozenLayersWeights = {
+      fromLayer: this.#layers.fromLayer,
+      toLayer: this.#layers.toLayer,
+      weights: [...this.#layers.variables].map(([name, variable]) => ({
+        name,
+        shape: [...variable.shape],
+        values: Array.from(variable.dataSync()),
+      })),
+    };
+    return {
+      inputSize: this.#shape.inputSize,
+      hidden: this.#shape.hidden,
+      numClasses: this.#shape.numClasses,
+      layers: this.#head.dense.map(({ kernel, bias }) => ({
+        kernel: Array.from(kernel.dataSync()),
+        kernelShape: [kernel.shape[0] ?? 0, kernel.shape[1] ?? 0],
+        bias: Array.from(bias.dataSync()),
+      })),
+      unfrozen,
+    };
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    tf.dispose(this.#head.dense.flatMap(({ kernel, bias }) => [kernel, bias]));
+    this.#layers.dispose();
+  }
+
+  #assertUsable(): void {
+    if (this.#disposed) throw new Error('This head was disposed; train or import it again.');
+  }
+}
+
+/**
+ * Trains a head and the unfrozen `layers` together on cached token states of the layer below them. The returned
+ * head owns `layers` (its `dispose` releases them); on failure or cancel, `layers` is disposed too.
+ * @throws RangeError for bad inputs, HeadDivergedError when the loss stops being finite, the signal's reason on
+ *   cancel.
+ */
+export async function trainUnfrozen(
+  layers: TopLayers,
+  texts: TextTokenStates[],
+  labelIndices: number[],
+  numClasses: number,
+  options: HeadTrainingOptions,
+  onEpoch?: (report: EpochReport) => void,
+  signal?: AbortSignal,
+): Promise<UnfrozenHead> {
+  let head: HeadWeights | undefined;
+  const optimizer = tf.train.adam(options.learningRate);
+  let succeeded = false;
+  try {
+    const width = validate(texts, labelIndices, numClasses, options);
+    if (signal?.aborted) throw abortError(signal);
+    const inputSize = featureWidth(layers, texts[0] as TextTokenStates);
+    head = createHead(inputSize, options.hidden, numClasses, options.seed);
+    const trainable = [
+      ...layers.variables.values(),
+      ...head.dense.flatMap(({ kernel, bias }) => [kernel, bias]),
+    ];
+    const rng = createRng(options.seed + 1);
+    const order = texts.map((_, index) => index);
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      let lossSum = 0;
+      let correctSum = 0;
+      const epochOrder = shuffle(order, rng);
+      for (let start = 0; start < epochOrder.length; start += options.batchSize) {
+        if (signal?.aborted) throw abortError(signal);
+        const indices = epochOrder.slice(start, start + options.batchSize);
+        const batch = padBatch(
+          indices.map((index) => texts[index] as TextTokenStates),
+          width,
+        );
+        const labels = tf.tensor1d(
+          indices.map((index) => labelIndices[index] ?? 0),
+          'int32',
+        );
+        let correct: tf.Tensor | undefined;
+        try {
+          const currentHead = head;
+          const loss = optimizer.minimize(
+            () => {
+              const logits = headLogits(currentHead, layers.features(batch));
+              correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')));
+              return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, numClasses), logits) as tf.Scalar;
+            },
+            true,
+            trainable,
+          );
+          const value = (await loss?.data())?.[0] ?? NaN;
+          loss?.dispose();
+          if (!Number.isFinite(value))
+            throw new HeadDivergedError(`the loss at epoch ${epoch}`, options.learningRate);
+          lossSum += value * indices.length;
+          correctSum += (await correct?.data())?.[0] ?? 0;
+        } finally {
+          correct?.dispose();
+          disposeBatch(batch);
+          labels.dispose();
+        }
+        // Yield to the event loop between steps, so a cancel message is seen.
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      }
+      onEpoch?.({ epoch, loss: lossSum / texts.length, accuracy: correctSum / texts.length });
+    }
+    succeeded = true;
+    return new TrainedUnfrozenHead(layers, head, {
+      inputSize,
+      hidden: options.hidden,
+      numClasses,
+      width,
+    });
+  } finally {
+    optimizer.dispose();
+    if (!succeeded) {
+      if (head) tf.dispose(head.dense.flatMap(({ kernel, bias }) => [kernel, bias]));
+      layers.dispose();
+    }
+  }
+}

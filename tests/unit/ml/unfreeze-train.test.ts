@@ -1,0 +1,244 @@
+/**
+ * @file Training with unfrozen layers (src/lib/ml/unfreeze) on the tiny-bert fixture: the encoder's token-level
+ * states feed one unfrozen layer, training lowers the loss and changes that layer's weights, parameter counts
+ * match a hand count (tiny-bert and the real Universal Sentence Encoder Lite), a quantized layer is refused with
+ * the reason, and tfjs memory returns to where it was.
+ */
+import * as tf from '@tensorflow/tfjs';
+import onnxProto from 'onnx-proto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_FIXTURES_DIR } from '../../../scripts/fixtures/make-fixtures.ts';
+import type { Encoder, EpochReport, TextTokenStates } from '../../../src/lib/core/ports.ts';
+import { loadEncoder } from '../../../src/lib/ml/transformers-adapter.ts';
+import { layerStackOfGraph } from '../../../src/lib/ml/unfreeze/layer-parameters.ts';
+import { UntrainableModelError } from '../../../src/lib/ml/unfreeze/onnx-tensors.ts';
+import { buildTopLayers, loadUnfrozenWeights } from '../../../src/lib/ml/unfreeze/top-layers.ts';
+import { trainUnfrozen } from '../../../src/lib/ml/unfreeze/train.ts';
+import { ensureUseLite } from '../../helpers/use-lite.ts';
+
+const { onnx } = onnxProto;
+const FOLDER = join(DEFAULT_FIXTURES_DIR, 'models', 'tiny-bert');
+
+/** One tiny-bert layer by hand (hidden 32, intermediate 64): q, k, v, attention output, two norms, FFN in/out. */
+const TINY_BERT_LAYER = 4 * (32 * 32 + 32) + 2 * (32 + 32) + (32 * 64 + 64) + (64 * 32 + 32);
+/** USE lite layer 0: q, k, v (256 → 256), output 256 → 512, residual projection 256 → 512, norms, FFN. */
+const USE_LAYER_0 =
+  3 * (256 * 256 + 256) +
+  (256 * 512 + 512) +
+  (256 * 512 + 512) +
+  2 * 256 +
+  2 * 512 +
+  (512 * 1536 + 1536) +
+  (1536 * 512 + 512);
+/** USE lite layer 1: q, k, v and output at 512, two norms, FFN 512 → 1536 → 512. */
+const USE_LAYER_1 = 4 * (512 * 512 + 512) + 2 * (2 * 512) + (512 * 1536 + 1536) + (1536 * 512 + 512);
+
+const TEXTS: [string, number][] = [
+  ['The striker scored twice in the second half.', 0],
+  ['Our team won the championship final.', 0],
+  ['The coach praised the defence after the match.', 0],
+  ['Fans cheered as the runner crossed the line.', 0],
+  ['Expect heavy rain and strong wind tomorrow.', 1],
+  ['A sunny morning will turn cloudy by noon.', 1],
+  ['Snow is forecast for the mountains tonight.', 1],
+  ['The storm brought thunder and hail.', 1],
+];
+
+describe('training one unfrozen tiny-bert layer with a head', () => {
+  let encoder: Encoder;
+  let bytes: Uint8Array;
+  let states: TextTokenStates[];
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+    bytes = await readFile(join(FOLDER, 'onnx', 'model.onnx'));
+    encoder = await loadEncoder({ kind: 'folder', path: FOLDER }, { device: 'cpu', dtype: 'fp32' });
+    states = await encoder.embedTokens!(
+      TEXTS.map(([text]) => text),
+      { layer: 3, maxTokens: 16 },
+    );
+  });
+  afterAll(async () => {
+    await encoder.dispose();
+  });
+
+  it('returns each text’s real tokens only, capped, as wide as the layer', async () => {
+    const counts = await encoder.countTokens(TEXTS.map(([text]) => text));
+    states.forEach((text, i) => {
+      expect(text.width).toBe(32);
+      expect(text.ids.length).toBe(Math.min(counts[i] ?? 0, 16));
+      expect(text.states.length).toBe(text.ids.length * 32);
+    });
+    const capped = await encoder.embedTokens!([TEXTS[2]![0]], { layer: 3, maxTokens: 4 });
+    expect(capped[0]?.ids.length).toBe(4);
+  });
+
+  it('lowers the loss, updates the layer and counts head + layer parameters exactly', async () => {
+    const before = tf.memory().numTensors;
+    const layers = buildTopLayers(bytes, {
+      featureLayer: 4,
+      unfreeze: 1,
+      pooling: 'mean',
+      modelId: 'tiny-bert',
+    });
+    const initial = new Map(
+      [...layers.variables].map(([name, variable]) => [name, variable.dataSync().slice()]),
+    );
+    const reports: EpochReport[] = [];
+    const head = await trainUnfrozen(
+      layers,
+      states,
+      TEXTS.map(([, label]) => label),
+      2,
+      { hidden: 0, epochs: 12, learningRate: 0.01, seed: 1, batchSize: 4 },
+      (report) => reports.push(report),
+    );
+    try {
+      expect(reports).toHaveLength(12);
+      expect(reports.at(-1)!.loss).toBeLessThan(reports[0]!.loss);
+      expect(head.layerParameterCount).toBe(TINY_BERT_LAYER);
+      expect(head.headParameterCount).toBe(32 * 2 + 2);
+      expect(head.parameterCount).toBe(TINY_BERT_LAYER + 32 * 2 + 2);
+      const serialized = head.toJSON();
+      expect(serialized.unfrozen?.fromLayer).toBe(3);
+      expect(serialized.unfrozen?.toLayer).toBe(4);
+      const stored = serialized.unfrozen?.weights ?? [];
+      expect(stored.reduce((sum, weight) => sum + weight.values.length, 0)).toBe(TINY_BERT_LAYER);
+      const changed = stored.filter((weight) =>
+        weight.values.some((value, i) => Math.abs(value - (initial.get(weight.name)?.[i] ?? NaN)) > 1e-7),
+      );
+      expect(changed.length).toBe(stored.length);
+      const restored = buildTopLayers(bytes, {
+        featureLayer: 4,
+        unfreeze: 1,
+        pooling: 'mean',
+        modelId: 'tiny-bert',
+      });
+      try {
+        loadUnfrozenWeights(restored, serialized.unfrozen!);
+        for (const weight of stored) {
+          expect(Array.from(restored.variables.get(weight.name)!.dataSync())).toEqual(
+            Array.from(Float32Array.from(weight.values)),
+          );
+        }
+        const [first, ...rest] = stored;
+        const reshaped = {
+          ...serialized.unfrozen!,
+          weights: [{ ...first!, shape: [1, first!.values.length] }, ...rest],
+        };
+        expect(() => loadUnfrozenWeights(restored, reshaped)).toThrow(/has shape \[1, \d+\]/);
+        expect(() => loadUnfrozenWeights(restored, { ...serialized.unfrozen!, weights: rest })).toThrow(
+          /missing/,
+        );
+        expect(() => loadUnfrozenWeights(restored, { ...serialized.unfrozen!, fromLayer: 2 })).toThrow(
+          /from layer 2/,
+        );
+      } finally {
+        restored.dispose();
+      }
+      const probabilities = await head.predict(states);
+      expect(probabilities).toHaveLength(TEXTS.length);
+      for (const row of probabilities) expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    } finally {
+      head.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('stops with the signal’s reason on cancel and releases everything', async () => {
+    const before = tf.memory().numTensors;
+    const layers = buildTopLayers(bytes, {
+      featureLayer: 4,
+      unfreeze: 1,
+      pooling: 'mean',
+      modelId: 'tiny-bert',
+    });
+    const controller = new AbortController();
+    const training = trainUnfrozen(
+      layers,
+      states,
+      TEXTS.map(([, label]) => label),
+      2,
+      { hidden: 8, epochs: 50, learningRate: 0.01, seed: 1, batchSize: 4 },
+      (report) => {
+        if (report.epoch === 1) controller.abort(new Error('stopped by the test'));
+      },
+      controller.signal,
+    );
+    await expect(training).rejects.toThrow('stopped by the test');
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses N outside 1..feature layer, naming the range', () => {
+    expect(() =>
+      buildTopLayers(bytes, { featureLayer: 2, unfreeze: 3, pooling: 'mean', modelId: 'tiny-bert' }),
+    ).toThrow(/unfreeze must be 1\.\.2/);
+  });
+});
+
+describe('layer parameter counts', () => {
+  it('match the hand count on tiny-bert, per layer and for N = 2', async () => {
+    const bytes = await readFile(join(FOLDER, 'onnx', 'model.onnx'));
+    const stack = layerStackOfGraph(onnx.ModelProto.decode(bytes).graph!);
+    expect(stack.layers.map((layer) => layer.parameters)).toEqual([
+      TINY_BERT_LAYER,
+      TINY_BERT_LAYER,
+      TINY_BERT_LAYER,
+      TINY_BERT_LAYER,
+    ]);
+    expect(stack.untrainable).toBeUndefined();
+    const layers = buildTopLayers(bytes, {
+      featureLayer: 4,
+      unfreeze: 2,
+      pooling: 'cls',
+      modelId: 'tiny-bert',
+    });
+    expect(layers.parameterCount).toBe(2 * TINY_BERT_LAYER);
+    layers.dispose();
+  });
+
+  it('match the hand count on the Universal Sentence Encoder Lite', async () => {
+    const bytes = await readFile(join(await ensureUseLite(), 'onnx', 'model.onnx'));
+    const stack = layerStackOfGraph(onnx.ModelProto.decode(bytes).graph!);
+    expect(stack.layers.map((layer) => layer.parameters)).toEqual([USE_LAYER_0, USE_LAYER_1]);
+    const layers = buildTopLayers(bytes, {
+      featureLayer: 2,
+      unfreeze: 1,
+      pooling: 'sentence',
+      modelId: 'use',
+    });
+    expect(layers.parameterCount).toBe(USE_LAYER_1);
+    layers.dispose();
+  }, 120_000);
+});
+
+describe('a quantized (q8) layer', () => {
+  /** tiny-bert with layer 3's query projection quantized, as an int8 export has it. */
+  async function quantizedTinyBert(): Promise<Uint8Array> {
+    const model = onnx.ModelProto.decode(await readFile(join(FOLDER, 'onnx', 'model.onnx')));
+    const graph = model.graph!;
+    const matMul = graph.node!.find((node) => node.name === '/encoder/layer.3/attention/self/query/MatMul')!;
+    matMul.opType = 'MatMulInteger';
+    const weight = graph.initializer!.find((tensor) => tensor.name === matMul.input![1])!;
+    weight.dataType = onnx.TensorProto.DataType.INT8;
+    weight.rawData = new Uint8Array(32 * 32);
+    return onnx.ModelProto.encode(model).finish();
+  }
+
+  it('is refused with the reason when unfrozen; the layers below it still train', async () => {
+    const bytes = await quantizedTinyBert();
+    const before = tf.memory().numTensors;
+    expect(() =>
+      buildTopLayers(bytes, { featureLayer: 4, unfreeze: 1, pooling: 'mean', modelId: 'q8' }),
+    ).toThrow(UntrainableModelError);
+    expect(() =>
+      buildTopLayers(bytes, { featureLayer: 4, unfreeze: 1, pooling: 'mean', modelId: 'q8' }),
+    ).toThrow(/quantized \(int8\/q8\).*fp32/);
+    expect(tf.memory().numTensors).toBe(before);
+    const below = buildTopLayers(bytes, { featureLayer: 3, unfreeze: 1, pooling: 'mean', modelId: 'q8' });
+    expect(below.parameterCount).toBe(TINY_BERT_LAYER);
+    below.dispose();
+    expect(layerStackOfGraph(onnx.ModelProto.decode(bytes).graph!).untrainable).toMatch(/quantized/);
+  });
+});
