@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { ExperimentError } from '../lib/core/errors.ts';
 import { runExperiment } from '../lib/core/experiment/orchestrator.ts';
 import { formatSummaryTable } from '../lib/core/experiment/run.ts';
+import { datasetProvenance, reportHtml, reportMarkdown } from '../lib/core/report/report.ts';
 import { parseExperiment } from '../lib/core/experiment/schema.ts';
 import type { Experiment } from '../lib/core/experiment/types.ts';
 import { DTYPES } from '../lib/core/models/files.ts';
@@ -24,12 +25,15 @@ import { checkOutputFile, writeOutputFile } from './output-file.ts';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 
-const USAGE = `Usage: npm run experiment -- <experiment.json> [--out <results.json>] [--dtype fp32|fp16|q8]
+const USAGE = `Usage: npm run experiment -- <experiment.json> [--out <results.json>] [--report <report.md|report.html>]
+                      [--dtype fp32|fp16|q8]
 
 Runs every prompt and head of an experiment file on the model it names, with the same code as the app.
 
   <experiment.json>   the experiment file (dataset and model paths are relative to it)
   --out, -o <file>    also write the full results (predictions, confusion matrices, costs) as JSON
+  --report <file>     also write a report: the answer, CIs, McNemar in words, the measured comparison
+                      table, confusion matrices, settings; Markdown (.md) or self-contained HTML (.html)
   --dtype <dtype>     which ONNX weights to load: fp32 (default, onnx/model.onnx), fp16 or q8
   --help, -h          show this help
 
@@ -77,6 +81,7 @@ function parseCommandLine(argv: string[], io: CliIo) {
       allowPositionals: true,
       options: {
         out: { type: 'string', short: 'o' },
+        report: { type: 'string' },
         dtype: { type: 'string', default: 'fp32' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -98,12 +103,32 @@ function parseCommandLine(argv: string[], io: CliIo) {
     throw new UsageError(`--dtype must be one of ${DTYPES.join(', ')}; got "${values.dtype}".`);
   }
   const base = invocationDir(io);
+  const reportFormat = values.report === undefined ? undefined : reportFormatOf(values.report);
+  const outFile = values.out === undefined ? undefined : resolve(base, values.out);
+  const reportFile = values.report === undefined ? undefined : resolve(base, values.report);
+  if (outFile !== undefined && outFile === reportFile) {
+    throw new UsageError('--out and --report name the same file; give each its own.');
+  }
   return {
     help: false as const,
     experimentFile: resolve(base, positionals[0] as string),
-    outFile: values.out === undefined ? undefined : resolve(base, values.out),
+    outFile,
+    report:
+      reportFile === undefined || reportFormat === undefined
+        ? undefined
+        : { file: reportFile, format: reportFormat },
     dtype,
   };
+}
+
+/** The report's format from its file name: Markdown for .md/.markdown, HTML for .html/.htm. */
+function reportFormatOf(file: string): 'markdown' | 'html' {
+  const lower = file.toLowerCase();
+  if (lower.endsWith('.md') || lower.endsWith('.markdown')) return 'markdown';
+  if (lower.endsWith('.html') || lower.endsWith('.htm')) return 'html';
+  throw new UsageError(
+    `--report must name a .md or .html file (the extension picks the format); got "${file}".`,
+  );
 }
 
 function displayPath(path: string, io: CliIo): string {
@@ -147,6 +172,9 @@ async function runCommand(argv: string[], io: CliIo): Promise<void> {
   const json = await readJsonFile(command.experimentFile, shownFile);
   // Before minutes of work, not after: a results path that would overwrite the input or cannot be written.
   if (command.outFile) await checkOutputFile(command.outFile, command.experimentFile);
+  if (command.report) {
+    await checkOutputFile(command.report.file, command.experimentFile, '--report', 'report.html');
+  }
   try {
     await runFile(parseExperiment(json), command, shownFile, io);
   } catch (error) {
@@ -161,7 +189,12 @@ async function runCommand(argv: string[], io: CliIo): Promise<void> {
 /** Runs a validated experiment: summary table to stdout, progress to stderr, results JSON with --out. */
 async function runFile(
   experiment: Experiment,
-  command: { experimentFile: string; outFile: string | undefined; dtype: Dtype },
+  command: {
+    experimentFile: string;
+    outFile: string | undefined;
+    report: { file: string; format: 'markdown' | 'html' } | undefined;
+    dtype: Dtype;
+  },
   shownFile: string,
   io: CliIo,
 ): Promise<void> {
@@ -193,9 +226,11 @@ async function runFile(
     const total = experiment.prompts.length + experiment.heads.length;
     const names =
       finished.length === 0 ? '' : ` (${finished.map((name) => JSON.stringify(name)).join(', ')})`;
-    const kept = command.outFile
-      ? `no results were written; ${displayPath(command.outFile, io)} was left as it was`
-      : 'no results were written';
+    const files = [command.outFile, command.report?.file].filter((file) => file !== undefined);
+    const kept =
+      files.length > 0
+        ? `no results were written; ${files.map((file) => displayPath(file, io)).join(' and ')} ${files.length === 1 ? 'was' : 'were'} left as ${files.length === 1 ? 'it was' : 'they were'}`
+        : 'no results were written';
     throw new InterruptedError(
       `interrupted (Ctrl-C) after ${finished.length} of ${total} runs had finished${names}; ${kept}. ` +
         'Run the command again to redo them.',
@@ -206,6 +241,18 @@ async function runFile(
     if (command.outFile) {
       await writeOutputFile(command.outFile, `${JSON.stringify(results, null, 2)}\n`);
       progress(`results written to ${displayPath(command.outFile, io)}`);
+    }
+    if (command.report) {
+      const input = {
+        results,
+        experiment,
+        dataset: datasetProvenance(experiment.dataset),
+        generatedAt: new Date().toISOString(),
+        producedBy: 'npm run experiment',
+      };
+      const text = command.report.format === 'html' ? reportHtml(input) : reportMarkdown(input);
+      await writeOutputFile(command.report.file, text, 'the report');
+      progress(`report written to ${displayPath(command.report.file, io)}`);
     }
   } finally {
     await dependencies.dispose();
