@@ -42,6 +42,8 @@ import {
 import { RemoteEncoderProvider, RemoteHeadTrainer, type ModelSwitch } from '../clients/remote-ports.ts';
 import { CancelledError } from '../workers/rpc.ts';
 import { defaultExperiment, defaultHead } from './defaults.ts';
+import type { TryItPredictor } from '../core/answer/try-it.ts';
+import { headPredictor, promptPredictor, withPredictor } from './try-it.ts';
 import { checkExperiment } from './experiment-snapshot.svelte.ts';
 
 const now = (): number => performance.now();
@@ -92,6 +94,8 @@ export class ExperimentState {
   labelsNotice = $state<string | undefined>(undefined);
   /** Which model a prompt with its own `model` ran on, and that the experiment's model is back (or coming back). */
   modelNotice = $state<string | undefined>(undefined);
+  /** What the try-it box classifies with: each scored run's label vectors or head weights (this page only). */
+  tryItPredictors = $state.raw<TryItPredictor[]>([]);
 
   /** The built-in dataset (provenance, description) or its lookup error. */
   readonly builtin: Outcome<BuiltinDataset> = $derived.by(() => {
@@ -409,6 +413,18 @@ export class ExperimentState {
             this.activity = { kind: 'prompts', name: current };
           },
           onRun: (run) => this.#putRun(run, generation),
+          onPromptVectors: (vectors, part) => {
+            const prompt = this.experiment.prompts[part.index];
+            if (generation !== this.#generation || !prompt || !data) return;
+            const predictor = promptPredictor(
+              $state.snapshot(prompt),
+              this.experiment.model,
+              data.dataset.labels,
+              vectors,
+              this.model.info?.sentenceEmbedding ?? false,
+            );
+            this.tryItPredictors = withPredictor(this.tryItPredictors, predictor);
+          },
           onError: (error, part) => {
             if (this.#promptController !== controller) return;
             report(`Variation "${part.name}": ${messageOf(error)}`);
@@ -472,6 +488,11 @@ export class ExperimentState {
             }
           },
           onRun: (run) => this.#putRun(run, generation),
+          onTrainedHead: (head) => {
+            if (generation !== this.#generation) return;
+            const predictor = headPredictor(spec, this.experiment.model, context.value.dataset.labels, head);
+            this.tryItPredictors = withPredictor(this.tryItPredictors, predictor);
+          },
           signal: controller.signal,
         },
       );
@@ -556,6 +577,7 @@ export class ExperimentState {
     if (!options.keepRuns) {
       this.runs = [];
       this.keptRuns = [];
+      this.tryItPredictors = [];
     }
   }
 }

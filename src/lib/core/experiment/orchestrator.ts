@@ -83,6 +83,11 @@ export interface ExperimentPorts {
    */
   onTrainedHead?(head: SerializedHead, part: RunPart): void;
   /**
+   * A similarity prompt's label vectors (one per label, in the dataset's label order) once its run is scored
+   * (before `onRun`): with them a try-it box classifies a new text by embedding only that text.
+   */
+  onPromptVectors?(labelVectors: Float32Array[], part: RunPart): void;
+  /**
    * When given, a part that fails is reported here and the parts after it still run (the app's "Run all");
    * without it the first failure stops the call (the CLI). Cancellation always stops the call.
    */
@@ -387,7 +392,7 @@ async function runPrompt(
     return embedTestTexts(encoder, split.test, planned.textTemplate, ports.now);
   });
   ports.signal?.throwIfAborted();
-  const { run } = await runSimilarityPrompt({
+  const { run, labelVectors } = await runSimilarityPrompt({
     prompt: experiment.prompts[planned.index] as Experiment['prompts'][number],
     path: `prompts[${planned.index}]`,
     labels: data.dataset.labels,
@@ -397,6 +402,7 @@ async function runPrompt(
     embed: (texts) => encoder.embed(texts, similarityEmbedding(encoder)),
     now: ports.now,
   });
+  ports.onPromptVectors?.(labelVectors, part);
   return run;
 }
 
