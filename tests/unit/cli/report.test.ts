@@ -57,7 +57,7 @@ describe('npm run experiment -- --report', () => {
       expect(markdown.code).toBe(0);
       const text = await readFile(file, 'utf8');
       expect(text).toMatch(
-        /^# Keyword topics on the tiny\\-bert fixture: prompts vs trained heads: prompt or fine-tune\?\n/,
+        /^# Keyword topics on the tiny-bert fixture: prompts vs trained heads: prompt or fine-tune\?\n/,
       );
       expect(text).toContain('## Is the difference real? (McNemar)');
       expect(text).toContain(

@@ -17,13 +17,13 @@ export function escapeHtml(text: string): string {
 }
 
 /**
- * Text safe inline in Markdown, including inside a table cell: every character that could start markup is
- * backslash-escaped (CommonMark allows it before any ASCII punctuation) and line breaks become spaces.
+ * Text safe inline in Markdown, including inside a table cell: every character that could start inline markup
+ * (emphasis, code, links, HTML, entities, strikethrough) or end a cell is backslash-escaped (CommonMark allows
+ * it before any ASCII punctuation), and line breaks become spaces. Block markup (`-`, `1.`, `#` at the start
+ * of a line) cannot start inside a line, and the report never starts a line with user text.
  */
 export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/\r\n?|\n/g, ' ')
-    .replace(/[\\`*_{}[\]()<>#+\-.!|~&$]/g, (character) => `\\${character}`);
+  return text.replace(/\r\n?|\n/g, ' ').replace(/[\\`*_[\]<>#|~&]/g, (character) => `\\${character}`);
 }
 
 /** A fenced Markdown code block of `text` whose fence is longer than any run of backticks inside it. */

@@ -160,7 +160,7 @@ export function reportMarkdown(input: ReportInput): string {
       : '');
   out.push(made, '');
   out.push('## The answer', '', escapeMarkdown(answerQuestion(results).text), '');
-  out.push('## Runs', '', `On the same ${splitText(results)}`.replace(/\.$/, '') + '.', '');
+  out.push('## Runs', '', escapeMarkdown(`On the same ${splitText(results)}`), '');
   out.push(markdownTable(RUN_HEADERS, runRows(results)), '');
   out.push(
     '## Is the difference real? (McNemar)',
