@@ -179,7 +179,7 @@ export function answerQuestion(results: ExperimentResults): Answer {
     return {
       choice: 'fine-tune',
       verdict,
-      text: `Fine-tune: on this data the trained head is better than every prompt. ${scores} ${verdict.text}${crossover}`,
+      text: `Fine-tune: on this data a trained head is better than the best prompt. ${scores} ${verdict.text}${crossover}`,
     };
   }
   const why =
