@@ -30,12 +30,18 @@ describe('the answer view', () => {
     session = await openBrowser();
     page = session.page;
     await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app');
-    await startModelLoad(await openTab(page, 'model'));
-    expect(await waitForModelStatus(page, ['ready', 'error'])).toBe('ready');
-    await runAllPrompts(page);
-    const finetune = await openTab(page, 'finetune');
-    await finetune.getByTestId('head-train').click();
-    await waitForHeadStatus(page, 'done');
+    try {
+      await startModelLoad(await openTab(page, 'model'));
+      expect(await waitForModelStatus(page, ['ready', 'error'])).toBe('ready');
+      await runAllPrompts(page);
+      const finetune = await openTab(page, 'finetune');
+      await finetune.getByTestId('head-train').click();
+      await waitForHeadStatus(page, 'done');
+    } catch (error) {
+      // What the page and its workers said is the only way to tell a slow machine from a broken flow.
+      console.error(session.consoleLog.slice(-40).join('\n'));
+      throw error;
+    }
   });
 
   afterAll(async () => {
@@ -128,5 +134,10 @@ describe('the answer view', () => {
     expect(markdown).toContain('## The answer');
     const csv = await downloadText(page, panel.getByTestId('report-csv'));
     expect(csv.trimEnd().split('\r\n')).toHaveLength(TEST_SIZE + 1);
+  });
+
+  test('logged no console errors and made no request off the machine', () => {
+    expect(session.consoleErrors).toEqual([]);
+    expect(session.externalRequests).toEqual([]);
   });
 });
