@@ -39,7 +39,7 @@ describe('the answer view', () => {
       await waitForHeadStatus(page, 'done');
     } catch (error) {
       // What the page and its workers said is the only way to tell a slow machine from a broken flow.
-      console.error(session.consoleLog.slice(-40).join('\n'));
+      console.error([...session.consoleErrors, ...session.consoleLog.slice(-40)].join('\n'));
       throw error;
     }
   });
