@@ -43,7 +43,7 @@ describe('similarity prompts keep their label vectors', () => {
       {},
       {
         encoders: { encoder: async () => encoder },
-        trainer: new CentroidTrainer(),
+        trainer: new CentroidTrainer(clock),
         cache: createFeatureCache(),
         now: clock.now,
         onPromptVectors: (vectors, part) => {
