@@ -14,6 +14,7 @@ import { ExperimentError } from '../lib/core/errors.ts';
 import { runExperiment, type RunPart } from '../lib/core/experiment/orchestrator.ts';
 import { formatLearningCurve } from '../lib/core/experiment/learning-curve.ts';
 import { formatSummaryTable } from '../lib/core/experiment/run.ts';
+import { datasetProvenance, reportHtml, reportMarkdown } from '../lib/core/report/report.ts';
 import { parseExperiment } from '../lib/core/experiment/schema.ts';
 import type { Experiment, ExperimentResults, HeadSpec } from '../lib/core/experiment/types.ts';
 import { buildHeadFile, type HeadFile } from '../lib/core/heads/head-file.ts';
@@ -28,13 +29,15 @@ import { checkOutputFile, writeOutputFile } from './output-file.ts';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 
-const USAGE = `Usage: npm run experiment -- <experiment.json> [--out <results.json>] [--dtype fp32|fp16|q8]
-                                          [--save-heads <folder>]
+const USAGE = `Usage: npm run experiment -- <experiment.json> [--out <results.json>] [--report <report.md|report.html>]
+                      [--dtype fp32|fp16|q8] [--save-heads <folder>]
 
 Runs every prompt and head of an experiment file on the model it names, with the same code as the app.
 
   <experiment.json>   the experiment file (dataset and model paths are relative to it)
   --out, -o <file>    also write the full results (predictions, confusion matrices, costs) as JSON
+  --report <file>     also write a report: the answer, CIs, McNemar in words, the measured comparison
+                      table, confusion matrices, settings; Markdown (.md) or self-contained HTML (.html)
   --dtype <dtype>     which ONNX weights to load: fp32 (default, onnx/model.onnx), fp16 or q8
   --save-heads <dir>  also write each trained head as a head file, <dir>/<head name>.head.json, for
                       \`npm run predict\`
@@ -84,6 +87,7 @@ function parseCommandLine(argv: string[], io: CliIo) {
       allowPositionals: true,
       options: {
         out: { type: 'string', short: 'o' },
+        report: { type: 'string' },
         dtype: { type: 'string', default: 'fp32' },
         'save-heads': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -106,13 +110,33 @@ function parseCommandLine(argv: string[], io: CliIo) {
     throw new UsageError(`--dtype must be one of ${DTYPES.join(', ')}; got "${values.dtype}".`);
   }
   const base = invocationDir(io);
+  const reportFormat = values.report === undefined ? undefined : reportFormatOf(values.report);
+  const outFile = values.out === undefined ? undefined : resolve(base, values.out);
+  const reportFile = values.report === undefined ? undefined : resolve(base, values.report);
+  if (outFile !== undefined && outFile === reportFile) {
+    throw new UsageError('--out and --report name the same file; give each its own.');
+  }
   return {
     help: false as const,
     experimentFile: resolve(base, positionals[0] as string),
-    outFile: values.out === undefined ? undefined : resolve(base, values.out),
+    outFile,
+    report:
+      reportFile === undefined || reportFormat === undefined
+        ? undefined
+        : { file: reportFile, format: reportFormat },
     headsDir: values['save-heads'] === undefined ? undefined : resolve(base, values['save-heads']),
     dtype,
   };
+}
+
+/** The report's format from its file name: Markdown for .md/.markdown, HTML for .html/.htm. */
+function reportFormatOf(file: string): 'markdown' | 'html' {
+  const lower = file.toLowerCase();
+  if (lower.endsWith('.md') || lower.endsWith('.markdown')) return 'markdown';
+  if (lower.endsWith('.html') || lower.endsWith('.htm')) return 'html';
+  throw new UsageError(
+    `--report must name a .md or .html file (the extension picks the format); got "${file}".`,
+  );
 }
 
 function displayPath(path: string, io: CliIo): string {
@@ -156,6 +180,9 @@ async function runCommand(argv: string[], io: CliIo): Promise<void> {
   const json = await readJsonFile(command.experimentFile, shownFile);
   // Before minutes of work, not after: a results path that would overwrite the input or cannot be written.
   if (command.outFile) await checkOutputFile(command.outFile, command.experimentFile);
+  if (command.report) {
+    await checkOutputFile(command.report.file, command.experimentFile, '--report', 'report.html');
+  }
   if (command.headsDir) await checkHeadFolder(command.headsDir);
   try {
     await runFile(parseExperiment(json), command, shownFile, io);
@@ -175,6 +202,7 @@ async function runFile(
     experimentFile: string;
     outFile: string | undefined;
     headsDir: string | undefined;
+    report: { file: string; format: 'markdown' | 'html' } | undefined;
     dtype: Dtype;
   },
   shownFile: string,
@@ -212,9 +240,11 @@ async function runFile(
     const total = experiment.prompts.length + experiment.heads.length;
     const names =
       finished.length === 0 ? '' : ` (${finished.map((name) => JSON.stringify(name)).join(', ')})`;
-    const kept = command.outFile
-      ? `no results were written; ${displayPath(command.outFile, io)} was left as it was`
-      : 'no results were written';
+    const files = [command.outFile, command.report?.file].filter((file) => file !== undefined);
+    const kept =
+      files.length > 0
+        ? `no results were written; ${files.map((file) => displayPath(file, io)).join(' and ')} ${files.length === 1 ? 'was' : 'were'} left as ${files.length === 1 ? 'it was' : 'they were'}`
+        : 'no results were written';
     throw new InterruptedError(
       `interrupted (Ctrl-C) after ${finished.length} of ${total} runs had finished${names}; ${kept}. ` +
         'Run the command again to redo them.',
@@ -232,6 +262,18 @@ async function runFile(
       for (const path of await writeHeadFiles(command.headsDir, files)) {
         progress(`head file written to ${displayPath(path, io)}`);
       }
+    }
+    if (command.report) {
+      const input = {
+        results,
+        experiment,
+        dataset: datasetProvenance(experiment.dataset),
+        generatedAt: new Date().toISOString(),
+        producedBy: 'npm run experiment',
+      };
+      const text = command.report.format === 'html' ? reportHtml(input) : reportMarkdown(input);
+      await writeOutputFile(command.report.file, text, 'the report');
+      progress(`report written to ${displayPath(command.report.file, io)}`);
     }
   } finally {
     await dependencies.dispose();

@@ -42,10 +42,16 @@ function reasonOf(error: unknown): string {
 
 /**
  * Checks, before any work, that `outFile` is not the experiment file (compared by real path and inode, so links
- * and `..` do not hide it), is not a folder, and that its folder can be created and written.
+ * and `..` do not hide it), is not a folder, and that its folder can be created and written. `flag` and
+ * `example` name the option and a good file name in the messages (`--out`, `--report`).
  * @throws OutputFileError naming the path and the reason.
  */
-export async function checkOutputFile(outFile: string, experimentFile: string): Promise<void> {
+export async function checkOutputFile(
+  outFile: string,
+  experimentFile: string,
+  flag = '--out',
+  example = 'results.json',
+): Promise<void> {
   const [out, input] = await Promise.all([realPathOf(outFile), realPathOf(experimentFile)]);
   const [outInfo, inputInfo] = await Promise.all([
     stat(outFile).catch(() => undefined),
@@ -55,17 +61,19 @@ export async function checkOutputFile(outFile: string, experimentFile: string): 
   const sameInode = outInfo && inputInfo && outInfo.dev === inputInfo.dev && outInfo.ino === inputInfo.ino;
   if (out === input || sameInode) {
     throw new OutputFileError(
-      `--out ${outFile} is the experiment file itself; writing results there would overwrite the experiment. ` +
-        'Give another file name, e.g. results.json.',
+      `${flag} ${outFile} is the experiment file itself; writing there would overwrite the experiment. ` +
+        `Give another file name, e.g. ${example}.`,
     );
   }
   const existing = outInfo;
   if (existing?.isDirectory()) {
-    throw new OutputFileError(`--out ${outFile} is a folder; give the path of a .json file inside it.`);
+    throw new OutputFileError(
+      `${flag} ${outFile} is a folder; give the path of a file inside it, e.g. ${example}.`,
+    );
   }
   if (existing && !existing.isFile()) {
     throw new OutputFileError(
-      `--out ${outFile} is not a regular file (a device or pipe); give a .json file path.`,
+      `${flag} ${outFile} is not a regular file (a device or pipe); give a file path, e.g. ${example}.`,
     );
   }
   const folder = dirname(outFile);
@@ -75,7 +83,7 @@ export async function checkOutputFile(outFile: string, experimentFile: string): 
     if (existing) await access(outFile, constants.W_OK);
   } catch (error) {
     throw new OutputFileError(
-      `cannot write results to ${outFile}: ${reasonOf(error)}. Choose another --out path.`,
+      `cannot write ${flag === '--out' ? 'results' : 'the report'} to ${outFile}: ${reasonOf(error)}. Choose another ${flag} path.`,
       {
         cause: error,
       },
@@ -85,10 +93,10 @@ export async function checkOutputFile(outFile: string, experimentFile: string): 
 
 /**
  * Writes `text` to `outFile` atomically: a temporary file in the same folder, flushed, then renamed over the
- * target. On failure the temporary file is removed and any earlier file at `outFile` is left as it was.
+ * target (`what` names the content in messages). On failure the temporary file is removed and any earlier file at `outFile` is left as it was.
  * @throws OutputFileError naming the path and the reason.
  */
-export async function writeOutputFile(outFile: string, text: string): Promise<void> {
+export async function writeOutputFile(outFile: string, text: string, what = 'results'): Promise<void> {
   const temporary = join(dirname(outFile), `.${basename(outFile)}.${process.pid}.${Date.now()}.tmp`);
   try {
     const handle = await open(temporary, 'wx');
@@ -101,6 +109,6 @@ export async function writeOutputFile(outFile: string, text: string): Promise<vo
     await rename(temporary, outFile);
   } catch (error) {
     await rm(temporary, { force: true });
-    throw new OutputFileError(`cannot write results to ${outFile}: ${reasonOf(error)}.`, { cause: error });
+    throw new OutputFileError(`cannot write ${what} to ${outFile}: ${reasonOf(error)}.`, { cause: error });
   }
 }

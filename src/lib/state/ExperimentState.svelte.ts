@@ -70,6 +70,8 @@ import {
   type TextPrediction,
 } from '../core/heads/head-file.ts';
 import { defaultExperiment, defaultHead } from './defaults.ts';
+import type { TryItPredictor } from '../core/answer/try-it.ts';
+import { headPredictor, promptPredictor, withPredictor } from './try-it.ts';
 import { checkExperiment } from './experiment-snapshot.svelte.ts';
 import { FeatureCacheState } from './FeatureCacheState.svelte.ts';
 import { probeLayers, type LayerProbePoint, type LayerProbeResult } from '../core/experiment/layer-probe.ts';
@@ -164,6 +166,9 @@ export class ExperimentState {
   /** What the curve is doing while it runs ("4 per class, seed 2 (8 of 15)"), else undefined. */
   curveProgress = $state<string | undefined>(undefined);
   curveError = $state<string | undefined>(undefined);
+
+  /** What the try-it box classifies with: each scored run's label vectors or head weights (this page only). */
+  tryItPredictors = $state.raw<TryItPredictor[]>([]);
 
   /** The built-in dataset (provenance, description) or its lookup error. */
   readonly builtin: Outcome<BuiltinDataset> = $derived.by(() => {
@@ -713,6 +718,20 @@ export class ExperimentState {
             this.#putRun(run, generation);
             advance();
           },
+          onPromptVectors: (vectors, part) => {
+            const prompt = this.experiment.prompts[part.index];
+            // Label vectors classify a typed text exactly as the run did only for uncalibrated similarity prompts.
+            if (generation !== this.#generation || !prompt || !data) return;
+            if (prompt.strategy !== 'similarity' || prompt.calibrate === true) return;
+            const predictor = promptPredictor(
+              $state.snapshot(prompt),
+              this.experiment.model,
+              data.dataset.labels,
+              vectors,
+              this.model.info?.sentenceEmbedding ?? false,
+            );
+            this.tryItPredictors = withPredictor(this.tryItPredictors, predictor);
+          },
           onError: (error, part) => {
             if (this.#promptController !== controller) return;
             advance();
@@ -837,10 +856,14 @@ export class ExperimentState {
           },
           onRun: (run) => this.#putRun(run, generation),
           onTrainedHead: (head) => {
+            if (generation !== this.#generation) return;
             const info = this.model.info;
-            if (generation !== this.#generation || !info) return;
-            const backbone = { model: info.modelId, dtype: info.dtype, dimension: head.inputSize };
-            this.trainedHeads.set(spec.name, { head, backbone });
+            if (info) {
+              const backbone = { model: info.modelId, dtype: info.dtype, dimension: head.inputSize };
+              this.trainedHeads.set(spec.name, { head, backbone });
+            }
+            const predictor = headPredictor(spec, this.experiment.model, context.value.dataset.labels, head);
+            this.tryItPredictors = withPredictor(this.tryItPredictors, predictor);
           },
           signal: controller.signal,
         },
@@ -1060,6 +1083,7 @@ export class ExperimentState {
       this.runs = [];
       this.keptRuns = [];
       this.learningCurve = undefined;
+      this.tryItPredictors = [];
     }
   }
 }

@@ -105,6 +105,11 @@ export interface ExperimentPorts extends StoreBinding {
    */
   onTrainedHead?(head: SerializedHead, part: RunPart): void;
   /**
+   * A similarity prompt's label vectors (one per label, in the dataset's label order) once its run is scored
+   * (before `onRun`): with them a try-it box classifies a new text by embedding only that text.
+   */
+  onPromptVectors?(labelVectors: Float32Array[], part: RunPart): void;
+  /**
    * When given, a part that fails is reported here and the parts after it still run (the app's "Run all");
    * without it the first failure stops the call (the CLI). Cancellation always stops the call.
    */
@@ -478,7 +483,7 @@ async function runPrompt(
   ports.signal?.throwIfAborted();
   if (prompt.strategy !== 'similarity')
     throw new Error(`prompts[${planned.index}] is not a similarity prompt.`);
-  const { run } = await runSimilarityPrompt({
+  const { run, labelVectors } = await runSimilarityPrompt({
     prompt,
     path: `prompts[${planned.index}]`,
     labels: data.dataset.labels,
@@ -490,6 +495,7 @@ async function runPrompt(
     ...(encoder.maskToken === undefined ? {} : { maskToken: encoder.maskToken }),
     tokenCounts: { count: (texts) => encoder.countTokens(texts), maxTokens: encoder.maxTokens },
   });
+  ports.onPromptVectors?.(labelVectors, part);
   return run;
 }
 
