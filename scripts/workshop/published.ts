@@ -9,13 +9,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Connect } from 'vite';
 import { MAX_EXPERIMENT_FILE_BYTES } from '../../src/lib/core/experiment/limits.ts';
+import { PUBLISHED_NAME, PUBLISHED_URL_PREFIX } from '../../src/lib/state/workshop.ts';
 import { realFileInside } from '../vite/serve-models.ts';
 
-/** URL prefix of published experiments. */
-export const PUBLISHED_URL_PREFIX = '/workshop/';
-
-/** A published experiment's name: what goes in `?experiment=`, the file name without `.json`. */
-export const PUBLISHED_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
+export { PUBLISHED_NAME, PUBLISHED_URL_PREFIX };
 
 /** One entry of `/workshop/index.json`. */
 export interface PublishedExperiment {
