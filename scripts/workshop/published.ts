@@ -22,13 +22,24 @@ export interface PublishedExperiment {
   link: string;
 }
 
-/** The experiment files in `dir` whose names can be published, sorted by name (none when the folder is missing). */
+/**
+ * The experiment files in `dir` that can be published (a valid name, a real file inside the folder), sorted by name;
+ * none when the folder is missing.
+ */
 export async function listPublished(dir: string): Promise<PublishedExperiment[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries
+  const names = entries
     .filter((entry) => entry.name.endsWith('.json'))
     .map((entry) => entry.name.slice(0, -'.json'.length))
-    .filter((name) => PUBLISHED_NAME.test(name))
+    .filter((name) => PUBLISHED_NAME.test(name));
+  const inside = await Promise.all(
+    names.map(async (name) => {
+      const real = await realFileInside(path.join(dir, `${name}.json`), dir);
+      return real !== undefined && real !== 'outside';
+    }),
+  );
+  return names
+    .filter((_, index) => inside[index])
     .sort((a, b) => a.localeCompare(b))
     .map((name) => ({ name, link: `/?experiment=${name}` }));
 }

@@ -21,10 +21,14 @@ export const DEFAULT_WORKSHOP_PORT = 8443;
 export interface WorkshopOptions {
   /** Project root (holding vite.config.ts and dist/). */
   root: string;
+  /** Interface to listen on; default every interface (`0.0.0.0`), so the room can connect. */
+  host?: string;
   /** Port to listen on; 0 picks a free one. */
   port: number;
   /** Where the certificate is kept; default `<root>/.workshop/cert`. */
   certDir?: string;
+  /** The built app to serve; default the config's `dist/` (tests pass a folder of their own). */
+  outDir?: string;
   /** Folder of published experiments; default `<root>/workshop`. */
   experimentsDir?: string;
   /** Addresses to name in the certificate and print; default every non-internal IPv4 of this machine. */
@@ -93,8 +97,9 @@ export async function startWorkshop(options: WorkshopOptions): Promise<WorkshopS
         fingerprint: certificate.fingerprint,
       }),
     ],
+    ...(options.outDir === undefined ? {} : { build: { outDir: options.outDir } }),
     preview: {
-      host: '0.0.0.0',
+      host: options.host ?? '0.0.0.0',
       port: options.port,
       strictPort: true,
       open: false,
