@@ -81,8 +81,8 @@ describe('openPublishedExperiment', () => {
       library,
       (input) => {
         fetched.push(input);
-        if (fetch === 'offline') return Promise.reject(new TypeError('Failed to fetch'));
-        return Promise.resolve(new Response('too big', { status: fetch ?? 200 }));
+        if (typeof fetch !== 'number') return Promise.reject(new TypeError('Failed to fetch'));
+        return Promise.resolve(new Response('too big', { status: fetch }));
       },
     );
     if (fetch === undefined) expect(fetched).toEqual([]);
