@@ -9,6 +9,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { startWorkshop, type WorkshopServer } from '../../scripts/workshop/server.ts';
 import { UI_TIMEOUT_MS } from './app-driver.ts';
@@ -24,6 +26,8 @@ const PUBLISHED_NAME = 'Classroom: greetings or weather';
 let scratch = '';
 let workshop: WorkshopServer;
 let session: BrowserSession;
+/** The same build over plain http, as `npm run preview -- --host` would serve it to the room. */
+let plainHttp: PreviewServer;
 
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'pvf-workshop-browser-'));
@@ -53,6 +57,14 @@ beforeAll(async () => {
     addresses: ['127.0.0.1'],
     hostNames: [HTTPS_HOST],
   });
+  plainHttp = await preview({
+    root,
+    configFile: path.join(root, 'vite.config.ts'),
+    logLevel: 'error',
+    build: { outDir: inject('outDir') },
+    // Vite refuses unknown host names over http (DNS rebinding); a LAN name is what this test plays.
+    preview: { host: '127.0.0.1', port: 0, open: false, allowedHosts: [HTTP_HOST] },
+  });
   session = await openBrowser({
     extraArgs: [
       `--host-resolver-rules=MAP ${HTTPS_HOST} 127.0.0.1, MAP ${HTTP_HOST} 127.0.0.1`,
@@ -69,6 +81,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await session?.close();
   await workshop?.close();
+  await plainHttp?.close();
   await rm(scratch, { recursive: true, force: true });
 });
 
@@ -107,8 +120,13 @@ test('a link to an experiment that is not published says so and imports nothing'
 
 test('over plain http on a network name the app says what is limited', async () => {
   const { page } = session;
-  await page.goto(`${inject('baseUrl').replace('127.0.0.1', HTTP_HOST)}/`);
-  await waitForLibrary(page);
+  const { port } = plainHttp.httpServer.address() as AddressInfo;
+  await page.goto(`http://${HTTP_HOST}:${port}/`);
+  await waitForLibrary(page).catch((error: unknown) => {
+    throw new Error(`The app did not start over plain http: ${session.consoleErrors.join('\n')}`, {
+      cause: error,
+    });
+  });
   const notice = page.getByTestId('secure-context-notice');
   await notice.waitFor({ timeout: UI_TIMEOUT_MS });
   const text = (await notice.textContent()) ?? '';
