@@ -5,15 +5,19 @@ import { randomUuid } from '../../../src/lib/storage/uuid.ts';
 const V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 afterEach(() => {
-  vi.restoreAllMocks();
+  vi.unstubAllGlobals();
 });
 
 test.each([
   { name: 'with crypto.randomUUID', native: true },
   { name: 'without crypto.randomUUID', native: false },
 ])('$name: version-4 UUIDs, all different', ({ native }) => {
-  if (!native)
-    vi.spyOn(crypto, 'randomUUID', 'get').mockReturnValue(undefined as unknown as Crypto['randomUUID']);
+  if (!native) {
+    const real = globalThis.crypto;
+    vi.stubGlobal('crypto', {
+      getRandomValues: (array: Uint8Array<ArrayBuffer>) => real.getRandomValues(array),
+    });
+  }
   expect((crypto as Partial<Crypto>).randomUUID === undefined).toBe(!native);
   const ids = Array.from({ length: 200 }, () => randomUuid());
   ids.forEach((id) => expect(id).toMatch(V4));
