@@ -15,6 +15,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Origin of the preview server, e.g. 'http://127.0.0.1:41234'. */
     baseUrl: string;
+    /** The production build the preview server serves (tests that start a server of their own reuse it). */
+    outDir: string;
   }
 }
 
@@ -78,6 +80,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const address = server.httpServer.address();
   if (typeof address !== 'object' || address === null) throw new Error('vite preview is not listening.');
   project.provide('baseUrl', `http://${HOST}:${address.port}`);
+  project.provide('outDir', outDir);
   return async () => {
     await server.close();
     await rm(outDir, { recursive: true, force: true });

@@ -21,6 +21,8 @@ function hex(bytes: Uint8Array): string {
 
 /** The content hash of `rows`: SHA-256 of their JSON, 64 lower-case hex digits. */
 export async function hashRows(rows: readonly Row[]): Promise<string> {
+  // WebCrypto's `subtle` exists only in secure contexts; a page on plain http (a LAN address) hashes in TypeScript.
+  if ((crypto as Partial<Crypto>).subtle === undefined) return hashRowsSync(rows);
   const digest = await crypto.subtle.digest('SHA-256', rowsBytes(rows) as Uint8Array<ArrayBuffer>);
   return hex(new Uint8Array(digest));
 }

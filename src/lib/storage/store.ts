@@ -24,6 +24,7 @@ import {
   type RunningMarker,
   type RunsRecord,
 } from './schema.ts';
+import { randomUuid } from './uuid.ts';
 
 /** The database the app uses; tests may open another name. */
 export const DATABASE_NAME = 'prompt-vs-finetune';
@@ -264,7 +265,7 @@ export class ExperimentStore {
   /** Saves a new experiment (rows inline, split off here) under a fresh id. */
   async create(experiment: Experiment, runs: readonly RunResult[] = []): Promise<ExperimentMeta> {
     const { record, rows } = await this.rowsHashes.split(experiment);
-    return this.save(crypto.randomUUID(), record, { runs, rows, running: null });
+    return this.save(randomUuid(), record, { runs, rows, running: null });
   }
 
   /** Writes `rows` under `hash` unless rows are stored there already. */
@@ -329,7 +330,7 @@ export class ExperimentStore {
       const runs = (await transaction.objectStore(STORES.runs).get(id))?.runs ?? [];
       if (!document) throw notFound(id);
       const names = (await metas.getAll()).map((meta) => meta.name);
-      const copyId = crypto.randomUUID();
+      const copyId = randomUuid();
       const experiment = {
         ...document.experiment,
         name: unusedName(`${document.experiment.name} (copy)`, names),
