@@ -70,8 +70,7 @@ describe('the answer view', () => {
     await expect(panel.getByTestId('article-row').count()).resolves.toBe(8);
   });
 
-  // Skipped while the heatmaps and report buttons are not mounted in Compare (see ComparePanel's history).
-  test.skip('clicking a heatmap cell shows exactly that cell’s examples', async () => {
+  test('clicking a heatmap cell shows exactly that cell’s examples', async () => {
     const panel = await openTab(page, 'compare');
     const heatmap = panel.getByTestId('confusion-heatmap').first();
     const run = await heatmap.getAttribute('data-run');
@@ -97,7 +96,7 @@ describe('the answer view', () => {
       .getByTestId('example-row')
       .evaluateAll((trs) =>
         trs.map((tr) =>
-          [...tr.querySelectorAll('td')].map((td) => td.textContent?.replace(' (wrong)', '').trim()),
+          [...tr.querySelectorAll('td')].map((td) => td.textContent?.replace(/\s*\(wrong\)\s*$/, '').trim()),
         ),
       );
     for (const cellsOfRow of rows) {
@@ -121,7 +120,7 @@ describe('the answer view', () => {
     await expect(panel.getByTestId('try-it-error').count()).resolves.toBe(0);
   });
 
-  test.skip('downloads the report as self-contained HTML, Markdown and a predictions CSV', async () => {
+  test('downloads the report as self-contained HTML, Markdown and a predictions CSV', async () => {
     const panel = await openTab(page, 'compare');
     const html = await downloadText(page, panel.getByTestId('report-html'));
     expect(html.startsWith('<!doctype html>')).toBe(true);
