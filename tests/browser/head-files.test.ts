@@ -74,6 +74,8 @@ describe('head files in the browser', () => {
     const text = await downloadText(page, finetune.getByTestId('head-export'));
     const file = parseHeadFileText(text);
     expect(file.training.validation).toBe(0.2);
+    // The browser records the weights file's SHA-256, and the CLI below checks it against the file it loads.
+    expect(file.backbone.fileHash).toMatch(/^[0-9a-f]{64}$/);
     const headFile = path.join(workDir, 'head.json');
     await writeFile(headFile, text);
     const { stdout } = await run(

@@ -814,6 +814,7 @@ export class ExperimentState {
       dtype: info.dtype,
       dimension: info.dimension,
       numLayers: info.numLayers,
+      ...(info.weightsHash === undefined ? {} : { fileHash: info.weightsHash }),
     };
     return predictWithHeadFile(
       file,
@@ -859,7 +860,13 @@ export class ExperimentState {
             if (generation !== this.#generation) return;
             const info = this.model.info;
             if (info) {
-              const backbone = { model: info.modelId, dtype: info.dtype, dimension: head.inputSize };
+              // The weights file's SHA-256 when the worker read it whole (as the CLI's --save-heads records it).
+              const backbone = {
+                model: info.modelId,
+                dtype: info.dtype,
+                dimension: head.inputSize,
+                ...(info.weightsHash === undefined ? {} : { fileHash: info.weightsHash }),
+              };
               this.trainedHeads.set(spec.name, { head, backbone });
             }
             const predictor = headPredictor(spec, this.experiment.model, context.value.dataset.labels, head);
