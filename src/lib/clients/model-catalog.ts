@@ -182,6 +182,18 @@ export function catalogModel(id: string, catalog: Catalog = APP_CATALOG): Catalo
   return catalog.models.find((model) => model.id === id);
 }
 
+/**
+ * Model folders in models/ (index.json's list) that `catalog` does not list but that can load: index.json lists
+ * folders holding a config.json, and only those with an ONNX file for some dtype are kept (e.g. a model fetched
+ * with `npm run models -- <any hub id>`, or copied there by hand). Fixtures not in the catalog are kept too.
+ */
+export function localModelsBeyondCatalog(
+  served: readonly ModelEntry[],
+  catalog: Catalog = APP_CATALOG,
+): ModelEntry[] {
+  return served.filter((entry) => entry.dtypes.length > 0 && catalogModel(entry.id, catalog) === undefined);
+}
+
 /** `org/name` as on the hub. */
 const HUB_MODEL_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
 

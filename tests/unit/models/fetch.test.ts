@@ -436,9 +436,14 @@ describe('npm run models (CLI)', () => {
   });
 
   it('lists the valid ids for an unknown id, and valid dtypes for an unknown dtype', async () => {
-    const unknownId = await runCli(['test-org/nope', '--catalog', catalogFile], { HF_ENDPOINT: hub.endpoint });
+    // An id shaped like a hub id is looked up on the hub (tests/unit/models/any-hub.test.ts); this one cannot be.
+    const unknownId = await runCli(['nope', '--catalog', catalogFile], { HF_ENDPOINT: hub.endpoint });
     expect(unknownId.code).toBe(2);
-    expect(unknownId.stderr).toContain('Unknown model "test-org/nope". Valid ids: "test-org/tiny-bert".');
+    expect(unknownId.stderr).toContain('Unknown model "nope". Valid ids: "test-org/tiny-bert". Nor is it a hub model id');
+
+    const caseTwin = await runCli(['test-org/Tiny-Bert', '--catalog', catalogFile], { HF_ENDPOINT: hub.endpoint });
+    expect(caseTwin.code).toBe(2);
+    expect(caseTwin.stderr).toContain('Did you mean "test-org/tiny-bert"?');
 
     const unknownDtype = await runCli(['--dtype', 'int4', '--catalog', catalogFile], { HF_ENDPOINT: hub.endpoint });
     expect(unknownDtype.code).toBe(2);
