@@ -32,7 +32,7 @@ const BATCH_SIZE = 32;
 const WARMUP_RUNS = 2;
 const TIMED_RUNS = 5;
 
-/** The two heads of the PRODUCT.md example experiment. */
+/** The two heads of the example experiment in the schema tests (a linear head and a 64-unit one). */
 const HEADS: { name: string; options: HeadTrainingOptions }[] = [
   {
     name: 'linear, 50 epochs',

@@ -1,7 +1,7 @@
 /**
- * @file Validation of the experiment file (PRODUCT.md): unknown JSON in, a typed `Experiment` out, or an
- * `ExperimentError` naming the exact field path and what to write instead. Fields of features this version does
- * not run yet are refused with a clear message, never silently ignored, so a file never means less than it says.
+ * @file Validation of the experiment file (README, "Running an experiment from the terminal"): unknown JSON in, a
+ * typed `Experiment` out, or an `ExperimentError` naming the exact field path and what to write instead. Unknown
+ * fields are refused with a clear message, never silently ignored, so a file never means less than it says.
  */
 import { getBuiltinDataset, builtinDatasetIds } from '../dataset/builtin/registry.ts';
 import { formatCount, MAX_ROWS } from '../dataset/limits.ts';

@@ -1,6 +1,6 @@
 /**
- * @file The experiment file of PRODUCT.md, as TypeScript types: what the UI edits, what storage keeps,
- * what export writes and what the CLI reads. `parseExperiment` (schema.ts) turns unknown JSON into these.
+ * @file The experiment file (README, "Running an experiment from the terminal"), as TypeScript types: what the UI
+ * edits, what storage keeps, what export writes and what the CLI reads. `parseExperiment` (schema.ts) turns unknown JSON into these.
  */
 
 export const EXPERIMENT_VERSION = 1;

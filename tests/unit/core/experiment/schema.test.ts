@@ -8,7 +8,7 @@ import {
   serializeExperiment,
 } from '../../../../src/lib/core/experiment/schema.ts';
 
-/** The PRODUCT.md example without the parts this version refuses (nli, instruction). */
+/** The product's example experiment: every field a file may have, similarity prompts and two heads. */
 function productExample(): Record<string, unknown> {
   return {
     version: 1,
@@ -45,7 +45,7 @@ function productExample(): Record<string, unknown> {
 
 type Mutation = (experiment: Record<string, any>) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** An NLI prompt as PRODUCT.md writes it, with fields replaced (undefined removes one). */
+/** An NLI prompt as the product's example writes it, with fields replaced (undefined removes one). */
 function nli(fields: Record<string, unknown> = {}): Record<string, unknown> {
   const prompt: Record<string, unknown> = {
     name: 'entailment',
@@ -105,7 +105,7 @@ describe('parseExperiment: NLI prompts and calibration', () => {
 });
 
 describe('parseExperiment: valid files', () => {
-  it('accepts the PRODUCT.md example minus unsupported parts, unchanged', () => {
+  it('accepts the example experiment unchanged', () => {
     expect(parseExperiment(productExample())).toEqual(productExample());
   });
 
