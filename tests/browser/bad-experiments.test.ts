@@ -26,7 +26,8 @@ const FIXTURES = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '../fixtures/bad-inputs/experiments',
 );
-const ALLOWED_TOP_LEVEL = '"version", "name", "model", "dataset", "split", "prompts", "heads", "learningCurve"';
+const ALLOWED_TOP_LEVEL =
+  '"version", "name", "model", "dataset", "split", "prompts", "heads", "learningCurve"';
 
 interface BadFile {
   /** A file in tests/fixtures/bad-inputs/experiments/, or one written at test time. */
