@@ -126,5 +126,6 @@ describe('feature cache', () => {
       .locator(`[data-testid="texts-embedded"][data-value="${2 * TEXTS}"]`)
       .waitFor({ timeout: TRAIN_TIMEOUT_MS });
     await waitForEntries(TEXTS);
+    expect(await textsEmbedded()).toBe(2 * TEXTS);
   });
 });

@@ -198,28 +198,29 @@ export function runIntervals(
 }
 
 /**
- * McNemar between every pair of runs (a before b, in the order given), on the test examples.
- * @throws RangeError when a run lacks a prediction for a test example.
+ * McNemar between every pair of runs (a before b, in the order given), on the test examples. A run without a
+ * prediction for every test example (one kept from another split, e.g. restored from an older save) is left out
+ * of the pairs rather than compared on different examples.
  */
 export function compareRuns(
   runs: readonly ScoredRun[],
   test: readonly { id: string; label: string }[],
 ): { a: string; b: string; onlyA: number; onlyB: number; p: number }[] {
-  const correctness = runs.map((run) => {
+  const complete: { name: string; correct: boolean[] }[] = [];
+  for (const run of runs) {
     const predicted = new Map(run.predictions.map((prediction) => [prediction.id, prediction.label]));
-    return test.map((example) => {
+    const correct = test.map((example) => {
       const label = predicted.get(example.id);
-      if (label === undefined) {
-        throw new RangeError(`Run "${run.name}" has no prediction for test example "${example.id}".`);
-      }
-      return label === example.label;
+      return label === undefined ? undefined : label === example.label;
     });
-  });
+    if (correct.every((value) => value !== undefined)) complete.push({ name: run.name, correct });
+  }
   const comparisons = [];
-  for (let a = 0; a < runs.length; a++) {
-    for (let b = a + 1; b < runs.length; b++) {
-      const result = mcnemar(correctness[a] as boolean[], correctness[b] as boolean[]);
-      comparisons.push({ a: (runs[a] as ScoredRun).name, b: (runs[b] as ScoredRun).name, ...result });
+  for (let a = 0; a < complete.length; a++) {
+    for (let b = a + 1; b < complete.length; b++) {
+      const first = complete[a] as (typeof complete)[number];
+      const second = complete[b] as (typeof complete)[number];
+      comparisons.push({ a: first.name, b: second.name, ...mcnemar(first.correct, second.correct) });
     }
   }
   return comparisons;
