@@ -117,6 +117,9 @@ export class IndexedDbFeatureCache implements FeatureStore {
     const found: (StoredVector | undefined)[] = [];
     try {
       const transaction = database.transaction(['entries', 'vectors'], 'readwrite');
+      // A failed request aborts the transaction before `done` is awaited below: observe it now, so that rejection
+      // is not reported as unhandled (the await still sees it).
+      transaction.done.catch(() => undefined);
       const entries = transaction.objectStore('entries');
       const vectors = transaction.objectStore('vectors');
       const usedAt = this.#now();
@@ -154,6 +157,9 @@ export class IndexedDbFeatureCache implements FeatureStore {
     let aborter: { abort(): void } | undefined;
     try {
       const transaction = database.transaction(['entries', 'vectors'], 'readwrite');
+      // A failed request aborts the transaction before `done` is awaited below: observe it now, so that rejection
+      // is not reported as unhandled (the await still sees it).
+      transaction.done.catch(() => undefined);
       aborter = transaction;
       const entries = transaction.objectStore('entries');
       const stored = transaction.objectStore('vectors');
@@ -198,6 +204,9 @@ export class IndexedDbFeatureCache implements FeatureStore {
     const database = await this.#open();
     if (database === undefined) return;
     const transaction = database.transaction(['entries', 'vectors'], 'readwrite');
+    // A failed request aborts the transaction before `done` is awaited below: observe it now, so that rejection
+    // is not reported as unhandled (the await still sees it).
+    transaction.done.catch(() => undefined);
     await Promise.all([
       transaction.objectStore('entries').clear(),
       transaction.objectStore('vectors').clear(),
@@ -217,6 +226,9 @@ export class IndexedDbFeatureCache implements FeatureStore {
   async #evict(database: IDBPDatabase<FeatureSchema>): Promise<void> {
     try {
       const transaction = database.transaction(['entries', 'vectors'], 'readwrite');
+      // A failed request aborts the transaction before `done` is awaited below: observe it now, so that rejection
+      // is not reported as unhandled (the await still sees it).
+      transaction.done.catch(() => undefined);
       const entries = transaction.objectStore('entries');
       const vectors = transaction.objectStore('vectors');
       const all = await entries.index('byUsed').getAll();
