@@ -663,9 +663,15 @@ class TransformersEncoder implements Encoder {
     );
   }
 
-  /** One forward pass over `texts`; the pooled vectors of each of `layers`, in that order. */
-  async #embedBatch(texts: string[], layers: readonly number[], pooling: Pooling): Promise<Float32Array[][]> {
-    const encoded = this.#tokenizer(texts, { padding: true, truncation: true, max_length: this.maxTokens });
+  /**
+   * Runs the model on a tokenized batch; on failure the inputs are disposed and the error explained. The caller
+   * disposes `feeds` and `outputs` when done with them.
+   */
+  async #forward(encoded: {
+    input_ids: Tensor;
+    attention_mask: Tensor;
+    token_type_ids?: Tensor;
+  }): Promise<{ feeds: Record<string, Tensor>; outputs: Record<string, Tensor | undefined> }> {
     const feeds: Record<string, Tensor> = {
       input_ids: encoded.input_ids,
       attention_mask: encoded.attention_mask,
@@ -680,6 +686,13 @@ class TransformersEncoder implements Encoder {
       for (const tensor of Object.values(feeds)) tensor.dispose();
       throw this.#runError(error);
     }
+    return { feeds, outputs };
+  }
+
+  /** One forward pass over `texts`; the pooled vectors of each of `layers`, in that order. */
+  async #embedBatch(texts: string[], layers: readonly number[], pooling: Pooling): Promise<Float32Array[][]> {
+    const encoded = this.#tokenizer(texts, { padding: true, truncation: true, max_length: this.maxTokens });
+    const { feeds, outputs } = await this.#forward(encoded);
     try {
       return layers.map((layer) => {
         if (pooling === 'sentence') return this.#sentenceEmbeddings(outputs, texts.length);
@@ -705,20 +718,7 @@ class TransformersEncoder implements Encoder {
   /** One batch of {@link embedTokens}: each row's real tokens (right padding) cut out of the padded output. */
   async #tokenStatesBatch(texts: string[], layer: number, maxTokens: number): Promise<TextTokenStates[]> {
     const encoded = this.#tokenizer(texts, { padding: true, truncation: true, max_length: maxTokens });
-    const feeds: Record<string, Tensor> = {
-      input_ids: encoded.input_ids,
-      attention_mask: encoded.attention_mask,
-    };
-    if (encoded.token_type_ids && (this.#inputNames?.includes('token_type_ids') ?? true)) {
-      feeds.token_type_ids = encoded.token_type_ids;
-    }
-    let outputs: Record<string, Tensor | undefined>;
-    try {
-      outputs = (await this.#model(feeds)) as Record<string, Tensor | undefined>;
-    } catch (error) {
-      for (const tensor of Object.values(feeds)) tensor.dispose();
-      throw this.#runError(error);
-    }
+    const { feeds, outputs } = await this.#forward(encoded);
     try {
       // The unfrozen layers are fed `hidden_states.N` itself, even for the last layer.
       const hidden = outputs[hiddenStateOutputName(layer)] ?? this.#hiddenStates(outputs, layer);
