@@ -13,7 +13,14 @@ import type { AddressInfo } from 'node:net';
 import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { startWorkshop, type WorkshopServer } from '../../scripts/workshop/server.ts';
-import { UI_TIMEOUT_MS } from './app-driver.ts';
+import {
+  dataValues,
+  openTab,
+  runAllPrompts,
+  startModelLoad,
+  UI_TIMEOUT_MS,
+  waitForModelStatus,
+} from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import { experimentRow, waitForLibrary } from './storage-driver.ts';
 
@@ -134,4 +141,16 @@ test('over plain http on a network name the app says what is limited', async () 
   expect(text).toContain('No offline use');
   expect(text).toContain('No WebGPU');
   expect(await page.evaluate(() => window.isSecureContext)).toBe(false);
+  // What is limited must still work: no Cache Storage and no WebCrypto there, yet the model loads
+  // (single-threaded) and the prompts run.
+  expect(await page.evaluate(() => typeof caches)).toBe('undefined');
+  const panel = await openTab(page, 'model');
+  await startModelLoad(panel);
+  const status = await waitForModelStatus(page, ['ready', 'error']);
+  expect(status, status === 'ready' ? '' : ((await panel.textContent()) ?? '')).toBe('ready');
+  const { panel: prompts, cards } = await runAllPrompts(page);
+  const accuracies = await dataValues(prompts.getByTestId('run-accuracy'));
+  expect(accuracies).toHaveLength(cards);
+  for (const accuracy of accuracies) expect(accuracy).toBeGreaterThan(0.5);
+  expect(session.externalRequests).toEqual([]);
 });

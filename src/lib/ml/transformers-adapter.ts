@@ -33,6 +33,7 @@ import {
   type ProgressInfo,
   Tensor,
 } from '@huggingface/transformers';
+import { sha256Hex } from '../core/hash/sha256.ts';
 import { planBatches } from '../core/models/batches.ts';
 import { resolveLayer } from '../core/experiment/layers.ts';
 import type { Pooling } from '../core/experiment/types.ts';
@@ -89,14 +90,6 @@ export interface LoadEncoderOptions {
   wasmPaths?: { wasm: string; mjs: string };
   /** Browser WASM threads; must be set before the first session is created. */
   numThreads?: number;
-}
-
-/** SHA-256 of `bytes`, 64 lower-case hex digits (WebCrypto: browsers, workers and Node 20). */
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-  let text = '';
-  for (const byte of digest) text += byte.toString(16).padStart(2, '0');
-  return text;
 }
 
 /** Texts per forward pass when the caller does not say. */

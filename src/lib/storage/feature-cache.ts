@@ -9,6 +9,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { FeatureScope, FeatureStore, StoredVector } from '../core/experiment/feature-store.ts';
+import { sha256Hex } from '../core/hash/sha256.ts';
 import { isQuotaError } from './errors.ts';
 
 /** The database the app uses; tests may open another name. */
@@ -53,16 +54,9 @@ export interface FeatureCacheOptions {
   onSize?: (size: FeatureCacheSize) => void;
 }
 
-function hex(bytes: Uint8Array): string {
-  let text = '';
-  for (const byte of bytes) text += byte.toString(16).padStart(2, '0');
-  return text;
-}
-
 /** SHA-256 of a text's UTF-8 bytes, hex. */
 export async function textHash(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return hex(new Uint8Array(digest));
+  return sha256Hex(new TextEncoder().encode(text));
 }
 
 /** The scope as a stable string: the same scope always gives the same key. */

@@ -1,10 +1,11 @@
 /**
- * @file Content hashes of uploaded rows (src/lib/storage/hash.ts): the plain-TypeScript SHA-256 the database
+ * @file Content hashes of uploaded rows (src/lib/storage/hash.ts, over core/hash/sha256.ts): the plain-TypeScript SHA-256 the database
  * upgrade uses matches the published test vectors and WebCrypto's digest, so rows migrated from an older database
  * and rows saved later land under the same key.
  */
 import { describe, expect, test } from 'vitest';
-import { hashRows, hashRowsSync, sha256, type Row } from '../../../src/lib/storage/hash.ts';
+import { sha256, sha256Hex } from '../../../src/lib/core/hash/sha256.ts';
+import { hashRows, hashRowsSync, type Row } from '../../../src/lib/storage/hash.ts';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
@@ -25,6 +26,24 @@ describe('sha256', () => {
     const data = new Uint8Array(length).map((_, index) => (index * 31 + 7) & 0xff);
     const expected = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
     expect(hex(sha256(data))).toBe(hex(expected));
+  });
+});
+
+describe('sha256Hex', () => {
+  test('gives the same digest with WebCrypto and without it (a page on plain http has no crypto.subtle)', async () => {
+    const data = new Uint8Array(100_000).map((_, index) => (index * 13 + 5) & 0xff);
+    const withWebCrypto = await sha256Hex(data);
+    const subtle = Object.getOwnPropertyDescriptor(Crypto.prototype, 'subtle');
+    Object.defineProperty(crypto, 'subtle', { value: undefined, configurable: true });
+    try {
+      expect(crypto.subtle).toBeUndefined();
+      expect(await sha256Hex(data)).toBe(withWebCrypto);
+    } finally {
+      Reflect.deleteProperty(crypto, 'subtle');
+    }
+    expect(Object.getOwnPropertyDescriptor(Crypto.prototype, 'subtle')).toEqual(subtle);
+    expect(crypto.subtle).toBeDefined();
+    expect(withWebCrypto).toBe(hex(new Uint8Array(await crypto.subtle.digest('SHA-256', data))));
   });
 });
 
