@@ -792,3 +792,20 @@ export function parseExperimentText(text: string): Experiment {
 export function serializeExperiment(experiment: Experiment): string {
   return `${JSON.stringify(parseExperiment(experiment), null, 2)}\n`;
 }
+
+/**
+ * The fields this validator accepts in each object of the file, exactly the lists it checks against: the JSON
+ * Schema for editors (json-schema.ts) is generated from them, so the two cannot disagree on a field's name.
+ */
+export const EXPERIMENT_FIELDS = {
+  experiment: TOP_LEVEL_FIELDS,
+  split: SPLIT_FIELDS,
+  pathDataset: PATH_DATASET_FIELDS,
+  builtinDataset: BUILTIN_DATASET_FIELDS,
+  inlineDataset: INLINE_DATASET_FIELDS,
+  similarityPrompt: SIMILARITY_FIELDS,
+  nliPrompt: NLI_FIELDS,
+  instructionPrompt: INSTRUCTION_FIELDS,
+  head: HEAD_FIELDS,
+  learningCurve: LEARNING_CURVE_FIELDS,
+} as const satisfies Record<string, readonly string[]>;

@@ -51,6 +51,8 @@ export interface EnumSetting<T extends string> extends SettingText {
   readonly kind: 'enum';
   readonly choices: readonly SettingChoice<T>[];
   readonly default: T;
+  /** An optional setting may be left out of the file; a run then uses `default`. */
+  readonly optional?: boolean;
 }
 
 /** The split every method is scored on, in the file's field order. */
@@ -247,6 +249,7 @@ export const HEAD_SETTINGS = {
       { value: 'balanced', text: 'balanced (rare classes count more)' },
     ],
     default: 'none',
+    optional: true,
   },
   // Unfreezing top layers (issue 11).
   unfreeze: {

@@ -15,9 +15,14 @@ export function hexDigest(bytes: Uint8Array): string {
 
 /** SHA-256 of `bytes`, 64 lower-case hex digits: WebCrypto when available, else {@link sha256}. */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const subtle = (globalThis.crypto as Partial<Crypto> | undefined)?.subtle;
+  const subtle = (globalThis as { crypto?: { subtle?: SubtleDigest } }).crypto?.subtle;
   if (subtle === undefined) return hexDigest(sha256(bytes));
-  return hexDigest(new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
+  return hexDigest(new Uint8Array(await subtle.digest('SHA-256', bytes)));
+}
+
+/** The one method of WebCrypto's `SubtleCrypto` used here (the core is typed without the DOM library). */
+interface SubtleDigest {
+  digest(algorithm: 'SHA-256', data: Uint8Array): Promise<ArrayBuffer>;
 }
 
 /** SHA-256 of `bytes`, hex, computed synchronously in TypeScript. */
