@@ -90,7 +90,8 @@ export const GLOSSARY = [
   {
     id: 'verbalizer',
     term: 'Verbalizer',
-    short: 'The word the language model should answer with for a label, such as " sports" for the label sports.',
+    short:
+      'The word the language model should answer with for a label, such as " sports" for the label sports.',
     long:
       'Labels are names in your data; a language model answers in words. Each label gets a verbalizer, and the ' +
       'model scores how likely it would write each one after the prompt. The most likely one is the prediction. ' +
@@ -100,7 +101,8 @@ export const GLOSSARY = [
   {
     id: 'few-shot',
     term: 'Few-shot',
-    short: 'Using only a handful of labeled examples per class: shown in the prompt, or used to train a head.',
+    short:
+      'Using only a handful of labeled examples per class: shown in the prompt, or used to train a head.',
     long:
       'Zero-shot means no labeled example at all; few-shot means a few per class. In the prompt lab the examples ' +
       'are written into the prompt and the model is not changed. In the fine-tune lab "examples per class" trains ' +
@@ -121,7 +123,8 @@ export const GLOSSARY = [
   {
     id: 'calibration',
     term: 'Calibration',
-    short: 'Correcting a prompt that leans towards some label whatever the text, by measuring it on empty inputs.',
+    short:
+      'Correcting a prompt that leans towards some label whatever the text, by measuring it on empty inputs.',
     long:
       'Some prompts favour a label before seeing any text. Calibration asks the model about content-free inputs ' +
       '("N/A", the empty text), takes that as the prompt’s bias, and divides every prediction’s scores by it. ' +
@@ -161,7 +164,8 @@ export const GLOSSARY = [
   {
     id: 'pooling',
     term: 'Pooling',
-    short: 'How the model’s one vector per word becomes one vector per text: averaged, or one chosen token’s.',
+    short:
+      'How the model’s one vector per word becomes one vector per text: averaged, or one chosen token’s.',
     long:
       'A layer gives a vector for every token of the text, but the head needs one per text. Mean pooling averages ' +
       'them; CLS or last pooling takes a single token’s vector; sentence pooling uses the model’s own sentence ' +
@@ -171,7 +175,8 @@ export const GLOSSARY = [
   {
     id: 'cls',
     term: 'CLS token',
-    short: 'A special token a BERT-like model puts before the text; its vector is meant to sum the whole text up.',
+    short:
+      'A special token a BERT-like model puts before the text; its vector is meant to sum the whole text up.',
     long:
       'Models such as BERT add a token named [CLS] at the start. During their own training its vector was used to ' +
       'classify whole sentences, so it can stand for the text. Whether it beats averaging every token depends on ' +
@@ -241,7 +246,8 @@ export const GLOSSARY = [
   {
     id: 'macro-f1',
     term: 'Macro-F1',
-    short: 'The F1 score of each class (how well it is found without false alarms), averaged over the classes.',
+    short:
+      'The F1 score of each class (how well it is found without false alarms), averaged over the classes.',
     long:
       'For each class, F1 combines precision (of the examples given that label, how many had it) and recall (of the ' +
       'examples that have it, how many were found). Macro-F1 averages it over the classes with equal weight, so a ' +

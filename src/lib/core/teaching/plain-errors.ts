@@ -97,7 +97,8 @@ const RULES: readonly Rule[] = [
   {
     scope: 'prompt',
     field: '*',
-    pattern: /is not a label of the dataset: (?:describe|give a verbalizer for) exactly these labels: (.+)\.$/,
+    pattern:
+      /is not a label of the dataset: (?:describe|give a verbalizer for) exactly these labels: (.+)\.$/,
     say: ({ field }, match) =>
       `${quoted(field[1])} is not a label of the data, whose labels are ${match[1] ?? ''}. ` +
       'Choose the data again, or remove this label from the variation.',
@@ -158,7 +159,8 @@ const RULES: readonly Rule[] = [
   {
     scope: 'head',
     field: '*',
-    pattern: /diverged: (.+?) became NaN or infinite with learning rate (\S+?)\. Lower "learningRate" \(e\.g\. ([^)]+)\)/,
+    pattern:
+      /diverged: (.+?) became NaN or infinite with learning rate (\S+?)\. Lower "learningRate" \(e\.g\. ([^)]+)\)/,
     say: (_, match) =>
       `Training broke down: ${match[1] ?? 'a number'} grew without limit with learning rate ${match[2] ?? ''}. ` +
       `Lower the learning rate, for example to ${match[3] ?? ''}, and train again.`,
@@ -183,7 +185,11 @@ export function locatePath(path: string): Located | undefined {
   if (segments === undefined || segments.length === 0) return undefined;
   const [head, index, ...rest] = segments;
   if ((head === 'prompts' || head === 'heads') && index !== undefined && /^\d+$/.test(index)) {
-    return { card: { kind: head === 'prompts' ? 'prompt' : 'head', index: Number(index) }, section: undefined, field: rest };
+    return {
+      card: { kind: head === 'prompts' ? 'prompt' : 'head', index: Number(index) },
+      section: undefined,
+      field: rest,
+    };
   }
   return { card: undefined, section: head, field: segments.slice(1) };
 }
@@ -204,7 +210,8 @@ export function pathSegments(path: string): string[] | undefined {
 }
 
 /** A path at the start of a plain error's message (`prompts[0].template: must …`), when the class was lost. */
-const PATH_PREFIX = /^((?:prompts|heads)\[\d+\](?:\.[A-Za-z_$][\w$]*|\[\d+\]|\["(?:[^"\\]|\\.)*"\])*): ([\s\S]+)$/;
+const PATH_PREFIX =
+  /^((?:prompts|heads)\[\d+\](?:\.[A-Za-z_$][\w$]*|\[\d+\]|\["(?:[^"\\]|\\.)*"\])*): ([\s\S]+)$/;
 
 /** The name a student sees for a field of a card or section: the form's label where there is one. */
 export function fieldLabel(scope: string, field: readonly string[]): string {
@@ -250,7 +257,8 @@ function word(input: RuleInput, located: boolean): { message: string; field: rea
   }
   const setting = input.field.length === 1 && (input.scope === 'head' || input.scope === 'split');
   const name = fieldLabel(input.scope, input.field);
-  if (setting && /^(must|is) /.test(input.detail)) return { message: `${name} ${input.detail}`, field: input.field };
+  if (setting && /^(must|is) /.test(input.detail))
+    return { message: `${name} ${input.detail}`, field: input.field };
   return { message: name === '' ? sentence(input.detail) : `${name}: ${input.detail}`, field: input.field };
 }
 

@@ -33,7 +33,9 @@ function validationError(patch: Patch): ExperimentError {
       { name: 'described', strategy: 'similarity', descriptions: { food: 'meals', 'not spam': 'a note' } },
       { name: 'entails', strategy: 'nli', hypothesis: 'About {label}.' },
     ],
-    heads: [{ name: 'linear', layer: -1, pooling: 'mean', hidden: 0, epochs: 20, learningRate: 0.01, seed: 1 }],
+    heads: [
+      { name: 'linear', layer: -1, pooling: 'mean', hidden: 0, epochs: 20, learningRate: 0.01, seed: 1 },
+    ],
   };
   patch(experiment);
   try {
@@ -234,7 +236,11 @@ describe('field paths', () => {
       section: undefined,
       field: ['epochs'],
     });
-    expect(locatePath('dataset.rows[3]')).toEqual({ card: undefined, section: 'dataset', field: ['rows', '3'] });
+    expect(locatePath('dataset.rows[3]')).toEqual({
+      card: undefined,
+      section: 'dataset',
+      field: ['rows', '3'],
+    });
   });
 
   it('names fields with the forms’ labels', () => {
@@ -266,7 +272,10 @@ describe('which card and field a problem marks', () => {
 
 describe('failureStillApplies', () => {
   const failed = { name: 'h', learningRate: 5, epochs: 20 };
-  const diverged = explainError(new Error(new HeadDivergedError('the loss', 5).message), { kind: 'head', index: 0 });
+  const diverged = explainError(new Error(new HeadDivergedError('the loss', 5).message), {
+    kind: 'head',
+    index: 0,
+  });
 
   it('holds while the failed field keeps its value, whatever else changes', () => {
     expect(failureStillApplies(diverged, failed, { ...failed, epochs: 30, name: 'renamed' })).toBe(true);
@@ -285,7 +294,9 @@ describe('failureStillApplies', () => {
   });
 
   it('reads user keys as own properties only', () => {
-    const problem = explainError(new ExperimentError('prompts[0].descriptions.constructor', 'is an empty description.'));
+    const problem = explainError(
+      new ExperimentError('prompts[0].descriptions.constructor', 'is an empty description.'),
+    );
     const spec = { name: 'a', descriptions: Object.assign(Object.create(null) as object, { x: 'one' }) };
     expect(failureStillApplies(problem, spec, { ...spec })).toBe(true);
   });
