@@ -324,12 +324,16 @@ function canonical(value: unknown): string {
 
 /**
  * Whether a run failure recorded on `failed` (the spec as it ran) still describes `current`: the failure's field
- * holds the same value, or, when it named no field, everything but the name is the same. Editing the field (or,
+ * holds the same value in a prompt of the same strategy, or, when it named no field, everything but the name is
+ * the same. Editing the field (or,
  * with no field, anything) clears the mark; the next run says again if it is still wrong.
  */
 export function failureStillApplies(problem: PlainError, failed: object, current: object): boolean {
   if (problem.field.length > 0) {
-    return canonical(valueAt(failed, problem.field)) === canonical(valueAt(current, problem.field));
+    // A prompt switched to another strategy is another kind of prompt: a model fit for one may fail the other.
+    const same = (field: readonly string[]): boolean =>
+      canonical(valueAt(failed, field)) === canonical(valueAt(current, field));
+    return same(problem.field) && same(['strategy']);
   }
   const withoutName = (spec: object): string => canonical({ ...spec, name: undefined });
   return withoutName(failed) === withoutName(current);

@@ -285,6 +285,21 @@ describe('failureStillApplies', () => {
     expect(failureStillApplies(diverged, failed, { ...failed, learningRate: 0.01 })).toBe(false);
   });
 
+  it('clears when a prompt changes strategy, even with the same value in the field', () => {
+    const notNli = explainError(
+      thrown(() => requirePairClassifier(undefined, 'fixtures/tiny-bert', 'prompts[0].model')),
+    );
+    const nli = { name: 'p', strategy: 'nli', hypothesis: 'About {label}.', model: 'fixtures/tiny-bert' };
+    const similarity = {
+      name: 'p',
+      strategy: 'similarity',
+      template: 'About {label}.',
+      model: 'fixtures/tiny-bert',
+    };
+    expect(failureStillApplies(notNli, nli, { ...nli, hypothesis: 'On {label}.' })).toBe(true);
+    expect(failureStillApplies(notNli, nli, similarity)).toBe(false);
+  });
+
   it('with no field, clears on any change but a rename, and ignores key order', () => {
     const whole = explainError(new Error('the worker stopped.'), { kind: 'prompt', index: 0 });
     const spec = { name: 'a', strategy: 'similarity', descriptions: { x: 'one', y: 'two' } };
