@@ -17,7 +17,7 @@ export interface GlossaryTerm {
   readonly short: string;
   /** A few more sentences for the glossary page: how it works here and what to look at. */
   readonly long: string;
-  /** The tabs where the term is met, first the one where a newcomer meets it first. */
+  /** The tabs that explain the term in place (the glossary links back to them), the first one met first. */
   readonly where: readonly LabTab[];
 }
 
@@ -32,7 +32,7 @@ export const GLOSSARY = [
       'Someone else trained this model on a large collection of text, so it already turns a sentence into numbers ' +
       'that capture its meaning. The prompt lab only changes what you give it; the fine-tune lab keeps it as it ' +
       'is and trains something small on top. Either way you reuse what it learned instead of starting from zero.',
-    where: ['model', 'finetune'],
+    where: ['model'],
   },
   {
     id: 'test-split',
@@ -43,7 +43,7 @@ export const GLOSSARY = [
       'The data is cut in two: a training part, which a head may learn from and few-shot examples are taken from, ' +
       'and a test part, which nothing learns from. Scoring every method on the same test examples makes the ' +
       'numbers comparable. A score on examples the method has seen would only show that it remembers them.',
-    where: ['data', 'compare'],
+    where: ['data'],
   },
   {
     id: 'seed',
@@ -107,7 +107,7 @@ export const GLOSSARY = [
       'Zero-shot means no labeled example at all; few-shot means a few per class. In the prompt lab the examples ' +
       'are written into the prompt and the model is not changed. In the fine-tune lab "examples per class" trains ' +
       'the head on only that many, which is how the learning curve asks how many labels training needs.',
-    where: ['prompts', 'finetune', 'compare'],
+    where: ['prompts', 'finetune'],
   },
   {
     id: 'nli',
@@ -139,7 +139,7 @@ export const GLOSSARY = [
       'A model is many numbers (parameters). Fine-tuning nudges some of them so that the model’s answers match ' +
       'labeled examples. Here the large pre-trained part stays frozen and only a small head is trained, which is ' +
       'fast and needs few examples; the results table shows how many parameters each method changed.',
-    where: ['finetune', 'compare'],
+    where: ['finetune'],
   },
   {
     id: 'frozen-layers',
@@ -191,7 +191,7 @@ export const GLOSSARY = [
       'The head is the only part that is trained. A linear head is one weight per feature and label; a head with ' +
       'hidden units adds one small layer in between. Because it is small it trains in seconds, and the frozen model ' +
       'computes its features only once per text.',
-    where: ['finetune', 'compare'],
+    where: ['finetune'],
   },
   {
     id: 'epoch',
@@ -241,7 +241,7 @@ export const GLOSSARY = [
     long:
       'Easy to read, but it can flatter: if 90% of the e-mails are ham, saying "ham" every time scores 90% and ' +
       'finds no spam at all. Read it next to macro-F1, which treats every class as equally important.',
-    where: ['compare', 'prompts', 'finetune'],
+    where: ['compare'],
   },
   {
     id: 'macro-f1',
@@ -263,7 +263,7 @@ export const GLOSSARY = [
       'A score from a few dozen test examples is uncertain: other examples would give another number. The 95% ' +
       'interval is computed by resampling the test set (bootstrap). When two methods’ intervals overlap a lot, the ' +
       'test set is too small to say which is better; the paired test under the table says it in words.',
-    where: ['compare', 'prompts'],
+    where: ['compare'],
   },
 ] as const satisfies readonly GlossaryTerm[];
 

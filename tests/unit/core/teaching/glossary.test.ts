@@ -107,6 +107,29 @@ describe('the glossary in the UI', () => {
     expect(unmet).toEqual([]);
   });
 
+  it('links back only to tabs that explain the term in place', () => {
+    const TAB_OF_FOLDER = new Map([
+      ['models', 'model'],
+      ['data', 'data'],
+      ['prompts', 'prompts'],
+      ['finetune', 'finetune'],
+      ['compare', 'compare'],
+    ]);
+    const explained = new Set<string>();
+    for (const { id, path } of usedInMarkup) {
+      const folder = /components\/([^/]+)\//.exec(path)?.[1];
+      const tab = folder === undefined ? undefined : TAB_OF_FOLDER.get(folder);
+      if (tab !== undefined) explained.add(`${tab}:${id}`);
+    }
+    // Split settings are edited in the data tab, head settings in the fine-tune lab.
+    for (const key of Object.keys(SPLIT_SETTINGS)) explained.add(`data:${settingTerm(key) ?? ''}`);
+    for (const key of Object.keys(HEAD_SETTINGS)) explained.add(`finetune:${settingTerm(key) ?? ''}`);
+    for (const entry of GLOSSARY) {
+      for (const tab of entry.where)
+        expect(explained.has(`${tab}:${entry.id}`), `${entry.id} in ${tab}`).toBe(true);
+    }
+  });
+
   it('the settings forms show each setting’s term (SettingField looks it up by key)', () => {
     const settingField = readFileSync(join(SRC, 'lib/components/shared/SettingField.svelte'), 'utf8');
     expect(settingField).toMatch(/settingTerm\(setting\.key\)/);
