@@ -75,6 +75,7 @@ import { headPredictor, promptPredictor, withPredictor } from './try-it.ts';
 import { checkExperiment } from './experiment-snapshot.svelte.ts';
 import { FeatureCacheState } from './FeatureCacheState.svelte.ts';
 import { probeLayers, type LayerProbePoint, type LayerProbeResult } from '../core/experiment/layer-probe.ts';
+import { CardProblems } from './CardProblems.svelte.ts';
 
 const now = (): number => performance.now();
 
@@ -242,6 +243,12 @@ export class ExperimentState {
     }
   });
 
+  /**
+   * What is wrong with each prompt card and head card, in plain words: the validation's problem on its card, or
+   * the card's last failed run (CardProblems.svelte.ts).
+   */
+  readonly problems: CardProblems = new CardProblems(this);
+
   /** The orchestrator's vectors, kept across runs (nothing renders them); cleared on model/split change. */
   readonly #cache = createFeatureCache();
   /** Stops the prompt runs in progress when the model, split or experiment changes. */
@@ -303,6 +310,7 @@ export class ExperimentState {
     this.experiment = experiment;
     this.promptKeys = experiment.prompts.map(() => newPromptKey());
     this.runs = runs;
+    this.problems.clear();
     this.promptError = undefined;
     this.headError = undefined;
     this.modelNotice = undefined;
@@ -716,6 +724,8 @@ export class ExperimentState {
           },
           onRun: (run) => {
             this.#putRun(run, generation);
+            if (generation === this.#generation)
+              this.#promptCard(run.name, (card) => this.problems.succeed(card));
             advance();
           },
           onPromptVectors: (vectors, part) => {
@@ -735,6 +745,7 @@ export class ExperimentState {
           onError: (error, part) => {
             if (this.#promptController !== controller) return;
             advance();
+            this.problems.fail({ kind: 'prompt', index: part.index }, error);
             report(`Variation "${part.name}": ${messageOf(error)}`);
           },
           signal: controller.signal,
@@ -744,6 +755,7 @@ export class ExperimentState {
       return problems.length === 0;
     } catch (error) {
       if (!isCancel(error, controller.signal)) {
+        this.#promptCard(current, (card) => this.problems.fail(card, error));
         report(`Variation "${current}": ${messageOf(error)}`);
       }
       return false;
@@ -833,6 +845,7 @@ export class ExperimentState {
       this.headError = context.error;
       return;
     }
+    const headCard = { kind: 'head', index: this.#headIndex } as const;
     const generation = this.#generation;
     this.headError = undefined;
     this.#headController?.abort();
@@ -855,7 +868,10 @@ export class ExperimentState {
               this.activity = { kind: 'head', phase: 'training' };
             }
           },
-          onRun: (run) => this.#putRun(run, generation),
+          onRun: (run) => {
+            this.#putRun(run, generation);
+            if (generation === this.#generation) this.problems.succeed(headCard);
+          },
           onTrainedHead: (head) => {
             if (generation !== this.#generation) return;
             const info = this.model.info;
@@ -876,7 +892,10 @@ export class ExperimentState {
         },
       );
     } catch (error) {
-      if (!isCancel(error, controller.signal)) this.headError = messageOf(error);
+      if (!isCancel(error, controller.signal)) {
+        this.headError = messageOf(error);
+        this.problems.fail(headCard, error);
+      }
     } finally {
       if (this.#headController === controller) {
         this.#headController = undefined;
@@ -1063,6 +1082,12 @@ export class ExperimentState {
       prompts: $state.snapshot(this.experiment.prompts),
       heads: $state.snapshot(this.experiment.heads),
     };
+  }
+
+  /** Calls `act` with the card of the prompt variation named `name`, when there is one. */
+  #promptCard(name: string, act: (card: { kind: 'prompt'; index: number }) => void): void {
+    const index = this.experiment.prompts.findIndex((prompt) => prompt.name === name);
+    if (index >= 0) act({ kind: 'prompt', index });
   }
 
   #putRun(run: RunResult, generation: number): void {

@@ -433,6 +433,60 @@ describe('ExperimentState "Run all" with a failing variation', () => {
   });
 });
 
+describe('ExperimentState: problems shown on their own card', () => {
+  const card = (index: number) => ({ kind: 'prompt', index }) as const;
+
+  it('marks the variation whose run failed, not the others; it follows the card and clears when fixed', async () => {
+    const { lab } = await loadedLab({ failing: new Set(['fake/missing']) });
+    lab.updatePrompt(0, { model: 'fake/missing' });
+    await lab.runAllPrompts();
+    const problem = lab.problems.of(card(0));
+    expect(problem?.source).toBe('failed');
+    expect(problem?.problem.field).toEqual(['model']);
+    expect(problem?.problem.message).toMatch(/^The model “fake\/missing” could not be loaded/);
+    expect(lab.problems.of(card(1))).toBeUndefined();
+    expect(lab.problems.of(card(2))).toBeUndefined();
+    expect(lab.runs.map((run) => run.name).sort()).toEqual(['described', 'sentence']);
+
+    expect(lab.renamePrompt(0, 'renamed')).toBeUndefined();
+    lab.updatePrompt(0, { textTemplate: 'Text: {text}' });
+    expect(lab.problems.of(card(0))?.source).toBe('failed');
+    expect(lab.movePrompt(0, 2)).toBe(true);
+    expect(lab.problems.of(card(2))?.problem.field).toEqual(['model']);
+    expect(lab.problems.of(card(0))).toBeUndefined();
+
+    lab.updatePrompt(2, { model: undefined });
+    expect(lab.problems.of(card(2))).toBeUndefined();
+  });
+
+  it('clears a failed run’s mark when the next run of that card succeeds', async () => {
+    const failing = new Set(['fake/missing']);
+    const { lab } = await loadedLab({ failing });
+    lab.updatePrompt(1, { model: 'fake/missing' });
+    expect(await lab.runPrompt(1)).toBe(false);
+    expect(lab.problems.of(card(1))?.source).toBe('failed');
+    failing.delete('fake/missing');
+    expect(await lab.runPrompt(1)).toBe(true);
+    expect(lab.problems.of(card(1))).toBeUndefined();
+  });
+
+  it('shows a value the experiment cannot hold on its card at once, and clears it when fixed', async () => {
+    const { lab } = await loadedLab();
+    lab.updatePrompt(0, { template: 'no placeholder' });
+    expect(lab.problems.of(card(0))).toMatchObject({ source: 'invalid', problem: { field: ['template'] } });
+    expect(lab.problems.of(card(1))).toBeUndefined();
+    lab.updatePrompt(0, { template: 'About {label}.' });
+    expect(lab.problems.of(card(0))).toBeUndefined();
+
+    lab.updateHead({ learningRate: 0 });
+    const head = lab.problems.of({ kind: 'head', index: 0 });
+    expect(head).toMatchObject({ source: 'invalid', problem: { field: ['learningRate'] } });
+    expect(head?.problem.message).toMatch(/^Learning rate must be greater than 0/);
+    lab.updateHead({ learningRate: 0.01 });
+    expect(lab.problems.of({ kind: 'head', index: 0 })).toBeUndefined();
+  });
+});
+
 describe('ExperimentLibrary without IndexedDB', () => {
   afterEach(() => {
     delete (globalThis as { window?: unknown }).window;
