@@ -1,8 +1,8 @@
 /**
  * @file Token counts of "what the model sees": every measured piece of a rendering is counted with the loaded
  * model's tokenizer in one worker call (a premise with its hypothesis as one pair), and each piece over the model's
- * limit is searched for where the cut falls (core/prompts/measure-pieces.ts). Re-counts by itself whenever the pieces or the loaded model change; a slow count
- * for an old rendering never overwrites a newer one.
+ * limit is searched for where the cut falls (core/prompts/measure-pieces.ts). Re-counts by itself whenever the
+ * pieces or the loaded model change; a slow count for an old rendering never overwrites a newer one.
  */
 import { untrack } from 'svelte';
 import { messageOf, type ModelClient } from '../../clients/ModelClient.svelte.ts';
