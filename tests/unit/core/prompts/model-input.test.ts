@@ -215,7 +215,7 @@ describe('measurePieces', () => {
     { role: 'label', caption: 'long hypothesis', text: premise, pair: 'this is about spam', measure: true },
   ];
 
-  it('counts a pair as one input and cuts only its premise, each pair where its own hypothesis leaves room', async () => {
+  it('counts a pair as one input and cuts only its premise, where its own hypothesis leaves room', async () => {
     const counter = pairCounter();
     const measures = await measurePieces(pieces, 10, counter.count);
     const ends = wordEnds(premise);
