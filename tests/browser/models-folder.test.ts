@@ -75,7 +75,7 @@ describe('a model folder from this computer', () => {
   test('a folder of several models asks for one of them', async () => {
     await pick(FIXTURES_DIR);
     await expect(page.getByTestId('model-folder-error').textContent()).resolves.toContain(
-      'holds several models (tiny-bert, tiny-gpt2, tiny-nli-biased, tiny-nli-reordered, tiny-nli)',
+      'holds several models (tiny-bert, tiny-gpt2-induction, tiny-gpt2, tiny-nli-biased, tiny-nli-reordered, tiny-nli)',
     );
   });
 

@@ -4,7 +4,8 @@
  * new variation is switched to NLI and pointed at the model through its card; "Run all" runs them (the model
  * worker loads tiny-nli in place of tiny-bert, then tiny-bert again). The exported experiment and results are
  * compared with `tsx src/cli/experiment.ts` on that file: same predictions, every score within
- * {@link SCORE_TOLERANCE}, and the same record of what ran.
+ * {@link SCORE_TOLERANCE}, and the same record of what ran. "What the model sees" shows the NLI variation's
+ * premise/hypothesis pair per label, each counted as the one input the classifier receives.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -197,6 +198,33 @@ describe('an NLI variation in the browser', () => {
       expect(
         await panel.getByTestId('prompt-model-notice').textContent({ timeout: SLOW_UI_TIMEOUT_MS }),
       ).toContain(NLI_MODEL);
+
+      // What the model sees: per label, the text as premise paired with the hypothesis, counted as one input.
+      // The similarity variation's template is the same sentence, so each pair is [CLS] text [SEP] + sentence
+      // [SEP]: the text's count plus the sentence's, less the one [CLS] a pair does not repeat.
+      const view = panel.getByTestId('model-input-section');
+      const pieces = view.getByTestId('model-input-piece');
+      const counts = () =>
+        pieces.evaluateAll((items) => items.map((item) => Number(item.getAttribute('data-tokens'))));
+      await view.getByTestId('model-input-variation').selectOption({ label: 'similarity' });
+      await pieces.first().and(page.locator('[data-tokens]')).waitFor({ timeout: SLOW_UI_TIMEOUT_MS });
+      const [inputTokens = 0, ...labelTokens] = await counts();
+      expect(labelTokens).toHaveLength(browser.labels.length);
+      await view.getByTestId('model-input-variation').selectOption({ label: 'entailment' });
+      await expect
+        .poll(counts, { timeout: SLOW_UI_TIMEOUT_MS })
+        .toEqual(labelTokens.map((tokens) => inputTokens + tokens - 1));
+      const hypotheses = await pieces.getByTestId('model-input-pair').allTextContents();
+      expect(hypotheses.map((text) => text.replace('Joined after it, as one input:', '').trim())).toEqual(
+        browser.labels.map((label) => `This text is about ${label}.`),
+      );
+      const first = browser.split.test[0]?.text;
+      expect(await pieces.getByTestId('model-input-text').allTextContents()).toEqual(
+        browser.labels.map(() => first),
+      );
+      expect(await pieces.evaluateAll((items) => items.map((item) => item.dataset.truncated))).toEqual(
+        browser.labels.map(() => 'false'),
+      );
     },
   );
 

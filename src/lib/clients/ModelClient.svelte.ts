@@ -310,10 +310,16 @@ export class ModelClient {
     }
   }
 
-  /** Token count of each text (before truncation) under the loaded model's tokenizer. */
-  async countTokens(texts: string[]): Promise<number[]> {
+  /**
+   * Token count of each text (before truncation) under the loaded model's tokenizer; with `pairs`, text i joined
+   * with `pairs[i]` (when not null) as one pair input, e.g. an NLI premise and hypothesis.
+   */
+  async countTokens(texts: string[], pairs?: (string | null)[]): Promise<number[]> {
     if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
-    const reply = await this.#worker().call('count-tokens', { texts });
+    const reply = await this.#worker().call(
+      'count-tokens',
+      pairs === undefined ? { texts } : { texts, pairs },
+    );
     return reply.counts;
   }
 

@@ -80,9 +80,9 @@ export class RemoteEncoder implements Encoder {
     return this.#client.embedLayers(texts, layers, pooling, this.#signal);
   }
 
-  async countTokens(texts: string[]): Promise<number[]> {
+  async countTokens(texts: string[], pairs?: readonly (string | null)[]): Promise<number[]> {
     this.#checkStillLoaded();
-    return this.#client.countTokens(texts);
+    return this.#client.countTokens(texts, pairs === undefined ? undefined : [...pairs]);
   }
 
   /** The worker holds one model: vectors from whichever replaced this one would be silently wrong. */

@@ -69,8 +69,11 @@ export interface Encoder {
     options: EmbedOptions,
     onBatch?: (done: number, total: number) => void,
   ): Promise<Float32Array[]>;
-  /** Token count of each text (before truncation), for validation reports. */
-  countTokens(texts: string[]): Promise<number[]>;
+  /**
+   * Token count of each text (before truncation), for validation reports; with `pairs`, text i joined with
+   * `pairs[i]` (when not null) as the tokenizer joins a pair (an NLI premise and hypothesis).
+   */
+  countTokens(texts: string[], pairs?: readonly (string | null)[]): Promise<number[]>;
   // ---- feature cache and layer probe (issue 11)
   /**
    * SHA-256 (64 hex digits) of the model's weights file, when the adapter read it: persistent feature caches key

@@ -600,9 +600,9 @@ class TransformersEncoder implements Encoder {
     return states;
   }
 
-  async countTokens(texts: string[]): Promise<number[]> {
+  async countTokens(texts: string[], pairs?: readonly (string | null)[]): Promise<number[]> {
     this.#assertUsable();
-    return texts.map((text) => this.#tokenizer.encode(text).length);
+    return texts.map((text, i) => this.#tokenizer.encode(text, { text_pair: pairs?.[i] ?? null }).length);
   }
 
   async dispose(): Promise<void> {

@@ -439,7 +439,9 @@ const handlers: Handlers<ModelWorkerMethods> = {
   },
   async 'count-tokens'(request) {
     const { encoder } = await requireLoaded();
-    return { reply: { type: 'token-counts', counts: await encoder.countTokens(request.texts) } };
+    return {
+      reply: { type: 'token-counts', counts: await encoder.countTokens(request.texts, request.pairs) },
+    };
   },
   async dispose() {
     await loading?.catch(() => undefined);

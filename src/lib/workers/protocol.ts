@@ -148,6 +148,8 @@ export interface EmbeddedLayersReply extends Envelope<'embedded-layers'> {
 
 export interface CountTokensRequest extends Envelope<'count-tokens'> {
   texts: string[];
+  /** When set, text i is counted joined with pairs[i] (null: alone) as one pair input, e.g. an NLI premise. */
+  pairs?: (string | null)[];
 }
 
 /** Classifies premise/hypothesis pairs with the loaded model (NLI prompts). */

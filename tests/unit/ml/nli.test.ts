@@ -2,7 +2,8 @@
  * @file NLI through the transformers.js adapter on the tiny-nli fixtures: the pair classifier's logits equal
  * transformers.js' own `AutoModelForSequenceClassification`, the entailment index comes from config.json (a fixture
  * with another label order gives the same predictions), calibration repairs tiny-nli-biased's designed bias, a long
- * premise is cut before the hypothesis is, and a model that cannot do NLI is refused with its field named.
+ * premise is cut before the hypothesis is (and "what the model sees" counts and cuts each pair as the classifier
+ * does), and a model that cannot do NLI is refused with its field named.
  */
 import {
   AutoModelForSequenceClassification,
@@ -18,6 +19,8 @@ import type { Dataset } from '../../../src/lib/core/dataset/types.ts';
 import { loadExperimentDataset } from '../../../src/lib/core/experiment/run.ts';
 import type { NliPrompt, RunResult } from '../../../src/lib/core/experiment/types.ts';
 import type { Encoder, PairClassifier } from '../../../src/lib/core/ports.ts';
+import { measurePieces } from '../../../src/lib/core/prompts/measure-pieces.ts';
+import { renderModelInput } from '../../../src/lib/core/prompts/model-input.ts';
 import { runNliPrompt } from '../../../src/lib/core/prompts/nli.ts';
 import { loadEncoder } from '../../../src/lib/ml/transformers-adapter.ts';
 
@@ -139,6 +142,53 @@ describe('the pair classifier', () => {
     await expect(
       classifier.classifyPairs([{ premise: 'The match.', hypothesis: 'sports '.repeat(200) }]),
     ).rejects.toThrow(/leaves no room for the text within the model's 128 tokens: shorten the hypothesis/);
+  });
+});
+
+describe('what the model sees for an NLI prompt, counted with the real tokenizer', () => {
+  it('counts each premise/hypothesis pair as the classifier feeds it, and cuts the premise where it does', async () => {
+    const encoder = encoders.get('tiny-nli');
+    if (!encoder) throw new Error('tiny-nli is not loaded');
+    const classifier = classifierOf(encoder);
+    const count = (texts: string[], pairs: (string | null)[]) => encoder.countTokens(texts, pairs);
+    const render = (text: string) => {
+      const rendering = renderModelInput(
+        {
+          name: 'n',
+          strategy: 'nli',
+          hypothesis: 'This text is about {label}.',
+          textTemplate: 'Text: {text}',
+        },
+        { id: 'x', text, label: 'sports' },
+        { labels: ['sports', 'food'], train: [], seed: 1, path: 'prompts[0]' },
+      );
+      if (!rendering.ok) throw new Error(rendering.error);
+      return rendering.pieces;
+    };
+
+    const short = render('The football match.');
+    const measures = await measurePieces(short, encoder.maxTokens, count);
+    const pairs = short.map((piece) => ({ premise: piece.text, hypothesis: piece.pair ?? '' }));
+    for (const [k, pair] of pairs.entries()) {
+      const classified = await classifier.classifyPairs([pair]);
+      expect(measures?.[k]).toEqual({ tokens: classified.tokens, maxTokens: 128, truncated: false });
+    }
+
+    const long = render(`The football match ${'went on and on '.repeat(60)}`);
+    const [cut] = (await measurePieces(long, encoder.maxTokens, count)) ?? [];
+    const piece = long[0];
+    if (cut?.keptChars === undefined || piece?.pair === undefined)
+      throw new Error('the long premise was not cut');
+    const classified = await classifier.classifyPairs([{ premise: piece.text, hypothesis: piece.pair }]);
+    expect(classified).toMatchObject({ truncated: [0], tokens: 128 });
+    const kept = piece.text.slice(0, cut.keptChars);
+    const nextWord = piece.text.slice(0, piece.text.indexOf(' ', cut.keptChars + 1));
+    const [keptTokens, overTokens] = await encoder.countTokens([kept, nextWord], [piece.pair, piece.pair]);
+    expect(keptTokens).toBeLessThanOrEqual(128);
+    expect(overTokens).toBeGreaterThan(128);
+    // The count shown is the whole pair's; the classifier feeds its first 128 tokens, the hypothesis kept whole.
+    expect(cut.tokens).toBeGreaterThan(128);
+    expect(cut.tokens).toBe((await encoder.countTokens([piece.text], [piece.pair]))[0]);
   });
 });
 

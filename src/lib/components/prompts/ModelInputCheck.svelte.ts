@@ -1,13 +1,14 @@
 /**
  * @file Token counts of "what the model sees": every measured piece of a rendering is counted with the loaded
- * model's tokenizer in one worker call, and each piece over the model's limit is searched for where the cut falls
- * (core/prompts/truncation.ts). Re-counts by itself whenever the pieces or the loaded model change; a slow count
- * for an old rendering never overwrites a newer one.
+ * model's tokenizer in one worker call (a premise with its hypothesis as one pair), and each piece over the model's
+ * limit is searched for where the cut falls (core/prompts/measure-pieces.ts). Re-counts by itself whenever the
+ * pieces or the loaded model change; a slow count for an old rendering never overwrites a newer one.
  */
 import { untrack } from 'svelte';
 import { messageOf, type ModelClient } from '../../clients/ModelClient.svelte.ts';
 import type { ModelInputPiece } from '../../core/prompts/model-input.ts';
-import { measureTokens, type TokenMeasure } from '../../core/prompts/truncation.ts';
+import { measurePieces, type CountTokenPairs } from '../../core/prompts/measure-pieces.ts';
+import type { TokenMeasure } from '../../core/prompts/truncation.ts';
 
 /** What the count found, per piece in rendering order (undefined for a piece the strategy measures itself). */
 export type ModelInputCount =
@@ -48,22 +49,11 @@ export class ModelInputCheck {
       return;
     }
     this.result = { status: 'counting', modelId };
-    const count = (texts: string[]): Promise<number[]> => this.#model.countTokens(texts);
+    const count: CountTokenPairs = (texts, pairs) =>
+      this.#model.countTokens(texts, pairs.some((pair) => pair !== null) ? pairs : undefined);
     try {
-      const measured = pieces.filter((piece) => piece.measure).map((piece) => piece.text);
-      const counts = measured.length === 0 ? [] : await count(measured);
-      let next = 0;
-      const measures: (TokenMeasure | undefined)[] = [];
-      for (const piece of pieces) {
-        if (!piece.measure) {
-          measures.push(undefined);
-          continue;
-        }
-        const tokens = counts[next++] as number;
-        measures.push(await measureTokens(piece.text, maxTokens, count, tokens));
-        if (generation !== this.#generation) return;
-      }
-      if (generation !== this.#generation) return;
+      const measures = await measurePieces(pieces, maxTokens, count, () => generation !== this.#generation);
+      if (measures === undefined || generation !== this.#generation) return;
       this.result = { status: 'done', modelId, maxTokens, measures };
     } catch (error) {
       if (generation !== this.#generation) return;

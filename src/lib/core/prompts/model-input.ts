@@ -6,6 +6,7 @@
  */
 import type { LabeledExample } from '../dataset/types.ts';
 import type { PromptSpec } from '../experiment/types.ts';
+import { renderNliInput } from './nli-input.ts';
 import { applyTextTemplate, labelTexts } from './similarity.ts';
 
 /** One text the model receives. */
@@ -16,6 +17,11 @@ export interface ModelInputPiece {
   caption: string;
   /** Exactly what the tokenizer is given. */
   text: string;
+  /**
+   * A second text the tokenizer joins after `text` into one input, as a pair (an NLI hypothesis after its
+   * premise): the count is the pair's, and only `text` is cut when the pair is too long.
+   */
+  pair?: string;
   /**
    * True when the model tokenizes this text on its own, so its token count and truncation at the model's limit
    * can be checked by counting its tokens; false when the strategy truncates or combines it itself (say how
@@ -86,6 +92,7 @@ export const MODEL_INPUT_RENDERERS: {
   readonly [S in PromptSpec['strategy']]?: ModelInputRenderer<Extract<PromptSpec, { strategy: S }>>;
 } = {
   similarity: renderSimilarityInput,
+  nli: renderNliInput,
 };
 
 /** What `prompt`'s strategy hands the model for `example`; an error names what is wrong with the prompt. */

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { PromptSpec } from '../../../../src/lib/core/experiment/types.ts';
-import { renderModelInput, type ModelInputContext } from '../../../../src/lib/core/prompts/model-input.ts';
+import { measurePieces } from '../../../../src/lib/core/prompts/measure-pieces.ts';
+import {
+  renderModelInput,
+  type ModelInputContext,
+  type ModelInputPiece,
+} from '../../../../src/lib/core/prompts/model-input.ts';
 import { measureTokens, PREFIXES_PER_CALL, wordEnds } from '../../../../src/lib/core/prompts/truncation.ts';
 
 const example = { id: 't7', text: 'Free money, click now', label: 'spam' };
@@ -53,6 +58,64 @@ describe('renderModelInput (similarity)', () => {
     expect(renderModelInput(prompt, example, context)).toEqual({
       ok: false,
       error: 'There is no view of the model\'s input for the "toString" strategy yet.',
+    });
+  });
+});
+
+describe('renderModelInput (nli)', () => {
+  const cases: [what: string, prompt: PromptSpec, caption: string, premise: string, note: RegExp][] = [
+    [
+      'the bare text as premise',
+      { name: 'n', strategy: 'nli', hypothesis: 'This email is {label}.' },
+      'premise (the input text), then hypothesis',
+      'Free money, click now',
+      /softmax over the labels of each pair's entailment logit\.$/,
+    ],
+    [
+      'the wrapped text as premise, calibrated',
+      {
+        name: 'n',
+        strategy: 'nli',
+        hypothesis: 'This email is {label}.',
+        textTemplate: 'Email: {text}',
+        calibrate: true,
+      },
+      'premise (the input in its wrapper), then hypothesis',
+      'Email: Free money, click now',
+      /content-free premises "N\/A", "" \(and the mask token, when the model has one\)\.$/,
+    ],
+  ];
+  for (const [what, prompt, caption, premise, note] of cases) {
+    it(`pairs ${what} with every label's hypothesis, one piece per label`, () => {
+      const rendering = renderModelInput(prompt, example, context);
+      if (!rendering.ok) throw new Error(rendering.error);
+      expect(rendering.pieces).toEqual([
+        {
+          role: 'label',
+          caption: `Label “ham”: ${caption}`,
+          text: premise,
+          pair: 'This email is ham.',
+          measure: true,
+        },
+        {
+          role: 'label',
+          caption: `Label “spam”: ${caption}`,
+          text: premise,
+          pair: 'This email is spam.',
+          measure: true,
+        },
+      ]);
+      expect(rendering.note).toMatch(/loses the end of its premise, never the hypothesis/);
+      expect(rendering.note).toMatch(note);
+    });
+  }
+
+  it('names the field of a hypothesis without {label}', () => {
+    const prompt: PromptSpec = { name: 'n', strategy: 'nli', hypothesis: 'This is an email.' };
+    expect(renderModelInput(prompt, example, context)).toEqual({
+      ok: false,
+      error:
+        'prompts[0].hypothesis: must contain {label} where each label goes, e.g. "This text is about {label}.".',
     });
   });
 });
@@ -122,5 +185,63 @@ describe('measureTokens with a known count', () => {
     const measure = await measureTokens('a b c d', 4, counter.count, 6);
     expect(measure).toEqual({ tokens: 6, maxTokens: 4, truncated: true, keptChars: 3 });
     expect(counter.calls).toEqual([3]);
+  });
+});
+
+/** Whitespace tokens plus [CLS] … [SEP] (+ hypothesis [SEP] for a pair), recording every call's pairs. */
+function pairCounter(): {
+  count: (texts: string[], pairs: (string | null)[]) => Promise<number[]>;
+  calls: (string | null)[][];
+} {
+  const calls: (string | null)[][] = [];
+  return {
+    calls,
+    count: async (texts, pairs) => {
+      calls.push(pairs);
+      return texts.map((text, i) => {
+        const pair = pairs[i] ?? null;
+        return wordEnds(text).length + 2 + (pair === null ? 0 : wordEnds(pair).length + 1);
+      });
+    },
+  };
+}
+
+describe('measurePieces', () => {
+  const premise = 'one two three four five six';
+  const pieces: ModelInputPiece[] = [
+    { role: 'input', caption: 'alone', text: premise, measure: true },
+    { role: 'context', caption: 'counted by the strategy', text: 'whatever', measure: false },
+    { role: 'label', caption: 'short hypothesis', text: premise, pair: 'about ham', measure: true },
+    { role: 'label', caption: 'long hypothesis', text: premise, pair: 'this is about spam', measure: true },
+  ];
+
+  it('counts a pair as one input and cuts only its premise, where its own hypothesis leaves room', async () => {
+    const counter = pairCounter();
+    const measures = await measurePieces(pieces, 10, counter.count);
+    const ends = wordEnds(premise);
+    expect(measures).toEqual([
+      { tokens: 8, maxTokens: 10, truncated: false },
+      undefined,
+      // 6 + 2 + 3 = 11 > 10: the premise keeps 5 words.
+      { tokens: 11, maxTokens: 10, truncated: true, keptChars: ends[4] },
+      // 6 + 2 + 5 = 13: the longer hypothesis leaves room for 3 words of the premise.
+      { tokens: 13, maxTokens: 10, truncated: true, keptChars: ends[2] },
+    ]);
+    expect(counter.calls[0]).toEqual([null, 'about ham', 'this is about spam']);
+    // Every prefix of a pair's premise was counted with that pair's hypothesis.
+    for (const call of counter.calls.slice(1)) expect(new Set(call).size).toBe(1);
+    expect(counter.calls.slice(1).map((call) => call[0])).toEqual(['about ham', 'this is about spam']);
+  });
+
+  it('stops, returning nothing, once the rendering is stale', async () => {
+    let calls = 0;
+    const stale = () => ++calls > 1;
+    expect(await measurePieces(pieces, 10, pairCounter().count, stale)).toBeUndefined();
+  });
+
+  it('refuses a counter that returns the wrong number of counts', async () => {
+    await expect(measurePieces(pieces, 10, async () => [1])).rejects.toThrow(
+      'Asked for 3 token counts, got 1.',
+    );
   });
 });
