@@ -32,6 +32,7 @@ import {
 import modelWorkerUrl from '../workers/model.worker.ts?worker&url';
 import { CancelledError, RpcClient, type WorkerPort } from '../workers/rpc.ts';
 import { workerUrlWithDownloads } from '../../offline/csp.ts';
+import { FrameLatest } from './frame-batch.ts';
 import { DownloadSetting } from './model-downloads.svelte.ts';
 import { MODELS_BASE_URL } from './model-index.ts';
 
@@ -213,17 +214,19 @@ export class ModelClient {
   async embed(texts: string[], options: EmbedOptions, signal?: AbortSignal): Promise<Float32Array[]> {
     if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
     this.embedProgress = { done: 0, total: texts.length };
+    const progress = this.#embedProgressPerFrame();
     try {
       const reply = await this.#worker().call(
         'embed',
         { texts, options },
-        { signal, onEvent: (event) => (this.embedProgress = { done: event.done, total: event.total }) },
+        { signal, onEvent: (event) => progress.set({ done: event.done, total: event.total }) },
       );
       // WebGPU failed under the model and the worker moved it to WASM: show what runs now.
       if (reply.reloaded) this.info = reply.reloaded;
       this.textsEmbedded += texts.length;
       return reply.vectors;
     } finally {
+      progress.clear();
       this.embedProgress = undefined;
     }
   }
@@ -240,15 +243,17 @@ export class ModelClient {
   ): Promise<Float32Array[][]> {
     if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
     this.embedProgress = { done: 0, total: texts.length };
+    const progress = this.#embedProgressPerFrame();
     try {
       const reply = await this.#worker().call(
         'embed-layers',
         { texts, layers, pooling },
-        { signal, onEvent: (event) => (this.embedProgress = { done: event.done, total: event.total }) },
+        { signal, onEvent: (event) => progress.set({ done: event.done, total: event.total }) },
       );
       this.textsEmbedded += texts.length;
       return reply.vectors;
     } finally {
+      progress.clear();
       this.embedProgress = undefined;
     }
   }
@@ -257,14 +262,16 @@ export class ModelClient {
   async classifyPairs(pairs: TextPair[], signal?: AbortSignal): Promise<ClassifiedPairs> {
     if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
     this.embedProgress = { done: 0, total: pairs.length };
+    const progress = this.#embedProgressPerFrame();
     try {
       const { logits, tokens, truncated } = await this.#worker().call(
         'classify-pairs',
         { pairs },
-        { signal, onEvent: (event) => (this.embedProgress = { done: event.done, total: event.total }) },
+        { signal, onEvent: (event) => progress.set({ done: event.done, total: event.total }) },
       );
       return { logits, tokens, truncated };
     } finally {
+      progress.clear();
       this.embedProgress = undefined;
     }
   }
@@ -298,14 +305,16 @@ export class ModelClient {
   /** Continuation log-probabilities from the loaded language model; progress in `lmProgress`. */
   async scoreContinuations(request: ContinuationRequest, signal?: AbortSignal): Promise<number[][][]> {
     this.lmProgress = { done: 0, total: request.contexts.length };
+    const progress = new FrameLatest<{ done: number; total: number }>((value) => (this.lmProgress = value));
     try {
       const reply = await this.#worker().call(
         'lm-score',
         { request },
-        { signal, onEvent: (event) => (this.lmProgress = { done: event.done, total: event.total }) },
+        { signal, onEvent: (event) => progress.set({ done: event.done, total: event.total }) },
       );
       return reply.logProbs;
     } finally {
+      progress.clear();
       this.lmProgress = undefined;
     }
   }
@@ -379,6 +388,11 @@ export class ModelClient {
       },
     );
     return rpc;
+  }
+
+  /** Embed progress as the worker reports it, written to `embedProgress` at most once per frame. */
+  #embedProgressPerFrame(): FrameLatest<{ done: number; total: number }> {
+    return new FrameLatest((value) => (this.embedProgress = value));
   }
 
   #onProgress(progress: LoadProgress): void {
