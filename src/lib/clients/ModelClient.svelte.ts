@@ -32,7 +32,8 @@ import {
 import modelWorkerUrl from '../workers/model.worker.ts?worker&url';
 import { CancelledError, RpcClient, type WorkerPort } from '../workers/rpc.ts';
 import { workerUrlWithDownloads } from '../../offline/csp.ts';
-import { FrameLatest } from './frame-batch.ts';
+import type { LoadPhaseTiming } from '../core/models/load-phases.ts';
+import { FrameBatch, FrameLatest } from './frame-batch.ts';
 import { DownloadSetting } from './model-downloads.svelte.ts';
 import { MODELS_BASE_URL } from './model-index.ts';
 
@@ -87,6 +88,8 @@ export class ModelClient {
   stage = $state.raw<LoadStage | undefined>(undefined);
   /** Per-file download/load progress of the current load, in first-seen order. */
   files = $state<FileProgress[]>([]);
+  /** The phases of the current (or last) load that have ended, with their times, as the worker reports them. */
+  phases = $state.raw<LoadPhaseTiming[]>([]);
   /** What went wrong and what to do, when status is 'error' (or an embed failed). */
   error = $state<string | undefined>(undefined);
   /** The loaded model: device and dtype actually used, why they differ from the request, sizes, load time. */
@@ -151,6 +154,11 @@ export class ModelClient {
     this.failedId = undefined;
     this.modelId = sourceId(source);
     this.files = [];
+    this.phases = [];
+    // A download reports progress many times a frame: the bars move once per frame.
+    const progress = new FrameBatch<LoadProgress>((reports) => {
+      if (this.#loadController === controller) for (const report of reports) this.#onProgress(report);
+    });
     // A worker's network permission is fixed when it starts. After the setting changed, the load runs in a new
     // worker, which replaces the old one (and its model) only once the load succeeded.
     const old = this.#rpc;
@@ -168,22 +176,27 @@ export class ModelClient {
         {
           signal: controller.signal,
           onEvent: (event) => {
-            if (event.progress) this.#onProgress(event.progress);
+            if (event.progress) progress.push(event.progress);
             if (event.stage) this.stage = event.stage;
+            if (event.phase && this.#loadController === controller)
+              this.phases = [...this.phases, event.phase];
           },
         },
       );
+      progress.flush();
       if (replacing) {
         old?.terminate();
         this.#rpc = worker;
         this.#workerMayDownload = this.downloads.allowed;
       }
       this.info = reply.info;
+      this.phases = reply.info.phases ?? this.phases;
       this.#loadedWith = { target, choice };
       this.status = 'ready';
       for (const file of this.files) file.done = true;
       return reply.info;
     } catch (error) {
+      progress.flush();
       if (replacing) worker.terminate();
       // A superseded load must not overwrite the state of the newer one.
       if (this.#loadController === controller) {
@@ -351,6 +364,7 @@ export class ModelClient {
     this.info = undefined;
     this.status = 'idle';
     this.files = [];
+    this.phases = [];
   }
 
   /** Stops the worker for good (page teardown). */
