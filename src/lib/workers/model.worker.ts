@@ -222,9 +222,9 @@ async function loadOn(
       );
     }
     throw error;
-  } finally {
-    await runtime;
   }
+  // The session could not exist without the runtime, so this only waits for its phase to be reported.
+  await runtime;
   counters.liveEncoders++;
   counters.loads++;
   try {
