@@ -4,6 +4,7 @@
 import type { EpochReport, HeadTrainingOptions, SerializedHead } from '../core/ports.ts';
 import { HEAD_EVENT_TYPES, type HeadWorkerMethods, type TrainedReply } from '../workers/protocol.ts';
 import { CancelledError, RpcClient, type WorkerPort } from '../workers/rpc.ts';
+import { FrameBatch } from './frame-batch.ts';
 import { messageOf, type WorkerFactory } from './ModelClient.svelte.ts';
 
 export type HeadStatus = 'idle' | 'training' | 'done' | 'cancelled' | 'error';
@@ -60,22 +61,28 @@ export class HeadClient {
     this.error = undefined;
     this.epochs = [];
     this.totalEpochs = input.options.epochs;
+    // Epochs reach the chart at most once per frame, however fast the worker reports them.
+    const epochs = new FrameBatch<EpochReport>((reports) => {
+      if (this.#trainController === controller) this.epochs = [...this.epochs, ...reports];
+    });
     try {
       // Features are not transferred: the caller keeps them cached for the next head.
       const reply = await this.#worker().call('train', input, {
         signal: controller.signal,
         onEvent: (event) => {
           if (this.#trainController !== controller) return;
-          this.epochs = [...this.epochs, event.report];
+          epochs.push(event.report);
           onEpoch?.(event.report);
         },
       });
+      epochs.flush();
       if (this.#trainController === controller) {
         this.result = reply;
         this.status = 'done';
       }
       return reply;
     } catch (error) {
+      epochs.flush();
       if (this.#trainController === controller) {
         if (error instanceof CancelledError) {
           this.status = 'cancelled';

@@ -32,6 +32,8 @@ import {
 import modelWorkerUrl from '../workers/model.worker.ts?worker&url';
 import { CancelledError, RpcClient, type WorkerPort } from '../workers/rpc.ts';
 import { workerUrlWithDownloads } from '../../offline/csp.ts';
+import type { LoadPhaseTiming } from '../core/models/load-phases.ts';
+import { FrameBatch, FrameLatest } from './frame-batch.ts';
 import { DownloadSetting } from './model-downloads.svelte.ts';
 import { MODELS_BASE_URL } from './model-index.ts';
 
@@ -86,6 +88,8 @@ export class ModelClient {
   stage = $state.raw<LoadStage | undefined>(undefined);
   /** Per-file download/load progress of the current load, in first-seen order. */
   files = $state<FileProgress[]>([]);
+  /** The phases of the current (or last) load that have ended, with their times, as the worker reports them. */
+  phases = $state.raw<LoadPhaseTiming[]>([]);
   /** What went wrong and what to do, when status is 'error' (or an embed failed). */
   error = $state<string | undefined>(undefined);
   /** The loaded model: device and dtype actually used, why they differ from the request, sizes, load time. */
@@ -150,6 +154,11 @@ export class ModelClient {
     this.failedId = undefined;
     this.modelId = sourceId(source);
     this.files = [];
+    this.phases = [];
+    // A download reports progress many times a frame: the bars move once per frame.
+    const progress = new FrameBatch<LoadProgress>((reports) => {
+      if (this.#loadController === controller) for (const report of reports) this.#onProgress(report);
+    });
     // A worker's network permission is fixed when it starts. After the setting changed, the load runs in a new
     // worker, which replaces the old one (and its model) only once the load succeeded.
     const old = this.#rpc;
@@ -167,22 +176,27 @@ export class ModelClient {
         {
           signal: controller.signal,
           onEvent: (event) => {
-            if (event.progress) this.#onProgress(event.progress);
+            if (event.progress) progress.push(event.progress);
             if (event.stage) this.stage = event.stage;
+            if (event.phase && this.#loadController === controller)
+              this.phases = [...this.phases, event.phase];
           },
         },
       );
+      progress.flush();
       if (replacing) {
         old?.terminate();
         this.#rpc = worker;
         this.#workerMayDownload = this.downloads.allowed;
       }
       this.info = reply.info;
+      this.phases = reply.info.phases ?? this.phases;
       this.#loadedWith = { target, choice };
       this.status = 'ready';
       for (const file of this.files) file.done = true;
       return reply.info;
     } catch (error) {
+      progress.flush();
       if (replacing) worker.terminate();
       // A superseded load must not overwrite the state of the newer one.
       if (this.#loadController === controller) {
@@ -213,17 +227,19 @@ export class ModelClient {
   async embed(texts: string[], options: EmbedOptions, signal?: AbortSignal): Promise<Float32Array[]> {
     if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
     this.embedProgress = { done: 0, total: texts.length };
+    const progress = this.#embedProgressPerFrame();
     try {
       const reply = await this.#worker().call(
         'embed',
         { texts, options },
-        { signal, onEvent: (event) => (this.embedProgress = { done: event.done, total: event.total }) },
+        { signal, onEvent: (event) => progress.set({ done: event.done, total: event.total }) },
       );
       // WebGPU failed under the model and the worker moved it to WASM: show what runs now.
       if (reply.reloaded) this.info = reply.reloaded;
       this.textsEmbedded += texts.length;
       return reply.vectors;
     } finally {
+      progress.clear();
       this.embedProgress = undefined;
     }
   }
@@ -240,15 +256,17 @@ export class ModelClient {
   ): Promise<Float32Array[][]> {
     if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
     this.embedProgress = { done: 0, total: texts.length };
+    const progress = this.#embedProgressPerFrame();
     try {
       const reply = await this.#worker().call(
         'embed-layers',
         { texts, layers, pooling },
-        { signal, onEvent: (event) => (this.embedProgress = { done: event.done, total: event.total }) },
+        { signal, onEvent: (event) => progress.set({ done: event.done, total: event.total }) },
       );
       this.textsEmbedded += texts.length;
       return reply.vectors;
     } finally {
+      progress.clear();
       this.embedProgress = undefined;
     }
   }
@@ -257,14 +275,16 @@ export class ModelClient {
   async classifyPairs(pairs: TextPair[], signal?: AbortSignal): Promise<ClassifiedPairs> {
     if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
     this.embedProgress = { done: 0, total: pairs.length };
+    const progress = this.#embedProgressPerFrame();
     try {
       const { logits, tokens, truncated } = await this.#worker().call(
         'classify-pairs',
         { pairs },
-        { signal, onEvent: (event) => (this.embedProgress = { done: event.done, total: event.total }) },
+        { signal, onEvent: (event) => progress.set({ done: event.done, total: event.total }) },
       );
       return { logits, tokens, truncated };
     } finally {
+      progress.clear();
       this.embedProgress = undefined;
     }
   }
@@ -298,14 +318,16 @@ export class ModelClient {
   /** Continuation log-probabilities from the loaded language model; progress in `lmProgress`. */
   async scoreContinuations(request: ContinuationRequest, signal?: AbortSignal): Promise<number[][][]> {
     this.lmProgress = { done: 0, total: request.contexts.length };
+    const progress = new FrameLatest<{ done: number; total: number }>((value) => (this.lmProgress = value));
     try {
       const reply = await this.#worker().call(
         'lm-score',
         { request },
-        { signal, onEvent: (event) => (this.lmProgress = { done: event.done, total: event.total }) },
+        { signal, onEvent: (event) => progress.set({ done: event.done, total: event.total }) },
       );
       return reply.logProbs;
     } finally {
+      progress.clear();
       this.lmProgress = undefined;
     }
   }
@@ -348,6 +370,7 @@ export class ModelClient {
     this.info = undefined;
     this.status = 'idle';
     this.files = [];
+    this.phases = [];
   }
 
   /** Stops the worker for good (page teardown). */
@@ -385,6 +408,11 @@ export class ModelClient {
       },
     );
     return rpc;
+  }
+
+  /** Embed progress as the worker reports it, written to `embedProgress` at most once per frame. */
+  #embedProgressPerFrame(): FrameLatest<{ done: number; total: number }> {
+    return new FrameLatest((value) => (this.embedProgress = value));
   }
 
   #onProgress(progress: LoadProgress): void {

@@ -90,6 +90,8 @@ export interface LoadEncoderOptions {
   wasmPaths?: { wasm: string; mjs: string };
   /** Browser WASM threads; must be set before the first session is created. */
   numThreads?: number;
+  /** Told each phase's wall-clock time as it ends: `files`, `prepare`, `session` (core/models/load-phases.ts). */
+  onPhase?(name: 'files' | 'prepare' | 'session', ms: number): void;
 }
 
 /** Texts per forward pass when the caller does not say. */
@@ -251,6 +253,7 @@ async function watchWebGpuDevice(): Promise<void> {
  * downloads. File problems throw a {@link ModelFileError}.
  */
 export async function loadEncoder(source: ModelSource, options: LoadEncoderOptions): Promise<Encoder> {
+  phaseStarted = performance.now();
   const kind = sourceKindOf(source);
   await kind.check(source, options.dtype, env);
   const settings = kind.configure(source);
@@ -260,6 +263,16 @@ export async function loadEncoder(source: ModelSource, options: LoadEncoderOptio
   } finally {
     restore();
   }
+}
+
+/** When the load's current phase began (one load at a time runs in a worker or process). */
+let phaseStarted = 0;
+
+/** Reports the phase that ends now and starts the next one's clock. */
+function endPhase(options: LoadEncoderOptions, name: 'files' | 'prepare' | 'session'): void {
+  const now = performance.now();
+  options.onPhase?.(name, now - phaseStarted);
+  phaseStarted = now;
 }
 
 /** The load itself, once the files are checked and transformers.js is configured for the source. */
@@ -318,20 +331,24 @@ async function loadConfigured(
       numLayers: configLayers ?? 0,
       unavailable: `${location} keeps its weights in external .onnx_data files, which this app cannot extend with layer outputs.`,
     };
+    endPhase(options, 'files');
     try {
       model = await AutoModel.from_pretrained(reference, { ...modelOptions, progress_callback });
     } catch (error) {
       throw loadError(error);
     }
+    endPhase(options, 'session');
   } else {
     // Read and extend the graph once per load. The original bytes are dropped here; the extended copy is handed
     // over in memory and released as soon as the session holds it.
     const weights = await readModelFile(source, onnxFile, options.onProgress, (bytes) =>
       options.onWeightsSize?.(onnxFile, bytes),
     );
+    endPhase(options, 'files');
     weightsHash = await sha256Hex(weights);
     const prepared = exposeHiddenStates(weights, configLayers, onnxLocation);
     layers = prepared.layers;
+    endPhase(options, 'prepare');
     const served = inMemoryModels.serve(prepared.bytes, options.dtype);
     // No progress callback: readModelFile reported the real file, and without one transformers.js takes the
     // in-memory bytes with arrayBuffer() instead of copying them through a stream.
@@ -342,6 +359,7 @@ async function loadConfigured(
     } finally {
       served.release();
     }
+    endPhase(options, 'session');
   }
 
   let encoder: Encoder;

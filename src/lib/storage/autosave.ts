@@ -10,10 +10,35 @@ import type { ExperimentStore } from './store.ts';
 /** Default quiet time before a scheduled save starts. */
 export const AUTOSAVE_DELAY_MS = 300;
 
+/**
+ * Longest a scheduled save waits for the page to be idle after the quiet time: a page that is never idle (a long
+ * run drawing its progress) still saves.
+ */
+export const AUTOSAVE_IDLE_TIMEOUT_MS = 1000;
+
+/** Runs `run` once when the page has nothing more urgent to do; returns a function that cancels it. */
+export type IdleScheduler = (run: () => void) => () => void;
+
+/**
+ * The browser's idle time (`requestIdleCallback`, bounded by {@link AUTOSAVE_IDLE_TIMEOUT_MS}): a scheduled save's
+ * serialisation then never lands inside a frame the user is waiting for. Where there is none (Node), at once.
+ */
+export const whenIdle: IdleScheduler = (run) => {
+  if (typeof requestIdleCallback !== 'function') {
+    run();
+    return () => undefined;
+  }
+  const handle = requestIdleCallback(run, { timeout: AUTOSAVE_IDLE_TIMEOUT_MS });
+  return () => cancelIdleCallback(handle);
+};
+
 export class DebouncedSaver {
   readonly #write: () => Promise<void>;
   readonly #delayMs: number;
+  readonly #idle: IdleScheduler;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the wait for idle time of a save whose quiet time is over. */
+  #cancelIdle: (() => void) | undefined;
   /** The write in progress, if any. */
   #inFlight: Promise<void> | undefined;
   /** A change arrived while writing: write again afterwards. */
@@ -22,30 +47,37 @@ export class DebouncedSaver {
   /**
    * @param write Saves the current state (read when the write starts, not when it was scheduled). It should
    *   report its own errors: `flush` rejects with them, a scheduled save only stops.
+   * @param idle Where a scheduled save waits after the quiet time ({@link whenIdle} by default); `flush` never waits.
    */
-  constructor(write: () => Promise<void>, delayMs = AUTOSAVE_DELAY_MS) {
+  constructor(write: () => Promise<void>, delayMs = AUTOSAVE_DELAY_MS, idle: IdleScheduler = whenIdle) {
     this.#write = write;
     this.#delayMs = delayMs;
+    this.#idle = idle;
   }
 
   /** True while a save is scheduled or running. */
   get busy(): boolean {
-    return this.#timer !== undefined || this.#inFlight !== undefined;
+    return this.#timer !== undefined || this.#cancelIdle !== undefined || this.#inFlight !== undefined;
   }
 
-  /** Saves after the quiet time; each call restarts it. */
+  /** Saves after the quiet time, once the page is idle; each call restarts the quiet time. */
   schedule(): void {
-    clearTimeout(this.#timer);
+    this.cancel();
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#start().catch(() => undefined);
+      let ran = false;
+      const cancel = this.#idle(() => {
+        ran = true;
+        this.#cancelIdle = undefined;
+        this.#start().catch(() => undefined);
+      });
+      if (!ran) this.#cancelIdle = cancel;
     }, this.#delayMs);
   }
 
   /** Saves now (whether or not anything was scheduled) and resolves once the newest state is stored. */
   async flush(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.cancel();
     await this.#start();
   }
 
@@ -53,6 +85,8 @@ export class DebouncedSaver {
   cancel(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#cancelIdle?.();
+    this.#cancelIdle = undefined;
   }
 
   async #start(): Promise<void> {

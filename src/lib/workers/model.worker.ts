@@ -21,6 +21,7 @@ import {
   type BrowserDevice,
   type GpuProbe,
 } from '../core/models/load-plan.ts';
+import { orderPhases, type LoadPhaseTiming } from '../core/models/load-phases.ts';
 import type { CausalScorer, Dtype, Encoder } from '../core/ports.ts';
 import {
   cachedHubFiles,
@@ -30,6 +31,7 @@ import {
   onWebGpuDeviceLost,
 } from '../ml/transformers-adapter.ts';
 import { sourceKindOf } from '../ml/model-sources/index.ts';
+import { startWasmRuntime } from '../ml/ort-web-runtime.ts';
 import {
   transferablesOf,
   type BrowserModelSource,
@@ -142,14 +144,52 @@ function allFinite(vectors: Float32Array[]): boolean {
 
 type LoadContext = Pick<HandlerContext<LoadProgressEvent>, 'emit' | 'signal'>;
 
+/** Reports a phase that has ended to the page and keeps it for the model info. */
+function phaseReporter(context: LoadContext, phases: LoadPhaseTiming[]): (phase: LoadPhaseTiming) => void {
+  return (phase) => {
+    phases.push(phase);
+    context.emit({ type: 'load-progress', phase });
+  };
+}
+
+/** Whether a load has reported the WASM runtime's start as a phase (once per worker: it starts once). */
+let runtimeReported = false;
+
+/**
+ * Starts onnxruntime's WASM runtime (fetch, compile, threads) unless it is started already. The page asks for it
+ * as soon as the worker is up (`probe`), so by the time a model is loaded the runtime is usually ready.
+ */
+function startRuntime(): Promise<number> {
+  return startWasmRuntime({ wasmPaths: { wasm: ortWasmUrl, mjs: ortMjsUrl }, numThreads: threadCount() });
+}
+
+/**
+ * Waits for the WASM runtime beside the file reads and reports its time as the `runtime` phase on the first load
+ * of this worker. Its failure is not reported here: the session creation that needs the runtime fails with it and
+ * says why (and the next load starts it again).
+ */
+function runtimeAlongside(report: (phase: LoadPhaseTiming) => void): Promise<void> {
+  return startRuntime().then(
+    (ms) => {
+      if (runtimeReported) return;
+      runtimeReported = true;
+      report({ name: 'runtime', ms, overlapped: true });
+    },
+    () => undefined,
+  );
+}
+
 /** Loads `source` on one device and warms it up; the encoder is disposed again when the warm-up fails. */
 async function loadOn(
   source: BrowserModelSource,
   device: BrowserDevice,
   dtype: Dtype,
   context: LoadContext,
+  phases: LoadPhaseTiming[],
 ): Promise<{ encoder: Encoder; warmupMs: number; weightsBytes?: number; warnings: string[] }> {
   context.emit({ type: 'load-progress', stage: { stage: 'loading', device } });
+  const report = phaseReporter(context, phases);
+  const runtime = device === 'wasm' ? runtimeAlongside(report) : Promise.resolve();
   let encoder: Encoder;
   let weightsBytes: number | undefined;
   const warnings: string[] = [];
@@ -159,6 +199,7 @@ async function loadOn(
       dtype,
       numThreads: threadCount(),
       wasmPaths: { wasm: ortWasmUrl, mjs: ortMjsUrl },
+      onPhase: (name, ms) => report({ name, ms }),
       onProgress: (progress) => context.emit({ type: 'load-progress', progress }),
       onWeightsSize: (file, bytes) => {
         weightsBytes = bytes;
@@ -182,6 +223,8 @@ async function loadOn(
     }
     throw error;
   }
+  // The session could not exist without the runtime, so this only waits for its phase to be reported.
+  await runtime;
   counters.liveEncoders++;
   counters.loads++;
   try {
@@ -193,7 +236,9 @@ async function loadOn(
     if (!allFinite(vectors)) {
       throw new Error(`the warm-up run on ${device} returned non-finite numbers (NaN or Infinity)`);
     }
-    return { encoder, warmupMs: performance.now() - started, weightsBytes, warnings };
+    const warmupMs = performance.now() - started;
+    report({ name: 'warm-up', ms: warmupMs });
+    return { encoder, warmupMs, weightsBytes, warnings };
   } catch (error) {
     await disposeEncoder(encoder);
     throw error;
@@ -217,8 +262,9 @@ async function loadWithFallback(request: LoadArguments, context: LoadContext): P
   let device = plan.device;
   let dtype = plan.dtype;
   let loaded: Awaited<ReturnType<typeof loadOn>>;
+  const phases: LoadPhaseTiming[] = [];
   try {
-    loaded = await loadOn(request.source, device, dtype, context);
+    loaded = await loadOn(request.source, device, dtype, context, phases);
   } catch (error) {
     if (device !== 'webgpu' || isFileProblem(error) || error instanceof CancelledError) throw error;
     const reason = messageOf(error);
@@ -227,7 +273,7 @@ async function loadWithFallback(request: LoadArguments, context: LoadContext): P
     notices.push(`WebGPU failed (${reason}): running on WASM instead.`, ...wasmPlan.notices);
     device = 'wasm';
     dtype = wasmPlan.dtype;
-    loaded = await loadOn(request.source, device, dtype, context);
+    loaded = await loadOn(request.source, device, dtype, context, phases);
   }
   const { encoder, warmupMs, weightsBytes, warnings } = loaded;
   notices.push(...warnings);
@@ -254,6 +300,7 @@ async function loadWithFallback(request: LoadArguments, context: LoadContext): P
     requestedDtype: request.dtype,
     notices,
     warmupMs,
+    phases: orderPhases(phases),
     ...(weightsBytes === undefined ? {} : { weightsBytes }),
     ...(encoder.weightsHash === undefined ? {} : { weightsHash: encoder.weightsHash }),
     ...(device === 'webgpu' && gpu.available ? { gpuAdapter: gpu.description } : {}),
@@ -451,6 +498,9 @@ const handlers: Handlers<ModelWorkerMethods> = {
     return { reply: { type: 'disposed' } };
   },
   async probe() {
+    // The page probes as soon as it starts this worker: start the runtime now, off the page's thread, so a load
+    // finds it ready. A failure here is reported by the load that needs the runtime.
+    startRuntime().catch(() => undefined);
     const memory = deviceMemoryGb();
     return {
       reply: {

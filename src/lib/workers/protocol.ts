@@ -11,6 +11,7 @@ import type { DatasetFile } from '../core/dataset/read.ts';
 import type { Pooling } from '../core/experiment/types.ts';
 import type { CachedHubFile, HubFile } from '../core/models/files.ts';
 import type { BrowserDevice, DeviceChoice, DtypeChoice, GpuProbe } from '../core/models/load-plan.ts';
+import type { LoadPhaseTiming } from '../core/models/load-phases.ts';
 import type {
   ClassifiedPairs,
   ChatMessage,
@@ -87,6 +88,8 @@ export interface LoadedModelInfo {
   gpuAdapter?: string;
   /** Time of the warm-up run that preceded "ready". */
   warmupMs: number;
+  /** Where the load's time went, phase by phase (core/models/load-phases.ts), in panel order. */
+  phases?: LoadPhaseTiming[];
   /** Size of the ONNX weights file, when known. */
   weightsBytes?: number;
   /** The tokenizer's mask token, when it has one (a content-free input for calibration). */
@@ -172,10 +175,11 @@ export interface CacheStatusRequest extends Envelope<'cache-status'> {
 /** Asks for the {@link SessionCounters}; collects garbage first where it can. */
 export type StatsRequest = Envelope<'stats'>;
 
-/** Either a file's progress or the load's next stage. */
+/** Either a file's progress, the load's next stage, or a phase that has just ended. */
 export interface LoadProgressEvent extends Envelope<'load-progress'> {
   progress?: LoadProgress;
   stage?: LoadStage;
+  phase?: LoadPhaseTiming;
 }
 
 export interface LoadedReply extends Envelope<'loaded'> {

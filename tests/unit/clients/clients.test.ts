@@ -14,6 +14,7 @@ import type { EpochReport } from '../../../src/lib/core/ports.ts';
 import type { HeadWorkerMethods, ModelWorkerMethods } from '../../../src/lib/workers/protocol.ts';
 import {
   fakeModelWorker,
+  FAKE_LOAD_PHASES,
   headWorker,
   serveOverChannel,
   type FakeModelWorkerOptions,
@@ -65,6 +66,7 @@ describe('ModelClient', () => {
     expect(client.status).toBe('ready');
     expect(client.ready).toBe(true);
     expect(client.files).toEqual([{ file: 'onnx/model.onnx', loaded: 10, total: 10, done: true }]);
+    expect(client.phases).toEqual(FAKE_LOAD_PHASES);
     expect(client.loadedWith).toEqual({ target: 'fixtures/tiny-bert', choice: AUTO });
     expect(starts).toEqual([false]);
   });

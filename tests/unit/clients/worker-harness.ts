@@ -5,6 +5,7 @@
  * WASM.
  */
 import { MessageChannel } from 'node:worker_threads';
+import type { LoadPhaseTiming } from '../../../src/lib/core/models/load-phases.ts';
 import type { Encoder } from '../../../src/lib/core/ports.ts';
 import { createHeadTrainer } from '../../../src/lib/ml/tfjs-head.ts';
 import { headHandlers } from '../../../src/lib/workers/head-handlers.ts';
@@ -83,8 +84,16 @@ function infoOf(encoder: Encoder, request: LoadRequest): LoadedModelInfo {
     requestedDtype: request.dtype,
     notices: [],
     warmupMs: 1,
+    phases: FAKE_LOAD_PHASES,
   };
 }
+
+/** The phases every fake load reports, one event each as it ends, then together in the model info. */
+export const FAKE_LOAD_PHASES: LoadPhaseTiming[] = [
+  { name: 'files', ms: 2 },
+  { name: 'session', ms: 3 },
+  { name: 'warm-up', ms: 1 },
+];
 
 /**
  * A model worker holding one keyword encoder at a time (core/experiment/fakes.ts): the same vectors the core
@@ -114,6 +123,7 @@ export function fakeModelWorker(options: FakeModelWorkerOptions = {}): {
         progress: { file: 'onnx/model.onnx', loaded: 10, total: 10, status: 'done' },
       });
       if (options.failing?.has(id)) throw new Error(`Could not load ${id}: onnx/model.onnx is missing.`);
+      for (const phase of FAKE_LOAD_PHASES) emit({ type: 'load-progress', phase });
       current = new KeywordEncoder(id, clock);
       counters.loads++;
       return { reply: { type: 'loaded', info: infoOf(current, request) } };

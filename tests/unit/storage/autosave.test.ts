@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { DebouncedSaver } from '../../../src/lib/storage/autosave.ts';
+import { DebouncedSaver, type IdleScheduler } from '../../../src/lib/storage/autosave.ts';
 
 /** A write that records each call and finishes when the test says so. */
 function controlledWrite() {
@@ -83,5 +83,84 @@ describe('DebouncedSaver', () => {
     await vi.advanceTimersByTimeAsync(50);
     expect(io.write).not.toHaveBeenCalled();
     expect(saver.busy).toBe(false);
+  });
+});
+
+describe('DebouncedSaver waits for idle time', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** An idle scheduler the test drives: `idle()` runs what waits, as the browser would when nothing else does. */
+  function controlledIdle() {
+    const waiting = new Set<() => void>();
+    const scheduler: IdleScheduler = (run) => {
+      waiting.add(run);
+      return () => waiting.delete(run);
+    };
+    return {
+      scheduler,
+      get waiting() {
+        return waiting.size;
+      },
+      idle: () => {
+        const runs = [...waiting];
+        waiting.clear();
+        for (const run of runs) run();
+      },
+    };
+  }
+
+  test('after the quiet time a scheduled save waits for idle time, busy all along', async () => {
+    const io = controlledWrite();
+    const idle = controlledIdle();
+    const saver = new DebouncedSaver(io.write, 10, idle.scheduler);
+    io.setState(1);
+    saver.schedule();
+    await vi.advanceTimersByTimeAsync(50);
+    expect(idle.waiting).toBe(1);
+    expect(io.write).not.toHaveBeenCalled();
+    expect(saver.busy).toBe(true);
+    io.setState(2);
+    idle.idle();
+    expect(io.calls).toEqual([2]);
+    io.finish();
+    await vi.runAllTimersAsync();
+    expect(saver.busy).toBe(false);
+  });
+
+  test('flush saves at once and drops the save waiting for idle time, so nothing is written twice', async () => {
+    const io = controlledWrite();
+    const idle = controlledIdle();
+    const saver = new DebouncedSaver(io.write, 10, idle.scheduler);
+    saver.schedule();
+    await vi.advanceTimersByTimeAsync(50);
+    expect(idle.waiting).toBe(1);
+    const flushed = saver.flush();
+    expect(idle.waiting).toBe(0);
+    io.finish();
+    await expect(flushed).resolves.toBeUndefined();
+    idle.idle();
+    await vi.runAllTimersAsync();
+    expect(io.write).toHaveBeenCalledTimes(1);
+  });
+
+  test('a new change while waiting for idle time restarts the quiet time', async () => {
+    const io = controlledWrite();
+    const idle = controlledIdle();
+    const saver = new DebouncedSaver(io.write, 10, idle.scheduler);
+    saver.schedule();
+    await vi.advanceTimersByTimeAsync(50);
+    saver.schedule();
+    expect(idle.waiting).toBe(0);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(idle.waiting).toBe(1);
+    idle.idle();
+    io.finish();
+    await vi.runAllTimersAsync();
+    expect(io.write).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,0 +1,117 @@
+/**
+ * @file Coalesces worker-driven updates to one per frame: a worker can report progress or an epoch every few
+ * milliseconds, and each report written to rune state costs the page a Svelte update (and a chart redraw). The
+ * clients collect reports as they arrive and publish them together before the next paint.
+ */
+
+/** Schedules `run` once, before the next frame; returns a function that cancels it. */
+export type FrameScheduler = (run: () => void) => () => void;
+
+/**
+ * Longest a batch waits when no frame comes: a page in a background tab gets no animation frames, and its
+ * state should still move on (a test or another tab may read it).
+ */
+export const FRAME_FALLBACK_MS = 250;
+
+/** The next animation frame, or the fallback timer when frames stop (hidden page) or do not exist (Node). */
+export const nextFrame: FrameScheduler = (run) => {
+  let done = false;
+  const once = (): void => {
+    if (done) return;
+    done = true;
+    cancelAll();
+  };
+  const frame =
+    typeof requestAnimationFrame === 'function'
+      ? requestAnimationFrame(() => {
+          once();
+          run();
+        })
+      : undefined;
+  const timer = setTimeout(() => {
+    if (done) return;
+    once();
+    run();
+  }, FRAME_FALLBACK_MS);
+  function cancelAll(): void {
+    if (frame !== undefined) cancelAnimationFrame(frame);
+    clearTimeout(timer);
+  }
+  return once;
+};
+
+/**
+ * Items pushed between two frames are handed to `apply` together, once, before the next frame; `flush` hands
+ * them over at once (call it before publishing a final state, so nothing arrives after it), `clear` drops them.
+ */
+export class FrameBatch<T> {
+  readonly #apply: (items: T[]) => void;
+  readonly #schedule: FrameScheduler;
+  #pending: T[] = [];
+  #cancel: (() => void) | undefined;
+
+  /**
+   * @param apply Receives the items of one frame, in the order they were pushed (never an empty list).
+   * @param schedule When to apply; the next animation frame by default.
+   */
+  constructor(apply: (items: T[]) => void, schedule: FrameScheduler = nextFrame) {
+    this.#apply = apply;
+    this.#schedule = schedule;
+  }
+
+  /** Items waiting for the next frame. */
+  get pending(): number {
+    return this.#pending.length;
+  }
+
+  /** Adds an item to the next frame's batch. */
+  push(item: T): void {
+    this.#pending.push(item);
+    this.#cancel ??= this.#schedule(() => {
+      this.#cancel = undefined;
+      this.flush();
+    });
+  }
+
+  /** Applies the waiting items now (nothing happens when none wait). */
+  flush(): void {
+    this.#cancel?.();
+    this.#cancel = undefined;
+    const items = this.#pending;
+    if (items.length === 0) return;
+    this.#pending = [];
+    this.#apply(items);
+  }
+
+  /** Drops the waiting items. */
+  clear(): void {
+    this.#cancel?.();
+    this.#cancel = undefined;
+    this.#pending = [];
+  }
+}
+
+/** Keeps only the newest value of each frame: for progress counters, where only the latest matters. */
+export class FrameLatest<T> {
+  readonly #batch: FrameBatch<T>;
+
+  /** @param apply Receives the newest value pushed since the last frame. */
+  constructor(apply: (value: T) => void, schedule: FrameScheduler = nextFrame) {
+    this.#batch = new FrameBatch<T>((values) => apply(values[values.length - 1] as T), schedule);
+  }
+
+  /** Sets the value the next frame publishes. */
+  set(value: T): void {
+    this.#batch.push(value);
+  }
+
+  /** Publishes the newest waiting value now. */
+  flush(): void {
+    this.#batch.flush();
+  }
+
+  /** Drops the waiting value. */
+  clear(): void {
+    this.#batch.clear();
+  }
+}

@@ -1,0 +1,105 @@
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import {
+  FRAME_FALLBACK_MS,
+  FrameBatch,
+  FrameLatest,
+  nextFrame,
+  type FrameScheduler,
+} from '../../../src/lib/clients/frame-batch.ts';
+
+/** A frame scheduler the test drives: `frame()` runs what waits for the next frame. */
+function controlledFrames() {
+  const waiting = new Set<() => void>();
+  const schedule: FrameScheduler = (run) => {
+    waiting.add(run);
+    return () => waiting.delete(run);
+  };
+  return {
+    schedule,
+    get waiting() {
+      return waiting.size;
+    },
+    frame: () => {
+      const runs = [...waiting];
+      waiting.clear();
+      for (const run of runs) run();
+    },
+  };
+}
+
+describe('FrameBatch', () => {
+  test('items pushed between two frames are applied together, in order, once per frame', () => {
+    const frames = controlledFrames();
+    const applied: number[][] = [];
+    const batch = new FrameBatch<number>((items) => applied.push(items), frames.schedule);
+    batch.push(1);
+    batch.push(2);
+    batch.push(3);
+    expect(frames.waiting).toBe(1);
+    expect(applied).toEqual([]);
+    frames.frame();
+    expect(applied).toEqual([[1, 2, 3]]);
+    batch.push(4);
+    frames.frame();
+    frames.frame();
+    expect(applied).toEqual([[1, 2, 3], [4]]);
+  });
+
+  test('flush applies the waiting items at once and the frame then has nothing left to apply', () => {
+    const frames = controlledFrames();
+    const applied: string[][] = [];
+    const batch = new FrameBatch<string>((items) => applied.push(items), frames.schedule);
+    batch.push('a');
+    batch.flush();
+    expect(applied).toEqual([['a']]);
+    expect(frames.waiting).toBe(0);
+    expect(batch.pending).toBe(0);
+    batch.flush();
+    expect(applied).toEqual([['a']]);
+  });
+
+  test('clear drops the waiting items', () => {
+    const frames = controlledFrames();
+    const apply = vi.fn();
+    const batch = new FrameBatch<number>(apply, frames.schedule);
+    batch.push(1);
+    batch.clear();
+    frames.frame();
+    batch.flush();
+    expect(apply).not.toHaveBeenCalled();
+  });
+});
+
+describe('FrameLatest', () => {
+  test('publishes only the newest value of each frame', () => {
+    const frames = controlledFrames();
+    const published: number[] = [];
+    const latest = new FrameLatest<number>((value) => published.push(value), frames.schedule);
+    for (let done = 1; done <= 10; done++) latest.set(done);
+    frames.frame();
+    latest.set(11);
+    latest.flush();
+    expect(published).toEqual([10, 11]);
+  });
+});
+
+describe('nextFrame without animation frames (Node, a hidden page)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  test('runs after the fallback time, once, and not at all when cancelled', async () => {
+    const run = vi.fn();
+    nextFrame(run);
+    const cancelled = vi.fn();
+    nextFrame(cancelled)();
+    await vi.advanceTimersByTimeAsync(FRAME_FALLBACK_MS - 1);
+    expect(run).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(FRAME_FALLBACK_MS);
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(cancelled).not.toHaveBeenCalled();
+  });
+});
