@@ -88,6 +88,28 @@ async function focusedTestId(): Promise<string | null> {
   return page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? null);
 }
 
+/** The page's background in each scheme (`--bg` of app.css): proof that the scheme really applies. */
+const BACKGROUND = { light: 'rgb(247, 248, 250)', dark: 'rgb(17, 20, 25)' } as const;
+
+/**
+ * Emulates the system's colour scheme and motion preference, and waits until the page's styles follow: the
+ * renderer applies an emulated media feature a moment after the call returns.
+ */
+async function emulate(
+  colorScheme: 'light' | 'dark',
+  reducedMotion: 'reduce' | 'no-preference',
+): Promise<void> {
+  await page.emulateMedia({ colorScheme, reducedMotion });
+  await page.waitForFunction(
+    ([scheme, motion, background]) =>
+      matchMedia(`(prefers-color-scheme: ${scheme})`).matches &&
+      matchMedia(`(prefers-reduced-motion: ${motion})`).matches &&
+      getComputedStyle(document.documentElement).backgroundColor === background,
+    [colorScheme, reducedMotion, BACKGROUND[colorScheme]] as const,
+    { timeout: UI_TIMEOUT_MS },
+  );
+}
+
 /** Runs exist for Compare to show: the keyboard test makes them; should it have failed, the mouse does. */
 async function ensureRuns(): Promise<void> {
   const compare = await openTab(page, 'compare');
@@ -215,7 +237,7 @@ describe('accessibility', () => {
     test.each(SCHEMES)('axe finds no serious violation on any tab, %s scheme', async (scheme) => {
       await ensureRuns();
       await page.setViewportSize({ width: viewport.width, height: viewport.height });
-      await page.emulateMedia({ colorScheme: scheme, reducedMotion: 'reduce' });
+      await emulate(scheme, 'reduce');
       const tally: AxeFinding[] = [];
       for (const tab of TABS) {
         await openTab(page, tab);
@@ -243,19 +265,22 @@ describe('accessibility', () => {
   });
 
   test('dark mode and reduced motion follow the system preferences', async () => {
-    const background = async (colorScheme: 'light' | 'dark') => {
-      await page.emulateMedia({ colorScheme });
-      return page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    // Text and surfaces change with the scheme (the background is what `emulate` waits for).
+    const colours = async (colorScheme: 'light' | 'dark') => {
+      await emulate(colorScheme, 'no-preference');
+      return page.evaluate(() => {
+        const panel = getComputedStyle(document.querySelector('[role="tabpanel"]:not([hidden])') as Element);
+        return { text: getComputedStyle(document.body).color, panel: panel.backgroundColor };
+      });
     };
-    const light = await background('light');
-    const dark = await background('dark');
-    expect(dark).not.toBe(light);
-    expect(light).toBe('rgb(247, 248, 250)');
-    expect(dark).toBe('rgb(17, 20, 25)');
+    const light = await colours('light');
+    const dark = await colours('dark');
+    expect(dark.text).not.toBe(light.text);
+    expect(dark.panel).not.toBe(light.panel);
 
     // An element of the page with a transition of its own: "reduce" cuts it to nothing.
     const transition = async (reducedMotion: 'reduce' | 'no-preference') => {
-      await page.emulateMedia({ reducedMotion });
+      await emulate('light', reducedMotion);
       return page.evaluate(() => {
         const probe = document.createElement('div');
         probe.style.transition = 'opacity 2s';
