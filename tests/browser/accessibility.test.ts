@@ -197,6 +197,8 @@ describe('accessibility', () => {
       await tabTo('[data-testid="examples-clear-cell"]');
       await page.keyboard.press('Space');
       await page.getByTestId('examples-cell-filter').waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
+      // The button is gone: the focus went to the table's first control, not back to the top of the page.
+      expect(await focusedTestId()).toBe('examples-only-disagreements');
 
       // The experiment list: open it, ask to delete, keep it; focus goes to the safe choice and back.
       await tabTo('[data-testid="experiments-toggle"]', 'Shift+Tab');
