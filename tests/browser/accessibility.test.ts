@@ -4,7 +4,7 @@
  * and give it back), with a visible focus ring; then axe-core on every tab, with the experiment list and a
  * dataset preview open, at desktop width and at 390 px, in light and dark colour schemes: no serious or critical
  * violation, and at 390 px no sideways scrolling of the page. Dark mode and reduced motion come from the
- * system's preferences.
+ * system's preferences. On the spam dataset, the predictions table comes in pages.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
@@ -29,6 +29,13 @@ const VIEWPORTS = [
   { name: '390 px', width: 390, height: 844 },
 ] as const;
 const SCHEMES = ['light', 'dark'] as const;
+
+/** The built-in spam dataset: 600 e-mails, test fraction 0.3. */
+const SPAM_TEST_SIZE = 180;
+/** Rows per page of the predictions table (ExamplesTable.svelte). */
+const EXAMPLES_PAGE_SIZE = 50;
+/** A third of the 30,000 px the issue measured before the table was paged and its texts cut. */
+const SPAM_COMPARE_MAX_HEIGHT_PX = 10_000;
 
 /** Tab stops between two points of the walk-through: the model tab holds the catalog's links and buttons. */
 const MAX_TAB_PRESSES = 150;
@@ -307,6 +314,45 @@ describe('accessibility', () => {
     const found = failing(await axeFindings(page, '#axe-self-check')).map((finding) => finding.rule);
     await page.evaluate(() => document.getElementById('axe-self-check')?.remove());
     expect(found).toEqual(expect.arrayContaining(['button-name', 'color-contrast']));
+  });
+
+  test('the spam dataset: the predictions come in pages, so Compare stays short', async () => {
+    await emulate('light', 'no-preference');
+    await page.setViewportSize({ width: VIEWPORTS[0].width, height: VIEWPORTS[0].height });
+    const data = await openTab(page, 'data');
+    await data
+      .locator('[data-testid="builtin-dataset"][data-id="spam-assassin"]')
+      .getByTestId('builtin-preview')
+      .click();
+    await data.locator('[data-testid="use-dataset"]:not([disabled])').waitFor({ timeout: UI_TIMEOUT_MS });
+    await data.getByTestId('use-dataset').click();
+    await data.getByTestId('dataset-confirm-yes').click();
+    await expect(data.getByTestId('split-test-total').textContent()).resolves.toBe(String(SPAM_TEST_SIZE));
+    // One prompt variation is enough to fill the predictions table.
+    const prompts = await openTab(page, 'prompts');
+    await prompts.getByTestId('prompt-run').first().click();
+    await prompts.getByTestId('run-accuracy').first().waitFor({ timeout: RUN_TIMEOUT_MS });
+
+    const compare = await openTab(page, 'compare');
+    const status = compare.getByTestId('examples-page-status');
+    const pages = Math.ceil(SPAM_TEST_SIZE / EXAMPLES_PAGE_SIZE);
+    await expect(status.textContent()).resolves.toBe(
+      `Examples 1–${EXAMPLES_PAGE_SIZE} of ${SPAM_TEST_SIZE} (page 1 of ${pages})`,
+    );
+    await expect(compare.getByTestId('example-row').count()).resolves.toBe(EXAMPLES_PAGE_SIZE);
+    await compare.getByTestId('examples-page-next').click();
+    await expect(status.getAttribute('data-page')).resolves.toBe('2');
+    await expect(compare.getByTestId('example-row').count()).resolves.toBe(EXAMPLES_PAGE_SIZE);
+    for (let shown = 2; shown < pages; shown += 1) await compare.getByTestId('examples-page-next').click();
+    await expect(compare.getByTestId('examples-page-next').isDisabled()).resolves.toBe(true);
+    await expect(compare.getByTestId('example-row').count()).resolves.toBe(
+      SPAM_TEST_SIZE - (pages - 1) * EXAMPLES_PAGE_SIZE,
+    );
+    // The issue's measure: Compare on this dataset was 30,000 px tall with every e-mail in full.
+    const height = await page.evaluate(() => document.scrollingElement?.scrollHeight ?? 0);
+    console.info(`Compare on the spam dataset, ${VIEWPORTS[0].width} px wide: ${height} px tall`);
+    expect(height).toBeLessThan(SPAM_COMPARE_MAX_HEIGHT_PX);
+    await expectNoSeriousViolations(page, 'the compare tab on the spam dataset');
   });
 
   test('logged no console errors and made no request off the machine', () => {
