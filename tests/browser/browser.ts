@@ -45,15 +45,17 @@ export interface BrowserSession {
 /**
  * Starts Chromium and opens one page: on a fresh user-data dir, or on `userDataDir` when given (a profile a
  * previous session closed with `keepProfile`, e.g. to reopen the app's stored data in a browser started anew).
+ * `bypassCSP` lets a test inject a script of its own (axe-core, see axe.ts) past the app's Content-Security-Policy.
  */
 export async function openBrowser(
-  options: { extraArgs?: string[]; userDataDir?: string } = {},
+  options: { extraArgs?: string[]; userDataDir?: string; bypassCSP?: boolean } = {},
 ): Promise<BrowserSession> {
   const userDataDir = options.userDataDir ?? (await mkdtemp(path.join(tmpdir(), 'pvf-chromium-')));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM_PATH,
     headless: true,
     args: [...LAUNCH_ARGS, ...(options.extraArgs ?? [])],
+    bypassCSP: options.bypassCSP ?? false,
   });
   const externalRequests: string[] = [];
   const consoleErrors: string[] = [];

@@ -28,8 +28,23 @@ function hexToRgb(hex: string): [number, number, number] {
   return [(value >> 16) & 255, (value >> 8) & 255, value & 255];
 }
 
+/** WCAG relative luminance of an sRGB colour given as 0–255 channels. */
+export function relativeLuminance([r, g, b]: readonly [number, number, number]): number {
+  const linear = (channel: number): number => {
+    const c = channel / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+}
+
+/** WCAG contrast ratio between two relative luminances (1 to 21). */
+export function contrastRatio(a: number, b: number): number {
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}
+
 /**
- * The fill of a heatmap cell holding `fraction` (0…1) of its row, and a text colour with enough contrast on it.
+ * The fill of a heatmap cell holding `fraction` (0…1) of its row, and a text colour with enough contrast on it:
+ * black or white, whichever contrasts more (one of them always reaches WCAG's 4.5:1, on any fill).
  * @throws RangeError when the fraction is not within 0…1.
  */
 export function heatColour(fraction: number): { fill: string; text: string } {
@@ -41,8 +56,12 @@ export function heatColour(fraction: number): { fill: string; text: string } {
   const [r1, g1, b1] = hexToRgb(BLUES[above] as string);
   const t = position - below;
   const mix = (x: number, y: number) => Math.round(x + (y - x) * t);
-  const fill = `rgb(${mix(r0, r1)}, ${mix(g0, g1)}, ${mix(b0, b1)})`;
-  return { fill, text: fraction > 0.55 ? '#ffffff' : '#111111' };
+  const rgb: [number, number, number] = [mix(r0, r1), mix(g0, g1), mix(b0, b1)];
+  const fill = `rgb(${rgb[0]}, ${rgb[1]}, ${rgb[2]})`;
+  const luminance = relativeLuminance(rgb);
+  const onWhite = contrastRatio(luminance, 1);
+  const onBlack = contrastRatio(luminance, 0);
+  return { fill, text: onWhite > onBlack ? '#ffffff' : '#000000' };
 }
 
 function pct(value: number): string {

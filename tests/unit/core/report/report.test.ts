@@ -12,7 +12,7 @@ import {
   reportHtml,
   reportMarkdown,
 } from '../../../../src/lib/core/report/report.ts';
-import { heatColour } from '../../../../src/lib/core/report/svg.ts';
+import { contrastRatio, heatColour, relativeLuminance } from '../../../../src/lib/core/report/svg.ts';
 import { cyclingTest, fakeResults, withMistakes } from '../answer/results-fixture.ts';
 
 const HOSTILE_RUN = '<script>alert(1)</script> | *bold* [x](javascript:alert(2))';
@@ -199,9 +199,37 @@ describe('escaping helpers', () => {
 
 describe('heatColour', () => {
   it('goes from light to dark with a readable text colour', () => {
-    expect(heatColour(0)).toEqual({ fill: 'rgb(247, 251, 255)', text: '#111111' });
+    expect(heatColour(0)).toEqual({ fill: 'rgb(247, 251, 255)', text: '#000000' });
     expect(heatColour(1)).toEqual({ fill: 'rgb(8, 48, 107)', text: '#ffffff' });
     expect(() => heatColour(1.2)).toThrow(RangeError);
+  });
+
+  it('keeps the count readable (WCAG 4.5:1) on every shade, the mid-blues included', () => {
+    const luminanceOf = (colour: string): number => {
+      const channels = (
+        colour.startsWith('#')
+          ? [1, 3, 5].map((at) => Number.parseInt(colour.slice(at, at + 2), 16))
+          : (colour.match(/\d+/g) ?? []).map(Number)
+      ) as [number, number, number];
+      return relativeLuminance(channels);
+    };
+    for (let step = 0; step <= 100; step += 1) {
+      const { fill, text } = heatColour(step / 100);
+      expect(
+        contrastRatio(luminanceOf(fill), luminanceOf(text)),
+        `${step}%: ${text} on ${fill}`,
+      ).toBeGreaterThanOrEqual(4.5);
+    }
+    // The shade axe found at 3.6:1 with white text (a cell holding about 60% of its row).
+    expect(heatColour(0.6).text).toBe('#000000');
+  });
+
+  it('computes WCAG contrast: black on white is 21:1, a colour on itself 1:1', () => {
+    expect(contrastRatio(relativeLuminance([0, 0, 0]), relativeLuminance([255, 255, 255]))).toBeCloseTo(
+      21,
+      5,
+    );
+    expect(contrastRatio(0.3, 0.3)).toBe(1);
   });
 });
 
