@@ -16,6 +16,8 @@ import type {
   EmbedOptions,
   LoadProgress,
   TextPair,
+  TextTokenStates,
+  TokenStateOptions,
 } from '../core/ports.ts';
 import {
   MODEL_EVENT_TYPES,
@@ -251,6 +253,34 @@ export class ModelClient {
     } finally {
       this.embedProgress = undefined;
     }
+  }
+
+  /** Token-level states of one layer per text (for unfrozen layers), from the loaded model. */
+  async embedTokens(
+    texts: string[],
+    options: TokenStateOptions,
+    signal?: AbortSignal,
+  ): Promise<TextTokenStates[]> {
+    if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
+    this.embedProgress = { done: 0, total: texts.length };
+    try {
+      const reply = await this.#worker().call(
+        'embed-tokens',
+        { texts, options },
+        { signal, onEvent: (event) => (this.embedProgress = { done: event.done, total: event.total }) },
+      );
+      this.textsEmbedded += texts.length;
+      return reply.states;
+    } finally {
+      this.embedProgress = undefined;
+    }
+  }
+
+  /** A fresh copy of the loaded model's ONNX weights file (the dtype it runs), to rebuild its top layers. */
+  async layerModelBytes(): Promise<{ modelId: string; dtype: Dtype; bytes: Uint8Array }> {
+    if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
+    const { modelId, dtype, bytes } = await this.#worker().call('layer-model', {});
+    return { modelId, dtype, bytes };
   }
 
   /** Logits of premise/hypothesis pairs from the loaded model (a sequence classifier). Rejects when none is ready. */

@@ -60,6 +60,7 @@ import {
   RemoteTrainedHead,
   type ModelSwitch,
 } from '../clients/remote-ports.ts';
+import { RemoteLayerTrainer } from '../clients/remote-layers.ts';
 import { CancelledError } from '../workers/rpc.ts';
 import { SvelteMap } from 'svelte/reactivity';
 import type { SerializedHead } from '../core/ports.ts';
@@ -847,6 +848,7 @@ export class ExperimentState {
         {
           encoders: new RemoteEncoderProvider(this.model, { signal: controller.signal }),
           trainer: new RemoteHeadTrainer(this.head),
+          layerTrainer: new RemoteLayerTrainer(this.model, this.head),
           cache: this.#cache,
           ...this.#store(),
           now,

@@ -3,7 +3,7 @@
  *
  * ORT's WASM binary and its loader are served by the app itself (Vite `?url` imports), never from a CDN.
  * Requests: `load` (one model at a time; a newer load supersedes an older one), `embed`, `count-tokens`,
- * `dispose`, `probe` (WebGPU adapter, threads, memory), `cache-status`, `stats`, `cancel`.
+ * `embed-tokens` and `layer-model` (for unfrozen layers), `dispose`, `probe` (WebGPU adapter, threads, memory), `cache-status`, `stats`, `cancel`.
  *
  * A load picks the device and dtype (core/models/load-plan.ts), loads, runs a warm-up, and only then replaces the loaded
  * model: a load that fails leaves the previous model working. WebGPU that fails (session creation, warm-up,
@@ -28,9 +28,11 @@ import {
   loadEncoder,
   ModelFileError,
   onWebGpuDeviceLost,
+  readModelWeights,
 } from '../ml/transformers-adapter.ts';
 import { sourceKindOf } from '../ml/model-sources/index.ts';
 import {
+  tokenStateTransferables,
   transferablesOf,
   type BrowserModelSource,
   type LoadedModelInfo,
@@ -462,6 +464,31 @@ const handlers: Handlers<ModelWorkerMethods> = {
   },
   async 'cache-status'(request) {
     return { reply: { type: 'cached', cached: await cachedHubFiles(request.files) } };
+  },
+  async 'embed-tokens'(request, { signal, emit }) {
+    const { encoder } = await requireLoaded();
+    if (encoder.embedTokens === undefined)
+      throw new Error(`${encoder.modelId} cannot return token-level states.`);
+    const started = performance.now();
+    counters.textsEmbedded = (counters.textsEmbedded ?? 0) + request.texts.length;
+    const states = await encoder.embedTokens(request.texts, request.options, (done, total) => {
+      emit({ type: 'embed-progress', done, total });
+      throwIfCancelled(signal);
+    });
+    throwIfCancelled(signal);
+    return {
+      reply: { type: 'embedded-tokens', states, ms: performance.now() - started },
+      transfer: tokenStateTransferables(states),
+    };
+  },
+  async 'layer-model'() {
+    const { source, info } = await requireLoaded();
+    const bytes = await readModelWeights(source, info.dtype);
+    const transfer = bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [];
+    return {
+      reply: { type: 'layer-model-bytes', modelId: info.modelId, dtype: info.dtype, bytes },
+      transfer,
+    };
   },
   async stats() {
     // Where the browser exposes a collector (Chromium with --js-flags=--expose-gc, as memory tests run it), collect
