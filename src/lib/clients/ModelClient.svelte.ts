@@ -23,6 +23,7 @@ import {
   MODEL_EVENT_TYPES,
   type BrowserModelSource,
   type CacheStatusReply,
+  type LayerSizesReply,
   type LoadedModelInfo,
   type LoadStage,
   type LmTextReply,
@@ -102,6 +103,8 @@ export class ModelClient {
   textsEmbedded = $state(0);
   /** What this browser offers (WebGPU adapter, threads, memory), once `probe` has run. */
   capabilities = $state.raw<ProbedReply | undefined>(undefined);
+  /** Exact layer sizes and the measured speed (see {@link measureLayers}), with the loaded model they describe. */
+  layerSizes = $state.raw<{ info: LoadedModelInfo; sizes: LayerSizesReply } | undefined>(undefined);
 
   /** The user's "allow model downloads from the Hugging Face hub" setting. */
   readonly downloads: DownloadSetting;
@@ -274,6 +277,18 @@ export class ModelClient {
     } finally {
       this.embedProgress = undefined;
     }
+  }
+
+  /**
+   * Counts the loaded model's layer parameters from its weights file and measures its speed (the layer stack's
+   * figures); the worker computes them once per loaded model. Also kept in `layerSizes`.
+   */
+  async measureLayers(): Promise<LayerSizesReply> {
+    if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
+    const info = this.info;
+    const reply = await this.#worker().call('layer-sizes', {});
+    if (info !== undefined && this.info === info) this.layerSizes = { info, sizes: reply };
+    return reply;
   }
 
   /** A fresh copy of the loaded model's ONNX weights file (the dtype it runs), to rebuild its top layers. */

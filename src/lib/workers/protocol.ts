@@ -279,6 +279,22 @@ export interface LayerModelReply extends Envelope<'layer-model-bytes'> {
   bytes: Uint8Array;
 }
 
+/** What the fine-tune lab's layer stack needs from the loaded model: exact sizes and a measured speed. */
+export type LayerSizesRequest = Envelope<'layer-sizes'>;
+
+export interface LayerSizesReply extends Envelope<'layer-sizes-report'> {
+  modelId: string;
+  /** Parameters of each transformer layer, bottom first, counted from the ONNX file's weights. */
+  parameters: number[];
+  /** Set when the layers cannot be trained (a quantized file), saying why. */
+  untrainable?: string;
+  /**
+   * The encoder's measured arithmetic rate on this machine (FLOP/s): two per layer parameter per token, over a
+   * timed forward pass of a few calibration texts. Absent when it could not be measured.
+   */
+  flopsPerSecond?: number;
+}
+
 /** Request type → its final reply and its events, for the model worker. */
 export interface ModelWorkerMethods {
   'lm-load': { request: LmLoadRequest; result: LmLoadedReply; event: never };
@@ -299,6 +315,7 @@ export interface ModelWorkerMethods {
   stats: { request: StatsRequest; result: StatsReply; event: never };
   'embed-tokens': { request: EmbedTokensRequest; result: EmbeddedTokensReply; event: EmbedProgressEvent };
   'layer-model': { request: LayerModelRequest; result: LayerModelReply; event: never };
+  'layer-sizes': { request: LayerSizesRequest; result: LayerSizesReply; event: never };
 }
 
 /** Reply types of the model worker that are events, not final replies. */

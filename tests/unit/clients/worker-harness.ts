@@ -171,6 +171,9 @@ export function fakeModelWorker(options: FakeModelWorkerOptions = {}): {
     async 'layer-model'() {
       throw new Error('The fake model worker has no ONNX weights file.');
     },
+    async 'layer-sizes'() {
+      throw new Error('The fake model worker has no ONNX weights file.');
+    },
     async stats() {
       return {
         reply: {
