@@ -170,7 +170,9 @@ describe('unfrozen layers: browser and CLI parity', () => {
 
   test('cancel stops a training with unfrozen layers; the next one runs to the end', async () => {
     const finetune = await openTab(page, 'finetune');
-    await setInput(finetune.getByTestId('head-epochs'), '5000');
+    // The most epochs a head takes: far longer than the cancel needs.
+    await setInput(finetune.getByTestId('head-epochs'), '1000');
+    await expect.poll(() => finetune.getByTestId('head-epochs').inputValue()).toBe('1000');
     await finetune.getByTestId('head-train').click();
     await waitForHeadStatus(page, 'training');
     await page.getByTestId('loss-chart').and(page.locator(':not([data-points="0"])')).waitFor({

@@ -8,6 +8,7 @@ import type {
   HeadTrainingOptions,
   LayerTrainer,
   LayerTrainingRequest,
+  SerializedHead,
   TextTokenStates,
   TokenStatesHead,
 } from '../core/ports.ts';
@@ -48,6 +49,25 @@ export class RemoteLayerTrainer implements LayerTrainer {
       // The worker keeps nothing between requests: the weights live in `head`, here.
       dispose: () => undefined,
     };
+  }
+
+  /**
+   * Class probabilities of new texts under a head trained with unfrozen layers: their token states of the layer
+   * below the unfrozen ones (at most `maxTokens` per text), through the layers and the head in the head worker.
+   * @throws Error when the head's model is not the loaded one.
+   */
+  async classify(
+    request: LayerTrainingRequest,
+    head: SerializedHead,
+    texts: string[],
+    maxTokens: number,
+    signal?: AbortSignal,
+  ): Promise<number[][]> {
+    const source = this.#source(request.model);
+    const layer = request.featureLayer - request.unfreeze;
+    const states = await this.#model.embedTokens(texts, { layer, maxTokens }, signal);
+    signal?.throwIfAborted();
+    return this.#head.predictLayers(source, request, head, states);
   }
 
   /** The loaded model's weights file, keyed by id, dtype and file hash, so another export is never mixed in. */
