@@ -74,8 +74,9 @@ export class RemoteLayerTrainer implements LayerTrainer {
   #source(model: string): LayerModelSource {
     const info = this.#model.ready ? this.#model.info : undefined;
     if (info?.modelId !== model) {
+      const loaded = info === undefined ? 'none is' : `"${info.modelId}" is`;
       throw new Error(
-        `Unfrozen layers of "${model}" need that model loaded (${info === undefined ? 'none is' : `"${info.modelId}" is`}); load it and run again.`,
+        `Unfrozen layers of "${model}" need that model loaded (${loaded}); load it and run again.`,
       );
     }
     const key = JSON.stringify([info.modelId, info.dtype, info.weightsHash ?? '']);

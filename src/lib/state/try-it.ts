@@ -74,7 +74,9 @@ export function unfrozenHeadPredictor(
     kind: 'head',
     model,
     labels: [...labels],
-    reason: `it runs the sentence through its ${unfreeze} trained layer${unfreeze === 1 ? '' : 's'} in the head worker`,
+    reason:
+      `it runs the sentence through its ${unfreeze} trained layer${unfreeze === 1 ? '' : 's'} ` +
+      'in the head worker',
     async run(text, signal) {
       const probabilities = await classify(text, signal);
       const scores = emptyRecord<number>();

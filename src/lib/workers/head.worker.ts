@@ -1,6 +1,7 @@
 /**
  * @file The head worker: trains a small classifier on frozen feature vectors with tfjs (WASM backend) and
- * classifies with a trained or imported head; heads with unfrozen layers train here too (layer-handlers.ts). Training never blocks the page; `cancel` stops it between batches.
+ * classifies with a trained or imported head; heads with unfrozen layers train here too (layer-handlers.ts).
+ * Training never blocks the page; `cancel` stops it between batches.
  */
 import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';

@@ -3,7 +3,8 @@
  *
  * ORT's WASM binary and its loader are served by the app itself (Vite `?url` imports), never from a CDN.
  * Requests: `load` (one model at a time; a newer load supersedes an older one), `embed`, `count-tokens`,
- * `embed-tokens` and `layer-model` (for unfrozen layers), `dispose`, `probe` (WebGPU adapter, threads, memory), `cache-status`, `stats`, `cancel`.
+ * `embed-tokens`, `layer-model` and `layer-sizes` (for unfrozen layers and the layer stack), `dispose`, `probe`
+ * (WebGPU adapter, threads, memory), `cache-status`, `stats`, `cancel`.
  *
  * A load picks the device and dtype (core/models/load-plan.ts), loads, runs a warm-up, and only then replaces the loaded
  * model: a load that fails leaves the previous model working. WebGPU that fails (session creation, warm-up,
