@@ -136,6 +136,9 @@ describe('unfrozen layers: browser and CLI parity', () => {
     await finetune.getByTestId('head-train').click();
     await waitForHeadStatus(page, 'done');
     await finetune.getByTestId('run-accuracy').waitFor({ timeout: UI_TIMEOUT_MS });
+    // A head file cannot hold the layers yet: export is off and says so, rather than failing on click.
+    await finetune.getByTestId('head-export-unfrozen').waitFor({ timeout: UI_TIMEOUT_MS });
+    expect(await finetune.getByTestId('head-export').isDisabled()).toBe(true);
 
     const compare = await openTab(page, 'compare');
     const experimentText = await downloadText(page, compare.getByTestId('export-experiment'));
