@@ -1,13 +1,35 @@
 /**
  * @file The main-thread face of the head worker: trains heads with live per-epoch state, cancels, predicts.
  */
-import type { EpochReport, HeadTrainingOptions, SerializedHead } from '../core/ports.ts';
+import type {
+  EpochReport,
+  HeadTrainingOptions,
+  LayerTrainingRequest,
+  SerializedHead,
+  TextTokenStates,
+} from '../core/ports.ts';
 import { HEAD_EVENT_TYPES, type HeadWorkerMethods, type TrainedReply } from '../workers/protocol.ts';
 import { CancelledError, RpcClient, type WorkerPort } from '../workers/rpc.ts';
 import { FrameBatch } from './frame-batch.ts';
 import { messageOf, type WorkerFactory } from './ModelClient.svelte.ts';
 
 export type HeadStatus = 'idle' | 'training' | 'done' | 'cancelled' | 'error';
+
+/** A model's ONNX weights file for unfrozen layers: its key (model, dtype, file hash) and how to read it. */
+export interface LayerModelSource {
+  key: string;
+  bytes(): Promise<Uint8Array>;
+}
+
+/** Inputs of one training run with unfrozen layers. */
+export interface TrainLayersInput {
+  model: LayerModelSource;
+  request: LayerTrainingRequest;
+  texts: TextTokenStates[];
+  labelIndices: number[];
+  numClasses: number;
+  options: HeadTrainingOptions;
+}
 
 /** Inputs of one training run. */
 export interface TrainInput {
@@ -38,6 +60,8 @@ export class HeadClient {
   readonly #createWorker: WorkerFactory;
   #rpc: RpcClient<HeadWorkerMethods> | undefined;
   #trainController: AbortController | undefined;
+  /** The model weights file the worker holds for unfrozen layers (per worker instance: a restart forgets it). */
+  #heldLayerModel: { rpc: RpcClient<HeadWorkerMethods>; key: string; ready: Promise<void> } | undefined;
 
   constructor(createWorker: WorkerFactory = createHeadWorker) {
     this.#createWorker = createWorker;
@@ -52,6 +76,68 @@ export class HeadClient {
     signal?: AbortSignal,
     onEpoch?: (report: EpochReport) => void,
   ): Promise<TrainedReply> {
+    // Features are not transferred: the caller keeps them cached for the next head.
+    return this.#track(input.options.epochs, signal, onEpoch, (options) =>
+      this.#worker().call('train', input, options),
+    );
+  }
+
+  /**
+   * Trains a head with unfrozen layers of a model on token states of the layer below them, like {@link train}
+   * (same status, epochs and cancel). The model's weights file is handed to the worker once per `model.key`:
+   * `model.bytes()` is called only when the worker does not hold it yet.
+   */
+  async trainLayers(
+    input: TrainLayersInput,
+    signal?: AbortSignal,
+    onEpoch?: (report: EpochReport) => void,
+  ): Promise<TrainedReply> {
+    return this.#track(input.options.epochs, signal, onEpoch, async (options) => {
+      await this.#holdLayerModel(input.model);
+      options.signal.throwIfAborted();
+      const { model, ...rest } = input;
+      return this.#worker().call('train-layers', { ...rest, key: model.key }, options);
+    });
+  }
+
+  /** Class probabilities of texts (token states) under a head with unfrozen layers of `model`. */
+  async predictLayers(
+    model: LayerModelSource,
+    request: LayerTrainingRequest,
+    head: SerializedHead,
+    texts: TextTokenStates[],
+  ): Promise<number[][]> {
+    await this.#holdLayerModel(model);
+    const reply = await this.#worker().call('predict-layers', { key: model.key, request, head, texts });
+    return reply.probabilities;
+  }
+
+  async #holdLayerModel(model: LayerModelSource): Promise<void> {
+    const rpc = this.#worker();
+    if (this.#heldLayerModel?.rpc === rpc && this.#heldLayerModel.key === model.key) {
+      return this.#heldLayerModel.ready;
+    }
+    const ready = model.bytes().then(async (bytes) => {
+      const transfer = bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [];
+      await rpc.call('hold-layer-model', { key: model.key, bytes }, { transfer });
+    });
+    const held = { rpc, key: model.key, ready };
+    this.#heldLayerModel = held;
+    ready.catch(() => {
+      if (this.#heldLayerModel === held) this.#heldLayerModel = undefined;
+    });
+    return ready;
+  }
+
+  async #track(
+    epochs: number,
+    signal: AbortSignal | undefined,
+    onEpoch: ((report: EpochReport) => void) | undefined,
+    call: (options: {
+      signal: AbortSignal;
+      onEvent: (event: { report: EpochReport }) => void;
+    }) => Promise<TrainedReply>,
+  ): Promise<TrainedReply> {
     this.#trainController?.abort();
     const controller = new AbortController();
     this.#trainController = controller;
@@ -60,29 +146,28 @@ export class HeadClient {
     this.status = 'training';
     this.error = undefined;
     this.epochs = [];
-    this.totalEpochs = input.options.epochs;
+    this.totalEpochs = epochs;
     // Epochs reach the chart at most once per frame, however fast the worker reports them.
-    const epochs = new FrameBatch<EpochReport>((reports) => {
+    const batch = new FrameBatch<EpochReport>((reports) => {
       if (this.#trainController === controller) this.epochs = [...this.epochs, ...reports];
     });
     try {
-      // Features are not transferred: the caller keeps them cached for the next head.
-      const reply = await this.#worker().call('train', input, {
+      const reply = await call({
         signal: controller.signal,
         onEvent: (event) => {
           if (this.#trainController !== controller) return;
-          epochs.push(event.report);
+          batch.push(event.report);
           onEpoch?.(event.report);
         },
       });
-      epochs.flush();
+      batch.flush();
       if (this.#trainController === controller) {
         this.result = reply;
         this.status = 'done';
       }
       return reply;
     } catch (error) {
-      epochs.flush();
+      batch.flush();
       if (this.#trainController === controller) {
         if (error instanceof CancelledError) {
           this.status = 'cancelled';

@@ -16,11 +16,14 @@ import type {
   EmbedOptions,
   LoadProgress,
   TextPair,
+  TextTokenStates,
+  TokenStateOptions,
 } from '../core/ports.ts';
 import {
   MODEL_EVENT_TYPES,
   type BrowserModelSource,
   type CacheStatusReply,
+  type LayerSizesReply,
   type LoadedModelInfo,
   type LoadStage,
   type LmTextReply,
@@ -104,6 +107,8 @@ export class ModelClient {
   textsEmbedded = $state(0);
   /** What this browser offers (WebGPU adapter, threads, memory), once `probe` has run. */
   capabilities = $state.raw<ProbedReply | undefined>(undefined);
+  /** Exact layer sizes and the measured speed (see {@link measureLayers}), with the loaded model they describe. */
+  layerSizes = $state.raw<{ info: LoadedModelInfo; sizes: LayerSizesReply } | undefined>(undefined);
 
   /** The user's "allow model downloads from the Hugging Face hub" setting. */
   readonly downloads: DownloadSetting;
@@ -269,6 +274,46 @@ export class ModelClient {
       progress.clear();
       this.embedProgress = undefined;
     }
+  }
+
+  /** Token-level states of one layer per text (for unfrozen layers), from the loaded model. */
+  async embedTokens(
+    texts: string[],
+    options: TokenStateOptions,
+    signal?: AbortSignal,
+  ): Promise<TextTokenStates[]> {
+    if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
+    this.embedProgress = { done: 0, total: texts.length };
+    try {
+      const reply = await this.#worker().call(
+        'embed-tokens',
+        { texts, options },
+        { signal, onEvent: (event) => (this.embedProgress = { done: event.done, total: event.total }) },
+      );
+      this.textsEmbedded += texts.length;
+      return reply.states;
+    } finally {
+      this.embedProgress = undefined;
+    }
+  }
+
+  /**
+   * Counts the loaded model's layer parameters from its weights file and measures its speed (the layer stack's
+   * figures); the worker computes them once per loaded model. Also kept in `layerSizes`.
+   */
+  async measureLayers(): Promise<LayerSizesReply> {
+    if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
+    const info = this.info;
+    const reply = await this.#worker().call('layer-sizes', {});
+    if (info !== undefined && this.info === info) this.layerSizes = { info, sizes: reply };
+    return reply;
+  }
+
+  /** A fresh copy of the loaded model's ONNX weights file (the dtype it runs), to rebuild its top layers. */
+  async layerModelBytes(): Promise<{ modelId: string; dtype: Dtype; bytes: Uint8Array }> {
+    if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
+    const { modelId, dtype, bytes } = await this.#worker().call('layer-model', {});
+    return { modelId, dtype, bytes };
   }
 
   /** Logits of premise/hypothesis pairs from the loaded model (a sequence classifier). Rejects when none is ready. */

@@ -18,6 +18,8 @@ import type {
   HeadTrainingOptions,
   PairClassifier,
   SerializedHead,
+  TextTokenStates,
+  TokenStateOptions,
   TrainedHead,
 } from '../core/ports.ts';
 import type { HeadClient } from './HeadClient.svelte.ts';
@@ -78,6 +80,12 @@ export class RemoteEncoder implements Encoder {
   async embedLayers(texts: string[], layers: number[], pooling: Pooling): Promise<Float32Array[][]> {
     this.#checkStillLoaded();
     return this.#client.embedLayers(texts, layers, pooling, this.#signal);
+  }
+
+  /** Token-level states of one layer (for unfrozen layers), computed in the model worker. */
+  async embedTokens(texts: string[], options: TokenStateOptions): Promise<TextTokenStates[]> {
+    this.#checkStillLoaded();
+    return this.#client.embedTokens(texts, options, this.#signal);
   }
 
   async countTokens(texts: string[], pairs?: readonly (string | null)[]): Promise<number[]> {

@@ -192,6 +192,8 @@ export interface HeadTrainingOptions {
   patience?: number;
   /** `balanced` weighs each example's loss by n / (classes × examples of its class); `none` (default) by 1. */
   classWeights?: ClassWeighting;
+  /** Learning rate of unfrozen encoder layers trained with the head (LayerTrainer only); absent = `learningRate`. */
+  layerLearningRate?: number;
 }
 
 export interface EpochReport {

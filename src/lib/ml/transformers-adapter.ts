@@ -187,6 +187,14 @@ async function readModelFile(
   return bytes;
 }
 
+/**
+ * Reads the ONNX weights file of `source` for `dtype` again, as it is stored (unfreezing rebuilds the top layers
+ * from it in the head worker). The source's own checks apply: nothing leaves the machine unless it allows it.
+ */
+export async function readModelWeights(source: ModelSource, dtype: Dtype): Promise<Uint8Array> {
+  return sourceKindOf(source).read(source, ONNX_FILE_BY_DTYPE[dtype], env, () => undefined);
+}
+
 /** The largest token id in a tokenizer's vocabulary, or undefined when it cannot tell. */
 function largestTokenId(tokenizer: PreTrainedTokenizer): number | undefined {
   let largest: number | undefined;

@@ -60,6 +60,7 @@ import {
   RemoteTrainedHead,
   type ModelSwitch,
 } from '../clients/remote-ports.ts';
+import { RemoteLayerTrainer } from '../clients/remote-layers.ts';
 import { CancelledError } from '../workers/rpc.ts';
 import { SvelteMap } from 'svelte/reactivity';
 import type { SerializedHead } from '../core/ports.ts';
@@ -71,7 +72,9 @@ import {
 } from '../core/heads/head-file.ts';
 import { defaultExperiment, defaultHead } from './defaults.ts';
 import type { TryItPredictor } from '../core/answer/try-it.ts';
-import { headPredictor, promptPredictor, withPredictor } from './try-it.ts';
+import { headPredictor, promptPredictor, unfrozenHeadPredictor, withPredictor } from './try-it.ts';
+import { headTokenCap, headUnfreeze } from '../core/experiment/unfreeze-run.ts';
+import { layerIndex } from '../core/experiment/layers.ts';
 import { checkExperiment } from './experiment-snapshot.svelte.ts';
 import { FeatureCacheState } from './FeatureCacheState.svelte.ts';
 import { probeLayers, type LayerProbePoint, type LayerProbeResult } from '../core/experiment/layer-probe.ts';
@@ -818,6 +821,24 @@ export class ExperimentState {
    * template, layer and pooling, then its weights in the head worker.
    * @throws HeadBackboneError when the head was trained on another model, dtype or feature width.
    */
+  /** The try-it box's predictor for a head trained with unfrozen layers (it runs in the head worker). */
+  #unfrozenPredictor(spec: HeadSpec, head: SerializedHead, labels: readonly string[]): TryItPredictor {
+    const model = this.experiment.model;
+    const numLayers = this.model.info?.numLayers ?? 0;
+    const request = {
+      model,
+      featureLayer: layerIndex(spec.layer, numLayers) ?? numLayers,
+      unfreeze: headUnfreeze(spec),
+      pooling: spec.pooling,
+    };
+    const cap = Math.min(headTokenCap(spec), this.model.info?.maxTokens ?? headTokenCap(spec));
+    const layers = new RemoteLayerTrainer(this.model, this.head);
+    return unfrozenHeadPredictor(spec, model, labels, async (text, signal) => {
+      const [probabilities] = await layers.classify(request, head, [text], cap, signal);
+      return probabilities ?? [];
+    });
+  }
+
   async predictWithHead(file: HeadFile, texts: string[]): Promise<TextPrediction[]> {
     const info = this.model.info;
     if (!this.model.ready || !info) throw new Error('Load a model first (section 1), then try the head.');
@@ -860,6 +881,7 @@ export class ExperimentState {
         {
           encoders: new RemoteEncoderProvider(this.model, { signal: controller.signal }),
           trainer: new RemoteHeadTrainer(this.head),
+          layerTrainer: new RemoteLayerTrainer(this.model, this.head),
           cache: this.#cache,
           ...this.#store(),
           now,
@@ -885,7 +907,10 @@ export class ExperimentState {
               };
               this.trainedHeads.set(spec.name, { head, backbone });
             }
-            const predictor = headPredictor(spec, this.experiment.model, context.value.dataset.labels, head);
+            const labels = context.value.dataset.labels;
+            const predictor = head.unfrozen
+              ? this.#unfrozenPredictor(spec, head, labels)
+              : headPredictor(spec, this.experiment.model, labels, head);
             this.tryItPredictors = withPredictor(this.tryItPredictors, predictor);
           },
           signal: controller.signal,

@@ -7,6 +7,7 @@ import {
   embeddingRequests,
   predictAll,
   type HeadPredictor,
+  type OnDemandPredictor,
   type SimilarityPredictor,
   type TryItPredictor,
   type TryItResult,
@@ -14,6 +15,7 @@ import {
 import { similarityEmbedding } from '../core/experiment/run.ts';
 import type { HeadSpec, RunResult, SimilarityPrompt } from '../core/experiment/types.ts';
 import type { SerializedHead } from '../core/ports.ts';
+import { emptyRecord } from '../core/records.ts';
 import type { ModelClient } from '../clients/ModelClient.svelte.ts';
 
 /** A scored similarity prompt as a predictor; `sentenceEmbedding` says what the model it ran on compares. */
@@ -51,6 +53,38 @@ export function headPredictor(
     labels: [...labels],
     embedding: { layer: spec.layer, pooling: spec.pooling },
     head,
+  };
+}
+
+/**
+ * A head trained with unfrozen layers as a predictor: a sentence goes through those layers (token states of the
+ * layer below them) before the head, so it cannot reuse a pooled embedding and runs on demand through `classify`
+ * (class probabilities in label order).
+ */
+export function unfrozenHeadPredictor(
+  spec: HeadSpec,
+  model: string,
+  labels: readonly string[],
+  classify: (text: string, signal?: AbortSignal) => Promise<number[]>,
+): OnDemandPredictor {
+  const unfreeze = spec.unfreeze ?? 0;
+  return {
+    method: 'on-demand',
+    name: spec.name,
+    kind: 'head',
+    model,
+    labels: [...labels],
+    reason:
+      `it runs the sentence through its ${unfreeze} trained layer${unfreeze === 1 ? '' : 's'} ` +
+      'in the head worker',
+    async run(text, signal) {
+      const probabilities = await classify(text, signal);
+      const scores = emptyRecord<number>();
+      labels.forEach((label, index) => {
+        scores[label] = probabilities[index] ?? Number.NaN;
+      });
+      return scores;
+    },
   };
 }
 

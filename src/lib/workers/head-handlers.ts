@@ -5,14 +5,20 @@
  */
 import type { TfjsHeadTrainer } from '../ml/tfjs-head.ts';
 import type { HeadWorkerMethods } from './protocol.ts';
+import { layerHandlers, type LayerBackend } from './layer-handlers.ts';
 import { throwIfCancelled, type Handlers } from './rpc.ts';
 
-/** The head worker's handler table over `trainer`; `now` times training and prediction. */
+/**
+ * The head worker's handler table over `trainer`; `now` times training and prediction. Heads with unfrozen layers
+ * train on `layers` (layer-handlers.ts), by default the trainer's backend.
+ */
 export function headHandlers(
   trainer: TfjsHeadTrainer,
   now: () => number = () => performance.now(),
+  layers: LayerBackend = { backend: trainer.backend },
 ): Handlers<HeadWorkerMethods> {
   return {
+    ...layerHandlers(layers, now),
     async train(request, { signal, emit }) {
       const started = now();
       const head = await trainer.train(

@@ -3,7 +3,8 @@
  *
  * ORT's WASM binary and its loader are served by the app itself (Vite `?url` imports), never from a CDN.
  * Requests: `load` (one model at a time; a newer load supersedes an older one), `embed`, `count-tokens`,
- * `dispose`, `probe` (WebGPU adapter, threads, memory), `cache-status`, `stats`, `cancel`.
+ * `embed-tokens`, `layer-model` and `layer-sizes` (for unfrozen layers and the layer stack), `dispose`, `probe`
+ * (WebGPU adapter, threads, memory), `cache-status`, `stats`, `cancel`.
  *
  * A load picks the device and dtype (core/models/load-plan.ts), loads, runs a warm-up, and only then replaces the loaded
  * model: a load that fails leaves the previous model working. WebGPU that fails (session creation, warm-up,
@@ -29,14 +30,19 @@ import {
   loadEncoder,
   ModelFileError,
   onWebGpuDeviceLost,
+  readModelWeights,
 } from '../ml/transformers-adapter.ts';
 import { sourceKindOf } from '../ml/model-sources/index.ts';
 import { startWasmRuntime } from '../ml/ort-web-runtime.ts';
+import { decodeGraph } from '../ml/onnx-graph/model-proto.ts';
+import { layerStackOfGraph } from '../ml/unfreeze/layer-parameters.ts';
 import {
+  tokenStateTransferables,
   transferablesOf,
   type BrowserModelSource,
   type LoadedModelInfo,
   type LoadOrder,
+  type LayerSizesReply,
   type LoadProgressEvent,
   type ModelWorkerMethods,
   type SessionCounters,
@@ -365,6 +371,41 @@ function requireLanguageModel(): CausalScorer {
   return languageModel.scorer;
 }
 
+/** Texts timed to measure the encoder's speed for the layer stack's time estimate: ordinary sentences. */
+const CALIBRATION_TEXTS = [
+  'The committee will meet again next week to discuss the budget for the coming year.',
+  'Heavy rain is expected across the northern coast on Saturday, with strong winds at night.',
+  'Please find attached the invoice for last month and let me know if anything is missing.',
+  'The home team scored twice in the final minutes and won the cup for the third time.',
+];
+
+/** Layer sizes (and the measured speed) per loaded model, computed once on request. */
+const layerSizes = new WeakMap<Loaded, Promise<Omit<LayerSizesReply, 'type' | 'id'>>>();
+
+/**
+ * Counts each layer's parameters from the model's ONNX file and times one warm forward pass of the calibration
+ * texts: FLOP/s = 2 × layer parameters × tokens / seconds (attention's token-by-token products left out).
+ */
+async function measureLayers(loaded: Loaded): Promise<Omit<LayerSizesReply, 'type' | 'id'>> {
+  const stack = layerStackOfGraph(decodeGraph(await readModelWeights(loaded.source, loaded.info.dtype)));
+  const parameters = stack.layers.map((layer) => layer.parameters);
+  const total = parameters.reduce((sum, count) => sum + count, 0);
+  const tokens = (await loaded.encoder.countTokens(CALIBRATION_TEXTS)).reduce(
+    (sum, count) => sum + Math.min(count, loaded.info.maxTokens),
+    0,
+  );
+  const started = performance.now();
+  await loaded.encoder.embed(CALIBRATION_TEXTS, { layer: -1, pooling: 'mean' });
+  const seconds = (performance.now() - started) / 1000;
+  const flopsPerSecond = seconds > 0 && total > 0 ? (2 * total * tokens) / seconds : undefined;
+  return {
+    modelId: loaded.info.modelId,
+    parameters,
+    ...(stack.untrainable === undefined ? {} : { untrainable: stack.untrainable }),
+    ...(flopsPerSecond === undefined ? {} : { flopsPerSecond }),
+  };
+}
+
 const handlers: Handlers<ModelWorkerMethods> = {
   async 'lm-load'(request) {
     const key = JSON.stringify([request.source, request.dtype]);
@@ -514,6 +555,41 @@ const handlers: Handlers<ModelWorkerMethods> = {
   },
   async 'cache-status'(request) {
     return { reply: { type: 'cached', cached: await cachedHubFiles(request.files) } };
+  },
+  async 'embed-tokens'(request, { signal, emit }) {
+    const { encoder } = await requireLoaded();
+    if (encoder.embedTokens === undefined)
+      throw new Error(`${encoder.modelId} cannot return token-level states.`);
+    const started = performance.now();
+    counters.textsEmbedded = (counters.textsEmbedded ?? 0) + request.texts.length;
+    const states = await encoder.embedTokens(request.texts, request.options, (done, total) => {
+      emit({ type: 'embed-progress', done, total });
+      throwIfCancelled(signal);
+    });
+    throwIfCancelled(signal);
+    return {
+      reply: { type: 'embedded-tokens', states, ms: performance.now() - started },
+      transfer: tokenStateTransferables(states),
+    };
+  },
+  async 'layer-model'() {
+    const { source, info } = await requireLoaded();
+    const bytes = await readModelWeights(source, info.dtype);
+    const transfer = bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [];
+    return {
+      reply: { type: 'layer-model-bytes', modelId: info.modelId, dtype: info.dtype, bytes },
+      transfer,
+    };
+  },
+  async 'layer-sizes'() {
+    const loaded = await requireLoaded();
+    let sizes = layerSizes.get(loaded);
+    if (!sizes) {
+      sizes = measureLayers(loaded);
+      layerSizes.set(loaded, sizes);
+      sizes.catch(() => layerSizes.delete(loaded));
+    }
+    return { reply: { type: 'layer-sizes-report', ...(await sizes) } };
   },
   async stats() {
     // Where the browser exposes a collector (Chromium with --js-flags=--expose-gc, as memory tests run it), collect

@@ -25,6 +25,9 @@ import type {
   ModelSource,
   SerializedHead,
   TextPair,
+  LayerTrainingRequest,
+  TextTokenStates,
+  TokenStateOptions,
 } from '../core/ports.ts';
 
 /** What every message carries: its kind, and the id of the request it belongs to. */
@@ -258,6 +261,46 @@ export interface LmScoredReply extends Envelope<'lm-scored'> {
   logProbs: number[][][];
 }
 
+// ---- unfrozen layers (issue 11): token states of the layer below them, and the weights file to build them from
+
+/** Token-level hidden states of one layer for each text (real tokens only, capped). */
+export interface EmbedTokensRequest extends Envelope<'embed-tokens'> {
+  texts: string[];
+  options: TokenStateOptions;
+}
+
+export interface EmbeddedTokensReply extends Envelope<'embedded-tokens'> {
+  /** One entry per text, in order; the `ids` and `states` buffers are transferred, not copied. */
+  states: TextTokenStates[];
+  ms: number;
+}
+
+/** The loaded model's ONNX weights file (the dtype it runs), to rebuild its top layers in the head worker. */
+export type LayerModelRequest = Envelope<'layer-model'>;
+
+export interface LayerModelReply extends Envelope<'layer-model-bytes'> {
+  modelId: string;
+  dtype: Dtype;
+  /** The file's bytes; transferred (the worker read a fresh copy for this reply). */
+  bytes: Uint8Array;
+}
+
+/** What the fine-tune lab's layer stack needs from the loaded model: exact sizes and a measured speed. */
+export type LayerSizesRequest = Envelope<'layer-sizes'>;
+
+export interface LayerSizesReply extends Envelope<'layer-sizes-report'> {
+  modelId: string;
+  /** Parameters of each transformer layer, bottom first, counted from the ONNX file's weights. */
+  parameters: number[];
+  /** Set when the layers cannot be trained (a quantized file), saying why. */
+  untrainable?: string;
+  /**
+   * The encoder's measured arithmetic rate on this machine (FLOP/s): two per layer parameter per token, over a
+   * timed forward pass of a few calibration texts. Absent when it could not be measured.
+   */
+  flopsPerSecond?: number;
+}
+
 /** Request type → its final reply and its events, for the model worker. */
 export interface ModelWorkerMethods {
   'lm-load': { request: LmLoadRequest; result: LmLoadedReply; event: never };
@@ -276,6 +319,9 @@ export interface ModelWorkerMethods {
   probe: { request: ProbeRequest; result: ProbedReply; event: never };
   'cache-status': { request: CacheStatusRequest; result: CacheStatusReply; event: never };
   stats: { request: StatsRequest; result: StatsReply; event: never };
+  'embed-tokens': { request: EmbedTokensRequest; result: EmbeddedTokensReply; event: EmbedProgressEvent };
+  'layer-model': { request: LayerModelRequest; result: LayerModelReply; event: never };
+  'layer-sizes': { request: LayerSizesRequest; result: LayerSizesReply; event: never };
 }
 
 /** Reply types of the model worker that are events, not final replies. */
@@ -318,10 +364,45 @@ export interface PredictedReply extends Envelope<'predicted'> {
   ms: number;
 }
 
+// ---- unfrozen layers (issue 11): a head trained with the top layers of the model, on cached token states
+
+/**
+ * Hands the head worker a model's ONNX weights file under `key` (model id, dtype and file hash); it keeps one
+ * such file, decoded, for the layer requests that name the key. The buffer is transferred.
+ */
+export interface HoldLayerModelRequest extends Envelope<'hold-layer-model'> {
+  key: string;
+  bytes: Uint8Array;
+}
+
+export type LayerModelHeldReply = Envelope<'layer-model-held'>;
+
+/** Trains a head with unfrozen layers of the held model (`key`) on token states of the layer below them. */
+export interface TrainLayersRequest extends Envelope<'train-layers'> {
+  key: string;
+  request: LayerTrainingRequest;
+  /** Each text's token states; not transferred (the caller keeps them for the test predictions and other heads). */
+  texts: TextTokenStates[];
+  labelIndices: number[];
+  numClasses: number;
+  options: HeadTrainingOptions;
+}
+
+/** Class probabilities of texts (their token states) under a head with unfrozen layers of the held model. */
+export interface PredictLayersRequest extends Envelope<'predict-layers'> {
+  key: string;
+  request: LayerTrainingRequest;
+  head: SerializedHead;
+  texts: TextTokenStates[];
+}
+
 /** Request type → its final reply and its events, for the head worker. */
 export interface HeadWorkerMethods {
   train: { request: TrainRequest; result: TrainedReply; event: EpochEvent };
   predict: { request: PredictRequest; result: PredictedReply; event: never };
+  'hold-layer-model': { request: HoldLayerModelRequest; result: LayerModelHeldReply; event: never };
+  'train-layers': { request: TrainLayersRequest; result: TrainedReply; event: EpochEvent };
+  'predict-layers': { request: PredictLayersRequest; result: PredictedReply; event: never };
 }
 
 /** Reply types of the head worker that are events, not final replies. */
@@ -355,5 +436,15 @@ export const DATA_EVENT_TYPES: ReadonlySet<EventType<DataWorkerMethods>> = new S
 export function transferablesOf(vectors: readonly Float32Array[]): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const v of vectors) if (v.buffer instanceof ArrayBuffer) buffers.add(v.buffer);
+  return [...buffers];
+}
+
+/** The buffers of token states, for `postMessage`'s transfer list (each buffer once). */
+export function tokenStateTransferables(texts: readonly TextTokenStates[]): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const text of texts) {
+    if (text.ids.buffer instanceof ArrayBuffer) buffers.add(text.ids.buffer);
+    if (text.states.buffer instanceof ArrayBuffer) buffers.add(text.states.buffer);
+  }
   return [...buffers];
 }

@@ -175,6 +175,15 @@ export function fakeModelWorker(options: FakeModelWorkerOptions = {}): {
     async 'cache-status'() {
       return { reply: { type: 'cached', cached: [] } };
     },
+    async 'embed-tokens'() {
+      throw new Error('The fake model worker has no token-level states (keyword vectors only).');
+    },
+    async 'layer-model'() {
+      throw new Error('The fake model worker has no ONNX weights file.');
+    },
+    async 'layer-sizes'() {
+      throw new Error('The fake model worker has no ONNX weights file.');
+    },
     async stats() {
       return {
         reply: {

@@ -170,6 +170,60 @@ describe('training one unfrozen tiny-bert layer with a head', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('moves the layers by their own learning rate, and refuses one that is not positive', async () => {
+    // Adam moves a weight by at most about its learning rate per step: one step (8 texts, batch 8), so the
+    // layers' largest change is bounded by `layerLearningRate` (the head keeps 0.01).
+    const largestChange = async (layerLearningRate: number) => {
+      const layers = buildTopLayers(bytes, {
+        featureLayer: 4,
+        unfreeze: 1,
+        pooling: 'mean',
+        modelId: 'tiny-bert',
+      });
+      const initial = new Map([...layers.variables].map(([name, v]) => [name, v.dataSync().slice()]));
+      const head = await trainUnfrozen(
+        layers,
+        states,
+        TEXTS.map(([, label]) => label),
+        2,
+        {
+          hidden: 0,
+          epochs: 1,
+          learningRate: 0.01,
+          layerLearningRate,
+          seed: 1,
+          batchSize: 8,
+        },
+      );
+      try {
+        const saved = head.toJSON();
+        const moved = Math.max(
+          ...(saved.unfrozen?.weights ?? []).flatMap((weight) =>
+            weight.values.map((value, i) => Math.abs(value - (initial.get(weight.name)?.[i] ?? NaN))),
+          ),
+        );
+        return { moved };
+      } finally {
+        head.dispose();
+      }
+    };
+    const slow = await largestChange(1e-4);
+    const fast = await largestChange(1e-2);
+    expect(slow.moved).toBeGreaterThan(0);
+    expect(slow.moved).toBeLessThanOrEqual(1.01e-4);
+    expect(fast.moved).toBeGreaterThan(50 * slow.moved);
+    expect(fast.moved).toBeLessThanOrEqual(1.01e-2);
+    await expect(
+      trainUnfrozen(
+        buildTopLayers(bytes, { featureLayer: 4, unfreeze: 1, pooling: 'mean', modelId: 'tiny-bert' }),
+        states,
+        TEXTS.map(([, label]) => label),
+        2,
+        { hidden: 0, epochs: 1, learningRate: 0.01, layerLearningRate: 0, seed: 1, batchSize: 8 },
+      ),
+    ).rejects.toThrow(/"layerLearningRate" must be a positive number, got 0/);
+  });
+
   it('refuses N outside 1..feature layer, naming the range', () => {
     expect(() =>
       buildTopLayers(bytes, { featureLayer: 2, unfreeze: 3, pooling: 'mean', modelId: 'tiny-bert' }),

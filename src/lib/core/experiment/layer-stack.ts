@@ -7,8 +7,8 @@
 /** Float32 bytes per cached value. */
 const BYTES_PER_VALUE = 4;
 /**
- * Arithmetic throughput assumed for the time estimate: tfjs's single-threaded WASM backend on a laptop core,
- * about 2 GFLOP/s on these matrix sizes. An estimate to compare choices, not a promise.
+ * Arithmetic throughput assumed for the time estimate when none was measured: tfjs's single-threaded WASM backend
+ * on a laptop core, about 2 GFLOP/s on these matrix sizes. An estimate to compare choices, not a promise.
  */
 export const ASSUMED_FLOPS_PER_SECOND = 2e9;
 /** A training step (forward + backward) costs about three forward passes. */
@@ -31,8 +31,12 @@ export interface LayerStackPlan {
   parametersUpdated: number;
   /** Memory of the cached inputs: token states of the layer below the trained ones, or one vector per text. */
   cachedBytes: number;
-  /** Estimated training time for all epochs (see {@link ASSUMED_FLOPS_PER_SECOND}). */
+  /** Estimated training time for all epochs, at {@link LayerStackPlan.flopsPerSecond}. */
   estimatedTrainMs: number;
+  /** The rate the estimate assumes: the measured one when given, else {@link ASSUMED_FLOPS_PER_SECOND}. */
+  flopsPerSecond: number;
+  /** Whether that rate was measured on this machine. */
+  measuredRate: boolean;
   /** Whether per-layer parameter counts are estimated from the hidden size (no exact counts given). */
   estimatedParameters: boolean;
 }
@@ -51,6 +55,10 @@ export interface LayerStackInput {
   hidden: number;
   numClasses: number;
   trainTexts: number;
+  /** Test texts: their token states (or vectors) are cached too. Default 0. */
+  testTexts?: number;
+  /** Measured arithmetic rate (FLOP/s) on this machine, e.g. the encoder's; absent uses the assumed one. */
+  flopsPerSecond?: number;
   /** Average tokens per text after the cap. */
   tokensPerText: number;
   epochs: number;
@@ -86,15 +94,21 @@ export function planLayerStack(input: LayerStackInput): LayerStackPlan {
     .filter((layer) => layer.role === 'trained')
     .reduce((sum, l) => sum + l.parameters, 0);
   const tokens = input.trainTexts * input.tokensPerText;
-  const cachedBytes = (unfreeze > 0 ? tokens : input.trainTexts) * input.hiddenSize * BYTES_PER_VALUE;
+  const cachedTexts = input.trainTexts + (input.testTexts ?? 0);
+  const cachedBytes =
+    (unfreeze > 0 ? cachedTexts * input.tokensPerText : cachedTexts) * input.hiddenSize * BYTES_PER_VALUE;
   // Two FLOPs per parameter per token through the trained layers, per text through the head.
   const flops = input.epochs * TRAIN_PASSES * (2 * trained * tokens + 2 * head * input.trainTexts);
+  const measured = input.flopsPerSecond !== undefined && input.flopsPerSecond > 0;
+  const rate = measured ? (input.flopsPerSecond as number) : ASSUMED_FLOPS_PER_SECOND;
   return {
     layers,
     headParameters: head,
     parametersUpdated: head + trained,
     cachedBytes,
-    estimatedTrainMs: (flops / ASSUMED_FLOPS_PER_SECOND) * 1000,
+    estimatedTrainMs: (flops / rate) * 1000,
+    flopsPerSecond: rate,
+    measuredRate: measured,
     estimatedParameters: estimated,
   };
 }

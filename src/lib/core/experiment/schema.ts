@@ -582,6 +582,8 @@ function parseHead(value: unknown, path: string): HeadSpec {
   if (unfreeze !== undefined) head.unfreeze = unfreeze;
   const maxTokens = readOptionalSetting(object, path, HEAD_SETTINGS.maxTokens);
   if (maxTokens !== undefined) head.maxTokens = maxTokens;
+  const layerLearningRate = readOptionalSetting(object, path, HEAD_SETTINGS.layerLearningRate);
+  if (layerLearningRate !== undefined) head.layerLearningRate = layerLearningRate;
   return head;
 }
 

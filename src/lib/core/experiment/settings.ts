@@ -284,6 +284,22 @@ export const HEAD_SETTINGS = {
     optional: true,
     whenMissing: 64,
   },
+  layerLearningRate: {
+    kind: 'float',
+    key: 'layerLearningRate',
+    label: 'Learning rate of unfrozen layers',
+    labelHint: '(empty = 0.1 × the head’s)',
+    help:
+      'Step size for the unfrozen layers’ weights. They are already trained, so they get smaller steps than the ' +
+      'new head: a large step wipes out what the model knows. Empty = a tenth of the head’s learning rate.',
+    example: '0.001',
+    min: 0,
+    max: 1,
+    exclusive: true,
+    step: 'any',
+    default: undefined,
+    optional: true,
+  },
 } as const satisfies {
   readonly [K in Exclude<keyof HeadSpec, 'name'>]-?: K extends 'pooling'
     ? EnumSetting<Pooling>
@@ -342,4 +358,12 @@ export function settingProblem(
 /** "must be a whole number, e.g. 50": what a value of the wrong type is told, before "; got …". */
 export function typeProblem(setting: NumberSetting): string {
   return `must be ${setting.kind === 'int' ? 'a whole number' : 'a number'}, e.g. ${setting.example}`;
+}
+
+/** The unfrozen layers' learning rate when a head sets none: this share of the head's own. */
+export const LAYER_LEARNING_RATE_FACTOR = 0.1;
+
+/** The learning rate a head's unfrozen layers train with: its `layerLearningRate`, or 0.1 × `learningRate`. */
+export function layerLearningRateOf(spec: Pick<HeadSpec, 'learningRate' | 'layerLearningRate'>): number {
+  return spec.layerLearningRate ?? spec.learningRate * LAYER_LEARNING_RATE_FACTOR;
 }

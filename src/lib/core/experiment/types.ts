@@ -124,6 +124,8 @@ export interface HeadSpec {
   unfreeze?: number;
   /** Cap on tokens per text kept for unfrozen layers (memory of the cached token states); default 64. */
   maxTokens?: number;
+  /** Learning rate of the unfrozen layers; absent = 0.1 × `learningRate` (see settings.ts). */
+  layerLearningRate?: number;
 }
 
 /** How each example's loss is weighed: by 1, or inversely to its class's size. */

@@ -18,7 +18,7 @@ import type {
 import { ExperimentError } from '../errors.ts';
 import { layerIndex } from './layers.ts';
 import { runHead, type HeadRunInput } from './run.ts';
-import { HEAD_SETTINGS } from './settings.ts';
+import { HEAD_SETTINGS, layerLearningRateOf } from './settings.ts';
 import type { HeadSpec, RunResult } from './types.ts';
 
 /** Bytes per cached value (float32). */
@@ -184,7 +184,7 @@ export async function runUnfrozenHead(input: UnfrozenHeadInput): Promise<Unfroze
         fromHandles(features),
         labelIndices,
         numClasses,
-        options,
+        { ...options, layerLearningRate: layerLearningRateOf(spec) },
         onEpoch,
         signal,
       );

@@ -17,13 +17,19 @@ export interface LayerTrainerOptions {
 }
 
 /**
- * Switches tfjs to `backend`. WASM (XNNPACK, SIMD) runs the layers' matrix products far faster than the plain-JS
- * cpu backend; it is imported lazily, single-threaded as tfjs-head.ts uses it.
+ * Switches tfjs to `backend` unless it already runs. WASM (XNNPACK, SIMD) runs the layers' matrix products far
+ * faster than the plain-JS cpu backend; it is imported lazily, single-threaded as tfjs-head.ts uses it.
+ * @param wasmPaths Where the tfjs WASM binaries are served (the browser worker), as tfjs-head.ts takes them.
  */
-async function selectBackend(backend: 'cpu' | 'wasm'): Promise<void> {
+export async function selectLayerBackend(
+  backend: 'cpu' | 'wasm',
+  wasmPaths?: string | Record<string, string>,
+): Promise<void> {
+  if (tf.getBackend() === backend) return;
   if (backend === 'wasm') {
-    await import('@tensorflow/tfjs-backend-wasm');
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    if (wasmPaths !== undefined) wasm.setWasmPaths(wasmPaths as Parameters<typeof wasm.setWasmPaths>[0]);
   }
   if (!(await tf.setBackend(backend))) throw new Error(`Could not start the tfjs "${backend}" backend.`);
   await tf.ready();
@@ -43,7 +49,7 @@ export function createLayerTrainer(options: LayerTrainerOptions): LayerTrainer {
   };
   return {
     async train(request, texts, labelIndices, numClasses, trainingOptions, onEpoch, signal) {
-      if (options.backend && tf.getBackend() !== options.backend) await selectBackend(options.backend);
+      if (options.backend) await selectLayerBackend(options.backend);
       const layers = buildTopLayersOfGraph(await graphOf(request.model), {
         featureLayer: request.featureLayer,
         unfreeze: request.unfreeze,

@@ -13,7 +13,7 @@ import type {
   TextTokenStates,
   UnfrozenLayersWeights,
 } from '../../core/ports.ts';
-import type { StatesBatch, TopLayers } from './top-layers.ts';
+import { loadUnfrozenWeights, type StatesBatch, type TopLayers } from './top-layers.ts';
 
 /** Texts per forward pass when predicting. */
 const PREDICT_BATCH = 32;
@@ -138,6 +138,10 @@ function validate(
       `Option "learningRate" must be a positive number, got ${String(options.learningRate)}.`,
     );
   }
+  const layerRate = options.layerLearningRate;
+  if (layerRate !== undefined && (!(layerRate > 0) || !Number.isFinite(layerRate))) {
+    throw new RangeError(`Option "layerLearningRate" must be a positive number, got ${String(layerRate)}.`);
+  }
   return texts[0]?.width ?? 0;
 }
 
@@ -242,17 +246,20 @@ export async function trainUnfrozen(
   signal?: AbortSignal,
 ): Promise<UnfrozenHead> {
   let head: HeadWeights | undefined;
+  // Two optimizers over one gradient computation: the pre-trained layers take smaller steps than the new head.
   const optimizer = tf.train.adam(options.learningRate);
+  const layerOptimizer = tf.train.adam(options.layerLearningRate ?? options.learningRate);
   let succeeded = false;
   try {
     const width = validate(texts, labelIndices, numClasses, options);
     if (signal?.aborted) throw abortError(signal);
     const inputSize = featureWidth(layers, texts[0] as TextTokenStates);
     head = createHead(inputSize, options.hidden, numClasses, options.seed);
-    const trainable = [
-      ...layers.variables.values(),
-      ...head.dense.flatMap(({ kernel, bias }) => [kernel, bias]),
-    ];
+    const layerVariables = [...layers.variables.values()];
+    const headVariables = head.dense.flatMap(({ kernel, bias }) => [kernel, bias]);
+    const trainable = [...layerVariables, ...headVariables];
+    const gradientsOf = (grads: tf.NamedTensorMap, variables: readonly tf.Variable[]) =>
+      variables.map((variable) => ({ name: variable.name, tensor: grads[variable.name] as tf.Tensor }));
     const rng = createRng(options.seed + 1);
     const order = texts.map((_, index) => index);
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
@@ -273,17 +280,16 @@ export async function trainUnfrozen(
         let correct: tf.Tensor | undefined;
         try {
           const currentHead = head;
-          const loss = optimizer.minimize(
-            () => {
-              const logits = headLogits(currentHead, layers.features(batch));
-              correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')));
-              return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, numClasses), logits) as tf.Scalar;
-            },
-            true,
-            trainable,
-          );
-          const value = (await loss?.data())?.[0] ?? NaN;
-          loss?.dispose();
+          const { value: loss, grads } = optimizer.computeGradients(() => {
+            const logits = headLogits(currentHead, layers.features(batch));
+            correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')));
+            return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, numClasses), logits) as tf.Scalar;
+          }, trainable);
+          optimizer.applyGradients(gradientsOf(grads, headVariables));
+          layerOptimizer.applyGradients(gradientsOf(grads, layerVariables));
+          tf.dispose(grads);
+          const value = (await loss.data())[0] ?? NaN;
+          loss.dispose();
           if (!Number.isFinite(value))
             throw new HeadDivergedError(`the loss at epoch ${epoch}`, options.learningRate);
           lossSum += value * indices.length;
@@ -307,9 +313,70 @@ export async function trainUnfrozen(
     });
   } finally {
     optimizer.dispose();
+    layerOptimizer.dispose();
     if (!succeeded) {
       if (head) tf.dispose(head.dense.flatMap(({ kernel, bias }) => [kernel, bias]));
       layers.dispose();
     }
+  }
+}
+
+/**
+ * Rebuilds a head trained with unfrozen layers from its weights (`UnfrozenHead.toJSON()`) on freshly built `layers`
+ * of the same model: the layers take the saved `unfrozen` weights, the head its dense layers. The returned head
+ * owns `layers`; on failure they are disposed.
+ * @throws TypeError naming what does not fit (shapes, missing layers' weights, non-finite values).
+ */
+export function unfrozenHeadFromJSON(
+  layers: TopLayers,
+  serialized: SerializedHead,
+  width: number,
+): UnfrozenHead {
+  const created: tf.Variable[] = [];
+  try {
+    if (!serialized.unfrozen) throw new TypeError('Invalid head: it holds no unfrozen layers’ weights.');
+    loadUnfrozenWeights(layers, serialized.unfrozen);
+    const { inputSize, hidden, numClasses } = serialized;
+    const shapes: [number, number][] =
+      hidden > 0
+        ? [
+            [inputSize, hidden],
+            [hidden, numClasses],
+          ]
+        : [[inputSize, numClasses]];
+    if (serialized.layers.length !== shapes.length) {
+      throw new TypeError(
+        `Invalid head: ${serialized.layers.length} dense layers, expected ${shapes.length}.`,
+      );
+    }
+    const dense = shapes.map(([rows, columns], i) => {
+      const layer = serialized.layers[i] as SerializedHead['layers'][number];
+      if (
+        layer.kernelShape[0] !== rows ||
+        layer.kernelShape[1] !== columns ||
+        layer.kernel.length !== rows * columns ||
+        layer.bias.length !== columns
+      ) {
+        throw new TypeError(
+          `Invalid head: dense layer ${i} is [${layer.kernelShape.join(', ')}], expected [${rows}, ${columns}].`,
+        );
+      }
+      if (![...layer.kernel, ...layer.bias].every(Number.isFinite)) {
+        throw new TypeError(`Invalid head: dense layer ${i} holds non-finite values.`);
+      }
+      // tf.variable keeps its own copy: the values are released here.
+      const values = [tf.tensor2d(layer.kernel, [rows, columns]), tf.tensor1d(layer.bias)] as const;
+      const kernel = tf.variable(values[0], false);
+      created.push(kernel);
+      const bias = tf.variable(values[1], false);
+      created.push(bias);
+      tf.dispose([...values]);
+      return { kernel, bias };
+    });
+    return new TrainedUnfrozenHead(layers, { dense }, { inputSize, hidden, numClasses, width });
+  } catch (error) {
+    tf.dispose(created);
+    layers.dispose();
+    throw error;
   }
 }

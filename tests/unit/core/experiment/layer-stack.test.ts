@@ -45,13 +45,28 @@ describe('planLayerStack', () => {
   it('caches one vector per text for a head alone, every token for unfrozen layers', () => {
     expect(planLayerStack(BASE).cachedBytes).toBe(100 * 32 * 4);
     expect(planLayerStack({ ...BASE, unfreeze: 1 }).cachedBytes).toBe(100 * 10 * 32 * 4);
+    // The test split's inputs are cached too.
+    expect(planLayerStack({ ...BASE, testTexts: 40 }).cachedBytes).toBe(140 * 32 * 4);
+    expect(planLayerStack({ ...BASE, unfreeze: 1, testTexts: 40 }).cachedBytes).toBe(140 * 10 * 32 * 4);
   });
 
-  it('estimates time from the FLOPs of training and the assumed throughput', () => {
-    const plan = planLayerStack({ ...BASE, unfreeze: 1 });
-    const flops = 10 * 3 * (2 * 8544 * 1000 + 2 * 99 * 100);
-    expect(plan.estimatedTrainMs).toBeCloseTo((flops / ASSUMED_FLOPS_PER_SECOND) * 1000, 6);
-  });
+  it.each([
+    { flopsPerSecond: undefined, rate: ASSUMED_FLOPS_PER_SECOND, measured: false },
+    { flopsPerSecond: 0, rate: ASSUMED_FLOPS_PER_SECOND, measured: false },
+    { flopsPerSecond: 7.5e9, rate: 7.5e9, measured: true },
+  ])(
+    'estimates time from the FLOPs of training at a measured rate $flopsPerSecond, else the assumed one',
+    ({ flopsPerSecond, rate, measured }) => {
+      const plan = planLayerStack({
+        ...BASE,
+        unfreeze: 1,
+        ...(flopsPerSecond === undefined ? {} : { flopsPerSecond }),
+      });
+      const flops = 10 * 3 * (2 * 8544 * 1000 + 2 * 99 * 100);
+      expect(plan.estimatedTrainMs).toBeCloseTo((flops / rate) * 1000, 6);
+      expect([plan.flopsPerSecond, plan.measuredRate]).toEqual([rate, measured]);
+    },
+  );
 
   it('estimates layer sizes from the hidden size when the counts are unknown', () => {
     const { layerParameters: _unused, ...withoutCounts } = BASE;

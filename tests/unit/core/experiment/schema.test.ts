@@ -112,8 +112,12 @@ describe('parseExperiment: valid files', () => {
   it('keeps a head’s optional unfreeze and token cap', () => {
     const experiment = productExample();
     const heads = experiment.heads as Record<string, unknown>[];
-    heads[0] = { ...heads[0], unfreeze: 2, maxTokens: 32 };
-    expect(parseExperiment(experiment).heads[0]).toMatchObject({ unfreeze: 2, maxTokens: 32 });
+    heads[0] = { ...heads[0], unfreeze: 2, maxTokens: 32, layerLearningRate: 0.001 };
+    expect(parseExperiment(experiment).heads[0]).toMatchObject({
+      unfreeze: 2,
+      maxTokens: 32,
+      layerLearningRate: 0.001,
+    });
     expect(parseExperiment(productExample()).heads[0]).not.toHaveProperty('unfreeze');
   });
 
@@ -316,6 +320,12 @@ describe('parseExperiment: each bad field names its path', () => {
     ['head unfreeze negative', (e) => (e.heads[0].unfreeze = -1), 'heads[0].unfreeze', /from 0 to 64/],
     ['head unfreeze fraction', (e) => (e.heads[0].unfreeze = 0.5), 'heads[0].unfreeze', /whole number/],
     ['head max tokens 0', (e) => (e.heads[0].maxTokens = 0), 'heads[0].maxTokens', /from 1 to 512/],
+    [
+      'head layer learning rate 0',
+      (e) => (e.heads[0].layerLearningRate = 0),
+      'heads[0].layerLearningRate',
+      /between 0 and 1 \(exclusive\)/,
+    ],
     ['head missing seed', (e) => delete e.heads[1].seed, 'heads[1].seed', /missing/],
     [
       'duplicate prompt names',

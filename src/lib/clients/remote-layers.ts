@@ -1,0 +1,96 @@
+/**
+ * @file The core's {@link LayerTrainer} port over the two workers: a head with unfrozen layers trains in the head
+ * worker, on token states the model worker computed, with the top layers rebuilt there from the loaded model's
+ * ONNX weights file (read by the model worker and handed over once per model, transferred, not copied).
+ */
+import type {
+  EpochReport,
+  HeadTrainingOptions,
+  LayerTrainer,
+  LayerTrainingRequest,
+  SerializedHead,
+  TextTokenStates,
+  TokenStatesHead,
+} from '../core/ports.ts';
+import type { HeadClient, LayerModelSource } from './HeadClient.svelte.ts';
+import type { ModelClient } from './ModelClient.svelte.ts';
+
+/** Trains heads with unfrozen layers of the model loaded in `model`, in the head worker behind `head`. */
+export class RemoteLayerTrainer implements LayerTrainer {
+  readonly #model: ModelClient;
+  readonly #head: HeadClient;
+
+  constructor(model: ModelClient, head: HeadClient) {
+    this.#model = model;
+    this.#head = head;
+  }
+
+  /** @throws Error when the experiment's model is not the loaded one; the head worker's errors. */
+  async train(
+    request: LayerTrainingRequest,
+    texts: TextTokenStates[],
+    labelIndices: number[],
+    numClasses: number,
+    options: HeadTrainingOptions,
+    onEpoch?: (report: EpochReport) => void,
+    signal?: AbortSignal,
+  ): Promise<TokenStatesHead> {
+    const source = this.#source(request.model);
+    const reply = await this.#head.trainLayers(
+      { model: source, request, texts, labelIndices, numClasses, options },
+      signal,
+      onEpoch,
+    );
+    const head = reply.head;
+    return {
+      parameterCount: reply.parameterCount,
+      predict: (rows) => this.#head.predictLayers(source, request, head, rows),
+      toJSON: () => head,
+      // The worker keeps nothing between requests: the weights live in `head`, here.
+      dispose: () => undefined,
+    };
+  }
+
+  /**
+   * Class probabilities of new texts under a head trained with unfrozen layers: their token states of the layer
+   * below the unfrozen ones (at most `maxTokens` per text), through the layers and the head in the head worker.
+   * @throws Error when the head's model is not the loaded one.
+   */
+  async classify(
+    request: LayerTrainingRequest,
+    head: SerializedHead,
+    texts: string[],
+    maxTokens: number,
+    signal?: AbortSignal,
+  ): Promise<number[][]> {
+    const source = this.#source(request.model);
+    const layer = request.featureLayer - request.unfreeze;
+    const states = await this.#model.embedTokens(texts, { layer, maxTokens }, signal);
+    signal?.throwIfAborted();
+    return this.#head.predictLayers(source, request, head, states);
+  }
+
+  /** The loaded model's weights file, keyed by id, dtype and file hash, so another export is never mixed in. */
+  #source(model: string): LayerModelSource {
+    const info = this.#model.ready ? this.#model.info : undefined;
+    if (info?.modelId !== model) {
+      const loaded = info === undefined ? 'none is' : `"${info.modelId}" is`;
+      throw new Error(
+        `Unfrozen layers of "${model}" need that model loaded (${loaded}); load it and run again.`,
+      );
+    }
+    const key = JSON.stringify([info.modelId, info.dtype, info.weightsHash ?? '']);
+    return {
+      key,
+      bytes: async () => {
+        const file = await this.#model.layerModelBytes();
+        if (file.modelId !== info.modelId || file.dtype !== info.dtype) {
+          throw new Error(
+            `The model changed to "${file.modelId}" (${file.dtype}) during the run; run again.`,
+          );
+        }
+        return file.bytes;
+      },
+    };
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * @file What the head worker does for heads with unfrozen layers (`unfreeze` N > 0): hold one model's ONNX weights
+ * file (decoded once, handed over by the model worker through the main thread), train a head together with that
+ * model's top N layers on cached token states of the layer below them (epochs streamed as events, cancel checked
+ * between batches), and classify with such a head. Like the frozen-feature head, nothing trained is kept: every
+ * reply carries the weights, and `predict-layers` takes them back.
+ */
+import type { GraphProto } from '../ml/onnx-graph/model-proto.ts';
+import { decodeGraph } from '../ml/onnx-graph/model-proto.ts';
+import { selectLayerBackend } from '../ml/unfreeze/layer-trainer.ts';
+import { buildTopLayersOfGraph, type TopLayers } from '../ml/unfreeze/top-layers.ts';
+import { trainUnfrozen, unfrozenHeadFromJSON } from '../ml/unfreeze/train.ts';
+import type { LayerTrainingRequest } from '../core/ports.ts';
+import type { HeadWorkerMethods } from './protocol.ts';
+import { throwIfCancelled, type Handlers } from './rpc.ts';
+
+/** The tfjs backend the layers train on, and where its WASM binaries are served (browser). */
+export interface LayerBackend {
+  backend: 'cpu' | 'wasm';
+  wasmPaths?: string | Record<string, string>;
+}
+
+/** The requests of the head worker that concern unfrozen layers. */
+export type LayerMethods = Pick<HeadWorkerMethods, 'hold-layer-model' | 'train-layers' | 'predict-layers'>;
+
+/** The layer handlers over `backend`; `now` times training and prediction. Holds one model file at a time. */
+export function layerHandlers(
+  backend: LayerBackend,
+  now: () => number = () => performance.now(),
+): Handlers<LayerMethods> {
+  let held: { key: string; graph: GraphProto } | undefined;
+
+  const layersFor = async (key: string, request: LayerTrainingRequest): Promise<TopLayers> => {
+    if (held?.key !== key) {
+      throw new Error(
+        `The head worker does not hold the weights of ${request.model} (it holds ` +
+          `${held === undefined ? 'none' : 'another model’s'}); run again.`,
+      );
+    }
+    await selectLayerBackend(backend.backend, backend.wasmPaths);
+    return buildTopLayersOfGraph(held.graph, {
+      featureLayer: request.featureLayer,
+      unfreeze: request.unfreeze,
+      pooling: request.pooling,
+      modelId: request.model,
+    });
+  };
+
+  return {
+    async 'hold-layer-model'(request) {
+      if (held?.key !== request.key) {
+        // The old graph goes first, so two models' weights are never held at once.
+        held = undefined;
+        held = { key: request.key, graph: decodeGraph(request.bytes) };
+      }
+      return { reply: { type: 'layer-model-held' } };
+    },
+    async 'train-layers'(request, { signal, emit }) {
+      const started = now();
+      const layers = await layersFor(request.key, request.request);
+      const head = await trainUnfrozen(
+        layers,
+        request.texts,
+        request.labelIndices,
+        request.numClasses,
+        request.options,
+        (report) => emit({ type: 'epoch', report }),
+        signal,
+      );
+      try {
+        throwIfCancelled(signal);
+        return {
+          reply: {
+            type: 'trained',
+            head: head.toJSON(),
+            parameterCount: head.parameterCount,
+            trainMs: now() - started,
+            backend: backend.backend,
+          },
+        };
+      } finally {
+        head.dispose();
+      }
+    },
+    async 'predict-layers'(request) {
+      const first = request.texts[0];
+      if (first === undefined) return { reply: { type: 'predicted', probabilities: [], ms: 0 } };
+      const layers = await layersFor(request.key, request.request);
+      const head = unfrozenHeadFromJSON(layers, request.head, first.width);
+      try {
+        const started = now();
+        const probabilities = await head.predict(request.texts);
+        return { reply: { type: 'predicted', probabilities, ms: now() - started } };
+      } finally {
+        head.dispose();
+      }
+    },
+  };
+}

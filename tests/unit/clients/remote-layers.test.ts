@@ -1,0 +1,293 @@
+/**
+ * Heads with unfrozen layers as the browser trains them, in Node: the real orchestrator over ModelClient and
+ * HeadClient (remote-ports.ts, remote-layers.ts), the real RPC layer over MessageChannels, a model worker whose
+ * `embed-tokens` and `layer-model` run the tiny-bert fixture, and the real head worker handlers (layer-handlers.ts)
+ * on the tfjs cpu backend. Checked: the same results as the terminal's path (the encoder and the layer trainer
+ * called directly), the weights file handed to the head worker once for several heads, tfjs memory back to where
+ * it was after training, prediction and a cancel, and a clear error when the worker does not hold the model.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_FIXTURES_DIR } from '../../../scripts/fixtures/make-fixtures.ts';
+import { HeadClient } from '../../../src/lib/clients/HeadClient.svelte.ts';
+import { ModelClient } from '../../../src/lib/clients/ModelClient.svelte.ts';
+import { RemoteLayerTrainer } from '../../../src/lib/clients/remote-layers.ts';
+import { RemoteEncoderProvider, RemoteHeadTrainer } from '../../../src/lib/clients/remote-ports.ts';
+import { buildDatasetFromRef } from '../../../src/lib/core/dataset/ref.ts';
+import {
+  createFeatureCache,
+  prepareData,
+  runParts,
+  type ExperimentParts,
+} from '../../../src/lib/core/experiment/orchestrator.ts';
+import type { RunResult } from '../../../src/lib/core/experiment/types.ts';
+import type { Encoder, SerializedHead } from '../../../src/lib/core/ports.ts';
+import { createHeadTrainer } from '../../../src/lib/ml/tfjs-head.ts';
+import { loadEncoder } from '../../../src/lib/ml/transformers-adapter.ts';
+import { createLayerTrainer } from '../../../src/lib/ml/unfreeze/layer-trainer.ts';
+import {
+  HEAD_EVENT_TYPES,
+  type HeadWorkerMethods,
+  type ModelWorkerMethods,
+} from '../../../src/lib/workers/protocol.ts';
+import { RpcClient, type Handlers } from '../../../src/lib/workers/rpc.ts';
+import { fakeModelWorker, headWorker, serveOverChannel } from './worker-harness.ts';
+
+const MODEL = 'fixtures/tiny-bert';
+const FOLDER = join(DEFAULT_FIXTURES_DIR, 'models', 'tiny-bert');
+const ONNX = join(FOLDER, 'onnx', 'model.onnx');
+
+/** Two heads with unfrozen layers on the same model: one file handed over serves both. */
+const PARTS: ExperimentParts = {
+  model: MODEL,
+  prompts: [],
+  heads: [
+    {
+      name: 'top layer',
+      layer: -1,
+      pooling: 'mean',
+      hidden: 0,
+      epochs: 4,
+      learningRate: 0.01,
+      seed: 1,
+      batchSize: 8,
+      shotsPerClass: 6,
+      unfreeze: 1,
+      maxTokens: 16,
+    },
+    {
+      name: 'two layers, hidden 4',
+      layer: 3,
+      pooling: 'cls',
+      hidden: 4,
+      epochs: 3,
+      learningRate: 0.02,
+      seed: 2,
+      batchSize: 4,
+      shotsPerClass: 4,
+      unfreeze: 2,
+      maxTokens: 12,
+      layerLearningRate: 0.004,
+    },
+  ],
+};
+
+const data = prepareData(buildDatasetFromRef({ builtin: 'topics' }).dataset, { test: 0.3, seed: 42 });
+
+let encoder: Encoder;
+const open: { close(): void }[] = [];
+/** Requests the model worker got for the weights file. */
+let fileReads = 0;
+
+/** The model worker, with the tiny-bert encoder behind the requests unfrozen layers make. */
+function modelWorker(): Handlers<ModelWorkerMethods> {
+  const fake = fakeModelWorker().handlers;
+  return {
+    ...fake,
+    async load(request) {
+      return {
+        reply: {
+          type: 'loaded',
+          info: {
+            modelId: MODEL,
+            device: 'wasm',
+            dtype: 'fp32',
+            dimension: encoder.dimension,
+            numLayers: encoder.numLayers,
+            maxTokens: encoder.maxTokens,
+            sentenceEmbedding: false,
+            numThreads: 1,
+            loadMs: 1,
+            source: request.source.kind,
+            requestedDevice: request.device,
+            requestedDtype: request.dtype,
+            notices: [],
+            warmupMs: 1,
+          },
+        },
+      };
+    },
+    async 'count-tokens'(request) {
+      return { reply: { type: 'token-counts', counts: await encoder.countTokens(request.texts) } };
+    },
+    async 'embed-tokens'(request) {
+      const states = await encoder.embedTokens!(request.texts, request.options);
+      return { reply: { type: 'embedded-tokens', states, ms: 1 } };
+    },
+    async 'layer-model'() {
+      fileReads++;
+      const bytes = new Uint8Array(await readFile(ONNX));
+      return {
+        reply: { type: 'layer-model-bytes', modelId: MODEL, dtype: 'fp32', bytes },
+        transfer: [bytes.buffer],
+      };
+    },
+  };
+}
+
+async function clients(): Promise<{ model: ModelClient; head: HeadClient }> {
+  const model = new ModelClient(() => {
+    const port = serveOverChannel<ModelWorkerMethods>(modelWorker());
+    open.push(port);
+    return port;
+  });
+  const head = new HeadClient(() => {
+    const port = serveOverChannel<HeadWorkerMethods>(headWorker());
+    open.push(port);
+    return port;
+  });
+  await model.load(MODEL, { device: 'wasm', dtype: 'fp32' });
+  return { model, head };
+}
+
+/** Runs `PARTS` the browser's way; returns the runs and the heads' weights. */
+async function inBrowserWay(
+  model: ModelClient,
+  head: HeadClient,
+  signal?: AbortSignal,
+): Promise<{ runs: RunResult[]; heads: SerializedHead[] }> {
+  const heads: SerializedHead[] = [];
+  const runs = await runParts(
+    PARTS,
+    data,
+    {},
+    {
+      encoders: new RemoteEncoderProvider(model, signal === undefined ? {} : { signal }),
+      trainer: new RemoteHeadTrainer(head),
+      layerTrainer: new RemoteLayerTrainer(model, head),
+      cache: createFeatureCache(),
+      now: () => 0,
+      onTrainedHead: (trained) => heads.push(trained),
+      ...(signal === undefined ? {} : { signal }),
+    },
+  );
+  return { runs, heads };
+}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  encoder = await loadEncoder({ kind: 'folder', path: FOLDER }, { device: 'cpu', dtype: 'fp32' });
+});
+
+afterAll(async () => {
+  await encoder.dispose();
+});
+
+afterEach(() => {
+  for (const port of open.splice(0)) port.close();
+  delete (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+});
+
+describe('heads with unfrozen layers over the workers', () => {
+  it('give the terminal’s results, with the weights file handed over once for both heads', async () => {
+    const { model, head } = await clients();
+    const before = tf.memory().numTensors;
+    fileReads = 0;
+    const browser = await inBrowserWay(model, head);
+    expect(fileReads).toBe(1);
+    // Every tensor of the training and the predictions released (the handlers run on this thread's tfjs).
+    expect(tf.memory().numTensors).toBe(before);
+
+    const cliHeads: SerializedHead[] = [];
+    const cli = await runParts(
+      PARTS,
+      data,
+      {},
+      {
+        encoders: { encoder: async () => encoder },
+        trainer: createHeadTrainer({ backend: 'cpu' }),
+        layerTrainer: createLayerTrainer({ backend: 'cpu', modelBytes: () => readFile(ONNX) }),
+        cache: createFeatureCache(),
+        now: () => 0,
+        onTrainedHead: (trained) => cliHeads.push(trained),
+      },
+    );
+    expect(browser.runs.map((run) => run.name)).toEqual(['top layer', 'two layers, hidden 4']);
+    browser.runs.forEach((run, i) => {
+      const other = cli[i]!;
+      expect(run.cost.trainedParameters).toBe(other.cost.trainedParameters);
+      expect(run.predictions.map((p) => p.label)).toEqual(other.predictions.map((p) => p.label));
+      run.predictions.forEach((prediction, k) => {
+        for (const [label, score] of Object.entries(prediction.scores)) {
+          expect(Math.abs(score - (other.predictions[k]!.scores[label] ?? NaN))).toBeLessThanOrEqual(1e-6);
+        }
+      });
+    });
+    // Head + 1 and 2 tiny-bert layers (8,544 parameters each): 32 × 3 + 3, and 32 × 4 + 4 + 4 × 3 + 3.
+    expect(browser.runs.map((run) => run.cost.trainedParameters)).toEqual([8_544 + 99, 2 * 8_544 + 147]);
+    expect(browser.heads.map((saved) => [saved.unfrozen?.fromLayer, saved.unfrozen?.toLayer])).toEqual([
+      [3, 4],
+      [1, 3],
+    ]);
+    expect(browser.heads).toEqual(cliHeads);
+  });
+
+  it('stops on cancel with every tensor released, and trains again afterwards', async () => {
+    (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated = true;
+    const { model, head } = await clients();
+    const before = tf.memory().numTensors;
+    const controller = new AbortController();
+    const long = {
+      ...PARTS,
+      heads: [{ ...PARTS.heads[0]!, epochs: 5000 }],
+    };
+    const stopped = runParts(
+      long,
+      data,
+      {},
+      {
+        encoders: new RemoteEncoderProvider(model, { signal: controller.signal }),
+        trainer: new RemoteHeadTrainer(head),
+        layerTrainer: new RemoteLayerTrainer(model, head),
+        cache: createFeatureCache(),
+        now: () => 0,
+        signal: controller.signal,
+      },
+    );
+    // Cancel once training is under way (an epoch reported), not before.
+    const watch = setInterval(() => {
+      if (head.epochs.length > 0) controller.abort();
+    }, 5);
+    try {
+      await expect(stopped).rejects.toMatchObject({ name: 'CancelledError' });
+    } finally {
+      clearInterval(watch);
+    }
+    expect(head.status).toBe('cancelled');
+    expect(head.epochs.length).toBeLessThan(5000);
+    // The client rejects at once; the worker stops at its next batch and then releases everything.
+    await expect.poll(() => tf.memory().numTensors, { timeout: 30_000 }).toBe(before);
+    const { runs } = await inBrowserWay(model, head);
+    expect(runs).toHaveLength(2);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses to train or predict on a model the head worker does not hold, saying so', async () => {
+    const port = serveOverChannel<HeadWorkerMethods>(headWorker());
+    open.push(port);
+    const rpc = new RpcClient<HeadWorkerMethods>(port, HEAD_EVENT_TYPES, 'head worker');
+    const request = { model: MODEL, featureLayer: 4, unfreeze: 1, pooling: 'mean' } as const;
+    const texts = [{ ids: Int32Array.of(1), states: new Float32Array(32), width: 32 }];
+    await expect(
+      rpc.call('train-layers', {
+        key: 'never-held',
+        request,
+        texts,
+        labelIndices: [0],
+        numClasses: 2,
+        options: { hidden: 0, epochs: 1, learningRate: 0.01, seed: 1, batchSize: 1 },
+      }),
+    ).rejects.toThrow(/does not hold the weights of fixtures\/tiny-bert \(it holds none\); run again/);
+    await rpc.call('hold-layer-model', { key: 'held', bytes: new Uint8Array(await readFile(ONNX)) });
+    await expect(
+      rpc.call('predict-layers', {
+        key: 'another',
+        request,
+        head: { inputSize: 32, hidden: 0, numClasses: 2, layers: [] },
+        texts,
+      }),
+    ).rejects.toThrow(/it holds another model’s/);
+  });
+});
