@@ -94,7 +94,7 @@ export const GUIDE_STEPS: readonly GuideStep[] = [
     title: 'Load the model',
     tab: 'model',
     where: '1. Model',
-    summary: 'load the pre-trained model; it runs inside your browser.',
+    summary: 'Load the pre-trained model. It runs in your browser: nothing you type leaves your device.',
     todo:
       'Keep Universal Sentence Encoder Lite selected and press “Load model”. It is a pre-trained model: it has ' +
       'already learned from a lot of text, and it runs inside this tab, so nothing you type leaves the computer.',
@@ -112,7 +112,7 @@ export const GUIDE_STEPS: readonly GuideStep[] = [
     title: 'Look at the data',
     tab: 'data',
     where: '2. Data',
-    summary: 'look at the built-in dataset, its labels and its test split.',
+    summary: 'Look at the built-in dataset, its labels and the texts kept aside for the test.',
     todo:
       'The built-in “topics” dataset is chosen for you: short sentences about food, sports or weather. Read a ' +
       'few rows and their labels.',
@@ -136,7 +136,7 @@ export const GUIDE_STEPS: readonly GuideStep[] = [
     title: 'Try prompt variations',
     tab: 'prompts',
     where: '3. Prompt lab',
-    summary: 'run two or three ways of describing the labels and compare their accuracy.',
+    summary: 'Run two or three ways of describing the labels and compare their accuracy.',
     todo:
       'Each card describes the labels in other words. Press “Run all”: every variation is scored on the test ' +
       'texts, and the model itself does not change.',
@@ -161,7 +161,7 @@ export const GUIDE_STEPS: readonly GuideStep[] = [
     title: 'Train a head',
     tab: 'finetune',
     where: '4. Fine-tune lab',
-    summary: 'train a small head on the model’s features, with labeled examples.',
+    summary: 'Train a small head on the model’s features, with labeled examples.',
     todo:
       'Press “Train”. The frozen model turns each training text into a list of numbers (its features); a small ' +
       'layer on top, the head, learns the labels from them.',
@@ -186,7 +186,7 @@ export const GUIDE_STEPS: readonly GuideStep[] = [
     title: 'Read the answer',
     tab: 'compare',
     where: '5. Compare',
-    summary: 'read which approach won, by how much, and from how many labeled examples training pays off.',
+    summary: 'Read which approach won, by how much, and from how many labeled examples training pays off.',
     todo:
       'Read the one-sentence answer at the top, then press “Learning curve” at the bottom: the head is trained ' +
       'again on 1, 2, 4… labeled examples per class and set against the prompts.',
