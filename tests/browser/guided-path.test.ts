@@ -131,6 +131,12 @@ describe('guided path on the real default model', () => {
       .waitFor({ timeout: UI_TIMEOUT_MS });
     expect(await doneSteps()).toEqual(['data', 'prompts']);
     await expect(page.getByTestId('guide-needs').getAttribute('data-needs')).resolves.toBe('model');
+    // The newcomer goes to the step's tab from the guide's list, sees Train disabled, and is sent to the model.
+    await page.locator('[data-testid="guide-step"][data-id="head"]').click();
+    await page.getByTestId('panel-finetune').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await expect(page.getByTestId('panel-finetune').getByTestId('head-train').isDisabled()).resolves.toBe(
+      true,
+    );
     await page.getByTestId('guide-open-needed').click();
     const panel = page.getByTestId('panel-model');
     await panel.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });

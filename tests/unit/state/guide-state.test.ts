@@ -11,7 +11,6 @@ import type { Experiment } from '../../../src/lib/core/experiment/types.ts';
 import { ExperimentState } from '../../../src/lib/state/ExperimentState.svelte.ts';
 import { GuideState } from '../../../src/lib/state/GuideState.svelte.ts';
 import { GUIDE_PROGRESS_KEY, type GuideStore } from '../../../src/lib/storage/guide-progress.ts';
-import type { WorkerPort } from '../../../src/lib/workers/rpc.ts';
 import { fakeModelWorker, headWorker, serveOverChannel } from '../clients/worker-harness.ts';
 
 const AUTO = { device: 'auto', dtype: 'auto' } as const;
@@ -28,7 +27,7 @@ function newLab(): ExperimentState {
   const worker = fakeModelWorker();
   const lab = new ExperimentState(
     new ModelClient(() => {
-      const port: WorkerPort = serveOverChannel<ModelWorkerMethods>(worker.handlers);
+      const port = serveOverChannel<ModelWorkerMethods>(worker.handlers);
       open.push(port);
       return port;
     }),
