@@ -1,8 +1,10 @@
 /**
  * @file The printable one-page handout served at `/handout.html` and the words printed in the terminal: the
- * address, a QR code, the steps a student follows and what to do at the one-time certificate warning.
+ * address, a QR code, the steps a student follows (the app's guided path, src/lib/core/guide/steps.ts) and what
+ * to do at the one-time certificate warning.
  */
 import QRCode from 'qrcode';
+import { GUIDE_STEPS } from '../../src/lib/core/guide/steps.ts';
 import type { PublishedExperiment } from './published.ts';
 
 /** What the handout shows. */
@@ -78,11 +80,11 @@ export async function handoutHtml(content: HandoutContent): Promise<string> {
 <ol>
   <li>Join the same network as the teacher\u2019s laptop, then scan the QR code or type the address.</li>
   <li><strong>At the certificate warning</strong> (once per device): ${escapeHtml(CERTIFICATE_WARNING.slice(1, 4).join(' '))}</li>
-  <li><strong>1. Model</strong>: load the model the teacher names. It runs in your browser; nothing you type leaves your device.</li>
-  <li><strong>2. Data</strong>: pick the dataset and look at a few rows and labels.</li>
-  <li><strong>3. Prompt lab</strong>: try two or three ways of describing the labels and compare their accuracy.</li>
-  <li><strong>4. Fine-tune lab</strong>: train a small head on the model\u2019s features.</li>
-  <li><strong>5. Compare</strong>: read which approach won, by how much, and how sure that is.</li>
+  <li>Follow the <strong>Guided tour</strong> in the app (the button at the top opens it again), about ten minutes:
+    <ol data-testid="handout-guide-steps">
+${GUIDE_STEPS.map((step) => `      <li><strong>${escapeHtml(step.where)}</strong>: ${escapeHtml(step.summary)}</li>`).join('\n')}
+    </ol>
+  </li>
 </ol>
 ${published.length > 0 ? `<h2>Experiments prepared for you</h2>\n<ul data-testid="handout-experiments">${published.join('')}</ul>` : ''}
 <p class="note">Your work is saved in your own browser, on your own device: nobody else sees it, and it is still
