@@ -10,15 +10,19 @@ import {
 } from '../../../scripts/bench/readme-table.ts';
 import { evaluateGoal, unmeasuredGoal } from '../../../scripts/bench/stats.ts';
 
-const met = evaluateGoal({ id: 'P1-node', title: 'encoder / bare', direction: 'at-least', target: 0.95 }, [
-  0.97, 0.99, 0.96,
-]);
+const met = evaluateGoal(
+  { id: 'P1-node', title: 'encoder / bare', direction: 'at-least', target: 0.95 },
+  [0.97, 0.99, 0.96],
+);
 const missed = evaluateGoal(
   { id: 'P2', title: '8 variations | one', direction: 'at-most', target: 1.1 },
   [1.5, 1.4, 1.6],
   { note: 'fixture' },
 );
-const absent = unmeasuredGoal({ id: 'P5', title: 'long tasks', direction: 'at-most', target: 1 }, 'no browser');
+const absent = unmeasuredGoal(
+  { id: 'P5', title: 'long tasks', direction: 'at-most', target: 1 },
+  'no browser',
+);
 
 describe('README bench table', () => {
   it.each([
@@ -38,7 +42,9 @@ describe('README bench table', () => {
     expect(lines[0]).toBe('| goal | what | ratio (median) | range | target | met | note |');
     expect(lines[1]).toBe('|---|---|---|---|---|---|---|');
     expect(lines[2]).toBe('| P1-node | encoder / bare | 0.97× | 0.96×–0.99× (n=3) | ≥ 0.95× | yes |  |');
-    expect(lines[3]).toBe('| P2 | 8 variations \\| one | 1.50× | 1.40×–1.60× (n=3) | ≤ 1.10× | no | fixture |');
+    expect(lines[3]).toBe(
+      '| P2 | 8 variations \\| one | 1.50× | 1.40×–1.60× (n=3) | ≤ 1.10× | no | fixture |',
+    );
     expect(lines[4]).toBe('| P5 | long tasks | — | — | ≤ 1.00× | not measured | no browser |');
   });
 
