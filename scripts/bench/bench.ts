@@ -59,7 +59,7 @@ function mb(value: number): string {
 
 function scalingTable(rows: readonly ScalingRow[]): FigureTable {
   return {
-    title: 'Scaling: embedding mixed-length e-mails with the default model (time, throughput, peak memory)',
+    title: `Scaling: embedding mixed-length e-mails with ${rows[0]?.model ?? 'the fixture'} (time, throughput, peak memory)`,
     header: ['runtime', 'texts', 'time', 'texts/s', 'peak memory', 'before embedding'],
     rows: rows.map((row) => [
       row.runtime,

@@ -23,7 +23,7 @@ import {
   waitForModelStatus,
 } from '../../tests/browser/app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from '../../tests/browser/browser.ts';
-import type { BenchModel, ScalingRow } from './node-goals.ts';
+import { SCALING_BUDGET_MS, type BenchModel, type ScalingRow } from './node-goals.ts';
 import { evaluateGoal, roundRatios, round, unmeasuredGoal, type GoalResult, type GoalSpec } from './stats.ts';
 import { benchTexts } from './texts.ts';
 
@@ -268,9 +268,9 @@ async function benchPageGoals(
   const main = options.defaultModel ?? options.fixture;
   const goals: GoalResult[] = [];
   const models: [BenchModel, number][] = [
-    [options.fixture, 600],
-    [options.miniLm, 48],
-    ...(options.defaultModel ? [[options.defaultModel, 150] as [BenchModel, number]] : []),
+    [options.fixture, 300],
+    [options.miniLm, 16],
+    ...(options.defaultModel ? [[options.defaultModel, 64] as [BenchModel, number]] : []),
   ];
   for (const [model, count] of models) {
     goals.push(
@@ -318,7 +318,7 @@ async function benchPageGoals(
     ...(await guarded(
       heads.map((head) => named(head.spec, main)),
       async () => {
-        const { texts, labels, labelNames } = benchTexts('spam-assassin', 200);
+        const { texts, labels, labelNames } = benchTexts('spam-assassin', 120);
         log(`P3 browser ${main.name}: ${texts.length} examples, ${P3_ROUNDS} rounds per head`);
         const result = await benchCall<{ heads: { a: number; b: number }[][] }>(page, 'p3', {
           model: main.name,
@@ -365,7 +365,7 @@ async function benchPageGoals(
   const scaling: ScalingRow[] = [];
   for (const count of options.scalingSizes) {
     try {
-      log(`Scaling (browser, ${main.name}): ${count} texts`);
+      log(`Scaling (browser, ${options.fixture.name}): ${count} texts`);
       const { texts } = benchTexts('spam-assassin', count);
       const baseBytes = await rendererMemoryBytes(session.userDataDir);
       let peakBytes = baseBytes;
@@ -389,13 +389,17 @@ async function benchPageGoals(
       }
       scaling.push({
         runtime: 'browser',
-        model: main.name,
+        model: options.fixture.name,
         texts: count,
         ms: round(result.ms, 0),
         textsPerSecond: round(count / (result.ms / 1000), 1),
         peakMB: round(peakBytes / 2 ** 20, 0),
         baseMB: round(baseBytes / 2 ** 20, 0),
       });
+      if (result.ms > SCALING_BUDGET_MS) {
+        log(`  ${count} texts took over ${SCALING_BUDGET_MS / 1000} s: larger sizes skipped`);
+        break;
+      }
     } catch (error) {
       log(`  failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
       break;
