@@ -1,7 +1,7 @@
 /**
  * @file The bench worker: what `npm run bench` measures inside Chromium, in a module worker as the app's model
- * and head workers run. It shares one onnxruntime-web with transformers.js (the same build and WASM binary the
- * app serves), so the product's Encoder and a bare `InferenceSession` run on the same runtime and threads.
+ * and head workers run. It imports `onnxruntime-web/webgpu`, the module transformers.js imports, so the bundle holds
+ * one runtime: the product's Encoder and a bare `InferenceSession` run on the same WASM binary and threads.
  *
  * Methods (each answers `{ id, ok, value }` or `{ id, ok: false, error }`):
  * - `p1`: the Encoder against bare onnxruntime-web (tokenising included on both sides), interleaved rounds;
@@ -33,8 +33,6 @@ const THREADS = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
-// transformers.js takes the onnxruntime this symbol holds instead of importing its own copy.
-(globalThis as Record<symbol, unknown>)[Symbol.for('onnxruntime')] = ort;
 ort.env.wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortMjsUrl };
 ort.env.wasm.numThreads = THREADS;
 
@@ -43,6 +41,9 @@ const libraries = (async () => {
   const transformers = await import('@huggingface/transformers');
   const reference = await import('../../../src/lib/ml/reference-tokenizer.ts');
   const head = await import('../../../src/lib/ml/tfjs-head.ts');
+  // transformers.js points the runtime at a CDN when imported: back to the app's own copy, for the bare sessions too.
+  ort.env.wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortMjsUrl };
+  ort.env.wasm.numThreads = THREADS;
   return { adapter, transformers, reference, head };
 })();
 
@@ -162,6 +163,7 @@ function maxAbsDifference(a: Float32Array[], b: Float32Array[]): number {
 }
 
 async function p1(args: { model: string; texts: string[]; warmup: number; rounds: number }) {
+  await libraries;
   const encoder = await loadProduct(args.model);
   const tokenizer = await loadTokenizer(args.model);
   const session = await ort.InferenceSession.create(
@@ -247,6 +249,7 @@ async function embed(args: { model: string; pooling: Pooling; texts: string[] })
 }
 
 async function loadPhases(args: { model: string; pooling: Pooling }) {
+  await libraries;
   const base = `${MODELS_BASE}${args.model}/`;
   const fetchStep = await timed(async () => {
     const [bytes] = await Promise.all([
