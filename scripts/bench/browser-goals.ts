@@ -1,0 +1,643 @@
+/**
+ * @file The browser half of `npm run bench`: builds the app together with the bench page
+ * (scripts/bench/browser/bench.html), serves the build with `vite preview` and drives headless Chromium.
+ * The bench page's worker measures P1 (Encoder vs bare onnxruntime-web), P3 (head training vs feature
+ * extraction), model load phases and the browser scaling table; a scripted run of the real app measures P5 (long
+ * tasks after first paint, first paint) and P6 (model load to ready).
+ */
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:net';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import type { Page } from 'playwright-core';
+import { build, preview, type InlineConfig, type Plugin } from 'vite';
+import {
+  FIXTURE_MODEL_ID,
+  LOAD_TIMEOUT_MS,
+  openTab,
+  runAllPrompts,
+  TRAIN_TIMEOUT_MS,
+  UI_TIMEOUT_MS,
+  waitForHeadStatus,
+  waitForModelStatus,
+} from '../../tests/browser/app-driver.ts';
+import { openBrowser, withTimeout, type BrowserSession } from '../../tests/browser/browser.ts';
+import { SCALING_BUDGET_MS, type BenchModel, type ScalingRow } from './node-goals.ts';
+import { evaluateGoal, roundRatios, round, unmeasuredGoal, type GoalResult, type GoalSpec } from './stats.ts';
+import { benchTexts } from './texts.ts';
+
+const HOST = '127.0.0.1';
+/** The model the app starts on. */
+const DEFAULT_MODEL_ID = 'universal-sentence-encoder-lite';
+/** Bound on one bench worker call: a hidden head trained twice under heavy load took over 5 minutes. */
+const CALL_TIMEOUT_MS = 900_000;
+const P1_ROUNDS = 3;
+const P3_ROUNDS = 2;
+/** A long task, as the Long Tasks API defines it. */
+const LONG_TASK_MS = 50;
+
+export const BROWSER_GOALS = {
+  p1: {
+    id: 'P1-browser',
+    title: 'encoder speed / bare onnxruntime-web (WASM, worker), tokenisation included',
+    direction: 'at-least',
+    target: 0.95,
+  },
+  p3Linear: {
+    id: 'P3-browser-linear',
+    title: 'linear head training (tfjs WASM) / feature extraction of the same examples (browser)',
+    direction: 'at-most',
+    target: 0.2,
+  },
+  p3Hidden: {
+    id: 'P3-browser-hidden',
+    title: 'hidden-64 head training (tfjs WASM) / feature extraction of the same examples (browser)',
+    direction: 'at-most',
+    target: 0.2,
+  },
+  p5LongTasks: {
+    id: 'P5-long-tasks',
+    title: 'longest main-thread task after first paint / 50 ms, scripted full app run',
+    direction: 'at-most',
+    target: 1,
+  },
+  p5Paint: {
+    id: 'P5-first-paint',
+    title: 'first contentful paint / 1 s',
+    direction: 'at-most',
+    target: 1,
+  },
+  p6: {
+    id: 'P6-load',
+    title: 'fixture model (0.3 MB) load to ready in the app, warm browser / 2 s',
+    direction: 'at-most',
+    target: 1,
+  },
+} satisfies Record<string, GoalSpec>;
+
+/** What the browser half measured besides the goals. */
+export interface BrowserFigures {
+  loadPhases: Record<string, unknown>[];
+  scaling: ScalingRow[];
+  longTasks?: { startMs: number; durationMs: number; phase: string }[];
+  appRun?: Record<string, unknown>;
+}
+
+export interface BrowserBenchOptions {
+  projectRoot: string;
+  fixture: BenchModel;
+  miniLm: BenchModel;
+  defaultModel?: BenchModel;
+  scalingSizes: readonly number[];
+  log(line: string): void;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.json': 'application/json; charset=utf-8',
+  '.onnx': 'application/octet-stream',
+};
+
+/** Serves `/bench-models/<name>/<file>` from the bench's model folders, with real 404s (preview only). */
+function benchModels(folders: ReadonlyMap<string, string>): Plugin {
+  const handle = async (request: IncomingMessage, response: ServerResponse, next: () => void) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (!url.pathname.startsWith('/bench-models/')) return next();
+    const [name, ...rest] = decodeURIComponent(url.pathname.slice('/bench-models/'.length)).split('/');
+    const folder = name === undefined ? undefined : folders.get(name);
+    const path = folder === undefined ? undefined : normalize(join(folder, ...rest));
+    const size =
+      path !== undefined && folder !== undefined && path.startsWith(folder + sep)
+        ? await stat(path).then(
+            (info) => (info.isFile() ? info.size : undefined),
+            () => undefined,
+          )
+        : undefined;
+    if (path === undefined || size === undefined) {
+      response.statusCode = 404;
+      response.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      response.end(`Not found: ${url.pathname}`);
+      return;
+    }
+    response.setHeader('Content-Type', CONTENT_TYPES[extname(path)] ?? 'application/octet-stream');
+    response.setHeader('Content-Length', String(size));
+    response.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    createReadStream(path).pipe(response);
+  };
+  return {
+    name: 'bench-models',
+    configurePreviewServer(server) {
+      server.middlewares.use((request, response, next) => {
+        handle(request, response, next).catch(next);
+      });
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.on('error', fail);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? done(address.port) : fail(new Error('no port')),
+      );
+    });
+  });
+}
+
+/** Builds the app plus the bench page into bench-results/dist and serves it; returns the URL and a stop function. */
+async function serveBuild(
+  projectRoot: string,
+  folders: ReadonlyMap<string, string>,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const outDir = join(projectRoot, 'bench-results/dist');
+  const config: InlineConfig = {
+    root: projectRoot,
+    configFile: join(projectRoot, 'vite.config.ts'),
+    logLevel: 'error',
+    plugins: [benchModels(folders)],
+    build: {
+      outDir,
+      emptyOutDir: true,
+      rollupOptions: {
+        input: {
+          index: join(projectRoot, 'index.html'),
+          bench: join(projectRoot, 'scripts/bench/browser/bench.html'),
+        },
+      },
+    },
+  };
+  process.env.NODE_ENV = 'production';
+  await build(config);
+  const server = await preview({
+    ...config,
+    preview: { host: HOST, port: await freePort(), strictPort: true, open: false },
+  });
+  const address = server.httpServer.address();
+  if (typeof address !== 'object' || address === null) throw new Error('vite preview is not listening.');
+  return {
+    url: `http://${HOST}:${address.port}`,
+    stop: async () => {
+      await server.close();
+      await rm(outDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Resident memory (proportional set size, bytes) of the renderer processes of the browser whose profile is
+ * `userDataDir`: the page and its workers (as tests/browser/models-memory.test.ts reads it).
+ */
+async function rendererMemoryBytes(userDataDir: string): Promise<number> {
+  const processes = new Map<number, { parent: number; pss: number; root: boolean; renderer: boolean }>();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8');
+      if (!cmdline.includes('chrom')) continue;
+      const statText = await readFile(`/proc/${name}/stat`, 'utf8');
+      const parent = Number(statText.slice(statText.lastIndexOf(')') + 2).split(' ')[1]);
+      const rollup = await readFile(`/proc/${name}/smaps_rollup`, 'utf8');
+      processes.set(Number(name), {
+        parent,
+        pss: Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) * 1024,
+        root: cmdline.includes(`--user-data-dir=${userDataDir}`),
+        renderer: cmdline.includes('--type=renderer'),
+      });
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let current = processes.get(pid); current; current = processes.get(current.parent)) {
+      if (current.root) return true;
+    }
+    return false;
+  };
+  let total = 0;
+  for (const [pid, info] of processes) if (info.renderer && inTree(pid)) total += info.pss;
+  return total;
+}
+
+/** Calls a bench worker method through the bench page, bounded in time. */
+async function benchCall<T>(page: Page, method: string, args: unknown): Promise<T> {
+  return withTimeout(
+    page.evaluate(
+      ([name, payload]) =>
+        (window as unknown as { benchCall(m: string, a: unknown): Promise<unknown> }).benchCall(
+          name,
+          payload,
+        ),
+      [method, args] as const,
+    ) as Promise<T>,
+    CALL_TIMEOUT_MS,
+    `bench worker ${method}`,
+  );
+}
+
+async function guarded(
+  specs: GoalSpec[],
+  step: () => Promise<GoalResult[]>,
+  log: (line: string) => void,
+): Promise<GoalResult[]> {
+  try {
+    return await step();
+  } catch (error) {
+    const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+    log(`  failed: ${message}`);
+    return specs.map((spec) => unmeasuredGoal(spec, `failed: ${message.slice(0, 200)}`));
+  }
+}
+
+const named = (spec: GoalSpec, model: BenchModel): GoalSpec => ({ ...spec, id: `${spec.id} ${model.name}` });
+
+async function benchPageGoals(
+  session: BrowserSession,
+  url: string,
+  options: BrowserBenchOptions,
+): Promise<{ goals: GoalResult[]; figures: BrowserFigures }> {
+  const { page } = session;
+  const { log } = options;
+  await withTimeout(
+    page.goto(`${url}/scripts/bench/browser/bench.html`),
+    UI_TIMEOUT_MS,
+    'open the bench page',
+  );
+  await page.locator('body[data-ready="true"]').waitFor({ timeout: UI_TIMEOUT_MS });
+  const main = options.defaultModel ?? options.fixture;
+  const goals: GoalResult[] = [];
+  const models: [BenchModel, number][] = [
+    [options.fixture, 300],
+    [options.miniLm, 16],
+    ...(options.defaultModel ? [[options.defaultModel, 64] as [BenchModel, number]] : []),
+  ];
+  // First, in the fresh worker: the first model's session creation includes compiling ORT's WASM.
+  const loadPhases: Record<string, unknown>[] = [];
+  for (const [model] of models) {
+    try {
+      log(`Load phases (browser): ${model.name}`);
+      const phases = await benchCall<Record<string, number>>(page, 'loadPhases', {
+        model: model.name,
+        pooling: model.pooling,
+      });
+      loadPhases.push({
+        model: model.name,
+        ...Object.fromEntries(Object.entries(phases).map(([key, value]) => [key, round(value, 1)])),
+      });
+    } catch (error) {
+      log(`  failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    }
+  }
+
+  for (const [model, count] of models) {
+    goals.push(
+      ...(await guarded(
+        [named(BROWSER_GOALS.p1, model)],
+        async () => {
+          log(`P1 browser ${model.name}: ${count} texts, ${P1_ROUNDS} rounds`);
+          const { texts } = benchTexts('spam-assassin', count);
+          const result = await benchCall<{
+            rounds: { a: number; b: number }[];
+            maxAbsDifference: number;
+            threads: number;
+          }>(page, 'p1', { model: model.name, texts, warmup: 1, rounds: P1_ROUNDS });
+          return [
+            evaluateGoal(named(BROWSER_GOALS.p1, model), roundRatios(result.rounds, 'b'), {
+              details: {
+                texts: count,
+                threads: result.threads,
+                encoderMs: result.rounds.map((entry) => round(entry.a, 1)),
+                bareMs: result.rounds.map((entry) => round(entry.b, 1)),
+                maxAbsDifference: result.maxAbsDifference,
+              },
+              ...(result.maxAbsDifference > 1e-4
+                ? { note: `vectors differ from bare by up to ${result.maxAbsDifference.toExponential(1)}` }
+                : {}),
+            }),
+          ];
+        },
+        log,
+      )),
+    );
+  }
+
+  const heads = [
+    {
+      spec: BROWSER_GOALS.p3Linear,
+      options: { hidden: 0, epochs: 50, learningRate: 0.01, seed: 1, batchSize: 32 },
+    },
+    {
+      spec: BROWSER_GOALS.p3Hidden,
+      options: { hidden: 64, epochs: 80, learningRate: 0.005, seed: 1, batchSize: 32 },
+    },
+  ];
+  goals.push(
+    ...(await guarded(
+      heads.map((head) => named(head.spec, main)),
+      async () => {
+        const { texts, labels, labelNames } = benchTexts('spam-assassin', 120);
+        log(`P3 browser ${main.name}: ${texts.length} examples, ${P3_ROUNDS} rounds per head`);
+        const result = await benchCall<{ heads: { a: number; b: number }[][] }>(page, 'p3', {
+          model: main.name,
+          pooling: main.pooling,
+          texts,
+          labels,
+          classes: labelNames.length,
+          heads: heads.map((head) => head.options),
+          rounds: P3_ROUNDS,
+        });
+        return heads.map((head, index) => {
+          const rounds = result.heads[index] ?? [];
+          return evaluateGoal(named(head.spec, main), roundRatios(rounds, 'a'), {
+            details: {
+              examples: texts.length,
+              head: head.options,
+              trainMs: rounds.map((entry) => round(entry.a, 1)),
+              extractMs: rounds.map((entry) => round(entry.b, 1)),
+            },
+          });
+        });
+      },
+      log,
+    )),
+  );
+
+  const scaling: ScalingRow[] = [];
+  for (const count of options.scalingSizes) {
+    try {
+      log(`Scaling (browser, ${options.fixture.name}): ${count} texts`);
+      const { texts } = benchTexts('spam-assassin', count);
+      const baseBytes = await rendererMemoryBytes(session.userDataDir);
+      let peakBytes = baseBytes;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          peakBytes = Math.max(peakBytes, await rendererMemoryBytes(session.userDataDir));
+          await new Promise((done) => setTimeout(done, 250));
+        }
+      })();
+      let result: { ms: number };
+      try {
+        result = await benchCall<{ ms: number }>(page, 'embed', {
+          model: main.name,
+          pooling: main.pooling,
+          texts,
+        });
+      } finally {
+        sampling = false;
+        await sampler;
+      }
+      scaling.push({
+        runtime: 'browser',
+        model: options.fixture.name,
+        texts: count,
+        ms: round(result.ms, 0),
+        textsPerSecond: round(count / (result.ms / 1000), 1),
+        peakMB: round(peakBytes / 2 ** 20, 0),
+        baseMB: round(baseBytes / 2 ** 20, 0),
+      });
+      if (result.ms > SCALING_BUDGET_MS) {
+        log(`  ${count} texts took over ${SCALING_BUDGET_MS / 1000} s: larger sizes skipped`);
+        break;
+      }
+    } catch (error) {
+      log(`  failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+      break;
+    }
+  }
+  return { goals, figures: { loadPhases, scaling } };
+}
+
+/** Installed before any page script: records long tasks and paints from the start (buffered). */
+function observePerformance(): void {
+  const record = { longTasks: [] as { start: number; duration: number }[], marks: [] as string[] };
+  (window as unknown as { benchPerf: typeof record }).benchPerf = record;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries())
+      record.longTasks.push({ start: entry.startTime, duration: entry.duration });
+  }).observe({ type: 'longtask', buffered: true });
+}
+
+interface PerfRecord {
+  longTasks: { start: number; duration: number }[];
+  firstPaint: number | null;
+  firstContentfulPaint: number | null;
+}
+
+async function readPerf(page: Page): Promise<PerfRecord> {
+  return withTimeout(
+    page.evaluate(() => {
+      const record = (
+        window as unknown as { benchPerf: { longTasks: { start: number; duration: number }[] } }
+      ).benchPerf;
+      // No named helper functions in here: tsx would wrap them in a `__name` call the page does not define.
+      const paints = performance.getEntriesByType('paint');
+      return {
+        longTasks: [...record.longTasks],
+        firstPaint: paints.find((entry) => entry.name === 'first-paint')?.startTime ?? null,
+        firstContentfulPaint:
+          paints.find((entry) => entry.name === 'first-contentful-paint')?.startTime ?? null,
+      };
+    }),
+    UI_TIMEOUT_MS,
+    'read the performance record',
+  );
+}
+
+/** Page time (ms since navigation) now. */
+function pageNow(page: Page): Promise<number> {
+  return withTimeout(
+    page.evaluate(() => performance.now()),
+    UI_TIMEOUT_MS,
+    'read the page clock',
+  );
+}
+
+/**
+ * Picks `modelId` in the model panel, presses Load and returns the page-clock time from the click to the ready
+ * status (seen by a MutationObserver in the page, so Playwright's polling adds nothing).
+ */
+async function timedModelLoad(page: Page, modelId: string): Promise<number> {
+  const panel = await openTab(page, 'model');
+  await panel.getByTestId('model-select').selectOption(modelId);
+  await withTimeout(
+    page.evaluate(() => {
+      const record = window as unknown as {
+        benchLoad: { start: number; left: boolean; ready: number | null };
+      };
+      record.benchLoad = { start: 0, left: false, ready: null };
+      const observer = new MutationObserver(() => {
+        const status = document.querySelector('[data-testid="model-status"]')?.getAttribute('data-status');
+        if (record.benchLoad.start === 0) return;
+        if (status !== 'ready') record.benchLoad.left = true;
+        else if (record.benchLoad.left && record.benchLoad.ready === null) {
+          record.benchLoad.ready = performance.now();
+          observer.disconnect();
+        }
+      });
+      observer.observe(document.querySelector('[data-testid="panel-model"]') ?? document.body, {
+        subtree: true,
+        attributes: true,
+        attributeFilter: ['data-status'],
+        childList: true,
+      });
+      document.querySelector('[data-testid="model-load"]')?.addEventListener(
+        'click',
+        () => {
+          record.benchLoad.start = performance.now();
+        },
+        { capture: true, once: true },
+      );
+    }),
+    UI_TIMEOUT_MS,
+    'watch the model status',
+  );
+  await panel.getByTestId('model-load').click();
+  await page
+    .waitForFunction(
+      () => (window as unknown as { benchLoad: { ready: number | null } }).benchLoad.ready !== null,
+      undefined,
+      { timeout: LOAD_TIMEOUT_MS, polling: 250 },
+    )
+    .catch(() => undefined);
+  const status = await waitForModelStatus(page, ['ready', 'error']);
+  if (status !== 'ready') throw new Error(`Loading ${modelId} ended in status ${status}.`);
+  const load = await withTimeout(
+    page.evaluate(
+      () => (window as unknown as { benchLoad: { start: number; ready: number | null } }).benchLoad,
+    ),
+    UI_TIMEOUT_MS,
+    'read the load times',
+  );
+  if (load.ready === null) throw new Error(`Loading ${modelId}: the ready status was never observed.`);
+  return load.ready - load.start;
+}
+
+/**
+ * P5 and P6: the real app, as a person would use it on the default model: open, load the model, run every
+ * prompt variation, train the head, look at the comparison and the data; every long task after first paint
+ * recorded (with the step it fell in); then the 0.3 MB fixture model loaded in that warm browser.
+ */
+async function appRun(
+  url: string,
+  log: (line: string) => void,
+): Promise<{ goals: GoalResult[]; longTasks: BrowserFigures['longTasks']; appRun: Record<string, unknown> }> {
+  const session = await openBrowser();
+  try {
+    const { page } = session;
+    await page.addInitScript(observePerformance);
+    const phases: { name: string; start: number }[] = [];
+    const phase = async (name: string) => phases.push({ name, start: await pageNow(page) });
+    log('P5 app run: open the app');
+    await withTimeout(page.goto(url), UI_TIMEOUT_MS, 'open the app');
+    await page.getByTestId('tab-model').waitFor({ timeout: UI_TIMEOUT_MS });
+    await phase('load the default model');
+    const defaultLoadMs = await timedModelLoad(page, DEFAULT_MODEL_ID);
+    log(`P5 app run: default model ready in ${Math.round(defaultLoadMs)} ms; running all prompts`);
+    await phase('run all prompts');
+    await runAllPrompts(page);
+    await phase('train the head');
+    log('P5 app run: training the head');
+    const finetune = await openTab(page, 'finetune');
+    await finetune.getByTestId('head-train').click();
+    await waitForHeadStatus(page, 'done', TRAIN_TIMEOUT_MS);
+    await phase('tab switches');
+    for (const tab of ['compare', 'data', 'prompts', 'finetune', 'compare']) await openTab(page, tab);
+    await phase('load the fixture model (warm)');
+    log('P6: loading the fixture model in the warm browser');
+    const fixtureLoadMs = await timedModelLoad(page, FIXTURE_MODEL_ID);
+    await phase('end');
+    const perf = await readPerf(page);
+    const paintAt = perf.firstContentfulPaint ?? perf.firstPaint;
+    const phaseOf = (start: number) =>
+      [...phases].reverse().find((entry) => entry.start <= start)?.name ?? 'start-up';
+    const after = perf.longTasks
+      .filter((task) => paintAt === null || task.start >= paintAt)
+      .map((task) => ({
+        startMs: round(task.start, 0),
+        durationMs: round(task.duration, 0),
+        phase: phaseOf(task.start),
+      }))
+      .sort((a, b) => b.durationMs - a.durationMs);
+    const worst = after[0]?.durationMs ?? 0;
+    const goals = [
+      evaluateGoal(BROWSER_GOALS.p5LongTasks, [worst / LONG_TASK_MS], {
+        details: {
+          longTasksAfterPaint: after.length,
+          worstMs: worst,
+          totalLongTaskMs: round(
+            after.reduce((sum, task) => sum + task.durationMs, 0),
+            0,
+          ),
+          beforePaint: perf.longTasks.length - after.length,
+        },
+        note: `${after.length} long tasks after first paint; worst ${worst} ms (${after[0]?.phase ?? '—'})`,
+      }),
+      paintAt === null
+        ? unmeasuredGoal(BROWSER_GOALS.p5Paint, 'the page reported no paint')
+        : evaluateGoal(BROWSER_GOALS.p5Paint, [paintAt / 1000], {
+            details: { firstPaintMs: perf.firstPaint, firstContentfulPaintMs: perf.firstContentfulPaint },
+          }),
+      evaluateGoal(BROWSER_GOALS.p6, [fixtureLoadMs / 2000], {
+        details: { fixtureLoadMs: round(fixtureLoadMs, 0), defaultModelColdLoadMs: round(defaultLoadMs, 0) },
+        note: `default model cold: ${Math.round(defaultLoadMs)} ms`,
+      }),
+    ];
+    return {
+      goals,
+      longTasks: after.slice(0, 10),
+      appRun: { phases: phases.map((entry) => ({ ...entry, start: round(entry.start, 0) })) },
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+/** Every browser goal and figure, in one build and two browser sessions (bench page, then the app). */
+export async function runBrowserBench(
+  options: BrowserBenchOptions,
+): Promise<{ goals: GoalResult[]; figures: BrowserFigures }> {
+  const { log } = options;
+  const folders = new Map<string, string>();
+  for (const model of [
+    options.fixture,
+    options.miniLm,
+    ...(options.defaultModel ? [options.defaultModel] : []),
+  ]) {
+    folders.set(model.name, resolve(model.folder));
+  }
+  log('Browser: building the app and the bench page');
+  const server = await serveBuild(options.projectRoot, folders);
+  try {
+    const session = await openBrowser();
+    let page: { goals: GoalResult[]; figures: BrowserFigures };
+    try {
+      page = await benchPageGoals(session, server.url, options);
+    } finally {
+      await session.close();
+    }
+    const app = await appRun(server.url, log).catch((error: unknown) => {
+      const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+      log(`  app run failed: ${message}`);
+      return {
+        goals: [BROWSER_GOALS.p5LongTasks, BROWSER_GOALS.p5Paint, BROWSER_GOALS.p6].map((spec) =>
+          unmeasuredGoal(spec, `failed: ${message.slice(0, 200)}`),
+        ),
+        longTasks: undefined,
+        appRun: { error: message },
+      };
+    });
+    return {
+      goals: [...page.goals, ...app.goals],
+      figures: {
+        ...page.figures,
+        ...(app.longTasks === undefined ? {} : { longTasks: app.longTasks }),
+        appRun: app.appRun,
+      },
+    };
+  } finally {
+    await server.stop();
+  }
+}
