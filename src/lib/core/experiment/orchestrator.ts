@@ -406,12 +406,13 @@ export async function runParts(
     const shared = new Set<string>();
     for (const planned of plan.runs) {
       checkAborted();
+      const part: RunPart = { kind: planned.kind, index: planned.index, name: planned.name };
+      // Said first: loading a model for the shared pass belongs to the first run on it.
+      if (planned.kind === 'prompt') progress({ stage: 'prompt', message: `Prompt "${planned.name}"`, part });
       if (!shared.has(planned.model)) {
         shared.add(planned.model);
         await embedShared(experiment, data, plan, planned.model, encoderFor, ports);
       }
-      const part: RunPart = { kind: planned.kind, index: planned.index, name: planned.name };
-      if (planned.kind === 'prompt') progress({ stage: 'prompt', message: `Prompt "${planned.name}"`, part });
       let run: RunResult;
       try {
         if (planned.kind === 'prompt' && planned.strategy === 'instruction') {
@@ -464,7 +465,9 @@ async function embedShared(
   const frozen = (run: Extract<PlannedRun, { kind: 'head' }>): boolean =>
     headUnfreeze(experiment.heads[run.index] as Experiment['heads'][number]) === 0;
   const runs = plan.runs.filter(
-    (run) => run.model === model && (run.kind === 'prompt' ? run.strategy === 'similarity' : frozen(run)),
+    (run) =>
+      run.model === model &&
+      (run.kind === 'prompt' ? run.strategy === 'similarity' && run.textTemplate === undefined : frozen(run)),
   );
   if (runs.length === 0) return;
   try {

@@ -1,10 +1,12 @@
 /**
  * @file One encoder pass per text per experiment: before the prompts and heads on a model run, every vector they
- * will read from the feature cache — the test texts of similarity prompts (per text template) and both sides of
- * the split for each head's layer and pooling — is computed together, each distinct text through the encoder once
- * with every output it needs (feature-store.ts `storedEmbedOutputs`), and put in the cache under the keys the runs
- * read. A head then shares the test-text vectors a similarity prompt needs too, and a second layer or pooling costs
- * no second pass.
+ * will read from the feature cache for the dataset's own texts — the test texts of similarity prompts without a
+ * text template and both sides of the split for each head's layer and pooling — is computed together, each
+ * distinct text through the encoder once with every output it needs (feature-store.ts `storedEmbedOutputs`), and
+ * put in the cache under the keys the runs read. A head then shares the test-text vectors a similarity prompt needs
+ * too, and a second layer or pooling costs no second pass. Texts wrapped in a text template are no other run's
+ * texts: each template's are embedded once by the first prompt that uses it (the cache shares them), so a "run
+ * all" still finishes its variations one by one.
  */
 import type { Encoder } from '../ports.ts';
 import { applyTextTemplate } from '../prompts/similarity.ts';
@@ -41,7 +43,7 @@ export function sharedRequests(
   const { train, test } = data.split;
   for (const run of runs) {
     if (run.kind === 'prompt') {
-      if (run.strategy !== 'similarity') continue;
+      if (run.strategy !== 'similarity' || run.textTemplate !== undefined) continue;
       want(
         run.embeddingKey,
         () => test.map((example) => applyTextTemplate(run.textTemplate, example.text)),

@@ -187,15 +187,16 @@ describe('runExperiment on the built-in topics dataset', () => {
     const sizes = calls.map((call) => [call.texts.length, call.options.pooling]);
     // This fake has no embedOutputs: one call per output, each distinct text once in it.
     expect(sizes).toEqual([
-      [195, 'mean'], // 45 test texts (prompts and the mean heads), 45 with "query: ", 105 train texts
+      [150, 'mean'], // the dataset's texts: test texts of the prompts and the mean heads, train texts
       [150, 'cls'], // the "cls" head: train and test
       [3, 'mean'], // "bare labels" label texts
       [5, 'mean'], // "described" label texts (ensembles flattened)
+      [45, 'mean'], // test texts with the "query: " template, by their prompt
       [3, 'mean'], // "query prefix" label texts
     ]);
     for (const call of calls) expect(new Set(call.texts).size).toBe(call.texts.length);
-    expect(calls[0]?.texts.filter((text) => text.startsWith('query: '))).toHaveLength(45);
-    expect(calls[1]?.texts.some((text) => text.startsWith('query: '))).toBe(false);
+    expect(calls[4]?.texts.every((text) => text.startsWith('query: '))).toBe(true);
+    expect(calls[0]?.texts.some((text) => text.startsWith('query: '))).toBe(false);
     expect(calls[2]?.texts).toEqual(['food', 'sports', 'weather']);
   });
 

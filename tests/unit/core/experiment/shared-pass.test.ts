@@ -134,13 +134,12 @@ describe('one encoder pass per text per experiment', () => {
     const expected = [...new Set([...allTexts, ...queryTexts, ...labelTexts])];
     expect([...encoder.seen.keys()].sort()).toEqual(expected.sort());
     expect([...encoder.seen.values()].every((count) => count === 1)).toBe(true);
-    // Dataset texts: both layers in one pass; templated test texts: the similarity output only.
-    expect(encoder.passes.slice(0, 2)).toEqual([
-      { texts: 150, outputs: ['-1/mean', '1/cls'] },
-      { texts: 45, outputs: ['-1/mean'] },
-    ]);
+    // Dataset texts: both layers in one pass; templated test texts, by their prompt: the similarity output only.
+    expect(encoder.passes.map((pass) => pass.texts)).toEqual([150, 3, 45, 3]);
+    expect(encoder.passes[0]).toEqual({ texts: 150, outputs: ['-1/mean', '1/cls'] });
     expect(events.filter((event) => event.stage === 'embedding').map((event) => event.message)).toEqual([
-      'Embedding 195 distinct texts once (layer 2 mean, layer 1 cls) for 2 prompts and 2 heads',
+      'Embedding 150 distinct texts once (layer 2 mean, layer 1 cls) for 1 prompt and 2 heads',
+      'Embedding 45 test texts with fake/counting',
     ]);
   });
 
@@ -152,7 +151,7 @@ describe('one encoder pass per text per experiment', () => {
     const apart = await run(apartEncoder, apartClock);
     // Without embedOutputs: one call per output, each text once per output it needs.
     expect(apartEncoder.passes.slice(0, 2)).toEqual([
-      { texts: 195, outputs: ['-1/mean'] },
+      { texts: 150, outputs: ['-1/mean'] },
       { texts: 150, outputs: ['1/cls'] },
     ]);
     const scores = (runs: RunResult[]) => runs.map((result) => result.predictions.map((p) => p.scores));
@@ -168,7 +167,7 @@ describe('one encoder pass per text per experiment', () => {
     const clock = new FakeClock();
     const first = new CountingEncoder(clock, true, 'a'.repeat(64));
     const before = await run(first, clock, { store });
-    expect(first.passes.slice(0, 2).map((pass) => pass.texts)).toEqual([150, 45]);
+    expect(first.passes.map((pass) => pass.texts)).toEqual([150, 3, 45, 3]);
 
     const second = new CountingEncoder(clock, true, 'a'.repeat(64));
     const after = await run(second, clock, { store });
