@@ -1,6 +1,7 @@
 /**
  * @file What the core's `runExperiment` needs, implemented for Node: encoders loaded from model folders with
- * onnxruntime-node, the tfjs head trainer on the cpu backend, and dataset files read relative to the experiment.
+ * onnxruntime-node, the tfjs head trainer on the WASM backend (cpu when it cannot start), and dataset files read
+ * relative to the experiment.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -93,7 +94,12 @@ export function createNodeDependencies(options: NodeDependencyOptions): NodeDepe
       }
       return scorer;
     },
-    trainer: createHeadTrainer({ backend: 'cpu' }),
+    // tfjs's WASM backend, as in the browser: ~5× faster than its plain-JS cpu one on a hidden layer, the same
+    // numbers as the browser's; cpu with a one-line notice when WASM cannot start.
+    trainer: createHeadTrainer({
+      backend: 'wasm',
+      fallback: { backend: 'cpu', onFallback: (message) => options.onProgress(message) },
+    }),
     // Unfrozen layers are rebuilt from the same ONNX file the encoder runs (the orchestrator refuses q8 first).
     layerTrainer: createLayerTrainer({
       // The layers' matrix products are ~10× faster on tfjs's WASM backend than on its plain-JS cpu one.

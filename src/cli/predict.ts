@@ -166,7 +166,11 @@ async function run(command: PredictCommand, io: CliIo): Promise<void> {
   const texts = command.texts ?? (await readTexts(command.file?.path ?? '', command.file?.column ?? ''));
   const encoder = await loadEncoder({ kind: 'folder', path: folder }, { device: 'cpu', dtype });
   try {
-    const trainer = createHeadTrainer({ backend: 'cpu' });
+    // The browser's backend, so the same head gives the same scores; cpu (with a notice) when WASM cannot start.
+    const trainer = createHeadTrainer({
+      backend: 'wasm',
+      fallback: { backend: 'cpu', onFallback: (message) => io.stderr(`${message}\n`) },
+    });
     const loaded = {
       modelId: folder,
       dtype: encoder.dtype,

@@ -91,6 +91,18 @@ export interface Encoder {
     onBatch?: (done: number, total: number) => void,
   ): Promise<Float32Array[][]>;
   // ---- end feature cache and layer probe
+  // ---- one encoder pass per text (issue 13)
+  /**
+   * Vectors of several outputs (each a layer and pooling) from ONE forward pass per text, batched as `embed`
+   * batches the same texts: one list per entry of `outputs`, each one vector per text, in input order. Without it
+   * the orchestrator asks `embed` once per output.
+   */
+  embedOutputs?(
+    texts: string[],
+    outputs: readonly EmbedOptions[],
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<Float32Array[][]>;
+  // ---- end one encoder pass per text
   /**
    * Token-level hidden states of one layer before pooling, real tokens only (at most `maxTokens` per text), to feed
    * unfrozen layers. Optional: encoders that cannot expose them leave unfreezing unavailable.

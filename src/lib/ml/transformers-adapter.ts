@@ -556,30 +556,45 @@ class TransformersEncoder implements Encoder {
     options: EmbedOptions,
     onBatch?: (done: number, total: number) => void,
   ): Promise<Float32Array[]> {
+    return (await this.embedOutputs(texts, [options], onBatch))[0] ?? [];
+  }
+
+  /**
+   * Several (layer, pooling) outputs from one forward pass per batch. Batches group similar lengths, bounded by
+   * padded tokens (core/models/batches.ts), exactly as `embed` batches the same texts; results come back in input
+   * order. The batch size is the smallest any output asks for.
+   */
+  async embedOutputs(
+    texts: string[],
+    outputs: readonly EmbedOptions[],
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<Float32Array[][]> {
     this.#assertUsable();
-    const batchSize = assertEmbedOptions(options);
-    const layer = this.#layerIndex(options.layer);
-    if (options.pooling === 'sentence') this.#assertSentenceEmbedding(layer);
-    // Similar lengths together, bounded by padded tokens (core/models/batches.ts); results back in input order.
+    if (outputs.length === 0) throw new RangeError('embedOutputs needs at least one output to compute.');
+    const batchSize = Math.min(...outputs.map((options) => assertEmbedOptions(options)));
+    const wanted = outputs.map((options) => {
+      const layer = this.#layerIndex(options.layer);
+      if (options.pooling === 'sentence') this.#assertSentenceEmbedding(layer);
+      return { layer, pooling: options.pooling };
+    });
     const lengths = texts.map((text) => Math.min(this.#tokenizer.encode(text).length, this.maxTokens));
-    const vectors = new Array<Float32Array>(texts.length);
+    const perOutput = wanted.map(() => new Array<Float32Array>(texts.length));
     let done = 0;
     for (const batch of planBatches(lengths, { maxRows: batchSize })) {
-      const embedded =
-        (
-          await this.#embedBatch(
-            batch.map((index) => texts[index] as string),
-            [layer],
-            options.pooling,
-          )
-        )[0] ?? [];
-      batch.forEach((index, row) => {
-        vectors[index] = embedded[row] as Float32Array;
+      const embedded = await this.#embedBatch(
+        batch.map((index) => texts[index] as string),
+        wanted,
+      );
+      embedded.forEach((vectors, k) => {
+        const target = perOutput[k] as Float32Array[];
+        batch.forEach((index, row) => {
+          target[index] = vectors[row] as Float32Array;
+        });
       });
       done += batch.length;
       onBatch?.(done, texts.length);
     }
-    return vectors;
+    return perOutput;
   }
 
   /** Several layers from one forward pass per batch (the session returns every hidden state at once). */
@@ -595,7 +610,10 @@ class TransformersEncoder implements Encoder {
     if (pooling === 'sentence') for (const index of indices) this.#assertSentenceEmbedding(index);
     const perLayer: Float32Array[][] = indices.map(() => []);
     for (let start = 0; start < texts.length; start += batchSize) {
-      const batch = await this.#embedBatch(texts.slice(start, start + batchSize), indices, pooling);
+      const batch = await this.#embedBatch(
+        texts.slice(start, start + batchSize),
+        indices.map((layer) => ({ layer, pooling })),
+      );
       batch.forEach((vectors, k) => perLayer[k]?.push(...vectors));
       onBatch?.(Math.min(start + batchSize, texts.length), texts.length);
     }
@@ -708,12 +726,15 @@ class TransformersEncoder implements Encoder {
     return { feeds, outputs };
   }
 
-  /** One forward pass over `texts`; the pooled vectors of each of `layers`, in that order. */
-  async #embedBatch(texts: string[], layers: readonly number[], pooling: Pooling): Promise<Float32Array[][]> {
+  /** One forward pass over `texts`; the vectors of each wanted (resolved layer, pooling), in that order. */
+  async #embedBatch(
+    texts: string[],
+    wanted: readonly { layer: number; pooling: Pooling }[],
+  ): Promise<Float32Array[][]> {
     const encoded = this.#tokenizer(texts, { padding: true, truncation: true, max_length: this.maxTokens });
     const { feeds, outputs } = await this.#forward(encoded);
     try {
-      return layers.map((layer) => {
+      return wanted.map(({ layer, pooling }) => {
         if (pooling === 'sentence') return this.#sentenceEmbeddings(outputs, texts.length);
         const hidden = this.#hiddenStates(outputs, layer);
         const [rows, tokens, size] = hidden.dims as [number, number, number];

@@ -202,7 +202,7 @@ describe('ExperimentState runs', () => {
     await lab.trainHead();
     lab.updateHead({ hidden: 4 });
     await lab.trainHead();
-    expect(embedSizes(log).map(([, size]) => size)).toEqual([105, 45]);
+    expect(embedSizes(log).map(([, size]) => size)).toEqual([150]);
     expect(lab.runs.map((run) => [run.name, run.cost.trainedParameters])).toEqual([
       ['linear head', 4 * 4 + 4 + 4 * 3 + 3],
     ]);
@@ -275,7 +275,7 @@ describe('ExperimentState learning curve', () => {
     expect(lab.curveError).toBeUndefined();
     expect(lab.busy).toBe(false);
     // The head's features (105 train, 45 test) serve the whole curve.
-    expect(embedSizes(log).map(([, size]) => size)).toEqual([105, 45]);
+    expect(embedSizes(log).map(([, size]) => size)).toEqual([150]);
     expect(lab.results?.learningCurve).toMatchObject({
       shotsPerClass: [1, 2, 50],
       seeds: 2,

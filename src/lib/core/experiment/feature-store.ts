@@ -248,3 +248,148 @@ export async function storedEmbedLayers(
   }
   return results;
 }
+
+/** Texts and the one output (layer and pooling) wanted for each of them: a request of {@link storedEmbedOutputs}. */
+export interface OutputRequest {
+  texts: readonly string[];
+  options: EmbedOptions;
+}
+
+/** One distinct output of a set of requests, its distinct texts, and the vector of each once known. */
+interface OutputPlan {
+  options: EmbedOptions;
+  scope: FeatureScope | undefined;
+  texts: string[];
+  vectors: Map<string, StoredVector>;
+  fresh: string[];
+}
+
+/**
+ * The vectors of several requests with each distinct text run through the encoder ONCE: requests naming the same
+ * layer (-1 and numLayers alike) and pooling share vectors, a text several outputs need gets them all from one
+ * forward pass (`embedOutputs`; an encoder without it is asked once per output, each text once per output), and
+ * texts `binding.store` already holds are not run at all. Each text's vector costs its share of the call that
+ * computed it (a stored one keeps its recorded share), so `ms` is the encoder time of a request's texts.
+ * @returns one TimedVectors per request, in request order.
+ * @throws Error when the encoder returns the wrong number of vectors, or stored vectors have another width.
+ */
+export async function storedEmbedOutputs(
+  encoder: Encoder,
+  requests: readonly OutputRequest[],
+  now: () => number,
+  binding: StoreBinding,
+): Promise<TimedVectors[]> {
+  const store = binding.store;
+  const outputs = new Map<string, OutputPlan>();
+  const outputOf = requests.map(({ texts, options }) => {
+    const layer = resolveLayer(options.layer, encoder.numLayers, encoder.modelId);
+    const id = JSON.stringify([layer, options.pooling]);
+    let output = outputs.get(id);
+    if (output === undefined) {
+      output = {
+        // As the first request names it (-1 and numLayers read the same hidden state).
+        options,
+        scope: store === undefined ? undefined : featureScope(encoder, layer, options.pooling),
+        texts: [],
+        vectors: new Map(),
+        fresh: [],
+      };
+      outputs.set(id, output);
+    }
+    output.texts.push(...texts);
+    return output;
+  });
+  const plans = [...outputs.values()];
+  for (const output of plans) {
+    output.texts = [...new Set(output.texts)];
+    if (store !== undefined && output.scope !== undefined) {
+      const found = consistent(await lookUp(binding, store, output.scope, output.texts), undefined);
+      found.forEach((entry, index) => {
+        if (entry !== undefined) output.vectors.set(output.texts[index] as string, entry);
+      });
+    }
+    output.fresh = output.texts.filter((text) => !output.vectors.has(text));
+  }
+  await computeMissing(encoder, plans, now);
+  for (const output of plans) {
+    const first = output.fresh[0];
+    const width = first === undefined ? undefined : output.vectors.get(first)?.vector.length;
+    if (width !== undefined && [...output.vectors.values()].some((entry) => entry.vector.length !== width)) {
+      throw new Error(
+        `Stored features of ${encoder.modelId} (layer ${output.options.layer}, ${output.options.pooling}) do not ` +
+          `match the model's width ${width}: clear the feature cache and run again.`,
+      );
+    }
+    if (store !== undefined && output.scope !== undefined) {
+      const fresh = output.fresh.map((text) => output.vectors.get(text) as StoredVector);
+      await keep(binding, store, output.scope, output.fresh, fresh);
+    }
+  }
+  return requests.map(({ texts }, k) => {
+    const vectors = (outputOf[k] as OutputPlan).vectors;
+    const entries = texts.map((text) => vectors.get(text) as StoredVector);
+    return {
+      vectors: entries.map((entry) => entry.vector),
+      ms: entries.reduce((sum, entry) => sum + entry.ms, 0),
+    };
+  });
+}
+
+/** Runs every output's fresh texts through the encoder, each text in one pass for all the outputs it needs. */
+async function computeMissing(
+  encoder: Encoder,
+  plans: readonly OutputPlan[],
+  now: () => number,
+): Promise<void> {
+  const embedOutputs = encoder.embedOutputs?.bind(encoder);
+  if (embedOutputs === undefined) {
+    for (const output of plans) {
+      if (output.fresh.length === 0) continue;
+      const { vectors, ms } = await timedEmbed(encoder, output.fresh, output.options, now);
+      const share = ms / output.fresh.length;
+      output.fresh.forEach((text, row) =>
+        output.vectors.set(text, { vector: vectors[row] as Float32Array, ms: share }),
+      );
+    }
+    return;
+  }
+  // Texts grouped by the set of outputs they need: one call per group, one pass per text.
+  const groups = new Map<string, { outputs: OutputPlan[]; texts: string[] }>();
+  const needs = new Map<string, number[]>();
+  plans.forEach((output, k) => {
+    for (const text of output.fresh) {
+      const list = needs.get(text);
+      if (list === undefined) needs.set(text, [k]);
+      else list.push(k);
+    }
+  });
+  for (const [text, indices] of needs) {
+    const id = indices.join(',');
+    let group = groups.get(id);
+    if (group === undefined) {
+      group = { outputs: indices.map((k) => plans[k] as OutputPlan), texts: [] };
+      groups.set(id, group);
+    }
+    group.texts.push(text);
+  }
+  for (const { outputs, texts } of groups.values()) {
+    const start = now();
+    const perOutput = await embedOutputs(
+      texts,
+      outputs.map((output) => output.options),
+    );
+    const share = (now() - start) / texts.length;
+    if (perOutput.length !== outputs.length || perOutput.some((vectors) => vectors.length !== texts.length)) {
+      throw new Error(
+        `Encoder "${encoder.modelId}" returned the wrong number of vectors for ${outputs.length} outputs of ` +
+          `${texts.length} texts.`,
+      );
+    }
+    outputs.forEach((output, k) => {
+      const vectors = perOutput[k] as Float32Array[];
+      texts.forEach((text, row) =>
+        output.vectors.set(text, { vector: vectors[row] as Float32Array, ms: share }),
+      );
+    });
+  }
+}

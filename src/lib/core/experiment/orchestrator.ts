@@ -39,6 +39,7 @@ import {
   type RunResult,
 } from './types.ts';
 import { runNliPrompt } from '../prompts/nli.ts';
+import { fillShared, headFeatureKeys, sharedPassMessage, sharedRequests } from './shared-pass.ts';
 
 // ---------------------------------------------------------------- ports
 
@@ -402,10 +403,16 @@ export async function runParts(
         );
       }
     }
+    const shared = new Set<string>();
     for (const planned of plan.runs) {
       checkAborted();
       const part: RunPart = { kind: planned.kind, index: planned.index, name: planned.name };
+      // Said first: loading a model for the shared pass belongs to the first run on it.
       if (planned.kind === 'prompt') progress({ stage: 'prompt', message: `Prompt "${planned.name}"`, part });
+      if (!shared.has(planned.model)) {
+        shared.add(planned.model);
+        await embedShared(experiment, data, plan, planned.model, encoderFor, ports);
+      }
       let run: RunResult;
       try {
         if (planned.kind === 'prompt' && planned.strategy === 'instruction') {
@@ -440,6 +447,38 @@ export async function runParts(
   const order = (entry: { part: RunPart }): number =>
     (entry.part.kind === 'prompt' ? 0 : experiment.prompts.length) + entry.part.index;
   return results.sort((a, b) => order(a) - order(b)).map((entry) => entry.run);
+}
+
+/**
+ * The shared pass of one model (shared-pass.ts): every vector its similarity prompts and frozen heads will read,
+ * each distinct text through the encoder once. When it fails and failures are reported per part (`onError`), the
+ * runs compute their own vectors and report their own errors.
+ */
+async function embedShared(
+  experiment: ExperimentParts,
+  data: PreparedData,
+  plan: ExperimentPlan,
+  model: string,
+  encoderFor: (model: string) => Promise<Encoder>,
+  ports: ExperimentPorts,
+): Promise<void> {
+  const frozen = (run: Extract<PlannedRun, { kind: 'head' }>): boolean =>
+    headUnfreeze(experiment.heads[run.index] as Experiment['heads'][number]) === 0;
+  const runs = plan.runs.filter(
+    (run) =>
+      run.model === model &&
+      (run.kind === 'prompt' ? run.strategy === 'similarity' && run.textTemplate === undefined : frozen(run)),
+  );
+  if (runs.length === 0) return;
+  try {
+    const encoder = await encoderFor(model);
+    const requests = sharedRequests(runs, data, encoder, ports.cache, frozen);
+    if (requests.length === 0) return;
+    ports.onProgress?.({ stage: 'embedding', message: sharedPassMessage(requests, runs, encoder.numLayers) });
+    await fillShared(encoder, requests, ports.cache, ports.now, ports);
+  } catch (error) {
+    if (ports.onError === undefined || ports.signal?.aborted) throw error;
+  }
 }
 
 async function runPrompt(
@@ -571,8 +610,7 @@ async function trainHead(
     return run;
   }
   const { layer, pooling } = planned.options;
-  const sides = ['train', 'test'] as const;
-  const keys = sides.map((side) => `${planned.featureKey}:${side}`);
+  const keys = headFeatureKeys(planned.featureKey);
   if (keys.some((key) => ports.cache.get(key) === undefined)) {
     progress({
       stage: 'features',

@@ -267,12 +267,15 @@ describe('runParts', () => {
     const third = harness({ cache });
     await runParts(parts(), data, { prompts: [], heads: [0] }, third.ports);
     await runParts(parts(), data, { prompts: [], heads: [2] }, third.ports);
-    expect(embedCalls(third.provider, HOME)).toEqual([
-      [105, 'mean'],
-      [45, 'mean'],
-    ]);
-    expect(third.events.filter((event) => event.stage === 'features').map((event) => event.message)).toEqual([
-      'Extracting features (layer -1, mean pooling) for 150 texts',
+    // Train and test texts in one pass before the first head; the second finds them cached.
+    expect(embedCalls(third.provider, HOME)).toEqual([[150, 'mean']]);
+    expect(
+      third.events
+        .filter((event) => event.stage === 'features' || event.stage === 'embedding')
+        .map((event) => event.message),
+    ).toEqual([
+      'Embedding 150 distinct texts once (layer 2 mean) for 1 head',
+      'Using cached features (layer -1, mean pooling)',
       'Using cached features (layer -1, mean pooling)',
     ]);
 

@@ -179,26 +179,25 @@ describe('runExperiment on the built-in topics dataset', () => {
     expect(trainer.heads.every((head) => head.disposed)).toBe(true);
   });
 
-  it('embeds test texts once per text template and head features once per (layer, pooling)', async () => {
+  it('embeds each distinct text once per (layer, pooling): prompts and heads share, label texts apart', async () => {
     const { deps, encoders, encoderRequests } = harness();
     await runExperiment(topicsExperiment(), deps);
     expect(encoderRequests).toEqual(['fake/keywords']);
     const calls = encoders.get('fake/keywords')?.calls ?? [];
     const sizes = calls.map((call) => [call.texts.length, call.options.pooling]);
+    // This fake has no embedOutputs: one call per output, each distinct text once in it.
     expect(sizes).toEqual([
-      [45, 'mean'], // test texts, shared by "bare labels" and "described"
+      [150, 'mean'], // the dataset's texts: test texts of the prompts and the mean heads, train texts
+      [150, 'cls'], // the "cls" head: train and test
       [3, 'mean'], // "bare labels" label texts
       [5, 'mean'], // "described" label texts (ensembles flattened)
-      [45, 'mean'], // test texts with the "query: " template
+      [45, 'mean'], // test texts with the "query: " template, by their prompt
       [3, 'mean'], // "query prefix" label texts
-      [105, 'mean'], // head features: train, shared by "linear" and "mlp"
-      [45, 'mean'], // head features: test
-      [105, 'cls'], // "cls" head features
-      [45, 'cls'],
     ]);
-    expect(calls[3]?.texts.every((text) => text.startsWith('query: '))).toBe(true);
-    expect(calls[5]?.texts.some((text) => text.startsWith('query: '))).toBe(false);
-    expect(calls[1]?.texts).toEqual(['food', 'sports', 'weather']);
+    for (const call of calls) expect(new Set(call.texts).size).toBe(call.texts.length);
+    expect(calls[4]?.texts.every((text) => text.startsWith('query: '))).toBe(true);
+    expect(calls[0]?.texts.some((text) => text.startsWith('query: '))).toBe(false);
+    expect(calls[2]?.texts).toEqual(['food', 'sports', 'weather']);
   });
 
   it('compares the model’s own sentence embeddings in similarity prompts when it computes them', async () => {
