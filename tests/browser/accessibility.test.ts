@@ -4,7 +4,8 @@
  * and give it back), with a visible focus ring; then axe-core on every tab, with the experiment list and a
  * dataset preview open, at desktop width and at 390 px, in light and dark colour schemes: no serious or critical
  * violation, and at 390 px no sideways scrolling of the page. Dark mode and reduced motion come from the
- * system's preferences. On the spam dataset, the predictions table comes in pages.
+ * system's preferences. The guided tour and the glossary dialog get the same axe checks, and the dialog takes the
+ * focus and gives it back. On the spam dataset, the predictions table comes in pages.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
@@ -271,6 +272,41 @@ describe('accessibility', () => {
         [...new Set(tally.map((finding) => `${finding.rule} (${finding.impact})`))].join(', ') || 'none',
       );
     });
+  });
+
+  describe.each(VIEWPORTS)('at $name', (viewport) => {
+    test.each(SCHEMES)(
+      'axe finds no serious violation in the guided tour and the glossary, %s scheme',
+      async (scheme) => {
+        await page.setViewportSize({ width: viewport.width, height: viewport.height });
+        await emulate(scheme, 'reduce');
+        await openTab(page, 'model');
+        // The guided tour: open it from the header if it was closed.
+        const guide = page.getByTestId('guide');
+        if ((await guide.count()) === 0) await page.getByTestId('guide-toggle').click();
+        await guide.waitFor({ timeout: UI_TIMEOUT_MS });
+        const where = `${viewport.name}, ${scheme}`;
+        await expectNoSeriousViolations(page, `the guided tour, ${where}`, '[data-testid="guide"]');
+        const widths = await page.evaluate(() => ({
+          page: document.scrollingElement?.scrollWidth ?? 0,
+          window: window.innerWidth,
+        }));
+        expect(widths.page, `page width with the guided tour open, ${where}`).toBeLessThanOrEqual(
+          widths.window,
+        );
+
+        // The glossary dialog: modal, takes the focus, closes with Escape and gives the focus back.
+        const opener = page.getByTestId('glossary-open');
+        await opener.click();
+        const glossary = page.getByTestId('glossary');
+        await glossary.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+        expect(await glossary.evaluate((dialog) => dialog.contains(document.activeElement))).toBe(true);
+        await expectNoSeriousViolations(page, `the glossary dialog, ${where}`, '[data-testid="glossary"]');
+        await page.keyboard.press('Escape');
+        await glossary.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
+        expect(await focusedTestId()).toBe('glossary-open');
+      },
+    );
   });
 
   test('dark mode and reduced motion follow the system preferences', async () => {
