@@ -269,7 +269,11 @@ describe('accessibility', () => {
       // The milder findings (moderate, minor) are reported, not failed: a record of what is left.
       console.info(
         `axe, ${viewport.name}, ${scheme}: ${tally.length} moderate or minor findings:`,
-        [...new Set(tally.map((finding) => `${finding.rule} (${finding.impact})`))].join(', ') || 'none',
+        [
+          ...new Set(
+            tally.map((finding) => `${finding.rule} (${finding.impact}) at ${finding.nodes.join('; ')}`),
+          ),
+        ].join(', ') || 'none',
       );
     });
   });
