@@ -46,15 +46,20 @@ describe('experiment CLI with heads on intermediate layers', () => {
     results = JSON.parse(await readFile(outFile, 'utf8')) as ExperimentResults;
   }, CLI_TIMEOUT_MS);
 
-  it('runs every head, extracting features once per (layer, pooling)', () => {
+  it('runs every head, embedding each text once for every (layer, pooling) the heads need', () => {
     expect(run.stderr).not.toMatch(/^error:/m);
     expect(run.code).toBe(0);
-    const extractions = run.stderr.split('\n').filter((line) => line.startsWith('Extracting features'));
-    expect(extractions).toEqual([
-      'Extracting features (layer 0, mean pooling) for 90 texts',
-      'Extracting features (layer 2, mean pooling) for 90 texts',
-      'Extracting features (layer 2, cls pooling) for 90 texts',
-      'Extracting features (layer -1, mean pooling) for 90 texts',
+    const lines = run.stderr.split('\n');
+    // One encoder pass over the 90 distinct texts gives all four outputs; no head extracts features of its own.
+    expect(lines.filter((line) => line.startsWith('Embedding '))).toEqual([
+      'Embedding 90 distinct texts once (layer 0 mean, layer 2 mean, layer 2 cls, layer 4 mean) for 4 heads',
+    ]);
+    expect(lines.filter((line) => line.startsWith('Extracting features'))).toEqual([]);
+    expect(lines.filter((line) => line.startsWith('Using cached features'))).toEqual([
+      'Using cached features (layer 0, mean pooling)',
+      'Using cached features (layer 2, mean pooling)',
+      'Using cached features (layer 2, cls pooling)',
+      'Using cached features (layer -1, mean pooling)',
     ]);
     expect(results.runs.map((result) => [result.name, result.kind])).toEqual([
       ['layer 0 (embeddings)', 'head'],
@@ -96,7 +101,7 @@ describe('experiment CLI with a layer the model does not have', () => {
         'error: heads[0].layer: layer 9 does not exist: fixtures/tiny-bert has layers 0..4 ' +
           '(0 = embeddings output, 4 = last layer), or -1..-5 counting from the end.',
       );
-      expect(failed.stderr).not.toContain('Extracting features');
+      expect(failed.stderr).not.toMatch(/Extracting features|Embedding \d+ distinct texts/);
       expect(failed.stdout).toBe('');
     },
     CLI_TIMEOUT_MS,
