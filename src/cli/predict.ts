@@ -41,7 +41,7 @@ const USAGE = `Usage: npm run predict -- <head.json> (--text "…" | --file <tex
                               [--json] [--model <id or folder>] [--dtype fp32|fp16|q8]
 
 Labels texts with a saved head (the app's head export, or npm run experiment -- … --save-heads <dir>) on the
-model it was trained on.
+model it was trained on. A head trained with unfrozen layers runs them too (its file holds their weights).
 
   <head.json>           the head file
   --text, -t <text>     a text to label (repeat for several)
