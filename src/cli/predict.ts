@@ -2,11 +2,14 @@
  * @file `npm run predict -- <head file> (--text "…" | --file <csv/jsonl> --text-column <name>) [--json]`: labels
  * texts with a head saved by the app's export or `npm run experiment -- … --save-heads <dir>`, on the model it was
  * trained on, with the same core code as the app. Prints one line per text (label, its probability, the text), or
- * with `--json` one JSON object per line: `{"text", "label", "scores"}`.
+ * with `--json` one JSON object per line: `{"text", "label", "scores"}`. A head trained with unfrozen layers runs
+ * them as training did: token states of the layer below them (onnxruntime), then the saved layers rebuilt from the
+ * model's ONNX file on tfjs (WASM backend), the pooling and the head, 64 texts at a time.
  *
  * `main(argv, io)` is the whole command with its outside world passed in, as in experiment.ts.
  */
-import { basename, dirname, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkFileSize, MAX_FILE_BYTES } from '../lib/core/dataset/limits.ts';
@@ -20,10 +23,11 @@ import {
   type HeadFile,
   type TextPrediction,
 } from '../lib/core/heads/head-file.ts';
-import { DTYPES } from '../lib/core/models/files.ts';
+import { DTYPES, ONNX_FILE_BY_DTYPE } from '../lib/core/models/files.ts';
 import type { Dtype } from '../lib/core/ports.ts';
 import { terminalSafe } from '../lib/core/text/terminal.ts';
 import { createHeadTrainer } from '../lib/ml/tfjs-head.ts';
+import { createLayerTrainer } from '../lib/ml/unfreeze/layer-trainer.ts';
 import { loadEncoder } from '../lib/ml/transformers-adapter.ts';
 import { readBoundedFile } from './bounded-read.ts';
 import type { CliIo } from './experiment.ts';
@@ -37,7 +41,7 @@ const USAGE = `Usage: npm run predict -- <head.json> (--text "…" | --file <tex
                               [--json] [--model <id or folder>] [--dtype fp32|fp16|q8]
 
 Labels texts with a saved head (the app's head export, or npm run experiment -- … --save-heads <dir>) on the
-model it was trained on.
+model it was trained on. A head trained with unfrozen layers runs them too (its file holds their weights).
 
   <head.json>           the head file
   --text, -t <text>     a text to label (repeat for several)
@@ -178,12 +182,18 @@ async function run(command: PredictCommand, io: CliIo): Promise<void> {
       numLayers: encoder.numLayers,
       ...(fileHash === undefined ? {} : { fileHash }),
     };
+    // Unfrozen layers are rebuilt from the very file the encoder runs, on tfjs WASM as in training.
+    const layers = createLayerTrainer({
+      backend: 'wasm',
+      modelBytes: () => readFile(join(folder, ONNX_FILE_BY_DTYPE[dtype])),
+    });
     const predictions = await predictWithHeadFile(
       file,
       encoder,
       (head) => trainer.fromJSON(head),
       texts,
       loaded,
+      (request, head) => layers.fromJSON(request, head),
     );
     const lines = predictions.map((prediction, index) => {
       const text = texts[index] as string;

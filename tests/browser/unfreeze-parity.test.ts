@@ -5,7 +5,9 @@
  * trained in the head worker (token states from the model worker, the layers rebuilt from the model's ONNX file),
  * its exported experiment file is run UNCHANGED by `tsx src/cli/experiment.ts` (onnxruntime-node, tfjs WASM for
  * the layers), and the two head runs agree: same predicted labels, metrics and trained parameters, every class
- * probability within {@link SCORE_TOLERANCE}. Cancel stops such a training, and the next one runs to the end.
+ * probability within {@link SCORE_TOLERANCE}. The head is then exported as a head file holding its two layers,
+ * labels texts with `tsx src/cli/predict.ts`, is imported back, and labels them in the browser with the same scores.
+ * Cancel stops such a training, and the next one runs to the end.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +19,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { Experiment, ExperimentResults } from '../../src/lib/core/experiment/types.ts';
 import { formatBytes } from '../../src/lib/core/experiment/unfreeze-run.ts';
+import { parseHeadFileText } from '../../src/lib/core/heads/head-file.ts';
 import {
   downloadText,
   openTab,
@@ -42,6 +45,12 @@ const LAYER_PARAMETERS = 8_544;
 const TOKEN_CAP = 24;
 /** spam-assassin's texts, train and test. */
 const TEXTS = 600;
+/** Texts the exported head labels in the terminal and in the browser. */
+const NEW_TEXTS = [
+  'Congratulations! You have won a free cruise, click here to claim your prize now.',
+  'Hi Tom, the meeting moved to Thursday at 10, see you there.',
+  'Re: patch for the build script attached, please review before the release.',
+];
 
 /** Spam vs ham, a linear head on the mean of the last layer, trained with the two layers under it. */
 const EXPERIMENT: Experiment = {
@@ -136,9 +145,10 @@ describe('unfrozen layers: browser and CLI parity', () => {
     await finetune.getByTestId('head-train').click();
     await waitForHeadStatus(page, 'done');
     await finetune.getByTestId('run-accuracy').waitFor({ timeout: UI_TIMEOUT_MS });
-    // A head file cannot hold the layers yet: export is off and says so, rather than failing on click.
-    await finetune.getByTestId('head-export-unfrozen').waitFor({ timeout: UI_TIMEOUT_MS });
-    expect(await finetune.getByTestId('head-export').isDisabled()).toBe(true);
+    // The head file holds the two trained layers with the head.
+    const note = finetune.getByTestId('head-export-unfrozen');
+    await note.waitFor({ timeout: UI_TIMEOUT_MS });
+    expect(await note.textContent()).toContain('2 trained layers');
 
     const compare = await openTab(page, 'compare');
     const experimentText = await downloadText(page, compare.getByTestId('export-experiment'));
@@ -167,6 +177,48 @@ describe('unfrozen layers: browser and CLI parity', () => {
     });
     console.info(
       `unfreeze 2 on tiny-bert: largest browser/CLI probability difference ${gap.toExponential(2)}`,
+    );
+    expect(gap).toBeLessThanOrEqual(SCORE_TOLERANCE);
+  });
+
+  test('its head file, with both layers, labels texts in the terminal and the browser alike', async () => {
+    const finetune = await openTab(page, 'finetune');
+    const text = await downloadText(page, finetune.getByTestId('head-export'));
+    const file = parseHeadFileText(text);
+    expect(file.features.unfreeze).toBe(2);
+    expect(file.layers?.map((layer) => layer.layer)).toEqual([2, 3]);
+    const headFile = path.join(workDir, 'unfrozen.head.json');
+    await writeFile(headFile, text);
+    const { stdout } = await run(
+      path.join(root, 'node_modules/.bin/tsx'),
+      [path.join(root, 'src/cli/predict.ts'), headFile, '--json', ...NEW_TEXTS.flatMap((t) => ['--text', t])],
+      { cwd: root, timeout: CLI_TIMEOUT_MS },
+    );
+    const cli = stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { label: string; scores: Record<string, number> });
+    expect(cli).toHaveLength(NEW_TEXTS.length);
+
+    await finetune.getByTestId('head-import').setInputFiles(headFile);
+    const imported = finetune.getByTestId('head-imported');
+    await imported.waitFor({ timeout: UI_TIMEOUT_MS });
+    expect(await imported.textContent()).toContain('with 2 trained layers');
+    await finetune.getByTestId('head-try-texts').fill(NEW_TEXTS.join('\n'));
+    await finetune.getByTestId('head-try').click();
+    const rows = finetune.getByTestId('head-try-results').locator('tbody tr');
+    await rows.nth(NEW_TEXTS.length - 1).waitFor({ timeout: UI_TIMEOUT_MS });
+    let gap = 0;
+    for (let index = 0; index < NEW_TEXTS.length; index++) {
+      const row = rows.nth(index);
+      expect(await row.locator('td').nth(1).textContent()).toBe(cli[index]?.label);
+      for (const label of file.labels) {
+        const score = Number(await row.locator(`td[data-label="${label}"]`).getAttribute('data-score'));
+        gap = Math.max(gap, Math.abs(score - (cli[index]?.scores[label] ?? Number.NaN)));
+      }
+    }
+    console.info(
+      `head file with 2 unfrozen layers: largest browser/CLI score difference ${gap.toExponential(2)}`,
     );
     expect(gap).toBeLessThanOrEqual(SCORE_TOLERANCE);
   });

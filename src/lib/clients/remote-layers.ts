@@ -52,6 +52,24 @@ export class RemoteLayerTrainer implements LayerTrainer {
   }
 
   /**
+   * A saved head with unfrozen layers of the loaded model (an imported head file), run in the head worker: it
+   * keeps nothing, so each `predict` sends the weights along, as for a head trained here.
+   * @throws Error when the head's model is not the loaded one.
+   */
+  async fromJSON(request: LayerTrainingRequest, head: SerializedHead): Promise<TokenStatesHead> {
+    const source = this.#source(request.model);
+    const size = (values: { length: number }[]) => values.reduce((sum, { length }) => sum + length, 0);
+    return {
+      parameterCount:
+        size(head.layers.flatMap((layer) => [layer.kernel, layer.bias])) +
+        size((head.unfrozen?.weights ?? []).map((weight) => weight.values)),
+      predict: (rows) => this.#head.predictLayers(source, request, head, rows),
+      toJSON: () => head,
+      dispose: () => undefined,
+    };
+  }
+
+  /**
    * Class probabilities of new texts under a head trained with unfrozen layers: their token states of the layer
    * below the unfrozen ones (at most `maxTokens` per text), through the layers and the head in the head worker.
    * @throws Error when the head's model is not the loaded one.

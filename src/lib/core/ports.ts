@@ -178,7 +178,11 @@ export interface UnfrozenLayersWeights {
   fromLayer: number;
   /** Hidden-state index the head reads (the feature layer). */
   toLayer: number;
-  weights: { name: string; shape: number[]; values: number[] }[];
+  /**
+   * Each weight with the transformer layer whose nodes read it (`layer` n is the scope `/encoder/layer.n/`: it
+   * turns hidden state n into n + 1), so a head file can store the weights layer by layer.
+   */
+  weights: { name: string; shape: number[]; values: number[]; layer?: number }[];
 }
 
 export interface HeadTrainingOptions {

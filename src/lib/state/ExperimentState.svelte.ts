@@ -855,6 +855,8 @@ export class ExperimentState {
       async (head) => new RemoteTrainedHead(this.head, head, 0),
       texts,
       loaded,
+      // A head with unfrozen layers: token states in the model worker, the layers and head in the head worker.
+      (request, head) => new RemoteLayerTrainer(this.model, this.head).fromJSON(request, head),
     );
   }
 

@@ -14,7 +14,17 @@ import { DEFAULT_FIXTURES_DIR } from '../../../scripts/fixtures/make-fixtures.ts
 import { HeadClient } from '../../../src/lib/clients/HeadClient.svelte.ts';
 import { ModelClient } from '../../../src/lib/clients/ModelClient.svelte.ts';
 import { RemoteLayerTrainer } from '../../../src/lib/clients/remote-layers.ts';
-import { RemoteEncoderProvider, RemoteHeadTrainer } from '../../../src/lib/clients/remote-ports.ts';
+import {
+  RemoteEncoder,
+  RemoteEncoderProvider,
+  RemoteHeadTrainer,
+} from '../../../src/lib/clients/remote-ports.ts';
+import {
+  buildHeadFile,
+  parseHeadFileText,
+  predictWithHeadFile,
+  serializeHeadFile,
+} from '../../../src/lib/core/heads/head-file.ts';
 import { buildDatasetFromRef } from '../../../src/lib/core/dataset/ref.ts';
 import {
   createFeatureCache,
@@ -262,6 +272,58 @@ describe('heads with unfrozen layers over the workers', () => {
     const { runs } = await inBrowserWay(model, head);
     expect(runs).toHaveLength(2);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('run an exported head file through the workers with the experiment’s scores, as the terminal does', async () => {
+    const { model, head } = await clients();
+    const { runs, heads } = await inBrowserWay(model, head);
+    // The second head: feature layer 3 (not the last), cls pooling, a hidden layer, two unfrozen layers.
+    const [spec, run, trained] = [PARTS.heads[1]!, runs[1]!, heads[1]!];
+    const file = parseHeadFileText(
+      serializeHeadFile(
+        buildHeadFile({
+          experiment: 'topics',
+          spec,
+          labels: data.dataset.labels,
+          backbone: { model: MODEL, dtype: 'fp32', dimension: encoder.dimension },
+          head: trained,
+          run,
+        }),
+      ),
+    );
+    expect(file.layers?.map((layer) => layer.layer)).toEqual([1, 2]);
+    const texts = data.split.test.map((example) => example.text);
+    const before = tf.memory().numTensors;
+    fileReads = 0;
+    const browser = await predictWithHeadFile(
+      file,
+      new RemoteEncoder(model),
+      () => Promise.reject(new Error('not a frozen-feature head')),
+      texts,
+      { modelId: MODEL, dtype: 'fp32', dimension: encoder.dimension, numLayers: encoder.numLayers },
+      (request, saved) => new RemoteLayerTrainer(model, head).fromJSON(request, saved),
+    );
+    expect(fileReads).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    const layers = createLayerTrainer({ backend: 'cpu', modelBytes: () => readFile(ONNX) });
+    const terminal = await predictWithHeadFile(
+      file,
+      encoder,
+      () => Promise.reject(new Error('not a frozen-feature head')),
+      texts,
+      encoder,
+      (request, saved) => layers.fromJSON(request, saved),
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    expect(browser.map((p) => p.label)).toEqual(run.predictions.map((p) => p.label));
+    expect(terminal.map((p) => p.label)).toEqual(run.predictions.map((p) => p.label));
+    browser.forEach((prediction, k) => {
+      for (const label of data.dataset.labels) {
+        const expected = run.predictions[k]!.scores[label] ?? NaN;
+        expect(Math.abs((prediction.scores[label] ?? NaN) - expected)).toBeLessThanOrEqual(1e-6);
+        expect(Math.abs((terminal[k]!.scores[label] ?? NaN) - expected)).toBeLessThanOrEqual(1e-6);
+      }
+    });
   });
 
   it('refuses to train or predict on a model the head worker does not hold, saying so', async () => {

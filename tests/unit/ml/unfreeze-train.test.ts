@@ -146,6 +146,37 @@ describe('training one unfrozen tiny-bert layer with a head', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('marks each weight with the layer reading it, and refuses a saved weight marked with another', () => {
+    const before = tf.memory().numTensors;
+    const layers = buildTopLayers(bytes, {
+      featureLayer: 4,
+      unfreeze: 2,
+      pooling: 'mean',
+      modelId: 'tiny-bert',
+    });
+    try {
+      const marked = [...layers.variables.keys()].map((name) => [name, layers.layerOf.get(name)]);
+      expect(marked).toHaveLength(2 * 16);
+      // tiny-bert's initializers are named after their module, so the name says which layer reads it.
+      for (const [name, layer] of marked)
+        expect(name).toMatch(new RegExp(`^encoder\\.layer\\.${String(layer)}\\.`));
+      const weights = [...layers.variables].map(([name, variable]) => ({
+        name,
+        shape: [...variable.shape],
+        values: Array.from(variable.dataSync()),
+        layer: layers.layerOf.get(name) as number,
+      }));
+      expect(() => loadUnfrozenWeights(layers, { fromLayer: 2, toLayer: 4, weights })).not.toThrow();
+      const moved = weights.map((weight, i) => (i === 0 ? { ...weight, layer: 5 - weight.layer } : weight));
+      expect(() => loadUnfrozenWeights(layers, { fromLayer: 2, toLayer: 4, weights: moved })).toThrow(
+        /weight "encoder\.layer\.\d\..*" was stored with layer \d, but layer \d reads it/,
+      );
+    } finally {
+      layers.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('stops with the signal’s reason on cancel and releases everything', async () => {
     const before = tf.memory().numTensors;
     const layers = buildTopLayers(bytes, {

@@ -1,12 +1,13 @@
 /**
  * @file The {@link LayerTrainer} port on TensorFlow.js: builds the unfrozen layers from the model's ONNX file and
- * trains them with the head (train.ts). Each model's graph is decoded once per trainer.
+ * trains them with the head (train.ts), or rebuilds a saved head with its layers to predict (`fromJSON`). Each
+ * model's graph is decoded once per trainer.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LayerTrainer } from '../../core/ports.ts';
+import type { LayerTrainer, LayerTrainingRequest, SerializedHead } from '../../core/ports.ts';
 import { decodeGraph, type GraphProto } from '../onnx-graph/model-proto.ts';
 import { buildTopLayersOfGraph } from './top-layers.ts';
-import { trainUnfrozen } from './train.ts';
+import { trainUnfrozen, unfrozenHeadFromJSON, type UnfrozenHead } from './train.ts';
 
 /** Where the trainer gets a model's ONNX bytes, and which tfjs backend it trains on. */
 export interface LayerTrainerOptions {
@@ -35,8 +36,18 @@ export async function selectLayerBackend(
   await tf.ready();
 }
 
+/** A {@link LayerTrainer} that can also rebuild a saved head with its layers. */
+export interface TfjsLayerTrainer extends LayerTrainer {
+  /**
+   * The head of `serialized` (which must hold `unfrozen` weights) on the top layers of `request.model`, rebuilt
+   * from its ONNX file with the saved weights; the caller disposes it.
+   * @throws TypeError naming a saved weight that does not fit the model's layers.
+   */
+  fromJSON(request: LayerTrainingRequest, serialized: SerializedHead): Promise<UnfrozenHead>;
+}
+
 /** Creates a layer trainer; decoded graphs are kept for the trainer's lifetime. */
-export function createLayerTrainer(options: LayerTrainerOptions): LayerTrainer {
+export function createLayerTrainer(options: LayerTrainerOptions): TfjsLayerTrainer {
   const graphs = new Map<string, Promise<GraphProto>>();
   const graphOf = (model: string): Promise<GraphProto> => {
     let graph = graphs.get(model);
@@ -47,16 +58,22 @@ export function createLayerTrainer(options: LayerTrainerOptions): LayerTrainer {
     }
     return graph;
   };
+  const layersOf = async (request: LayerTrainingRequest) => {
+    if (options.backend) await selectLayerBackend(options.backend);
+    return buildTopLayersOfGraph(await graphOf(request.model), {
+      featureLayer: request.featureLayer,
+      unfreeze: request.unfreeze,
+      pooling: request.pooling,
+      modelId: request.model,
+    });
+  };
   return {
     async train(request, texts, labelIndices, numClasses, trainingOptions, onEpoch, signal) {
-      if (options.backend) await selectLayerBackend(options.backend);
-      const layers = buildTopLayersOfGraph(await graphOf(request.model), {
-        featureLayer: request.featureLayer,
-        unfreeze: request.unfreeze,
-        pooling: request.pooling,
-        modelId: request.model,
-      });
+      const layers = await layersOf(request);
       return trainUnfrozen(layers, texts, labelIndices, numClasses, trainingOptions, onEpoch, signal);
+    },
+    async fromJSON(request, serialized) {
+      return unfrozenHeadFromJSON(await layersOf(request), serialized);
     },
   };
 }

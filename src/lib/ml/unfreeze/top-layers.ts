@@ -44,6 +44,8 @@ export interface TopLayers {
   readonly parameterCount: number;
   /** The trainable variables, by ONNX initializer name. */
   readonly variables: ReadonlyMap<string, tf.Variable>;
+  /** The transformer layer (scope index, fromLayer..toLayer - 1) whose nodes read each variable. */
+  readonly layerOf: ReadonlyMap<string, number>;
   /** The feature layer's hidden states `[B, T, H]`, or the sentence embedding `[B, H]` for pooling 'sentence'. */
   run(batch: StatesBatch): tf.Tensor;
   /** `run` followed by the pooling: one vector per text `[B, H]`. */
@@ -129,7 +131,11 @@ export function buildTopLayersOfGraph(graph: GraphProto, options: TopLayersOptio
         : (hiddenStates[featureLayer] ?? '');
   }
   const trainedScopes = Array.from({ length: unfreeze }, (_, i) => layerScope(stackScope, fromLayer + i));
-  const inTrainedLayer = (nodeName: string) => trainedScopes.some((scope) => nodeName.startsWith(scope));
+  const trainedLayerOf = (nodeName: string) => {
+    const index = trainedScopes.findIndex((scope) => nodeName.startsWith(scope));
+    return index < 0 ? undefined : fromLayer + index;
+  };
+  const layerOf = new Map<string, number>();
   const fedState = hiddenStates[fromLayer] ?? '';
   const subgraph: CompiledSubgraph = compileSubgraph(graph, {
     feeds: [fedState, 'attention_mask', 'input_ids', 'token_type_ids'],
@@ -139,7 +145,14 @@ export function buildTopLayersOfGraph(graph: GraphProto, options: TopLayersOptio
     isTrainable: (name, consumers) => {
       const initializer = (graph.initializer ?? []).find((tensor) => tensor.name === name);
       const size = (initializer?.dims ?? []).reduce<number>((product, dim) => product * Number(dim), 1);
-      return size > 1 && consumers.some((node) => inTrainedLayer(node.name ?? ''));
+      if (size <= 1) return false;
+      // The first unfrozen layer reading it owns it (a weight shared by two layers is stored once).
+      const layers = consumers
+        .map((node) => trainedLayerOf(node.name ?? ''))
+        .filter((layer) => layer !== undefined);
+      if (layers.length === 0) return false;
+      layerOf.set(name, Math.min(...layers));
+      return true;
     },
   });
   if (subgraph.trainableCount === 0) {
@@ -163,6 +176,7 @@ export function buildTopLayersOfGraph(graph: GraphProto, options: TopLayersOptio
     numLayers,
     parameterCount: subgraph.trainableCount,
     variables: subgraph.variables,
+    layerOf,
     run,
     features(batch) {
       const out = run(batch);
@@ -194,6 +208,10 @@ export function loadUnfrozenWeights(layers: TopLayers, saved: UnfrozenLayersWeig
   }
   for (const [name, variable] of layers.variables) {
     const weight = byName.get(name) ?? fail(`weight "${name}" is missing.`);
+    const layer = layers.layerOf.get(name);
+    if (weight.layer !== undefined && weight.layer !== layer) {
+      fail(`weight "${name}" was stored with layer ${weight.layer}, but layer ${String(layer)} reads it.`);
+    }
     const size = variable.shape.reduce((product, dim) => product * dim, 1);
     if (weight.shape.join(',') !== variable.shape.join(',') || weight.values.length !== size) {
       fail(

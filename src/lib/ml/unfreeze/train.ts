@@ -156,20 +156,24 @@ function featureWidth(layers: TopLayers, sample: TextTokenStates): number {
   }
 }
 
+/** The head's sizes; `width` is that of the token states it reads (taken from the first texts when unknown). */
+interface HeadShape {
+  inputSize: number;
+  hidden: number;
+  numClasses: number;
+  width?: number;
+}
+
 class TrainedUnfrozenHead implements UnfrozenHead {
   readonly parameterCount: number;
   readonly headParameterCount: number;
   readonly layerParameterCount: number;
   readonly #layers: TopLayers;
   readonly #head: HeadWeights;
-  readonly #shape: { inputSize: number; hidden: number; numClasses: number; width: number };
+  readonly #shape: HeadShape;
   #disposed = false;
 
-  constructor(
-    layers: TopLayers,
-    head: HeadWeights,
-    shape: { inputSize: number; hidden: number; numClasses: number; width: number },
-  ) {
+  constructor(layers: TopLayers, head: HeadWeights, shape: HeadShape) {
     this.#layers = layers;
     this.#head = head;
     this.#shape = shape;
@@ -181,8 +185,9 @@ class TrainedUnfrozenHead implements UnfrozenHead {
   async predict(texts: TextTokenStates[]): Promise<number[][]> {
     this.#assertUsable();
     const probabilities: number[][] = [];
+    const width = this.#shape.width ?? texts[0]?.width ?? 0;
     for (let start = 0; start < texts.length; start += PREDICT_BATCH) {
-      const batch = padBatch(texts.slice(start, start + PREDICT_BATCH), this.#shape.width);
+      const batch = padBatch(texts.slice(start, start + PREDICT_BATCH), width);
       try {
         const output = tf.tidy(() => tf.softmax(headLogits(this.#head, this.#layers.features(batch))));
         probabilities.push(...((await output.array()) as number[][]));
@@ -199,11 +204,15 @@ class TrainedUnfrozenHead implements UnfrozenHead {
     const unfrozen: UnfrozenLayersWeights = {
       fromLayer: this.#layers.fromLayer,
       toLayer: this.#layers.toLayer,
-      weights: [...this.#layers.variables].map(([name, variable]) => ({
-        name,
-        shape: [...variable.shape],
-        values: Array.from(variable.dataSync()),
-      })),
+      weights: [...this.#layers.variables].map(([name, variable]) => {
+        const layer = this.#layers.layerOf.get(name);
+        return {
+          name,
+          shape: [...variable.shape],
+          values: Array.from(variable.dataSync()),
+          ...(layer === undefined ? {} : { layer }),
+        };
+      }),
     };
     return {
       inputSize: this.#shape.inputSize,
@@ -324,13 +333,14 @@ export async function trainUnfrozen(
 /**
  * Rebuilds a head trained with unfrozen layers from its weights (`UnfrozenHead.toJSON()`) on freshly built `layers`
  * of the same model: the layers take the saved `unfrozen` weights, the head its dense layers. The returned head
- * owns `layers`; on failure they are disposed.
+ * owns `layers`; on failure they are disposed. `width` is that of the token states it will read; left out, it is
+ * taken from the texts of each `predict`.
  * @throws TypeError naming what does not fit (shapes, missing layers' weights, non-finite values).
  */
 export function unfrozenHeadFromJSON(
   layers: TopLayers,
   serialized: SerializedHead,
-  width: number,
+  width?: number,
 ): UnfrozenHead {
   const created: tf.Variable[] = [];
   try {
@@ -373,7 +383,16 @@ export function unfrozenHeadFromJSON(
       tf.dispose([...values]);
       return { kernel, bias };
     });
-    return new TrainedUnfrozenHead(layers, { dense }, { inputSize, hidden, numClasses, width });
+    return new TrainedUnfrozenHead(
+      layers,
+      { dense },
+      {
+        inputSize,
+        hidden,
+        numClasses,
+        ...(width === undefined ? {} : { width }),
+      },
+    );
   } catch (error) {
     tf.dispose(created);
     layers.dispose();
