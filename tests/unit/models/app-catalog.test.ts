@@ -22,7 +22,8 @@ const FIXTURES: ModelEntry[] = [
   { id: FIXTURE_MODEL_ID, fixture: true, dtypes: ['fp32'], onnxBytes: { fp32: 281_303 } },
 ];
 const BUILT: ModelEntry[] = [
-  { id: USE, fixture: false, dtypes: ['fp32'], onnxBytes: { fp32: 27_923_876 } },
+  // The conversion writes fp32 and q8 weights (models/README.md: q8 measured, the default on WASM).
+  { id: USE, fixture: false, dtypes: ['fp32', 'q8'], onnxBytes: { fp32: 27_923_876, q8: 7_091_293 } },
   ...FIXTURES,
 ];
 
@@ -43,16 +44,17 @@ describe('the model that comes with npm install', () => {
     const rows = catalogRows(APP_CATALOG, BUILT, new Set(), false);
     const use = rowOf(rows, USE);
     expect(use.status).toBe('served');
-    expect(use.loadableDtypes).toEqual(['fp32']);
+    expect(use.loadableDtypes).toEqual(['fp32', 'q8']);
     expect(use.dtypes).toEqual([
       { dtype: 'fp32', bytes: 436 + 475_007 + 197 + 27_923_876, served: true, cached: false },
+      { dtype: 'q8', bytes: 436 + 475_007 + 197 + 7_091_293, served: true, cached: false },
     ]);
     expect(hasRealModel(rows, BUILT)).toBe(true);
     expect(initialModelId(rows, BUILT, FIXTURE_MODEL_ID)).toBe(USE);
     expect(resolveLoadSource(USE, BUILT, rows, false)).toEqual({
       ok: true,
       source: { kind: 'served', baseUrl: '/models/', id: USE },
-      availableDtypes: ['fp32'],
+      availableDtypes: ['fp32', 'q8'],
     });
   });
 

@@ -82,10 +82,12 @@ describe('building a model that comes with npm install', () => {
     const first = collector();
     const built = await buildNpmModel(model, modelsDir, first.reporter);
     expect(built).toMatchObject({ id: ID, outcome: 'built', version: model.version });
-    const expected = new Map(filesForDtype(model, 'fp32').map((file) => [file.path, file.approxBytes]));
+    const expected = new Map(
+      [...filesForDtype(model, 'fp32'), ...filesForDtype(model, 'q8')].map((file) => [file.path, file.approxBytes]),
+    );
     expect(new Map([...built.files].filter(([path]) => expected.has(path)))).toEqual(expected);
     expect(first.lines()).toContain(`${ID}: converted ${PACKAGE}@${model.version} into ${join(modelsDir, ID)}`);
-    expect(first.lines()).toMatch(/no download:\n {2}config\.json {2}436 B\n.*\n.*\n {2}onnx\/model\.onnx {2}27\.9 MB\n {2}total {2}28\.4 MB/);
+    expect(first.lines()).toMatch(/no download:\n {2}config\.json {2}436 B\n.*\n.*\n {2}onnx\/model\.onnx {2}27\.9 MB\n {2}onnx\/model_quantized\.onnx {2}7\.09 MB\n {2}total {2}35\.5 MB/);
 
     const second = collector();
     const again = await buildNpmModel(model, modelsDir, second.reporter);

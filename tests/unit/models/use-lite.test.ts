@@ -140,6 +140,7 @@ describe('the conversion', () => {
     expect([...built.keys()].sort()).toEqual([
       'config.json',
       'onnx/model.onnx',
+      'onnx/model_quantized.onnx',
       'tokenizer.json',
       'tokenizer_config.json',
     ]);
