@@ -29,8 +29,11 @@ export const FONT_SIZES = [
 
 /** The page's text font (inherited from the root) and the one for code. */
 const FAMILIES = ['inherit', "ui-monospace, 'Liberation Mono', monospace"] as const;
-/** Regular and bold faces (500 resolves to the regular face, 600 and 700 to the bold one). */
-const WEIGHTS = ['400', '700'] as const;
+/**
+ * The weights the styles set (inputs are 500, headings and labels 600 or 700): each is its own font request, even
+ * where two resolve to the same face.
+ */
+const WEIGHTS = ['400', '500', '600', '700'] as const;
 /** Sizes whose italic is used in running text (`<em>` in notes and paragraphs). */
 const ITALIC_SIZES = new Set<string>(['0.85rem', '0.9rem', '1rem']);
 /** Glyphs the app's text uses beyond plain ASCII, so their fallback fonts are looked up too. */
