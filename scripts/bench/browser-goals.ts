@@ -6,12 +6,11 @@
  * tasks after first paint, first paint) and P6 (model load to ready).
  */
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { Page } from 'playwright-core';
-import { build, preview, type InlineConfig, type Plugin } from 'vite';
+import type { Plugin } from 'vite';
 import {
   FIXTURE_MODEL_ID,
   LOAD_TIMEOUT_MS,
@@ -27,8 +26,8 @@ import { SCALING_BUDGET_MS, type BenchModel, type ScalingRow } from './node-goal
 import { ensureQuantized } from './q8.ts';
 import { evaluateGoal, roundRatios, round, unmeasuredGoal, type GoalResult, type GoalSpec } from './stats.ts';
 import { benchTexts } from './texts.ts';
+import { installObservers, LONG_TASK_MS, markStep, readPagePerf, serveBuild } from '../perf/page-perf.ts';
 
-const HOST = '127.0.0.1';
 /** The model the app starts on. */
 const DEFAULT_MODEL_ID = 'universal-sentence-encoder-lite';
 /** Bound on one bench worker call: a hidden head trained twice under heavy load took over 5 minutes. */
@@ -37,8 +36,6 @@ const P1_ROUNDS = 3;
 const P3_ROUNDS = 2;
 /** Q8: an even number of rounds, so fp32 and q8 go first equally often. */
 const Q8_ROUNDS = 4;
-/** A long task, as the Long Tasks API defines it. */
-const LONG_TASK_MS = 50;
 
 export const BROWSER_GOALS = {
   p1: {
@@ -139,58 +136,6 @@ function benchModels(folders: ReadonlyMap<string, string>): Plugin {
       server.middlewares.use((request, response, next) => {
         handle(request, response, next).catch(next);
       });
-    },
-  };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.on('error', fail);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? done(address.port) : fail(new Error('no port')),
-      );
-    });
-  });
-}
-
-/** Builds the app plus the bench page into bench-results/dist and serves it; returns the URL and a stop function. */
-async function serveBuild(
-  projectRoot: string,
-  folders: ReadonlyMap<string, string>,
-): Promise<{ url: string; stop(): Promise<void> }> {
-  const outDir = join(projectRoot, 'bench-results/dist');
-  const config: InlineConfig = {
-    root: projectRoot,
-    configFile: join(projectRoot, 'vite.config.ts'),
-    logLevel: 'error',
-    plugins: [benchModels(folders)],
-    build: {
-      outDir,
-      emptyOutDir: true,
-      rollupOptions: {
-        input: {
-          index: join(projectRoot, 'index.html'),
-          bench: join(projectRoot, 'scripts/bench/browser/bench.html'),
-        },
-      },
-    },
-  };
-  process.env.NODE_ENV = 'production';
-  await build(config);
-  const server = await preview({
-    ...config,
-    preview: { host: HOST, port: await freePort(), strictPort: true, open: false },
-  });
-  const address = server.httpServer.address();
-  if (typeof address !== 'object' || address === null) throw new Error('vite preview is not listening.');
-  return {
-    url: `http://${HOST}:${address.port}`,
-    stop: async () => {
-      await server.close();
-      await rm(outDir, { recursive: true, force: true });
     },
   };
 }
@@ -454,51 +399,6 @@ async function benchPageGoals(
   return { goals, figures: { loadPhases, scaling } };
 }
 
-/** Installed before any page script: records long tasks and paints from the start (buffered). */
-function observePerformance(): void {
-  const record = { longTasks: [] as { start: number; duration: number }[], marks: [] as string[] };
-  (window as unknown as { benchPerf: typeof record }).benchPerf = record;
-  new PerformanceObserver((list) => {
-    for (const entry of list.getEntries())
-      record.longTasks.push({ start: entry.startTime, duration: entry.duration });
-  }).observe({ type: 'longtask', buffered: true });
-}
-
-interface PerfRecord {
-  longTasks: { start: number; duration: number }[];
-  firstPaint: number | null;
-  firstContentfulPaint: number | null;
-}
-
-async function readPerf(page: Page): Promise<PerfRecord> {
-  return withTimeout(
-    page.evaluate(() => {
-      const record = (
-        window as unknown as { benchPerf: { longTasks: { start: number; duration: number }[] } }
-      ).benchPerf;
-      // No named helper functions in here: tsx would wrap them in a `__name` call the page does not define.
-      const paints = performance.getEntriesByType('paint');
-      return {
-        longTasks: [...record.longTasks],
-        firstPaint: paints.find((entry) => entry.name === 'first-paint')?.startTime ?? null,
-        firstContentfulPaint:
-          paints.find((entry) => entry.name === 'first-contentful-paint')?.startTime ?? null,
-      };
-    }),
-    UI_TIMEOUT_MS,
-    'read the performance record',
-  );
-}
-
-/** Page time (ms since navigation) now. */
-function pageNow(page: Page): Promise<number> {
-  return withTimeout(
-    page.evaluate(() => performance.now()),
-    UI_TIMEOUT_MS,
-    'read the page clock',
-  );
-}
-
 /**
  * Picks `modelId` in the model panel, presses Load and returns the page-clock time from the click to the ready
  * status (seen by a MutationObserver in the page, so Playwright's polling adds nothing).
@@ -571,39 +471,30 @@ async function appRun(
   const session = await openBrowser();
   try {
     const { page } = session;
-    await page.addInitScript(observePerformance);
-    const phases: { name: string; start: number }[] = [];
-    const phase = async (name: string) => phases.push({ name, start: await pageNow(page) });
+    await page.addInitScript(installObservers);
     log('P5 app run: open the app');
     await withTimeout(page.goto(url), UI_TIMEOUT_MS, 'open the app');
     await page.getByTestId('tab-model').waitFor({ timeout: UI_TIMEOUT_MS });
-    await phase('load the default model');
+    await markStep(page, 'load the default model');
     const defaultLoadMs = await timedModelLoad(page, DEFAULT_MODEL_ID);
     log(`P5 app run: default model ready in ${Math.round(defaultLoadMs)} ms; running all prompts`);
-    await phase('run all prompts');
+    await markStep(page, 'run all prompts');
     await runAllPrompts(page);
-    await phase('train the head');
+    await markStep(page, 'train the head');
     log('P5 app run: training the head');
     const finetune = await openTab(page, 'finetune');
     await finetune.getByTestId('head-train').click();
     await waitForHeadStatus(page, 'done', TRAIN_TIMEOUT_MS);
-    await phase('tab switches');
+    await markStep(page, 'tab switches');
     for (const tab of ['compare', 'data', 'prompts', 'finetune', 'compare']) await openTab(page, tab);
-    await phase('load the fixture model (warm)');
+    await markStep(page, 'load the fixture model (warm)');
     log('P6: loading the fixture model in the warm browser');
     const fixtureLoadMs = await timedModelLoad(page, FIXTURE_MODEL_ID);
-    await phase('end');
-    const perf = await readPerf(page);
-    const paintAt = perf.firstContentfulPaint ?? perf.firstPaint;
-    const phaseOf = (start: number) =>
-      [...phases].reverse().find((entry) => entry.start <= start)?.name ?? 'start-up';
+    await markStep(page, 'end');
+    const perf = await readPagePerf(page);
+    const paintAt = perf.firstPaintMs;
     const after = perf.longTasks
-      .filter((task) => paintAt === null || task.start >= paintAt)
-      .map((task) => ({
-        startMs: round(task.start, 0),
-        durationMs: round(task.duration, 0),
-        phase: phaseOf(task.start),
-      }))
+      .map((task) => ({ startMs: task.at, durationMs: task.ms, phase: task.step }))
       .sort((a, b) => b.durationMs - a.durationMs);
     const worst = after[0]?.durationMs ?? 0;
     const goals = [
@@ -615,14 +506,14 @@ async function appRun(
             after.reduce((sum, task) => sum + task.durationMs, 0),
             0,
           ),
-          beforePaint: perf.longTasks.length - after.length,
+          beforePaint: perf.beforePaint,
         },
         note: `${after.length} long tasks after first paint; worst ${worst} ms (${after[0]?.phase ?? '—'})`,
       }),
       paintAt === null
         ? unmeasuredGoal(BROWSER_GOALS.p5Paint, 'the page reported no paint')
         : evaluateGoal(BROWSER_GOALS.p5Paint, [paintAt / 1000], {
-            details: { firstPaintMs: perf.firstPaint, firstContentfulPaintMs: perf.firstContentfulPaint },
+            details: { firstContentfulPaintMs: paintAt },
           }),
       evaluateGoal(BROWSER_GOALS.p6, [fixtureLoadMs / 2000], {
         details: { fixtureLoadMs: round(fixtureLoadMs, 0), defaultModelColdLoadMs: round(defaultLoadMs, 0) },
@@ -632,7 +523,7 @@ async function appRun(
     return {
       goals,
       longTasks: after.slice(0, 10),
-      appRun: { phases: phases.map((entry) => ({ ...entry, start: round(entry.start, 0) })) },
+      appRun: { phases: perf.steps.map((entry) => ({ name: entry.name, start: entry.at })) },
     };
   } finally {
     await session.close();
@@ -653,7 +544,11 @@ export async function runBrowserBench(
     folders.set(model.name, resolve(model.folder));
   }
   log('Browser: building the app and the bench page');
-  const server = await serveBuild(options.projectRoot, folders);
+  const server = await serveBuild({
+    outDir: join(options.projectRoot, 'bench-results/dist'),
+    plugins: [benchModels(folders)],
+    inputs: { bench: join(options.projectRoot, 'scripts/bench/browser/bench.html') },
+  });
   try {
     const session = await openBrowser();
     let page: { goals: GoalResult[]; figures: BrowserFigures };

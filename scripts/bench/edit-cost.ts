@@ -13,19 +13,14 @@
  * records a CPU profile of the edits on the big dataset, `--trace file.json` a timeline trace (open either in
  * Chrome DevTools).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import type { CDPSession, Page } from 'playwright-core';
-import { build, preview, type InlineConfig, type PreviewServer } from 'vite';
 import type { Experiment } from '../../src/lib/core/experiment/types.ts';
 import { openTab } from '../../tests/browser/app-driver.ts';
 import { openBrowser, withTimeout } from '../../tests/browser/browser.ts';
 import { importExperimentFile, waitForLibrary } from '../../tests/browser/storage-driver.ts';
+import { serveBuild, startProfile, startTrace } from '../perf/page-perf.ts';
 
-const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
-const HOST = '127.0.0.1';
 const STEP_TIMEOUT_MS = 120_000;
 const WARMUP_EDITS = 2;
 
@@ -36,45 +31,6 @@ function option(name: string, fallback: string): string {
 
 const ROWS = Number(option('rows', '50000'));
 const EDITS = Number(option('edits', '7'));
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.on('error', fail);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? done(address.port) : fail(new Error('no port')),
-      );
-    });
-  });
-}
-
-/** Builds the production app into a temporary folder and serves it; returns its URL and a stop function. */
-async function serveBuild(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const outDir = await mkdtemp(join(tmpdir(), 'pvf-edit-bench-'));
-  const config: InlineConfig = {
-    root: PROJECT_ROOT,
-    configFile: join(PROJECT_ROOT, 'vite.config.ts'),
-    logLevel: 'error',
-    build: { outDir, emptyOutDir: true },
-  };
-  process.env.NODE_ENV = 'production';
-  await build(config);
-  const server: PreviewServer = await preview({
-    ...config,
-    preview: { host: HOST, port: await freePort(), strictPort: true, open: false },
-  });
-  const address = server.httpServer.address();
-  if (typeof address !== 'object' || address === null) throw new Error('vite preview is not listening.');
-  return {
-    url: `http://${HOST}:${address.port}`,
-    stop: async () => {
-      await server.close();
-      await rm(outDir, { recursive: true, force: true });
-    },
-  };
-}
 
 const WORDS = {
   food: ['bread', 'soup', 'pasta', 'cheese', 'salad', 'recipe', 'dinner', 'cake'],
@@ -228,31 +184,16 @@ async function main(): Promise<void> {
       { timeout: STEP_TIMEOUT_MS, polling: 100 },
     );
     const profile = option('profile', '');
-    if (profile) {
-      await cdp.send('Profiler.enable');
-      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
-      await cdp.send('Profiler.start');
-    }
+    const profiler = profile ? await startProfile(cdp, 100) : undefined;
     const trace = option('trace', '');
-    const events: unknown[] = [];
-    if (trace) {
-      cdp.on('Tracing.dataCollected', ({ value }) => events.push(...value));
-      await cdp.send('Tracing.start', {
-        categories: 'devtools.timeline,disabled-by-default-devtools.timeline,v8',
-        transferMode: 'ReportEvents',
-      });
-    }
+    const tracer = trace ? await startTrace(cdp) : undefined;
     const big = await measureEdits(page, cdp);
-    if (trace) {
-      const complete = new Promise((done) => cdp.once('Tracing.tracingComplete', done));
-      await cdp.send('Tracing.end');
-      await complete;
-      await writeFile(trace, JSON.stringify({ traceEvents: events }));
+    if (tracer) {
+      await writeFile(trace, JSON.stringify({ traceEvents: await tracer.stop() }));
       console.log(`Trace of the ${ROWS}-row edits written to ${trace}`);
     }
-    if (profile) {
-      const { profile: recorded } = await cdp.send('Profiler.stop');
-      await writeFile(profile, JSON.stringify(recorded));
+    if (profiler) {
+      await writeFile(profile, JSON.stringify(await profiler.stop()));
       console.log(`CPU profile of the ${ROWS}-row edits written to ${profile}`);
     }
 

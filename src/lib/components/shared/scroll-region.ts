@@ -21,25 +21,30 @@ function mark(element: HTMLElement, label: string, overflowing: boolean): void {
 /**
  * `<div class="scroll" {@attach scrollRegion('Runs table')}>`: keeps the box focusable, with `label` as its name,
  * exactly while its content is wider (or taller) than the box. Re-checked when the box or its content changes size.
+ *
+ * Sizes are read only inside the ResizeObserver's callback, which the browser runs after its own layout: a region
+ * never forces a layout in the middle of a render (eighteen of them mounting with a tab used to force one each).
  */
 export function scrollRegion(label: string): Attachment<HTMLElement> {
   return (element) => {
-    const update = (): void =>
+    const observer = new ResizeObserver(() =>
       mark(
         element,
         label,
         element.scrollWidth > element.clientWidth + 1 || element.scrollHeight > element.clientHeight + 1,
-      );
-    const observer = new ResizeObserver(update);
-    observer.observe(element);
-    for (const child of element.children) observer.observe(child);
-    // Content that is replaced (rows added, a table swapped) is observed too.
-    const mutations = new MutationObserver(() => {
+      ),
+    );
+    const observeAll = (): void => {
+      // Observing anew makes the next frame report the box even when its own size did not change (content
+      // removed), and reports every child not yet observed (content added): the check runs after that layout.
+      observer.unobserve(element);
+      observer.observe(element);
       for (const child of element.children) observer.observe(child);
-      update();
-    });
+    };
+    // Content that is replaced (rows added, a table swapped) is observed too.
+    const mutations = new MutationObserver(observeAll);
     mutations.observe(element, { childList: true });
-    update();
+    observeAll();
     return () => {
       observer.disconnect();
       mutations.disconnect();

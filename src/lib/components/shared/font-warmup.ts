@@ -1,0 +1,113 @@
+/**
+ * @file Font strikes fetched in idle time, one per task, before any tab needs them.
+ *
+ * The first time a page lays out text in a new strike (family, size, weight, style), Chromium on Linux asks the
+ * browser process for the font's data and render style, a synchronous round trip inside the layout. Measured in a
+ * trace of the data tab's first opening: two such lookups made one layout of 226 objects take 0.6 s on a loaded
+ * 2-core machine (`FontCache::GetFontPlatformData`, `GetWebFontRenderStyleForStrike`). Opening a tab that used a
+ * size or weight not seen yet paid for it while the user waited. Here each strike the app's styles use is laid
+ * out once, off screen, in its own idle callback, so the lookups happen while nothing else is going on, split into
+ * short tasks; a tab opened later finds them cached.
+ */
+
+/** Font sizes the app's styles use (src/app.css and the components' `<style>` blocks): a test keeps it complete. */
+export const FONT_SIZES = [
+  '11px',
+  '12px',
+  '0.75rem',
+  '0.8rem',
+  '0.85rem',
+  '0.88rem',
+  '0.9rem',
+  '0.92rem',
+  '1rem',
+  '1.05rem',
+  '1.17rem',
+  '1.25rem',
+  '1.6rem',
+] as const;
+
+/** The page's text font (inherited from the root) and the one for code. */
+const FAMILIES = ['inherit', "ui-monospace, 'Liberation Mono', monospace"] as const;
+/**
+ * The weights the styles set (inputs are 500, headings and labels 600 or 700): each is its own font request, even
+ * where two resolve to the same face.
+ */
+const WEIGHTS = ['400', '500', '600', '700'] as const;
+/** Sizes whose italic is used in running text (`<em>` in notes and paragraphs). */
+const ITALIC_SIZES = new Set<string>(['0.85rem', '0.9rem', '1rem']);
+/** Glyphs the app's text uses beyond plain ASCII, so their fallback fonts are looked up too. */
+const SAMPLE = 'Ag 09 %,.:; … – — → ← ↑ ↓ ✓ × ≈ ± “ ” ‘ ’ µ';
+
+/** One strike to warm: CSS font properties. */
+export interface FontStrike {
+  family: string;
+  size: string;
+  weight: string;
+  style: 'normal' | 'italic';
+}
+
+/** Every strike the app's styles can ask for, most common first. */
+export function fontStrikes(): FontStrike[] {
+  const strikes: FontStrike[] = [];
+  for (const family of FAMILIES) {
+    for (const weight of WEIGHTS) {
+      for (const size of FONT_SIZES) {
+        strikes.push({ family, size, weight, style: 'normal' });
+        if (family === 'inherit' && weight === '400' && ITALIC_SIZES.has(size)) {
+          strikes.push({ family, size, weight, style: 'italic' });
+        }
+      }
+    }
+  }
+  return strikes;
+}
+
+/** Runs `task` when the page is idle (at most `timeout` ms later); returns a cancel function. */
+type IdleScheduler = (task: () => void) => () => void;
+
+const whenIdle: IdleScheduler = (task) => {
+  if (typeof requestIdleCallback === 'function') {
+    const handle = requestIdleCallback(task, { timeout: 5000 });
+    return () => cancelIdleCallback(handle);
+  }
+  const handle = setTimeout(task, 50);
+  return () => clearTimeout(handle);
+};
+
+/**
+ * Lays out each of {@link fontStrikes} once, off screen and invisible, one strike per idle callback; returns a
+ * function that stops what is left (call it when the page goes away). Nothing stays in the document.
+ */
+export function warmFontStrikes(schedule: IdleScheduler = whenIdle): () => void {
+  const pending = fontStrikes();
+  let cancel: (() => void) | undefined;
+  const next = (): void => {
+    const strike = pending.shift();
+    if (!strike) {
+      cancel = undefined;
+      return;
+    }
+    const box = document.createElement('div');
+    box.setAttribute('aria-hidden', 'true');
+    box.style.cssText =
+      'position:fixed;left:-10000px;top:0;visibility:hidden;pointer-events:none;contain:layout style;white-space:nowrap';
+    const text = document.createElement('span');
+    text.style.fontFamily = strike.family;
+    text.style.fontSize = strike.size;
+    text.style.fontWeight = strike.weight;
+    text.style.fontStyle = strike.style;
+    text.textContent = SAMPLE;
+    box.append(text);
+    document.body.append(box);
+    // Reading the width lays the text out now (the page is idle, so only this box), which fetches the strike.
+    void text.offsetWidth;
+    box.remove();
+    cancel = schedule(next);
+  };
+  cancel = schedule(next);
+  return () => {
+    pending.length = 0;
+    cancel?.();
+  };
+}

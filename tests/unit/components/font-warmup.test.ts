@@ -1,0 +1,130 @@
+/**
+ * @file Font strikes warmed in idle time (src/lib/components/shared/font-warmup.ts): the list covers every font
+ * size the app's styles set, and the warm-up lays out one strike per idle callback, leaves nothing in the
+ * document and stops when cancelled.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FONT_SIZES, fontStrikes, warmFontStrikes } from '../../../src/lib/components/shared/font-warmup.ts';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+
+/** Every file whose styles the page uses: the global sheet and each component. */
+function styleSources(): string[] {
+  const files = [join(ROOT, 'src/app.css'), join(ROOT, 'src/App.svelte')];
+  const walk = (folder: string): void => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.svelte')) files.push(path);
+    }
+  };
+  walk(join(ROOT, 'src/lib/components'));
+  return files;
+}
+
+describe('fontStrikes', () => {
+  it('lists every absolute font size the styles set (rem and px)', () => {
+    const used = new Set<string>();
+    for (const file of styleSources()) {
+      for (const match of readFileSync(file, 'utf8').matchAll(/font-size:\s*([\d.]+(?:rem|px))/g)) {
+        used.add(match[1] as string);
+      }
+    }
+    expect(used.size).toBeGreaterThan(5);
+    expect([...used].filter((size) => !(FONT_SIZES as readonly string[]).includes(size))).toEqual([]);
+  });
+
+  it('has no strike twice', () => {
+    const keys = fontStrikes().map((s) => `${s.family}|${s.size}|${s.weight}|${s.style}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.length).toBeGreaterThan(FONT_SIZES.length);
+  });
+});
+
+interface FakeElement {
+  style: Record<string, string>;
+  textContent: string;
+  children: FakeElement[];
+  parent: FakeElement | undefined;
+  offsetWidth: number;
+  setAttribute(name: string, value: string): void;
+  append(child: FakeElement): void;
+  remove(): void;
+}
+
+/** A document just big enough for the warm-up: records the strikes laid out and what is attached. */
+function fakeDocument(): { body: FakeElement; laidOut: string[] } {
+  const laidOut: string[] = [];
+  const element = (): FakeElement => {
+    const node: FakeElement = {
+      style: {},
+      textContent: '',
+      children: [],
+      parent: undefined,
+      get offsetWidth() {
+        laidOut.push(`${node.style['fontFamily']}|${node.style['fontSize']}|${node.style['fontWeight']}`);
+        return 10;
+      },
+      setAttribute() {},
+      append(child) {
+        child.parent = node;
+        node.children.push(child);
+      },
+      remove() {
+        if (node.parent) node.parent.children = node.parent.children.filter((c) => c !== node);
+        node.parent = undefined;
+      },
+    };
+    return node;
+  };
+  const body = element();
+  (globalThis as { document?: unknown }).document = { body, createElement: element };
+  return { body, laidOut };
+}
+
+describe('warmFontStrikes', () => {
+  afterEach(() => {
+    delete (globalThis as { document?: unknown }).document;
+  });
+
+  it('lays out one strike per idle callback and leaves the document as it was', () => {
+    const { body, laidOut } = fakeDocument();
+    const queue: (() => void)[] = [];
+    warmFontStrikes((task) => {
+      queue.push(task);
+      return () => undefined;
+    });
+    expect(laidOut).toEqual([]);
+    let callbacks = 0;
+    while (queue.length > 0) {
+      const before = laidOut.length;
+      (queue.shift() as () => void)();
+      callbacks++;
+      expect(laidOut.length - before).toBeLessThanOrEqual(1);
+      expect(body.children).toEqual([]);
+    }
+    expect(laidOut).toHaveLength(fontStrikes().length);
+    expect(callbacks).toBe(fontStrikes().length + 1);
+  });
+
+  it('stops when cancelled', () => {
+    const { laidOut } = fakeDocument();
+    const queue: (() => void)[] = [];
+    let cancelled = 0;
+    const stop = warmFontStrikes((task) => {
+      queue.push(task);
+      return () => {
+        cancelled++;
+        queue.length = 0;
+      };
+    });
+    (queue.shift() as () => void)();
+    (queue.shift() as () => void)();
+    stop();
+    expect(cancelled).toBe(1);
+    expect(queue).toEqual([]);
+    expect(laidOut).toHaveLength(2);
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * @file The pure halves of scripts/perf/page-perf.ts: long tasks named after their step and counted from first
+ * paint, and a Chromium trace's long tasks split by cause (innermost named event wins; the rest is `other`).
+ */
+import { describe, expect, it } from 'vitest';
+import { namePagePerf, tracedLongTasks } from '../../../scripts/perf/page-perf.ts';
+
+describe('namePagePerf', () => {
+  const record = {
+    paints: [
+      { name: 'first-paint', at: 90 },
+      { name: 'first-contentful-paint', at: 100 },
+    ],
+    tasks: [
+      { ms: 120, at: 40 },
+      { ms: 30, at: 150 },
+      { ms: 51, at: 300 },
+      { ms: 400, at: 1200 },
+      { ms: 50, at: 1300 },
+    ],
+    steps: [
+      { name: 'start-up', at: 0 },
+      { name: 'open tab data', at: 1000 },
+    ],
+  };
+
+  it('keeps tasks over 50 ms from first contentful paint on, each named after the step it started in', () => {
+    const perf = namePagePerf(record);
+    expect(perf.firstPaintMs).toBe(100);
+    expect(perf.beforePaint).toBe(1);
+    expect(perf.longTasks).toEqual([
+      { step: 'start-up', ms: 51, at: 300 },
+      { step: 'open tab data', ms: 400, at: 1200 },
+    ]);
+  });
+
+  it('falls back to first paint, and counts every task when the page reported no paint', () => {
+    expect(namePagePerf({ ...record, paints: [{ name: 'first-paint', at: 20 }] }).beforePaint).toBe(0);
+    const none = namePagePerf({ ...record, paints: [] });
+    expect(none.firstPaintMs).toBeNull();
+    expect(none.longTasks).toHaveLength(3);
+  });
+});
+
+/** A complete ('X') event on thread 1 of process 1, times in ms (the trace's µs made by the helper). */
+function event(name: string, atMs: number, durMs: number, data?: Record<string, unknown>) {
+  return {
+    name,
+    cat: 'devtools.timeline',
+    ph: 'X',
+    pid: 1,
+    tid: 1,
+    ts: atMs * 1000,
+    dur: durMs * 1000,
+    args: { data },
+  };
+}
+
+describe('tracedLongTasks', () => {
+  const threadName = (tid: number, name: string) => ({
+    name: 'thread_name',
+    cat: '__metadata',
+    ph: 'M',
+    pid: 1,
+    tid,
+    ts: 0,
+    args: { name },
+  });
+
+  it.each([
+    {
+      what: 'layout inside a script call counts as layout, the call keeps the rest',
+      events: [
+        event('RunTask', 1000, 200),
+        event('FunctionCall', 1000, 150, { functionName: 'mount', url: 'http://x/assets/index.js' }),
+        event('Layout', 1050, 100),
+      ],
+      causes: [
+        { cause: 'layout', ms: 100 },
+        { cause: 'script mount (index.js)', ms: 50 },
+        { cause: 'other', ms: 50 },
+      ],
+    },
+    {
+      what: 'a timer keeps no name of its own inside an event handler',
+      events: [
+        event('RunTask', 1000, 80),
+        event('EventDispatch', 1000, 80, { type: 'click' }),
+        event('TimerFire', 1010, 60),
+        event('MinorGC', 1020, 20),
+      ],
+      causes: [
+        { cause: 'event click', ms: 60 },
+        { cause: 'gc', ms: 20 },
+      ],
+    },
+  ])('$what', ({ events, causes }) => {
+    const tasks = tracedLongTasks([threadName(1, 'CrRendererMain'), ...events]);
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]?.causes).toEqual(causes);
+  });
+
+  it('lists only tasks over 50 ms on the renderer main thread', () => {
+    const worker = { ...event('RunTask', 0, 500), tid: 2 };
+    const tasks = tracedLongTasks([
+      threadName(1, 'CrRendererMain'),
+      threadName(2, 'DedicatedWorker thread'),
+      worker,
+      event('RunTask', 0, 50),
+      event('RunTask', 100, 51),
+    ]);
+    expect(tasks.map((task) => task.ms)).toEqual([51]);
+  });
+});
