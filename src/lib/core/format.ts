@@ -1,6 +1,7 @@
 /**
  * @file The one byte formatter: every size the app and the CLI show goes through {@link formatBytes}, so the
- * same file reads the same everywhere.
+ * same file reads the same everywhere. Also the one integer grouping ({@link groupedInteger}), written out rather
+ * than `toLocaleString`: a page's first `Intl` call loads locale data, a main-thread task of about 100 ms.
  *
  * Convention: decimal SI units (1 kB = 1,000 bytes, 1 MB = 1,000 kB), as npm, browsers' download lists and file
  * managers on macOS and GNOME show them; three significant digits, trailing zeros dropped.
@@ -42,4 +43,12 @@ export function formatBytesOverLimit(bytes: number, limit: number): string {
   const shown = formatBytes(bytes);
   if (shown !== formatBytes(limit)) return shown;
   return `${String(Math.round(bytes)).replace(/\B(?=(\d{3})+(?!\d))/g, ',')} bytes`;
+}
+
+/** 12345 → "12,345"; -1234567.6 → "-1,234,568". Values beyond the safe integers keep plain digits. */
+export function groupedInteger(value: number): string {
+  const rounded = Math.round(value);
+  if (!Number.isSafeInteger(rounded)) return String(rounded);
+  const digits = String(Math.abs(rounded)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return rounded < 0 ? `-${digits}` : digits;
 }

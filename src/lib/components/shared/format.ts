@@ -6,6 +6,8 @@
  * appears (start-up, a save, a tab switch). The app's text is English, so these formats are written out.
  */
 
+import { groupedInteger } from '../../core/format.ts';
+
 /** 0.8567 → "85.7%". */
 export function percent(value: number, digits = 1): string {
   return `${(value * 100).toFixed(digits)}%`;
@@ -16,13 +18,8 @@ export function milliseconds(ms: number): string {
   return ms < 10 ? `${ms.toFixed(1)} ms` : `${integer(ms)} ms`;
 }
 
-/** 12345 → "12,345"; -1234567.6 → "-1,234,568". Values beyond the safe integers keep plain digits. */
-export function integer(value: number): string {
-  const rounded = Math.round(value);
-  if (!Number.isSafeInteger(rounded)) return String(rounded);
-  const digits = String(Math.abs(rounded)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return rounded < 0 ? `-${digits}` : digits;
-}
+/** 12345 → "12,345" (the core's grouping, shared with the report and the article's table). */
+export const integer = groupedInteger;
 
 const two = (value: number): string => String(value).padStart(2, '0');
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;

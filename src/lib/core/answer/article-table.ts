@@ -6,6 +6,7 @@
  */
 import type { ExperimentResults, RunResult } from '../experiment/types.ts';
 import { accuracyWithInterval, bestRun, describeComparison, findComparison } from './verdict.ts';
+import { groupedInteger } from '../format.ts';
 
 /** The eight aspects, in the article's order. */
 export const ARTICLE_ASPECTS = [
@@ -40,9 +41,7 @@ function median(values: readonly number[]): number {
 }
 
 /** 12345 → "12,345". */
-function grouped(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
-}
+const grouped = groupedInteger;
 
 /** A duration for people: "0.4 ms", "35 ms", "2.1 s", "3.5 min". */
 export function duration(ms: number): string {

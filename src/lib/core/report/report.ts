@@ -10,6 +10,7 @@ import { getBuiltinDataset } from '../dataset/builtin/registry.ts';
 import type { DatasetRef, Experiment, ExperimentResults, RunResult } from '../experiment/types.ts';
 import { csvField, escapeHtml, escapeMarkdown, markdownCodeBlock } from './escape.ts';
 import { confusionSvg, curveSummary, learningCurveSvg, scoresChartSvg } from './svg.ts';
+import { groupedInteger } from '../format.ts';
 
 /** Where the data came from, as the report states it. */
 export interface DatasetProvenance {
@@ -79,7 +80,7 @@ function withInterval(value: number, ci: [number, number] | undefined): string {
 }
 
 function ms(value: number): string {
-  return value < 10 ? `${value.toFixed(1)} ms` : `${Math.round(value).toLocaleString('en-US')} ms`;
+  return value < 10 ? `${value.toFixed(1)} ms` : `${groupedInteger(value)} ms`;
 }
 
 /** The rows of the runs table, as plain strings (escaped by each format). */
@@ -92,8 +93,8 @@ function runRows(results: ExperimentResults): string[][] {
     withInterval(run.macroF1, run.macroF1CI),
     ms(run.cost.adaptMs),
     ms(run.cost.inferMs / testSize),
-    run.cost.labeledExamples.toLocaleString('en-US'),
-    run.cost.trainedParameters.toLocaleString('en-US'),
+    groupedInteger(run.cost.labeledExamples),
+    groupedInteger(run.cost.trainedParameters),
   ]);
 }
 
