@@ -39,6 +39,7 @@ import type { LoadPhaseTiming } from '../core/models/load-phases.ts';
 import { FrameBatch, FrameLatest } from './frame-batch.ts';
 import { DownloadSetting } from './model-downloads.svelte.ts';
 import { MODELS_BASE_URL } from './model-index.ts';
+import { preferredDtypeOf } from './model-catalog.ts';
 
 /** What a load reports, for the components showing it (they never import from workers/). */
 export type { LoadedModelInfo };
@@ -177,6 +178,7 @@ export class ModelClient {
           device: choice.device,
           dtype: choice.dtype,
           ...(availableDtypes ? { availableDtypes } : {}),
+          ...preferredDtypeOf(source),
         },
         {
           signal: controller.signal,

@@ -258,3 +258,13 @@ export function resolveLoadSource(
     availableDtypes: allowDownloads ? modelDtypes(model) : row.loadableDtypes,
   };
 }
+
+/**
+ * The catalog's measured default precision for a model the app serves or downloads (`defaultDtype`), as the load
+ * request's `preferredDtype`; empty for a model the catalog does not choose one for, or one picked from disk.
+ */
+export function preferredDtypeOf(source: BrowserModelSource): { preferredDtype?: Dtype } {
+  if (source.kind !== 'served' && source.kind !== 'hub') return {};
+  const model = APP_CATALOG.models.find((candidate) => candidate.id === source.id);
+  return model?.defaultDtype === undefined ? {} : { preferredDtype: model.defaultDtype };
+}

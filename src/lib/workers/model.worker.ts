@@ -62,6 +62,7 @@ interface Loaded {
   info: LoadedModelInfo;
   source: BrowserModelSource;
   availableDtypes: Dtype[];
+  preferredDtype?: Dtype;
   /** Set when the WebGPU device behind the encoder was lost: the next call reloads on WASM. */
   lostReason?: string;
 }
@@ -252,7 +253,7 @@ async function loadOn(
 }
 
 /** A load order whose available dtypes are known (empty = unknown). */
-type LoadArguments = Required<LoadOrder>;
+type LoadArguments = Required<Omit<LoadOrder, 'preferredDtype'>> & Pick<LoadOrder, 'preferredDtype'>;
 
 /**
  * Loads per the plan; a WebGPU failure that is not about the files is retried on WASM with a notice. Returns the
@@ -263,7 +264,7 @@ async function loadWithFallback(request: LoadArguments, context: LoadContext): P
   context.emit({ type: 'load-progress', stage: { stage: 'checking' } });
   const gpu =
     request.device === 'wasm' ? ({ available: false, reason: 'not asked' } as const) : await probeGpu();
-  const plan = planLoad(request.device, request.dtype, gpu, request.availableDtypes);
+  const plan = planLoad(request.device, request.dtype, gpu, request.availableDtypes, request.preferredDtype);
   const notices = [...plan.notices];
   let device = plan.device;
   let dtype = plan.dtype;
@@ -275,7 +276,7 @@ async function loadWithFallback(request: LoadArguments, context: LoadContext): P
     if (device !== 'webgpu' || isFileProblem(error) || error instanceof CancelledError) throw error;
     const reason = messageOf(error);
     context.emit({ type: 'load-progress', stage: { stage: 'falling-back', device: 'wasm', detail: reason } });
-    const wasmPlan = planDtype('wasm', request.dtype, request.availableDtypes);
+    const wasmPlan = planDtype('wasm', request.dtype, request.availableDtypes, request.preferredDtype);
     notices.push(`WebGPU failed (${reason}): running on WASM instead.`, ...wasmPlan.notices);
     device = 'wasm';
     dtype = wasmPlan.dtype;
@@ -311,7 +312,13 @@ async function loadWithFallback(request: LoadArguments, context: LoadContext): P
     ...(encoder.weightsHash === undefined ? {} : { weightsHash: encoder.weightsHash }),
     ...(device === 'webgpu' && gpu.available ? { gpuAdapter: gpu.description } : {}),
   };
-  return { encoder, info, source: request.source, availableDtypes: request.availableDtypes };
+  return {
+    encoder,
+    info,
+    source: request.source,
+    availableDtypes: request.availableDtypes,
+    ...(request.preferredDtype === undefined ? {} : { preferredDtype: request.preferredDtype }),
+  };
 }
 
 /** Makes `next` the loaded model and releases the previous one's session. */
@@ -349,6 +356,7 @@ async function reloadOnWasm(loaded: Loaded, reason: string, signal: AbortSignal)
       device: 'wasm',
       dtype: loaded.info.requestedDtype,
       availableDtypes: loaded.availableDtypes,
+      ...(loaded.preferredDtype === undefined ? {} : { preferredDtype: loaded.preferredDtype }),
     },
     { signal, emit: () => undefined },
   );
@@ -447,6 +455,7 @@ const handlers: Handlers<ModelWorkerMethods> = {
         device: request.device,
         dtype: request.dtype,
         availableDtypes: request.availableDtypes ?? [],
+        ...(request.preferredDtype === undefined ? {} : { preferredDtype: request.preferredDtype }),
       },
       context,
     );

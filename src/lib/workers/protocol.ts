@@ -64,6 +64,8 @@ export interface LoadOrder {
   dtype: DtypeChoice;
   /** Dtypes whose ONNX file the model has, when the client knows (index.json, catalog, picked files). */
   availableDtypes?: Dtype[];
+  /** The catalog's default precision for the model, which an "auto" load on WASM uses (see `planDtype`). */
+  preferredDtype?: Dtype;
 }
 
 /** What the loaded encoder turned out to be (device and dtype actually used). */

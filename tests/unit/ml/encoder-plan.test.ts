@@ -76,6 +76,19 @@ describe('planDtype', () => {
     expect(fixture.notices[0]).toContain('onnx/model_quantized.onnx');
   });
 
+  test("the catalog's default replaces q8 for 'auto' on WASM, never an explicit choice nor WebGPU's rule", () => {
+    expect(planDtype('wasm', 'auto', ['fp32', 'q8'], 'fp32')).toEqual({
+      device: 'wasm',
+      dtype: 'fp32',
+      notices: [],
+    });
+    expect(planDtype('wasm', 'q8', ['fp32', 'q8'], 'fp32').dtype).toBe('q8');
+    expect(planDtype('webgpu', 'auto', ['fp32', 'q8'], 'q8').dtype).toBe('fp32');
+    // A default whose file is missing falls back to the usual rule.
+    expect(planDtype('wasm', 'auto', ['q8'], 'fp32').dtype).toBe('q8');
+    expect(planLoad('wasm', 'auto', NONE, ['fp32', 'q8'], 'fp32').dtype).toBe('fp32');
+  });
+
   test('an explicit dtype that is missing falls back to one that exists, naming both files', () => {
     const plan = planDtype('wasm', 'fp16', ['fp32']);
     expect(plan.dtype).toBe('fp32');

@@ -93,6 +93,9 @@ describe('models/catalog.json', () => {
       basedOn: 'https://tfhub.dev/google/universal-sentence-encoder-lite/2',
     });
     expect(first?.description).toContain('English only');
+    // q8 is offered, fp32 chosen by measurement (models/README.md): "auto" on WASM must not take q8 here.
+    expect(first && modelDtypes(first)).toEqual(['fp32', 'q8']);
+    expect(first?.defaultDtype).toBe('fp32');
     const manifest = JSON.parse(await readFile(resolve(ROOT, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
     };
@@ -153,11 +156,19 @@ describe('parseCatalog', () => {
     ['a missing revision', { revision: undefined }, 'models[0].revision', /non-empty string/],
     ['a source that is not a URL', { source: 'somewhere' }, 'models[0].source', /http\(s\) page URL/],
     ['an unknown model field', { homepage: 'x' }, 'models[0].homepage', /unknown field/],
+    ['a default dtype that is none', { defaultDtype: 'int4' }, 'models[0].defaultDtype', /"fp32", "q8", "fp16"/],
+    ['a default dtype the model lacks', { defaultDtype: 'fp16' }, 'models[0].defaultDtype', /lists \("fp32", "q8"\)/],
   ])('names the field for %s', (_name, change, path, message) => {
     const error = catalogError(catalogWith({ ...hubEntry(), ...change }));
     expect(error.path).toBe(path);
     expect(error.message).toMatch(message);
     expect(error.message).toContain(path);
+  });
+
+  it('keeps a default dtype the model lists, and leaves it out when absent', () => {
+    expect(requireCatalogModel(parseCatalog(catalogWith({ ...hubEntry(), defaultDtype: 'fp32' })), 'org/model'))
+      .toMatchObject({ defaultDtype: 'fp32' });
+    expect(requireCatalogModel(parseCatalog(catalogWith(hubEntry())), 'org/model')).not.toHaveProperty('defaultDtype');
   });
 
   it('refuses a weights file that is also a shared file, naming the dtype', () => {

@@ -59,6 +59,11 @@ interface CatalogModelBase {
   files: CatalogFile[];
   /** The weights per dtype; only dtypes the model offers are present. */
   dtypes: Partial<Record<Dtype, CatalogFile[]>>;
+  /**
+   * The precision an "auto" load on WASM uses, when measurements chose one for this model; absent = the device's
+   * usual rule (q8 on WASM when the model has it). One of `dtypes`; WebGPU still never runs q8.
+   */
+  defaultDtype?: Dtype;
 }
 
 /** A model downloaded from the Hugging Face hub into `models/<id>/`. */
@@ -132,6 +137,7 @@ const BASE_MODEL_FIELDS = [
   'source',
   'files',
   'dtypes',
+  'defaultDtype',
 ];
 const HUB_MODEL_FIELDS = [...BASE_MODEL_FIELDS, 'revision', 'basedOn'];
 const NPM_MODEL_FIELDS = [...BASE_MODEL_FIELDS, 'package', 'version', 'basedOn'];
@@ -312,6 +318,17 @@ function parseModelBase(object: JsonObject, origin: CatalogModel['origin'], path
     files: parseFileList(object.files, fieldPath(path, 'files'), true),
     dtypes: parseDtypes(object.dtypes, fieldPath(path, 'dtypes')),
   };
+  if (object.defaultDtype !== undefined) {
+    const offered = CATALOG_DTYPES.filter((dtype) => base.dtypes[dtype] !== undefined);
+    const defaultDtype = readChoice(object, 'defaultDtype', CATALOG_DTYPES, path);
+    if (!offered.includes(defaultDtype)) {
+      throw new CatalogError(
+        fieldPath(path, 'defaultDtype'),
+        `must be one of the dtypes the model lists (${quoteList(offered)}); got "${defaultDtype}".`,
+      );
+    }
+    base.defaultDtype = defaultDtype;
+  }
   rejectDuplicateFilePaths(base, path);
   return base;
 }

@@ -81,9 +81,15 @@ function describeDtype(dtype: Dtype): string {
 /**
  * Picks the dtype for `device` among `available` (the dtypes whose ONNX file the model has; empty = unknown, then
  * the request or the device default is tried and a missing file is reported by the loader). Never puts q8 on
- * WebGPU: full-precision weights are used instead, or the load moves to WASM when q8 is all there is.
+ * WebGPU: full-precision weights are used instead, or the load moves to WASM when q8 is all there is. `preferred`
+ * (the catalog's `defaultDtype` for the model, chosen by measurement) replaces the usual q8 of "auto" on WASM.
  */
-export function planDtype(device: BrowserDevice, choice: DtypeChoice, available: readonly Dtype[]): LoadPlan {
+export function planDtype(
+  device: BrowserDevice,
+  choice: DtypeChoice,
+  available: readonly Dtype[],
+  preferred?: Dtype,
+): LoadPlan {
   const has = (dtype: Dtype) => available.length === 0 || available.includes(dtype);
   if (device === 'webgpu') {
     const gpuDtypes = WEBGPU_DTYPES.filter(has);
@@ -120,6 +126,7 @@ export function planDtype(device: BrowserDevice, choice: DtypeChoice, available:
     };
   }
   if (choice !== 'auto' && has(choice)) return { device, dtype: choice, notices: [] };
+  if (choice === 'auto' && preferred !== undefined && has(preferred)) return { device, dtype: preferred, notices: [] };
   const fallback = WASM_DTYPE_PREFERENCE.find(has) ?? 'fp32';
   if (choice === 'auto') {
     const notices =
@@ -143,9 +150,10 @@ export function planLoad(
   dtypeChoice: DtypeChoice,
   gpu: GpuProbe,
   available: readonly Dtype[],
+  preferred?: Dtype,
 ): LoadPlan {
   const device = planDevice(deviceChoice, gpu);
-  const dtype = planDtype(device.device, dtypeChoice, available);
+  const dtype = planDtype(device.device, dtypeChoice, available, preferred);
   return { device: dtype.device, dtype: dtype.dtype, notices: [...device.notices, ...dtype.notices] };
 }
 
