@@ -39,7 +39,13 @@ import {
   type RunResult,
 } from './types.ts';
 import { runNliPrompt } from '../prompts/nli.ts';
-import { fillShared, headFeatureKeys, sharedPassMessage, sharedRequests } from './shared-pass.ts';
+import {
+  countTokensOnce,
+  fillShared,
+  headFeatureKeys,
+  sharedPassMessage,
+  sharedRequests,
+} from './shared-pass.ts';
 
 // ---------------------------------------------------------------- ports
 
@@ -532,7 +538,7 @@ async function runPrompt(
     embed: (texts) => encoder.embed(texts, similarityEmbedding(encoder)),
     now: ports.now,
     ...(encoder.maskToken === undefined ? {} : { maskToken: encoder.maskToken }),
-    tokenCounts: { count: (texts) => encoder.countTokens(texts), maxTokens: encoder.maxTokens },
+    tokenCounts: { count: countTokensOnce(encoder), maxTokens: encoder.maxTokens },
   });
   ports.onPromptVectors?.(labelVectors, part);
   return run;
