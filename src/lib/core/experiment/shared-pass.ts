@@ -59,6 +59,22 @@ export function sharedRequests(
 }
 
 /**
+ * The requests of `ahead` (runs of the same experiment not run in this call) whose texts the pass runs anyway
+ * (every text is in one of `requests`) and that `requests` do not already fill: computing them costs no pass of
+ * its own, only another output of the same forward pass, so a later run on them runs no text at all.
+ */
+export function requestsAhead(
+  requests: readonly KeyedRequest[],
+  ahead: readonly KeyedRequest[],
+): KeyedRequest[] {
+  const covered = new Set(requests.flatMap((request) => request.texts));
+  const keys = new Set(requests.map((request) => request.key));
+  return ahead.filter(
+    (request) => !keys.has(request.key) && request.texts.every((text) => covered.has(text)),
+  );
+}
+
+/**
  * Computes `requests` in one shared pass and puts each result in the cache under its key (removed again if the
  * pass fails, so a later run retries).
  * @returns the pass, settled once every key is filled or the pass failed.
