@@ -147,10 +147,10 @@ describe('feature cache', () => {
     // The variations' pass over the test texts also gives both heads their test features (layers 4 and 2).
     await runAllPrompts(page);
     expect(await textsEmbedded()).toBe(before + TEST_TEXTS + LABEL_TEXTS);
+    await openTab('finetune');
     await waitForEntries(2 * TEST_TEXTS);
 
     // The new head's pass over the training texts gives the first head its features too.
-    await openTab('finetune');
     await panel.getByTestId('head-train').click();
     await waitForEntries(2 * TEXTS);
     await waitForHeadStatus(page, 'done');
