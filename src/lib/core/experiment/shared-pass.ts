@@ -6,7 +6,10 @@
  * put in the cache under the keys the runs read. A head then shares the test-text vectors a similarity prompt needs
  * too, and a second layer or pooling costs no second pass. Texts wrapped in a text template are no other run's
  * texts: each template's are embedded once by the first prompt that uses it (the cache shares them), so a "run
- * all" still finishes its variations one by one.
+ * all" still finishes its variations one by one. When a call runs only part of an experiment (the app runs the
+ * variations, then one head at a time), the pass also computes the other parts' vectors of the texts it runs
+ * anyway (`requestsAhead`), so spreading the runs over calls costs no second pass. Token counts of a prompt's
+ * texts are taken once per encoder (`countTokensOnce`), not once per variation.
  */
 import type { Encoder } from '../ports.ts';
 import { applyTextTemplate } from '../prompts/similarity.ts';
