@@ -2,12 +2,14 @@
  * @file The feature cache and the layer probe in headless Chromium, against the app's real model worker and
  * IndexedDB: a head's features are stored per text; after a reload, retraining the head with other settings runs
  * ZERO texts through the model (the page's counter of texts embedded stays at 0); probing every layer runs each
- * text through the model once for all layers and charts accuracy by layer; clearing empties the cache.
+ * text through the model once for all layers and charts accuracy by layer; clearing empties the cache; the
+ * variations and two heads on different layers, run one after another, run each text through the model once.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import {
   LOAD_TIMEOUT_MS,
+  runAllPrompts,
   setInput,
   startModelLoad,
   TRAIN_TIMEOUT_MS,
@@ -22,6 +24,10 @@ import { waitForLibrary } from './storage-driver.ts';
 const TEXTS = 150;
 /** tiny-bert has 4 layers: hidden states 0..4. */
 const LAYERS = 5;
+/** The default split's test texts (the rest, 105, are training texts). */
+const TEST_TEXTS = 45;
+/** Label texts of the default variations: 3 bare labels, 3 sentences, 6 descriptions. */
+const LABEL_TEXTS = 12;
 
 let session: BrowserSession;
 let page: Page;
@@ -127,5 +133,35 @@ describe('feature cache', () => {
       .waitFor({ timeout: TRAIN_TIMEOUT_MS });
     await waitForEntries(TEXTS);
     expect(await textsEmbedded()).toBe(2 * TEXTS);
+  });
+
+  test('variations and two heads on different layers, run one by one, run each text through the model once', async () => {
+    const panel = await openTab('finetune');
+    await panel.getByTestId('feature-cache-clear').click();
+    await waitForEntries(0);
+    await panel.getByTestId('head-add').click();
+    await panel.getByTestId('head-layer').selectOption('2');
+    await setInput(panel.getByTestId('head-epochs'), '3');
+    const before = await textsEmbedded();
+
+    // The variations' pass over the test texts also gives both heads their test features (layers 4 and 2).
+    await runAllPrompts(page);
+    expect(await textsEmbedded()).toBe(before + TEST_TEXTS + LABEL_TEXTS);
+    await openTab('finetune');
+    await waitForEntries(2 * TEST_TEXTS);
+
+    // The new head's pass over the training texts gives the first head its features too.
+    await panel.getByTestId('head-train').click();
+    await waitForEntries(2 * TEXTS);
+    await waitForHeadStatus(page, 'done');
+    expect(await textsEmbedded()).toBe(before + TEXTS + LABEL_TEXTS);
+
+    // The first head, on the last layer, finds every feature cached.
+    await panel.getByTestId('head-select').selectOption('0', { timeout: TRAIN_TIMEOUT_MS });
+    await setInput(panel.getByTestId('head-epochs'), '2');
+    await panel.getByTestId('head-train').click();
+    await page.locator('[data-testid="loss-chart"][data-points="2"]').waitFor({ timeout: TRAIN_TIMEOUT_MS });
+    await waitForHeadStatus(page, 'done');
+    expect(await textsEmbedded()).toBe(before + TEXTS + LABEL_TEXTS);
   });
 });

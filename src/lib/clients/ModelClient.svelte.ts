@@ -278,6 +278,33 @@ export class ModelClient {
     }
   }
 
+  /**
+   * Vectors of several outputs (each a layer and pooling) from one forward pass per text: one list per output,
+   * each one vector per text. Rejects when no model is ready.
+   */
+  async embedOutputs(
+    texts: string[],
+    outputs: EmbedOptions[],
+    signal?: AbortSignal,
+  ): Promise<Float32Array[][]> {
+    if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
+    this.embedProgress = { done: 0, total: texts.length };
+    const progress = this.#embedProgressPerFrame();
+    try {
+      const reply = await this.#worker().call(
+        'embed-outputs',
+        { texts, outputs },
+        { signal, onEvent: (event) => progress.set({ done: event.done, total: event.total }) },
+      );
+      if (reply.reloaded) this.info = reply.reloaded;
+      this.textsEmbedded += texts.length;
+      return reply.vectors;
+    } finally {
+      progress.clear();
+      this.embedProgress = undefined;
+    }
+  }
+
   /** Token-level states of one layer per text (for unfrozen layers), from the loaded model. */
   async embedTokens(
     texts: string[],

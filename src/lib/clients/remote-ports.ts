@@ -82,6 +82,12 @@ export class RemoteEncoder implements Encoder {
     return this.#client.embedLayers(texts, layers, pooling, this.#signal);
   }
 
+  /** Several (layer, pooling) outputs from one forward pass per text, in the model worker (the shared pass). */
+  async embedOutputs(texts: string[], outputs: readonly EmbedOptions[]): Promise<Float32Array[][]> {
+    this.#checkStillLoaded();
+    return this.#client.embedOutputs(texts, [...outputs], this.#signal);
+  }
+
   /** Token-level states of one layer (for unfrozen layers), computed in the model worker. */
   async embedTokens(texts: string[], options: TokenStateOptions): Promise<TextTokenStates[]> {
     this.#checkStillLoaded();

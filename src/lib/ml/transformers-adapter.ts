@@ -74,6 +74,7 @@ import {
 } from './model-sources/index.ts';
 import { hiddenStateOutputName } from './onnx-graph/index.ts';
 import { assertPooling, poolBatch } from './pooling.ts';
+import { padEncodings, type TextEncoding } from './token-batch.ts';
 
 export { ModelFileError, ModelFileMissingError } from './model-errors.ts';
 
@@ -405,6 +406,12 @@ class TransformersEncoder implements Encoder {
   readonly #tokenizer: PreTrainedTokenizer;
   readonly #model: PreTrainedModel;
   readonly #inputNames: readonly string[] | undefined;
+  /** The graph's outputs (every hidden state among them), to fetch only those a call needs. */
+  readonly #outputNames: readonly string[];
+  /** The ONNX session itself, run with a fetch list; absent when transformers.js does not expose it. */
+  readonly #session: EncoderSession | undefined;
+  /** Runs of `#session` one after another (onnxruntime-web takes one run at a time per session). */
+  #queue: Promise<unknown> = Promise.resolve();
   /** Why intermediate layers cannot be read, when they cannot. */
   readonly #layersUnavailable: string | undefined;
   #disposed = false;
@@ -434,6 +441,8 @@ class TransformersEncoder implements Encoder {
     ).sessions;
     this.#inputNames = sessions?.model?.inputNames;
     const outputNames = sessions?.model?.outputNames ?? [];
+    this.#outputNames = outputNames;
+    this.#session = asEncoderSession(sessions?.model);
     this.sentenceEmbedding = outputNames.includes(SENTENCE_EMBEDDING_OUTPUT);
     const maskToken = (tokenizer as { mask_token?: string | null }).mask_token;
     if (typeof maskToken === 'string' && maskToken !== '') this.maskToken = maskToken;
@@ -527,7 +536,7 @@ class TransformersEncoder implements Encoder {
     }
     let outputs: Record<string, Tensor | undefined>;
     try {
-      outputs = (await this.#model(feeds)) as Record<string, Tensor | undefined>;
+      outputs = await this.#run(feeds, this.#fetchable([CLASSIFIER_OUTPUT]));
     } catch (error) {
       throw this.#runError(error);
     } finally {
@@ -577,12 +586,14 @@ class TransformersEncoder implements Encoder {
       if (options.pooling === 'sentence') this.#assertSentenceEmbedding(layer);
       return { layer, pooling: options.pooling };
     });
-    const lengths = texts.map((text) => Math.min(this.#tokenizer.encode(text).length, this.maxTokens));
+    // Each text is tokenized once: its length plans the batches, its ids fill them.
+    const encodings = this.#encodeTexts(texts);
+    const lengths = encodings.map((encoding) => Math.min(encoding.input_ids.length, this.maxTokens));
     const perOutput = wanted.map(() => new Array<Float32Array>(texts.length));
     let done = 0;
     for (const batch of planBatches(lengths, { maxRows: batchSize })) {
       const embedded = await this.#embedBatch(
-        batch.map((index) => texts[index] as string),
+        batch.map((index) => encodings[index] as TextEncoding),
         wanted,
       );
       embedded.forEach((vectors, k) => {
@@ -611,7 +622,7 @@ class TransformersEncoder implements Encoder {
     const perLayer: Float32Array[][] = indices.map(() => []);
     for (let start = 0; start < texts.length; start += batchSize) {
       const batch = await this.#embedBatch(
-        texts.slice(start, start + batchSize),
+        this.#encodeTexts(texts.slice(start, start + batchSize)),
         indices.map((layer) => ({ layer, pooling })),
       );
       batch.forEach((vectors, k) => perLayer[k]?.push(...vectors));
@@ -704,11 +715,14 @@ class TransformersEncoder implements Encoder {
    * Runs the model on a tokenized batch; on failure the inputs are disposed and the error explained. The caller
    * disposes `feeds` and `outputs` when done with them.
    */
-  async #forward(encoded: {
-    input_ids: Tensor;
-    attention_mask: Tensor;
-    token_type_ids?: Tensor;
-  }): Promise<{ feeds: Record<string, Tensor>; outputs: Record<string, Tensor | undefined> }> {
+  async #forward(
+    encoded: {
+      input_ids: Tensor;
+      attention_mask: Tensor;
+      token_type_ids?: Tensor;
+    },
+    fetches?: readonly string[],
+  ): Promise<{ feeds: Record<string, Tensor>; outputs: Record<string, Tensor | undefined> }> {
     const feeds: Record<string, Tensor> = {
       input_ids: encoded.input_ids,
       attention_mask: encoded.attention_mask,
@@ -718,7 +732,7 @@ class TransformersEncoder implements Encoder {
     }
     let outputs: Record<string, Tensor | undefined>;
     try {
-      outputs = (await this.#model(feeds)) as Record<string, Tensor | undefined>;
+      outputs = await this.#run(feeds, fetches);
     } catch (error) {
       for (const tensor of Object.values(feeds)) tensor.dispose();
       throw this.#runError(error);
@@ -726,16 +740,116 @@ class TransformersEncoder implements Encoder {
     return { feeds, outputs };
   }
 
-  /** One forward pass over `texts`; the vectors of each wanted (resolved layer, pooling), in that order. */
+  /**
+   * One forward pass. With `fetches`, the session computes and returns only those outputs, not every hidden state
+   * the extended graph offers (copying them out of the runtime and collecting them again is most of the
+   * adapter's cost over a bare session); without them, or without a session to call, transformers.js runs it.
+   */
+  async #run(
+    feeds: Record<string, Tensor>,
+    fetches: readonly string[] | undefined,
+  ): Promise<Record<string, Tensor | undefined>> {
+    const session = this.#session;
+    // Inputs transformers.js fills in itself (a decoder's position ids and empty cache) need its own forward.
+    const direct = session?.inputNames.every(
+      (name) => feeds[name] !== undefined || (name === 'token_type_ids' && feeds.input_ids !== undefined),
+    );
+    if (session === undefined || fetches === undefined || direct !== true) {
+      return (await this.#model(feeds)) as Record<string, Tensor | undefined>;
+    }
+    const inputs: Record<string, Tensor['ort_tensor']> = {};
+    const zeros: Tensor[] = [];
+    for (const name of session.inputNames) {
+      let tensor = feeds[name];
+      if (tensor === undefined && name === 'token_type_ids' && feeds.input_ids !== undefined) {
+        // As transformers.js does for a graph that takes segment ids the tokenizer does not produce.
+        const ids = feeds.input_ids;
+        tensor = new Tensor('int64', new BigInt64Array(ids.data.length), ids.dims);
+        zeros.push(tensor);
+      }
+      if (tensor !== undefined) inputs[name] = tensor.ort_tensor;
+    }
+    const run = this.#queue.then(() => session.run(inputs, [...fetches]));
+    this.#queue = run.catch(() => undefined);
+    try {
+      const outputs = await run;
+      const wrapped: Record<string, Tensor | undefined> = {};
+      for (const [name, output] of Object.entries(outputs)) wrapped[name] = new Tensor(output);
+      return wrapped;
+    } finally {
+      for (const tensor of zeros) tensor.dispose();
+    }
+  }
+
+  /** `names` when the graph has every one of them (a fetch list), otherwise undefined (fetch everything). */
+  #fetchable(names: readonly string[]): string[] | undefined {
+    const distinct = [...new Set(names)];
+    return distinct.every((name) => this.#outputNames.includes(name)) ? distinct : undefined;
+  }
+
+  /** The output holding hidden state `layer`: `last_hidden_state` for the last layer when the graph has it. */
+  #hiddenStateName(layer: number): string {
+    return layer === this.numLayers && this.#outputNames.includes('last_hidden_state')
+      ? 'last_hidden_state'
+      : hiddenStateOutputName(layer);
+  }
+
+  /**
+   * Every text as the tokenizer encodes it on its own (special tokens included, not yet cut or padded), in
+   * order: one tokenization per text, whatever batches it lands in.
+   */
+  #encodeTexts(texts: readonly string[]): TextEncoding[] {
+    if (texts.length === 0) return [];
+    const fields = this.#tokenizer([...texts], { return_tensor: false }) as unknown as {
+      input_ids: number[][];
+      attention_mask: number[][];
+      token_type_ids?: number[][];
+    };
+    return texts.map((_, row) => ({
+      input_ids: fields.input_ids[row] ?? [],
+      attention_mask: fields.attention_mask[row] ?? [],
+      ...(fields.token_type_ids ? { token_type_ids: fields.token_type_ids[row] ?? [] } : {}),
+    }));
+  }
+
+  /** Encoded texts as one padded batch, cut to the model's limit, as the tokenizer's own batch call builds it. */
+  #padded(encodings: readonly TextEncoding[]): {
+    input_ids: Tensor;
+    attention_mask: Tensor;
+    token_type_ids?: Tensor;
+  } {
+    const limit = Math.min(this.maxTokens, this.#tokenizer.model_max_length ?? Number.POSITIVE_INFINITY);
+    const batch = padEncodings(encodings, limit, {
+      padTokenId: this.#tokenizer.pad_token_id ?? 0,
+      side: this.#tokenizer.padding_side === 'left' ? 'left' : 'right',
+    });
+    return {
+      input_ids: new Tensor('int64', batch.input_ids, batch.dims),
+      attention_mask: new Tensor('int64', batch.attention_mask, batch.dims),
+      ...(batch.token_type_ids
+        ? { token_type_ids: new Tensor('int64', batch.token_type_ids, batch.dims) }
+        : {}),
+    };
+  }
+
+  /**
+   * One forward pass over encoded texts, fetching only the outputs `wanted` reads; the vectors of each wanted
+   * (resolved layer, pooling), in that order.
+   */
   async #embedBatch(
-    texts: string[],
+    encodings: readonly TextEncoding[],
     wanted: readonly { layer: number; pooling: Pooling }[],
   ): Promise<Float32Array[][]> {
-    const encoded = this.#tokenizer(texts, { padding: true, truncation: true, max_length: this.maxTokens });
-    const { feeds, outputs } = await this.#forward(encoded);
+    const encoded = this.#padded(encodings);
+    const fetches = this.#fetchable(
+      wanted.map(({ layer, pooling }) =>
+        pooling === 'sentence' ? SENTENCE_EMBEDDING_OUTPUT : this.#hiddenStateName(layer),
+      ),
+    );
+    const { feeds, outputs } = await this.#forward(encoded, fetches);
     try {
       return wanted.map(({ layer, pooling }) => {
-        if (pooling === 'sentence') return this.#sentenceEmbeddings(outputs, texts.length);
+        if (pooling === 'sentence') return this.#sentenceEmbeddings(outputs, encodings.length);
         const hidden = this.#hiddenStates(outputs, layer);
         const [rows, tokens, size] = hidden.dims as [number, number, number];
         // Inner layers may be narrower (the Universal Sentence Encoder's layer 0 is 256 wide); the last is not.
@@ -758,7 +872,11 @@ class TransformersEncoder implements Encoder {
   /** One batch of {@link embedTokens}: each row's real tokens (right padding) cut out of the padded output. */
   async #tokenStatesBatch(texts: string[], layer: number, maxTokens: number): Promise<TextTokenStates[]> {
     const encoded = this.#tokenizer(texts, { padding: true, truncation: true, max_length: maxTokens });
-    const { feeds, outputs } = await this.#forward(encoded);
+    const name = hiddenStateOutputName(layer);
+    const { feeds, outputs } = await this.#forward(
+      encoded,
+      this.#fetchable([this.#outputNames.includes(name) ? name : this.#hiddenStateName(layer)]),
+    );
     try {
       // The unfrozen layers are fed `hidden_states.N` itself, even for the last layer.
       const hidden = outputs[hiddenStateOutputName(layer)] ?? this.#hiddenStates(outputs, layer);
@@ -1096,4 +1214,21 @@ function tokenLogProbs(logits: Tensor, row: number, start: number, ids: readonly
     for (let v = 0; v < vocab; v++) total += Math.exp((data[offset + v] as number) - top);
     return (data[offset + id] as number) - top - Math.log(total);
   });
+}
+
+/** What the adapter calls on transformers.js's onnxruntime session: its names and `run` with a fetch list. */
+interface EncoderSession {
+  inputNames: readonly string[];
+  run(
+    feeds: Record<string, Tensor['ort_tensor']>,
+    fetches: string[],
+  ): Promise<Record<string, Tensor['ort_tensor']>>;
+}
+
+/** The session when it has the shape onnxruntime's sessions (node and web) have, else undefined. */
+function asEncoderSession(session: unknown): EncoderSession | undefined {
+  const candidate = session as Partial<EncoderSession> | undefined;
+  return Array.isArray(candidate?.inputNames) && typeof candidate?.run === 'function'
+    ? (candidate as EncoderSession)
+    : undefined;
 }

@@ -718,6 +718,7 @@ export class ExperimentState {
           }),
           trainer: new RemoteHeadTrainer(this.head),
           cache: this.#cache,
+          ahead: this.#parts(),
           ...this.#store(),
           now,
           onProgress: (event) => {
@@ -885,6 +886,7 @@ export class ExperimentState {
           trainer: new RemoteHeadTrainer(this.head),
           layerTrainer: new RemoteLayerTrainer(this.model, this.head),
           cache: this.#cache,
+          ahead: this.#parts(),
           ...this.#store(),
           now,
           onProgress: (event) => {

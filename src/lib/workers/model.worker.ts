@@ -414,6 +414,38 @@ async function measureLayers(loaded: Loaded): Promise<Omit<LayerSizesReply, 'typ
   };
 }
 
+/**
+ * Runs `run` (which embeds `texts` texts) on the loaded encoder, reloading on WASM first when the WebGPU device
+ * was lost. A failure on WebGPU is retried once on WASM; bad options (RangeError) and cancels are not the
+ * device's fault and are thrown as they are. `reloaded` says what runs now when a reload happened.
+ */
+async function onEncoder<T>(
+  signal: AbortSignal,
+  texts: number,
+  run: (encoder: Encoder) => Promise<T>,
+): Promise<{ value: T; reloaded?: LoadedModelInfo }> {
+  let loaded = await requireLoaded();
+  let reloaded: LoadedModelInfo | undefined;
+  if (loaded.lostReason !== undefined) {
+    loaded = await reloadOnWasm(loaded, loaded.lostReason, signal);
+    reloaded = loaded.info;
+  }
+  counters.textsEmbedded = (counters.textsEmbedded ?? 0) + texts;
+  let value: T;
+  try {
+    value = await run(loaded.encoder);
+  } catch (error) {
+    if (loaded.info.device !== 'webgpu' || error instanceof CancelledError || error instanceof RangeError) {
+      throw error;
+    }
+    loaded = await reloadOnWasm(loaded, messageOf(error), signal);
+    reloaded = loaded.info;
+    value = await run(loaded.encoder);
+  }
+  throwIfCancelled(signal);
+  return reloaded ? { value, reloaded } : { value };
+}
+
 const handlers: Handlers<ModelWorkerMethods> = {
   async 'lm-load'(request) {
     const key = JSON.stringify([request.source, request.dtype]);
@@ -464,32 +496,13 @@ const handlers: Handlers<ModelWorkerMethods> = {
     return { reply: { type: 'loaded', info } };
   },
   async embed(request, { signal, emit }) {
-    let loaded = await requireLoaded();
-    let reloaded: LoadedModelInfo | undefined;
-    if (loaded.lostReason !== undefined) {
-      loaded = await reloadOnWasm(loaded, loaded.lostReason, signal);
-      reloaded = loaded.info;
-    }
     const started = performance.now();
-    const run = (encoder: Encoder) =>
+    const { value: vectors, reloaded } = await onEncoder(signal, request.texts.length, (encoder) =>
       encoder.embed(request.texts, request.options, (done, total) => {
         emit({ type: 'embed-progress', done, total });
         throwIfCancelled(signal);
-      });
-    let vectors: Float32Array[];
-    counters.textsEmbedded = (counters.textsEmbedded ?? 0) + request.texts.length;
-    try {
-      vectors = await run(loaded.encoder);
-    } catch (error) {
-      // Bad options or a cancel are not the device's fault; anything else on WebGPU gets one retry on WASM.
-      if (loaded.info.device !== 'webgpu' || error instanceof CancelledError || error instanceof RangeError) {
-        throw error;
-      }
-      loaded = await reloadOnWasm(loaded, messageOf(error), signal);
-      reloaded = loaded.info;
-      vectors = await run(loaded.encoder);
-    }
-    throwIfCancelled(signal);
+      }),
+    );
     return {
       reply: {
         type: 'embedded',
@@ -498,6 +511,26 @@ const handlers: Handlers<ModelWorkerMethods> = {
         ...(reloaded ? { reloaded } : {}),
       },
       transfer: transferablesOf(vectors),
+    };
+  },
+  async 'embed-outputs'(request, { signal, emit }) {
+    const started = performance.now();
+    const { value: vectors, reloaded } = await onEncoder(signal, request.texts.length, (encoder) => {
+      if (encoder.embedOutputs === undefined)
+        throw new Error(`${encoder.modelId} cannot compute several outputs in one pass.`);
+      return encoder.embedOutputs(request.texts, request.outputs, (done, total) => {
+        emit({ type: 'embed-progress', done, total });
+        throwIfCancelled(signal);
+      });
+    });
+    return {
+      reply: {
+        type: 'embedded-outputs',
+        vectors,
+        ms: performance.now() - started,
+        ...(reloaded ? { reloaded } : {}),
+      },
+      transfer: transferablesOf(vectors.flat()),
     };
   },
   async 'classify-pairs'(request, { signal, emit }) {

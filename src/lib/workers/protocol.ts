@@ -130,7 +130,7 @@ export interface SessionCounters {
   liveEncoders: number;
   loads: number;
   disposals: number;
-  /** Texts run through the encoder for `embed` and `embed-layers` requests (warm-ups excluded). */
+  /** Texts run through the encoder for `embed`, `embed-layers` and `embed-outputs` requests (warm-ups excluded). */
   textsEmbedded?: number;
 }
 
@@ -153,6 +153,22 @@ export interface EmbeddedLayersReply extends Envelope<'embedded-layers'> {
   vectors: Float32Array[][];
   ms: number;
 }
+
+// ---- one encoder pass per text (issue 13)
+/** Several outputs (each a layer and pooling) of the same texts from one forward pass per text (the shared pass). */
+export interface EmbedOutputsRequest extends Envelope<'embed-outputs'> {
+  texts: string[];
+  outputs: EmbedOptions[];
+}
+
+export interface EmbeddedOutputsReply extends Envelope<'embedded-outputs'> {
+  /** One list per requested output, each one vector per text, in order; their buffers are transferred. */
+  vectors: Float32Array[][];
+  ms: number;
+  /** Set when the model had to be reloaded on WASM first (e.g. the WebGPU device was lost): what now runs. */
+  reloaded?: LoadedModelInfo;
+}
+// ---- end one encoder pass per text
 
 export interface CountTokensRequest extends Envelope<'count-tokens'> {
   texts: string[];
@@ -311,6 +327,7 @@ export interface ModelWorkerMethods {
   load: { request: LoadRequest; result: LoadedReply; event: LoadProgressEvent };
   embed: { request: EmbedRequest; result: EmbeddedReply; event: EmbedProgressEvent };
   'embed-layers': { request: EmbedLayersRequest; result: EmbeddedLayersReply; event: EmbedProgressEvent };
+  'embed-outputs': { request: EmbedOutputsRequest; result: EmbeddedOutputsReply; event: EmbedProgressEvent };
   'count-tokens': { request: CountTokensRequest; result: TokenCountsReply; event: never };
   'classify-pairs': {
     request: ClassifyPairsRequest;

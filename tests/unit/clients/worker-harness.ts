@@ -142,6 +142,25 @@ export function fakeModelWorker(options: FakeModelWorkerOptions = {}): {
       emit({ type: 'embed-progress', done: request.texts.length, total: request.texts.length });
       return { reply: { type: 'embedded', vectors, ms: 1 } };
     },
+    async 'embed-outputs'(request, { emit, signal }) {
+      if (!current) throw new Error('No model is loaded.');
+      const encoder = current;
+      // One pass over the texts, whatever the outputs: logged once, with its first output.
+      const first = request.outputs[0];
+      log.embeds.push({
+        model: encoder.modelId,
+        texts: request.texts,
+        layer: first?.layer ?? -1,
+        pooling: first?.pooling ?? 'mean',
+      });
+      await options.embedGate?.();
+      throwIfCancelled(signal);
+      const vectors = await Promise.all(
+        request.outputs.map((output) => encoder.embed(request.texts, output)),
+      );
+      emit({ type: 'embed-progress', done: request.texts.length, total: request.texts.length });
+      return { reply: { type: 'embedded-outputs', vectors, ms: 1 } };
+    },
     async 'classify-pairs'() {
       throw new Error(`${current?.modelId ?? 'No model'} is not a sequence classifier.`);
     },

@@ -39,7 +39,15 @@ import {
   type RunResult,
 } from './types.ts';
 import { runNliPrompt } from '../prompts/nli.ts';
-import { fillShared, headFeatureKeys, sharedPassMessage, sharedRequests } from './shared-pass.ts';
+import {
+  countTokensOnce,
+  fillShared,
+  headFeatureKeys,
+  requestsAhead,
+  sharedPassMessage,
+  sharedRequests,
+  type KeyedRequest,
+} from './shared-pass.ts';
 
 // ---------------------------------------------------------------- ports
 
@@ -119,6 +127,12 @@ export interface ExperimentPorts extends StoreBinding {
   signal?: AbortSignal;
   /** Trains heads with unfrozen layers (`unfreeze` > 0); without it such heads are refused before any work. */
   layerTrainer?: LayerTrainer;
+  /**
+   * The whole experiment, when a call runs only part of it (the app trains one head at a time): the shared pass
+   * also computes the vectors its other similarity prompts and frozen heads will read from texts the pass runs
+   * anyway, so each text goes through the encoder once however the runs are spread over calls.
+   */
+  ahead?: ExperimentParts;
 }
 
 /** The parts of an experiment the orchestrator reads to plan and run (the dataset is prepared separately). */
@@ -472,13 +486,45 @@ async function embedShared(
   if (runs.length === 0) return;
   try {
     const encoder = await encoderFor(model);
-    const requests = sharedRequests(runs, data, encoder, ports.cache, frozen);
-    if (requests.length === 0) return;
+    const selected = sharedRequests(runs, data, encoder, ports.cache, frozen);
+    if (selected.length === 0) return;
+    const requests = [...selected, ...requestsAhead(selected, aheadRequests(ports, data, model, encoder))];
     ports.onProgress?.({ stage: 'embedding', message: sharedPassMessage(requests, runs, encoder.numLayers) });
     await fillShared(encoder, requests, ports.cache, ports.now, ports);
   } catch (error) {
     if (ports.onError === undefined || ports.signal?.aborted) throw error;
   }
+}
+
+/**
+ * What the shared pass could compute for the runs of `ports.ahead` on `model`: its similarity prompts without a text
+ * template and its frozen heads whose layer and pooling the model has (others are left to fail in their own run).
+ */
+function aheadRequests(
+  ports: ExperimentPorts,
+  data: PreparedData,
+  model: string,
+  encoder: Encoder,
+): KeyedRequest[] {
+  const experiment = ports.ahead;
+  if (experiment === undefined) return [];
+  const frozen = (run: Extract<PlannedRun, { kind: 'head' }>): boolean => {
+    const spec = experiment.heads[run.index] as Experiment['heads'][number];
+    if (headUnfreeze(spec) > 0) return false;
+    try {
+      checkHeadLayer(run.options.layer, encoder.numLayers, model, 'layer');
+      checkHeadPooling(run.options, encoder, model, 'pooling');
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const runs = planExperiment(experiment).runs.filter(
+    (run) =>
+      run.model === model &&
+      (run.kind === 'prompt' ? run.strategy === 'similarity' && run.textTemplate === undefined : true),
+  );
+  return sharedRequests(runs, data, encoder, ports.cache, frozen);
 }
 
 async function runPrompt(
@@ -532,7 +578,7 @@ async function runPrompt(
     embed: (texts) => encoder.embed(texts, similarityEmbedding(encoder)),
     now: ports.now,
     ...(encoder.maskToken === undefined ? {} : { maskToken: encoder.maskToken }),
-    tokenCounts: { count: (texts) => encoder.countTokens(texts), maxTokens: encoder.maxTokens },
+    tokenCounts: { count: countTokensOnce(encoder), maxTokens: encoder.maxTokens },
   });
   ports.onPromptVectors?.(labelVectors, part);
   return run;

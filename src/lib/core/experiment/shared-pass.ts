@@ -6,7 +6,10 @@
  * put in the cache under the keys the runs read. A head then shares the test-text vectors a similarity prompt needs
  * too, and a second layer or pooling costs no second pass. Texts wrapped in a text template are no other run's
  * texts: each template's are embedded once by the first prompt that uses it (the cache shares them), so a "run
- * all" still finishes its variations one by one.
+ * all" still finishes its variations one by one. When a call runs only part of an experiment (the app runs the
+ * variations, then one head at a time), the pass also computes the other parts' vectors of the texts it runs
+ * anyway (`requestsAhead`), so spreading the runs over calls costs no second pass. Token counts of a prompt's
+ * texts are taken once per encoder (`countTokensOnce`), not once per variation.
  */
 import type { Encoder } from '../ports.ts';
 import { applyTextTemplate } from '../prompts/similarity.ts';
@@ -59,6 +62,22 @@ export function sharedRequests(
 }
 
 /**
+ * The requests of `ahead` (runs of the same experiment not run in this call) whose texts the pass runs anyway
+ * (every text is in one of `requests`) and that `requests` do not already fill: computing them costs no pass of
+ * its own, only another output of the same forward pass, so a later run on them runs no text at all.
+ */
+export function requestsAhead(
+  requests: readonly KeyedRequest[],
+  ahead: readonly KeyedRequest[],
+): KeyedRequest[] {
+  const covered = new Set(requests.flatMap((request) => request.texts));
+  const keys = new Set(requests.map((request) => request.key));
+  return ahead.filter(
+    (request) => !keys.has(request.key) && request.texts.every((text) => covered.has(text)),
+  );
+}
+
+/**
  * Computes `requests` in one shared pass and puts each result in the cache under its key (removed again if the
  * pass fails, so a later run retries).
  * @returns the pass, settled once every key is filled or the pass failed.
@@ -103,4 +122,34 @@ export function sharedPassMessage(
     ...(heads > 0 ? [`${heads} head${heads === 1 ? '' : 's'}`] : []),
   ];
   return `Embedding ${texts} distinct texts once (${outputs.join(', ')}) for ${parts.join(' and ')}`;
+}
+
+/** Token counts already known per encoder object (one tokenizer each), by text. */
+const knownCounts = new WeakMap<Encoder, Map<string, number>>();
+
+/**
+ * `encoder.countTokens` for single texts, each distinct text counted once per encoder: every similarity
+ * variation records the tokens of the same test texts, and tokenizing them again per variation cost more than
+ * the rest of its run (the Universal Sentence Encoder's reference segmentation is slow). Texts not yet known are
+ * counted in one call.
+ */
+export function countTokensOnce(encoder: Encoder): (texts: string[]) => Promise<number[]> {
+  return async (texts) => {
+    let known = knownCounts.get(encoder);
+    if (known === undefined) {
+      known = new Map();
+      knownCounts.set(encoder, known);
+    }
+    const missing = [...new Set(texts.filter((text) => !known.has(text)))];
+    if (missing.length > 0) {
+      const counts = await encoder.countTokens(missing);
+      if (counts.length !== missing.length) {
+        throw new Error(
+          `Encoder "${encoder.modelId}" returned ${counts.length} token counts for ${missing.length} texts.`,
+        );
+      }
+      missing.forEach((text, k) => known.set(text, counts[k] as number));
+    }
+    return texts.map((text) => known.get(text) as number);
+  };
 }

@@ -200,4 +200,40 @@ describe('one encoder pass per text per experiment', () => {
     });
     await expect(run(strict, clock)).rejects.toThrow('the model ran out of memory');
   });
+
+  it('runs each text once when the app runs the parts one call at a time (the whole experiment ahead)', async () => {
+    const clock = new FakeClock();
+    const encoder = new CountingEncoder(clock, true);
+    const cache = createFeatureCache();
+    const ports: ExperimentPorts = {
+      encoders: { encoder: async () => encoder },
+      trainer: new CentroidTrainer(clock),
+      cache,
+      now: clock.now,
+      ahead: experiment,
+    };
+    const parted: RunResult[] = [];
+    // As the app does: every variation, then each head on its own (with the experiment's other parts ahead).
+    parted.push(...(await runParts(experiment, data, { heads: [] }, ports)));
+    for (const head of [0, 1]) {
+      const only = {
+        ...experiment,
+        prompts: [],
+        heads: [experiment.heads[head] as (typeof experiment.heads)[0]],
+      };
+      parted.push(...(await runParts(only, data, { heads: [0] }, ports)));
+    }
+    expect([...encoder.seen.values()].every((count) => count === 1)).toBe(true);
+    // The variations' pass ran the test texts with both heads' outputs; the first head's, the train texts with both.
+    expect(encoder.passes).toEqual([
+      { texts: 45, outputs: ['-1/mean', '1/cls'] },
+      { texts: 3, outputs: ['-1/mean'] },
+      { texts: 45, outputs: ['-1/mean'] },
+      { texts: 3, outputs: ['-1/mean'] },
+      { texts: 105, outputs: ['-1/mean', '1/cls'] },
+    ]);
+    const whole = await run(new CountingEncoder(new FakeClock(), true), new FakeClock());
+    const scores = (runs: RunResult[]) => runs.map((result) => result.predictions.map((p) => p.scores));
+    expect(scores(parted)).toEqual(scores(whole.runs));
+  });
 });
