@@ -2,13 +2,25 @@
  * @file The tfjs adapter: trains and runs the classification head on frozen feature vectors.
  * This is the only module that imports `@tensorflow/tfjs` (and, lazily, its WASM backend).
  *
- * Training is deterministic for a given seed: seeded Glorot initialisation, our own seeded per-epoch shuffle
- * and `trainOnBatch` (tfjs's `fit` shuffles with `Math.random`).
+ * Training is deterministic for a given seed: seeded Glorot initialisation, our own seeded per-epoch shuffle and
+ * dropout masks, and a hand-written step (head-step.ts: gradients and Adam without tfjs's tape, whose per-kernel
+ * bookkeeping was most of the time on a head this small).
  */
 import * as tf from '@tensorflow/tfjs';
 import { HeadDivergedError } from '../core/errors.ts';
 import { classWeights, validationSplit } from '../core/heads/training-data.ts';
 import { createRng, shuffle } from '../core/rng/rng.ts';
+import {
+  decayFactors,
+  FlatAdamW,
+  flattenWeights,
+  groupedLossAndCorrect,
+  headGradient,
+  headLogits,
+  unflattenWeights,
+  type HeadBatch,
+  type HeadLayout,
+} from './head-step.ts';
 import type {
   EpochReport,
   HeadTrainer,
@@ -316,45 +328,77 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-/**
- * The head as tensors: each dense layer's kernel and bias variables (those of the tfjs model, so training updates
- * the model in place), and a forward pass to logits with optional dropout on the hidden layer.
- */
-function headVariables(model: tf.Sequential): { kernel: tf.Variable; bias: tf.Variable }[] {
-  return model.layers.map((layer) => {
-    const [kernel, bias] = layer.trainableWeights.map((weight) => weight.read() as tf.Variable);
-    if (!kernel || !bias) throw new Error(`Head layer "${layer.name}" has no kernel and bias.`);
-    return { kernel, bias };
-  });
+/** Rows of the training or validation slice in JS: features each followed by a 1 (the bias input), labels, weights. */
+interface Rows {
+  inputs: Float32Array;
+  labels: Int32Array;
+  /** Each row's class weight. */
+  weights: Float32Array;
 }
 
-function logits(
-  layers: { kernel: tf.Variable; bias: tf.Variable }[],
-  input: tf.Tensor2D,
-  dropout?: { rate: number; seed: number },
-): tf.Tensor2D {
-  let activation = input;
-  layers.forEach(({ kernel, bias }, index) => {
-    activation = tf.add(tf.matMul(activation, kernel), bias);
-    if (index < layers.length - 1) {
-      activation = tf.relu(activation);
-      if (dropout !== undefined && dropout.rate > 0) {
-        activation = tf.dropout(activation, dropout.rate, undefined, dropout.seed) as tf.Tensor2D;
-      }
+function rowsOf(
+  indices: number[],
+  features: Float32Array[],
+  labelIndices: number[],
+  classWeightValues: number[],
+  inputSize: number,
+): Rows {
+  const width = inputSize + 1;
+  const rows: Rows = {
+    inputs: new Float32Array(indices.length * width),
+    labels: new Int32Array(indices.length),
+    weights: new Float32Array(indices.length),
+  };
+  indices.forEach((index, row) => {
+    const label = labelIndices[index] as number;
+    rows.inputs.set(features[index] as Float32Array, row * width);
+    rows.inputs[row * width + inputSize] = 1;
+    rows.labels[row] = label;
+    rows.weights[row] = classWeightValues[label] as number;
+  });
+  return rows;
+}
+
+/** One mini-batch's tensors, copied from the training rows `batch` (positions in `train`). */
+function batchTensors(
+  train: Rows,
+  batch: number[],
+  layout: HeadLayout,
+  dropout: { rate: number; rng: () => number } | undefined,
+): HeadBatch {
+  const { inputSize, hidden, numClasses } = layout;
+  const width = inputSize + 1;
+  const rows = batch.length;
+  const inputs = new Float32Array(rows * width);
+  const inputsTransposed = new Float32Array(width * rows);
+  const targets = new Float32Array(rows * numClasses);
+  const rowWeights = new Float32Array(rows);
+  batch.forEach((index, row) => {
+    const source = train.inputs.subarray(index * width, (index + 1) * width);
+    inputs.set(source, row * width);
+    for (let column = 0; column < width; column++) {
+      inputsTransposed[column * rows + row] = source[column] as number;
     }
+    // The batch loss is the mean over rows of weight · cross-entropy.
+    const weight = (train.weights[index] as number) / rows;
+    targets[row * numClasses + (train.labels[index] as number)] = weight;
+    rowWeights[row] = weight;
   });
-  return activation;
-}
-
-/** Per-example cross-entropy of `logits` against one-hot `targets`, each multiplied by its class weight. */
-function weightedLosses(output: tf.Tensor2D, targets: tf.Tensor2D, weights: tf.Tensor1D): tf.Tensor1D {
-  const crossEntropy = tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(output)), 1));
-  return tf.mul(crossEntropy, tf.sum(tf.mul(targets, weights), 1)) as tf.Tensor1D;
-}
-
-/** Count of rows whose highest logit is at the target class. */
-function correctCount(output: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
-  return tf.sum(tf.cast(tf.equal(tf.argMax(output, 1), tf.argMax(targets, 1)), 'float32'));
+  const tensors: HeadBatch = {
+    inputs: tf.tensor2d(inputs, [rows, width]),
+    inputsTransposed: tf.tensor2d(inputsTransposed, [width, rows]),
+    targets: tf.tensor2d(targets, [rows, numClasses]),
+    rowWeights: tf.tensor2d(rowWeights, [rows, 1]),
+  };
+  if (dropout) {
+    // Inverted dropout as tf.dropout does it: a unit is dropped with probability `rate`, the rest scaled up.
+    const keep = 1 / (1 - dropout.rate);
+    const mask = Float32Array.from({ length: rows * hidden }, () =>
+      dropout.rng() < dropout.rate ? 0 : keep,
+    );
+    tensors.dropoutMask = tf.tensor2d(mask, [rows, hidden]);
+  }
+  return tensors;
 }
 
 async function trainHead(
@@ -377,114 +421,90 @@ async function trainHead(
   const slices = validationSplit(labelIndices, validation, options.seed);
   const trainLabels = slices.train.map((index) => labelIndices[index] as number);
   const weightValues = classWeights(trainLabels, numClasses, weighting);
+  const layout: HeadLayout = { inputSize, hidden: options.hidden, numClasses };
+  // Training rows stay in JS and each batch is uploaded from them: cheaper than gathering rows on the backend
+  // (the WASM backend's gather took a sixth of the training time).
+  const train = rowsOf(slices.train, features, labelIndices, weightValues, inputSize);
+  const held = rowsOf(slices.validation, features, labelIndices, weightValues, inputSize);
+  const trainCount = slices.train.length;
+  const heldCount = slices.validation.length;
+  const rowCount = trainCount + heldCount;
+  // Each epoch's loss and accuracy come from the logits of its steps (before each update, with dropout, as
+  // Keras reports them) and the validation rows' logits, summed in one pass and read once per epoch.
+  const epochTargets = new Float32Array(rowCount * numClasses);
+  const epochLabels = new Int32Array(rowCount);
+  held.labels.forEach((label, row) => {
+    epochTargets[(trainCount + row) * numClasses + label] = held.weights[row] as number;
+    epochLabels[trainCount + row] = label;
+  });
+  const groupValues = new Float32Array((heldCount > 0 ? 2 : 1) * rowCount);
+  groupValues.fill(1, 0, trainCount);
+  if (heldCount > 0) groupValues.fill(1, rowCount + trainCount);
 
   const model = buildModel(inputSize, options.hidden, numClasses, options.seed);
-  const layers = headVariables(model);
-  const variables = layers.flatMap(({ kernel, bias }) => [kernel, bias]);
-  const optimizer = tf.train.adam(options.learningRate);
-  const tensors = tf.tidy(() => {
-    const targetsOf = (indices: number[]) =>
-      tf.oneHot(
-        tf.tensor1d(
-          indices.map((index) => labelIndices[index] as number),
-          'int32',
-        ),
-        numClasses,
-      );
-    const pick = (indices: number[]) =>
-      stackFeatures(
-        indices.map((index) => features[index] as Float32Array),
-        inputSize,
-      );
-    return {
-      valX: slices.validation.length > 0 ? pick(slices.validation) : undefined,
-      valY: slices.validation.length > 0 ? (targetsOf(slices.validation) as tf.Tensor2D) : undefined,
-      weights: tf.tensor1d(weightValues),
-    };
-  });
-  const owned: tf.Tensor[] = [tensors.weights];
-  // Training rows stay in JS: each batch is uploaded from them, which costs less than gathering rows on the
-  // backend (the WASM backend's gather took a sixth of the training time).
-  const trainRows = new Float32Array(slices.train.length * inputSize);
-  const trainTargets = new Float32Array(slices.train.length * numClasses);
-  slices.train.forEach((index, row) => {
-    trainRows.set(features[index] as Float32Array, row * inputSize);
-    trainTargets[row * numClasses + (labelIndices[index] as number)] = 1;
-  });
-  if (tensors.valX && tensors.valY) owned.push(tensors.valX, tensors.valY);
-  // The best epoch's weights, kept for early stopping.
-  let best: { loss: number; weights: tf.Tensor[] } | undefined;
-  // Offset so the shuffle stream differs from the initialiser's while still depending only on the seed.
-  const rng = createRng(options.seed + 1);
-  const order = slices.train.map((_, index) => index);
-  const trainCount = order.length;
-  let step = 0;
-  // The epoch's loss and correct-count sums; held here so an abort mid-epoch still frees them.
-  let totals: tf.Tensor | undefined;
-  let lastYield = Date.now();
+  const owned: tf.Tensor[] = [];
+  let optimizer: FlatAdamW | undefined;
+  // The current epoch's per-step logits; held here so an abort mid-epoch still frees them.
+  let stepLogits: tf.Tensor[] = [];
+  // The best epoch's parameters, kept for early stopping.
+  let best: { loss: number; parameters: tf.Tensor1D } | undefined;
   let succeeded = false;
   try {
+    optimizer = new FlatAdamW(flattenWeights(model.getWeights()), {
+      learningRate: options.learningRate,
+      ...(weightDecay > 0 ? { decay: decayFactors(layout, options.learningRate, weightDecay) } : {}),
+    });
+    const groups = tf.tensor2d(groupValues, [groupValues.length / rowCount, rowCount]);
+    owned.push(groups);
+    const heldInputs = heldCount > 0 ? tf.tensor2d(held.inputs, [heldCount, inputSize + 1]) : undefined;
+    if (heldInputs) owned.push(heldInputs);
+    // Offset so the shuffle stream differs from the initialiser's while still depending only on the seed.
+    const rng = createRng(options.seed + 1);
+    const dropoutMasks = dropout > 0 ? { rate: dropout, rng: createRng(options.seed + 2) } : undefined;
+    const order = slices.train.map((_, index) => index);
+    let lastYield = Date.now();
     let epochsWithoutImprovement = 0;
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
       const epochOrder = shuffle(order, rng);
-      // Sums stay on the backend and are read once per epoch: a read per step would stall it every step.
-      totals = tf.zeros([2]);
+      epochTargets.fill(0, 0, trainCount * numClasses);
+      epochOrder.forEach((index, position) => {
+        const label = train.labels[index] as number;
+        epochTargets[position * numClasses + label] = train.weights[index] as number;
+        epochLabels[position] = label;
+      });
       for (let start = 0; start < trainCount; start += options.batchSize) {
         if (signal?.aborted) throw abortError(signal);
-        const batchIndices = epochOrder.slice(start, start + options.batchSize);
-        step++;
-        const stepSeed = options.seed * 1_000_003 + step;
-        const batchRows = new Float32Array(batchIndices.length * inputSize);
-        const batchTargets = new Float32Array(batchIndices.length * numClasses);
-        batchIndices.forEach((index, row) => {
-          batchRows.set(trainRows.subarray(index * inputSize, (index + 1) * inputSize), row * inputSize);
-          batchTargets.set(
-            trainTargets.subarray(index * numClasses, (index + 1) * numClasses),
-            row * numClasses,
-          );
-        });
-        const next = tf.tidy(() => {
-          const batchX = tf.tensor2d(batchRows, [batchIndices.length, inputSize]);
-          const batchY = tf.tensor2d(batchTargets, [batchIndices.length, numClasses]);
-          let correct: tf.Scalar | undefined;
-          const loss = optimizer.minimize(
-            () => {
-              const output = logits(layers, batchX, { rate: dropout, seed: stepSeed });
-              // Kept past minimize's own scope (which frees everything but the loss); freed below.
-              correct = tf.keep(correctCount(output, batchY));
-              return tf.mean(weightedLosses(output, batchY, tensors.weights));
-            },
-            true,
-            variables,
-          ) as tf.Scalar;
-          if (weightDecay > 0) {
-            // Decoupled weight decay (AdamW): shrink the kernels, not the biases, after the Adam step.
-            for (const { kernel } of layers)
-              kernel.assign(tf.mul(kernel, 1 - options.learningRate * weightDecay));
+        const batch = batchTensors(
+          train,
+          epochOrder.slice(start, start + options.batchSize),
+          layout,
+          dropoutMasks,
+        );
+        try {
+          const { gradient, logits } = headGradient(optimizer.parameters, layout, batch);
+          stepLogits.push(logits);
+          try {
+            optimizer.step(gradient);
+          } finally {
+            gradient.dispose();
           }
-          const batch = tf.stack([tf.mul(loss, batchIndices.length), correct as tf.Scalar]);
-          correct?.dispose();
-          return tf.add(totals as tf.Tensor, batch);
-        });
-        totals.dispose();
-        totals = next;
-      }
-      const epochTotals = totals;
-      const summary = tf.tidy(() => {
-        const parts: tf.Tensor[] = [epochTotals];
-        if (tensors.valX && tensors.valY) {
-          const output = logits(layers, tensors.valX);
-          parts.push(
-            tf.stack([
-              tf.mean(weightedLosses(output, tensors.valY, tensors.weights)),
-              correctCount(output, tensors.valY),
-            ]),
-          );
+        } finally {
+          tf.dispose(Object.values(batch) as tf.Tensor[]);
         }
-        return tf.concat(parts);
+      }
+      const parameters = optimizer.parameters;
+      const summary = tf.tidy(() => {
+        const logits = [...stepLogits];
+        if (heldInputs) logits.push(headLogits(parameters, layout, heldInputs));
+        return groupedLossAndCorrect(
+          tf.concat(logits) as tf.Tensor2D,
+          tf.tensor2d(epochTargets, [rowCount, numClasses]),
+          tf.tensor1d(epochLabels, 'int32'),
+          groups,
+        );
       });
-      totals.dispose();
-      totals = undefined;
+      tf.dispose(stepLogits);
+      stepLogits = [];
       const values = await summary.data();
       summary.dispose();
       const loss = (values[0] as number) / trainCount;
@@ -492,15 +512,15 @@ async function trainHead(
       if (!Number.isFinite(loss))
         throw new HeadDivergedError(`the loss at epoch ${epoch}`, options.learningRate);
       const report: EpochReport = { epoch, loss, accuracy: (values[1] as number) / trainCount };
-      if (tensors.valX) {
-        report.valLoss = values[2] as number;
-        report.valAccuracy = (values[3] as number) / slices.validation.length;
+      if (heldCount > 0) {
+        report.valLoss = (values[2] as number) / heldCount;
+        report.valAccuracy = (values[3] as number) / heldCount;
       }
       onEpoch?.(report);
       if (patience !== undefined && report.valLoss !== undefined) {
         if (best === undefined || report.valLoss < best.loss) {
-          if (best) tf.dispose(best.weights);
-          best = { loss: report.valLoss, weights: variables.map((variable) => tf.clone(variable)) };
+          best?.parameters.dispose();
+          best = { loss: report.valLoss, parameters: tf.clone(optimizer.parameters) };
           epochsWithoutImprovement = 0;
         } else if (++epochsWithoutImprovement >= patience) {
           break;
@@ -512,7 +532,16 @@ async function trainHead(
       }
     }
     if (signal?.aborted) throw abortError(signal);
-    if (best) variables.forEach((variable, index) => variable.assign(best?.weights[index] as tf.Tensor));
+    if (best) {
+      optimizer.parameters = best.parameters;
+      best = undefined;
+    }
+    const weights = unflattenWeights(optimizer.parameters, layout);
+    try {
+      model.setWeights(weights);
+    } finally {
+      tf.dispose(weights);
+    }
     // The loss is measured before each step, so the last step can still leave non-finite weights.
     if (!(await weightsAreFinite(model))) {
       throw new HeadDivergedError('its weights after the last epoch', options.learningRate);
@@ -521,9 +550,9 @@ async function trainHead(
     return new TfjsTrainedHead(model, inputSize, options.hidden, numClasses);
   } finally {
     tf.dispose(owned);
-    totals?.dispose();
-    if (best) tf.dispose(best.weights);
-    optimizer.dispose();
+    tf.dispose(stepLogits);
+    best?.parameters.dispose();
+    optimizer?.dispose();
     if (!succeeded) model.dispose();
   }
 }

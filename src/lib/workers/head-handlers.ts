@@ -6,7 +6,8 @@
 import type { TfjsHeadTrainer } from '../ml/tfjs-head.ts';
 import type { HeadWorkerMethods } from './protocol.ts';
 import { layerHandlers, type LayerBackend } from './layer-handlers.ts';
-import { throwIfCancelled, type Handlers } from './rpc.ts';
+import type { Handlers } from './rpc.ts';
+import { trainedReply } from './trained-reply.ts';
 
 /**
  * The head worker's handler table over `trainer`; `now` times training and prediction. Heads with unfrozen layers
@@ -29,20 +30,7 @@ export function headHandlers(
         (report) => emit({ type: 'epoch', report }),
         signal,
       );
-      try {
-        throwIfCancelled(signal);
-        return {
-          reply: {
-            type: 'trained',
-            head: head.toJSON(),
-            parameterCount: head.parameterCount,
-            trainMs: now() - started,
-            backend: trainer.backend,
-          },
-        };
-      } finally {
-        head.dispose();
-      }
+      return trainedReply(head, signal, { started, now }, trainer.backend);
     },
     async predict(request) {
       const head = await trainer.fromJSON(request.head);

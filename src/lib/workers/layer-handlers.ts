@@ -12,7 +12,8 @@ import { buildTopLayersOfGraph, type TopLayers } from '../ml/unfreeze/top-layers
 import { trainUnfrozen, unfrozenHeadFromJSON } from '../ml/unfreeze/train.ts';
 import type { LayerTrainingRequest } from '../core/ports.ts';
 import type { HeadWorkerMethods } from './protocol.ts';
-import { throwIfCancelled, type Handlers } from './rpc.ts';
+import type { Handlers } from './rpc.ts';
+import { trainedReply } from './trained-reply.ts';
 
 /** The tfjs backend the layers train on, and where its WASM binaries are served (browser). */
 export interface LayerBackend {
@@ -67,20 +68,7 @@ export function layerHandlers(
         (report) => emit({ type: 'epoch', report }),
         signal,
       );
-      try {
-        throwIfCancelled(signal);
-        return {
-          reply: {
-            type: 'trained',
-            head: head.toJSON(),
-            parameterCount: head.parameterCount,
-            trainMs: now() - started,
-            backend: backend.backend,
-          },
-        };
-      } finally {
-        head.dispose();
-      }
+      return trainedReply(head, signal, { started, now }, backend.backend);
     },
     async 'predict-layers'(request) {
       const first = request.texts[0];
