@@ -88,9 +88,10 @@ export function bootstrapIntervals(
       const pick = randomInt(rng, n);
       const truth = trueIndices[pick] as number;
       const column = predictedIndices[pick] as number;
-      cells[truth * numClasses + column]++;
-      actual[truth]++;
-      predicted[column]++;
+      const cell = truth * numClasses + column;
+      cells[cell] = (cells[cell] as number) + 1;
+      actual[truth] = (actual[truth] as number) + 1;
+      predicted[column] = (predicted[column] as number) + 1;
       if (truth === column) correct++;
     }
     accuracies[r] = correct / n;
