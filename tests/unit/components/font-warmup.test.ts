@@ -6,7 +6,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FONT_SIZES, fontStrikes, warmFontStrikes } from '../../../src/lib/components/shared/font-warmup.ts';
+import {
+  EM_SIZES,
+  FONT_SIZES,
+  fontStrikes,
+  warmFontStrikes,
+} from '../../../src/lib/components/shared/font-warmup.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -34,6 +39,21 @@ describe('fontStrikes', () => {
     }
     expect(used.size).toBeGreaterThan(5);
     expect([...used].filter((size) => !(FONT_SIZES as readonly string[]).includes(size))).toEqual([]);
+  });
+
+  it('lists every relative (em) font size the styles set, each at every absolute size', () => {
+    const used = new Set<string>();
+    for (const file of styleSources()) {
+      for (const match of readFileSync(file, 'utf8').matchAll(/font-size:\s*([\d.]+em)\b/g)) {
+        used.add(match[1] as string);
+      }
+    }
+    expect([...used].sort()).toEqual(EM_SIZES.map(({ scale }) => scale).sort());
+    const sizes = new Set(fontStrikes().map((strike) => `${strike.family}|${strike.size}`));
+    for (const { scale, family } of EM_SIZES) {
+      for (const size of FONT_SIZES)
+        expect(sizes).toContain(`${family}|calc(${size} * ${parseFloat(scale)})`);
+    }
   });
 
   it('has no strike twice', () => {

@@ -29,6 +29,19 @@ export const FONT_SIZES = [
 
 /** The page's text font (inherited from the root) and the one for code. */
 const FAMILIES = ['inherit', "ui-monospace, 'Liberation Mono', monospace"] as const;
+/** The code font (src/app.css `code`). */
+const MONOSPACE = FAMILIES[1];
+
+/**
+ * Sizes set relative to the parent's (`em`), with the family they are drawn in: `code` is 0.9em of the text around
+ * it, a table's interval line (compare/RunsTable.svelte `.ci`) 0.8em. Each lands on a pixel size of its own, a strike
+ * of its own: the prompt lab's first layout, with `code` inside 0.85rem and 0.9rem text, spent over a second in two
+ * such lookups on a loaded machine. A test keeps this list complete.
+ */
+export const EM_SIZES = [
+  { scale: '0.9em', family: MONOSPACE },
+  { scale: '0.8em', family: 'inherit' },
+] as const;
 /**
  * The weights the styles set (inputs are 500, headings and labels 600 or 700): each is its own font request, even
  * where two resolve to the same face.
@@ -58,6 +71,12 @@ export function fontStrikes(): FontStrike[] {
           strikes.push({ family, size, weight, style: 'italic' });
         }
       }
+    }
+  }
+  // Relative sizes inside running text, at the text weight (code and interval lines are not bold).
+  for (const { scale, family } of EM_SIZES) {
+    for (const size of FONT_SIZES) {
+      strikes.push({ family, size: `calc(${size} * ${parseFloat(scale)})`, weight: '400', style: 'normal' });
     }
   }
   return strikes;

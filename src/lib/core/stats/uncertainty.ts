@@ -4,7 +4,6 @@
  * CLI print the same intervals for the same predictions.
  */
 import { createRng, randomInt } from '../rng/rng.ts';
-import { accuracyFromConfusion, perClassF1 } from '../metrics/metrics.ts';
 
 /** A closed interval `[low, high]`. */
 export type Interval = [number, number];
@@ -39,30 +38,11 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
 }
 
 /**
- * Macro-F1 over the labels a resample holds (as truth or prediction). A small resample can miss a class
- * entirely; counting that class as F1 0 would drag the interval below anything the classifier did. When every
- * label occurs, this is the usual macro-F1.
- */
-function presentLabelsMacroF1(confusion: readonly (readonly number[])[]): number {
-  const f1 = perClassF1(confusion as number[][]);
-  let sum = 0;
-  let present = 0;
-  confusion.forEach((row, k) => {
-    const actual = row.reduce((total, count) => total + count, 0);
-    const predicted = confusion.reduce((total, other) => total + (other[k] ?? 0), 0);
-    if (actual + predicted > 0) {
-      sum += f1[k] as number;
-      present++;
-    }
-  });
-  return present === 0 ? 0 : sum / present;
-}
-
-/**
  * Percentile-bootstrap intervals of accuracy and macro-F1: the test examples are drawn with replacement
  * `resamples` times (same size as the test split), each draw scored, and the middle `level` of the scores kept.
  * Labels are indices into the experiment's labels; `numClasses` is how many there are (macro-F1 averages over
- * the labels each resample holds, see `presentLabelsMacroF1`).
+ * the labels each resample holds: a small resample can miss a class entirely, and counting that class as F1 0
+ * would drag the interval below anything the classifier did; when every label occurs, this is the usual macro-F1).
  * @throws RangeError when the lists are empty or differ in length, or an option is out of range.
  */
 export function bootstrapIntervals(
@@ -83,22 +63,49 @@ export function bootstrapIntervals(
   }
   if (!(level > 0 && level < 1)) throw new RangeError(`Level must be between 0 and 1, got ${level}.`);
   const rng = createRng(options.seed ?? BOOTSTRAP_SEED);
-  const accuracies: number[] = [];
-  const f1s: number[] = [];
-  const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  const inRange = (index: number): boolean => Number.isInteger(index) && index >= 0 && index < numClasses;
+  for (let i = 0; i < n; i++) {
+    const truth = trueIndices[i] as number;
+    const column = predictedIndices[i] as number;
+    if (!inRange(truth) || !inRange(column)) {
+      throw new RangeError(`Label index out of range at example ${i}.`);
+    }
+  }
+  // Flat counts and plain loops: this runs on the app's main thread after every run (1,000 × n draws), so it
+  // allocates nothing per resample. The arithmetic is the same as the metrics module's
+  // accuracyFromConfusion and perClassF1 (integer counts, classes summed in order), so the intervals are identical.
+  const accuracies = new Array<number>(resamples);
+  const f1s = new Array<number>(resamples);
+  const cells = new Int32Array(numClasses * numClasses);
+  const actual = new Int32Array(numClasses);
+  const predicted = new Int32Array(numClasses);
   for (let r = 0; r < resamples; r++) {
-    for (const row of confusion) row.fill(0);
+    cells.fill(0);
+    actual.fill(0);
+    predicted.fill(0);
+    let correct = 0;
     for (let i = 0; i < n; i++) {
       const pick = randomInt(rng, n);
-      const row = confusion[trueIndices[pick] as number];
+      const truth = trueIndices[pick] as number;
       const column = predictedIndices[pick] as number;
-      if (row === undefined || column < 0 || column >= numClasses) {
-        throw new RangeError(`Label index out of range at example ${pick}.`);
-      }
-      row[column] = (row[column] as number) + 1;
+      const cell = truth * numClasses + column;
+      cells[cell] = (cells[cell] as number) + 1;
+      actual[truth] = (actual[truth] as number) + 1;
+      predicted[column] = (predicted[column] as number) + 1;
+      if (truth === column) correct++;
     }
-    accuracies.push(accuracyFromConfusion(confusion));
-    f1s.push(presentLabelsMacroF1(confusion));
+    accuracies[r] = correct / n;
+    let sum = 0;
+    let present = 0;
+    for (let k = 0; k < numClasses; k++) {
+      const total = (actual[k] as number) + (predicted[k] as number);
+      if (total > 0) {
+        const truePositives = cells[k * numClasses + k] as number;
+        sum += truePositives === 0 ? 0 : (2 * truePositives) / total;
+        present++;
+      }
+    }
+    f1s[r] = present === 0 ? 0 : sum / present;
   }
   const tail = (1 - level) / 2;
   const interval = (values: number[]): Interval => {

@@ -136,5 +136,9 @@ describe('bootstrap intervals', () => {
       ),
     ).toThrow(/prediction for "a" has a label/);
     expect(() => bootstrapIntervals([], [], 2)).toThrow(/zero test examples/);
+    // Every index is checked before resampling, not only those a draw happens to pick.
+    expect(() => bootstrapIntervals([0, 1, 2], [0, 1, 1], 2)).toThrow(/out of range at example 2/);
+    expect(() => bootstrapIntervals([0, 1], [0.5, 1], 2)).toThrow(/out of range at example 0/);
+    expect(() => bootstrapIntervals([0, 1], [0, -1], 2)).toThrow(/out of range at example 1/);
   });
 });
