@@ -80,14 +80,18 @@ export function layerMatrices(weights: tf.Tensor[]): HeadParameters {
   });
 }
 
-/** The inverse of {@link layerMatrices}: `[kernel, bias…]` tensors of the head's layers, for `setWeights`. */
+/**
+ * The inverse of {@link layerMatrices}: `[kernel, bias…]` tensors of the head's layers, for `setWeights`. Each bias
+ * is sliced from a rank-1 view: the WASM backend's fused multiply checks a bias's stored shape, which a reshape of a
+ * `[1, units]` slice would keep.
+ */
 export function layerWeights(parameters: HeadParameters): tf.Tensor[] {
   return tf.tidy(() =>
     parameters.flatMap((matrix) => {
       const [rows, columns] = matrix.shape;
       return [
         tf.slice(matrix, [0, 0], [rows - 1, columns]),
-        tf.reshape(tf.slice(matrix, [rows - 1, 0], [1, columns]), [columns]),
+        tf.slice(tf.reshape(matrix, [-1]) as tf.Tensor1D, (rows - 1) * columns, columns),
       ];
     }),
   );
@@ -98,8 +102,7 @@ function outputLayer(matrix: tf.Tensor2D): { kernel: tf.Tensor2D; bias: tf.Tenso
   const [rows, columns] = matrix.shape;
   return {
     kernel: tf.slice(matrix, [0, 0], [rows - 1, columns]),
-    // Sliced from a rank-1 view: the WASM backend's fused multiply checks the bias's stored shape, which a reshape
-    // of a `[1, columns]` slice would keep.
+    // Sliced from a rank-1 view, as in layerWeights.
     bias: tf.slice(tf.reshape(matrix, [-1]) as tf.Tensor1D, (rows - 1) * columns, columns),
   };
 }
