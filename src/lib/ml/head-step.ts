@@ -1,13 +1,12 @@
 /**
  * @file The head's training step without tfjs's gradient tape: hand-written gradients of the class-weighted softmax
  * cross-entropy through an optional hidden ReLU layer (with a dropout mask), and Adam with decoupled weight decay
- * over one flat parameter vector. A step is 20 backend kernels for a linear head and about 40 for a hidden one
- * (reshapes and slices included) where `optimizer.minimize` ran about 65 plus the tape's bookkeeping; on a head this
- * small the per-kernel cost, not the arithmetic, is most of the training time.
+ * over the head's layer matrices. On a head this small the per-kernel cost, not the arithmetic, is most of the
+ * training time, so a step runs few kernels and no copies of the large first layer.
  *
- * The flat vector holds each dense layer's kernel (row-major) followed by its bias: the first layer's kernel and bias
- * together are one `[inputSize + 1, units]` matrix, so inputs carry a trailing 1 and one matrix product gives both
- * that layer's output and, transposed, its kernel's and bias's gradients.
+ * Each dense layer's kernel and bias are one `[fanIn + 1, units]` matrix (the kernel's rows, then the bias), so
+ * inputs carry a trailing 1 and one matrix product gives both the first layer's output and, transposed, its kernel's
+ * and bias's gradients. Flattened row-major in turn, the matrices give Keras's `[kernel, bias…]` order.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -53,93 +52,103 @@ export function decayFactors(layout: HeadLayout, learningRate: number, weightDec
   return factors;
 }
 
-/** Flattens dense layers' `[kernel, bias, kernel, bias…]` (as `LayersModel.getWeights()` gives them) into one vector. */
+/**
+ * Flattens tensors into one vector, each row-major in turn: dense layers' `[kernel, bias…]` (as
+ * `LayersModel.getWeights()` gives them) and the head's layer matrices give the same vector.
+ */
 export function flattenWeights(weights: tf.Tensor[]): tf.Tensor1D {
   return tf.tidy(() => tf.concat(weights.map((weight) => tf.reshape(weight, [-1]))) as tf.Tensor1D);
 }
 
-/** The inverse of {@link flattenWeights}: `[kernel, bias…]` tensors of `layout`'s layers, for `setWeights`. */
-export function unflattenWeights(parameters: tf.Tensor1D, layout: HeadLayout): tf.Tensor[] {
-  const { inputSize, hidden, numClasses } = layout;
-  const shapes: [number, number][] =
-    hidden > 0
-      ? [
-          [inputSize, hidden],
-          [hidden, numClasses],
-        ]
-      : [[inputSize, numClasses]];
+/**
+ * The head's parameters as one `[fanIn + 1, units]` matrix per dense layer: its kernel's rows, then its bias as
+ * the last row. Kept apart, not in one flat vector, because on the WASM backend every slice of a tensor copies the
+ * whole source (three copies of all parameters per step, most of a hidden head's step).
+ */
+export type HeadParameters = tf.Tensor2D[];
+
+/** Dense layers' `[kernel, bias…]` (as `LayersModel.getWeights()` gives them) as {@link HeadParameters}. */
+export function layerMatrices(weights: tf.Tensor[]): HeadParameters {
   return tf.tidy(() => {
-    const pieces: tf.Tensor[] = [];
-    let offset = 0;
-    for (const [rows, columns] of shapes) {
-      pieces.push(tf.reshape(tf.slice(parameters, offset, rows * columns), [rows, columns]));
-      offset += rows * columns;
-      pieces.push(tf.slice(parameters, offset, columns));
-      offset += columns;
+    const matrices: HeadParameters = [];
+    for (let index = 0; index < weights.length; index += 2) {
+      const kernel = weights[index] as tf.Tensor2D;
+      const bias = tf.reshape(weights[index + 1] as tf.Tensor, [1, -1]);
+      matrices.push(tf.concat([kernel, bias], 0) as tf.Tensor2D);
     }
-    return pieces;
-  });
-}
-
-/** The flat vector's views: the first layer as `[inputSize + 1, units]`, and a hidden head's output layer. */
-function views(
-  parameters: tf.Tensor1D,
-  { inputSize, hidden, numClasses }: HeadLayout,
-): { first: tf.Tensor2D; second?: { kernel: tf.Tensor2D; bias: tf.Tensor1D } } {
-  if (hidden === 0) return { first: tf.reshape(parameters, [inputSize + 1, numClasses]) };
-  const firstSize = (inputSize + 1) * hidden;
-  return {
-    first: tf.reshape(tf.slice(parameters, 0, firstSize), [inputSize + 1, hidden]),
-    second: {
-      kernel: tf.reshape(tf.slice(parameters, firstSize, hidden * numClasses), [hidden, numClasses]),
-      bias: tf.slice(parameters, firstSize + hidden * numClasses, numClasses),
-    },
-  };
-}
-
-/** The head's logits for `inputs` (rows with a trailing 1), without dropout: the evaluation forward pass. */
-export function headLogits(parameters: tf.Tensor1D, layout: HeadLayout, inputs: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    const { first, second } = views(parameters, layout);
-    if (!second) return tf.matMul(inputs, first);
-    const hidden = tf.fused.matMul({ a: inputs, b: first, activation: 'relu' });
-    return tf.fused.matMul({ a: hidden, b: second.kernel, bias: second.bias }) as tf.Tensor2D;
+    return matrices;
   });
 }
 
 /**
- * The gradient of the batch loss `Σ rowWeight · crossEntropy(softmax(logits), target)` with respect to the flat
- * parameters, and the batch's logits (before the update, with dropout) for the epoch's loss and accuracy.
+ * The inverse of {@link layerMatrices}: `[kernel, bias…]` tensors of the head's layers, for `setWeights`. Each bias
+ * is sliced from a rank-1 view: the WASM backend's fused multiply checks a bias's stored shape, which a reshape of a
+ * `[1, units]` slice would keep.
+ */
+export function layerWeights(parameters: HeadParameters): tf.Tensor[] {
+  return tf.tidy(() =>
+    parameters.flatMap((matrix) => {
+      const [rows, columns] = matrix.shape;
+      return [
+        tf.slice(matrix, [0, 0], [rows - 1, columns]),
+        tf.slice(tf.reshape(matrix, [-1]) as tf.Tensor1D, (rows - 1) * columns, columns),
+      ];
+    }),
+  );
+}
+
+/** A hidden head's output layer as kernel and bias: slices of a `[hidden + 1, numClasses]` matrix, cheap to copy. */
+function outputLayer(matrix: tf.Tensor2D): { kernel: tf.Tensor2D; bias: tf.Tensor1D } {
+  const [rows, columns] = matrix.shape;
+  return {
+    kernel: tf.slice(matrix, [0, 0], [rows - 1, columns]),
+    // Sliced from a rank-1 view, as in layerWeights.
+    bias: tf.slice(tf.reshape(matrix, [-1]) as tf.Tensor1D, (rows - 1) * columns, columns),
+  };
+}
+
+/** The head's logits for `inputs` (rows with a trailing 1), without dropout: the evaluation forward pass. */
+export function headLogits(parameters: HeadParameters, inputs: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [first, second] = parameters as [tf.Tensor2D, tf.Tensor2D?];
+    if (!second) return tf.matMul(inputs, first);
+    const hidden = tf.fused.matMul({ a: inputs, b: first, activation: 'relu' });
+    const { kernel, bias } = outputLayer(second);
+    return tf.fused.matMul({ a: hidden, b: kernel, bias }) as tf.Tensor2D;
+  });
+}
+
+/**
+ * The gradient of the batch loss `Σ rowWeight · crossEntropy(softmax(logits), target)` with respect to each of the
+ * head's layer matrices, and the batch's logits (before the update, with dropout) for the epoch's loss and accuracy.
  * With softmax and cross-entropy, d loss / d logits is `rowWeight · (probabilities − oneHot)`.
  */
 export function headGradient(
-  parameters: tf.Tensor1D,
-  layout: HeadLayout,
+  parameters: HeadParameters,
   batch: HeadBatch,
-): { gradient: tf.Tensor1D; logits: tf.Tensor2D } {
+): { gradients: tf.Tensor2D[]; logits: tf.Tensor2D } {
   return tf.tidy(() => {
-    const { first, second } = views(parameters, layout);
+    const [first, second] = parameters as [tf.Tensor2D, tf.Tensor2D?];
     const { inputs, inputsTransposed, targets, rowWeights, dropoutMask } = batch;
     const logitsGradient = (logits: tf.Tensor2D) =>
       tf.sub(tf.mul(tf.softmax(logits), rowWeights), targets) as tf.Tensor2D;
     if (!second) {
       const logits = tf.matMul(inputs, first) as tf.Tensor2D;
-      const gradient = tf.reshape(tf.matMul(inputsTransposed, logitsGradient(logits)), [-1]);
-      return { gradient: gradient as tf.Tensor1D, logits };
+      return { gradients: [tf.matMul(inputsTransposed, logitsGradient(logits))], logits };
     }
+    const { kernel, bias } = outputLayer(second);
     const activated = tf.fused.matMul({ a: inputs, b: first, activation: 'relu' }) as tf.Tensor2D;
     // d hidden / d pre-activation: the ReLU's step, times the dropout multiplier.
     const gate = dropoutMask ? tf.mul(tf.step(activated), dropoutMask) : tf.step(activated);
     const hidden = dropoutMask ? tf.mul(activated, dropoutMask) : activated;
-    const logits = tf.fused.matMul({ a: hidden, b: second.kernel, bias: second.bias }) as tf.Tensor2D;
+    const logits = tf.fused.matMul({ a: hidden, b: kernel, bias }) as tf.Tensor2D;
     const outputGradient = logitsGradient(logits);
-    const preGradient = tf.mul(tf.matMul(outputGradient, second.kernel, false, true), gate);
-    const gradient = tf.concat([
-      tf.reshape(tf.matMul(inputsTransposed, preGradient), [-1]),
-      tf.reshape(tf.matMul(hidden, outputGradient, true, false), [-1]),
-      tf.sum(outputGradient, 0),
-    ]) as tf.Tensor1D;
-    return { gradient, logits };
+    const preGradient = tf.mul(tf.matMul(outputGradient, kernel, false, true), gate);
+    const gradients = [
+      tf.matMul(inputsTransposed, preGradient),
+      tf.concat([tf.matMul(hidden, outputGradient, true, false), tf.sum(outputGradient, 0, true)], 0),
+    ] as tf.Tensor2D[];
+    return { gradients, logits };
   });
 }
 
@@ -174,81 +183,106 @@ export interface AdamSettings {
 }
 
 /**
- * Adam (with optional decoupled weight decay) over one flat parameter vector: the same update as
- * `tf.train.adam` followed by `kernel ← kernel · (1 − lr · weightDecay)`, in 13 kernels for all parameters.
- * Owns its tensors; `dispose()` frees them.
+ * Adam (with optional decoupled weight decay) over the head's layer matrices: the same update as `tf.train.adam`
+ * followed by `kernel ← kernel · (1 − lr · weightDecay)`, in 13 kernels per matrix. Owns its tensors; `dispose()`
+ * frees them.
  */
-export class FlatAdamW {
-  #parameters: tf.Tensor1D;
-  #firstMoment: tf.Tensor1D;
-  #secondMoment: tf.Tensor1D;
+export class AdamW {
+  #parameters: tf.Tensor2D[];
+  #firstMoments: tf.Tensor2D[];
+  #secondMoments: tf.Tensor2D[];
   readonly #learningRate: number;
   readonly #beta1: number;
   readonly #beta2: number;
   readonly #epsilon: number;
   readonly #constants: { beta1: tf.Scalar; beta2: tf.Scalar; rest1: tf.Scalar; rest2: tf.Scalar };
-  readonly #decay: tf.Tensor1D | undefined;
+  readonly #decay: tf.Tensor2D[] | undefined;
   #step = 0;
 
-  /** Takes ownership of `initial`. */
-  constructor(initial: tf.Tensor1D, settings: AdamSettings) {
+  /**
+   * Takes ownership of `initial`.
+   * @param settings `decay`, if given, is in the flat order of {@link flattenWeights} over `initial`.
+   */
+  constructor(initial: tf.Tensor2D[], settings: AdamSettings) {
     const { learningRate, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, decay } = settings;
     this.#parameters = initial;
     this.#learningRate = learningRate;
     this.#beta1 = beta1;
     this.#beta2 = beta2;
     this.#epsilon = epsilon;
-    this.#firstMoment = tf.zerosLike(initial);
-    this.#secondMoment = tf.zerosLike(initial);
+    this.#firstMoments = initial.map((tensor) => tf.zerosLike(tensor));
+    this.#secondMoments = initial.map((tensor) => tf.zerosLike(tensor));
     this.#constants = {
       beta1: tf.scalar(beta1),
       beta2: tf.scalar(beta2),
       rest1: tf.scalar(1 - beta1),
       rest2: tf.scalar(1 - beta2),
     };
-    this.#decay = decay ? tf.tensor1d(decay) : undefined;
+    if (decay) {
+      const total = initial.reduce((sum, tensor) => sum + tensor.size, 0);
+      if (decay.length !== total)
+        throw new Error(`AdamW: ${decay.length} decay factors for ${total} parameters.`);
+      let offset = 0;
+      this.#decay = initial.map((tensor) => {
+        const factors = tf.tensor2d(decay.subarray(offset, offset + tensor.size), tensor.shape);
+        offset += tensor.size;
+        return factors;
+      });
+    }
   }
 
-  /** The current parameters (owned by the optimizer: clone to keep them past the next step). */
-  get parameters(): tf.Tensor1D {
+  /** The current layer matrices (owned by the optimizer: clone to keep them past the next step). */
+  get parameters(): tf.Tensor2D[] {
     return this.#parameters;
   }
 
   /** Replaces the parameters (e.g. with the best epoch's); takes ownership of `value`. */
-  set parameters(value: tf.Tensor1D) {
-    this.#parameters.dispose();
+  set parameters(value: tf.Tensor2D[]) {
+    tf.dispose(this.#parameters);
     this.#parameters = value;
   }
 
-  /** One update with `gradient` (same shape as the parameters; not disposed). */
-  step(gradient: tf.Tensor1D): void {
+  /** One update with `gradients` (one per layer matrix, same shapes; not disposed). */
+  step(gradients: tf.Tensor2D[]): void {
     this.#step++;
     // Bias corrections folded into the step size and epsilon: m̂ / (√v̂ + ε) = m·√c2/c1 / (√v + ε·√c2).
     const firstCorrection = 1 - this.#beta1 ** this.#step;
     const rootSecondCorrection = Math.sqrt(1 - this.#beta2 ** this.#step);
     const { beta1, beta2, rest1, rest2 } = this.#constants;
     const next = tf.tidy(() => {
-      const firstMoment = tf.add(tf.mul(this.#firstMoment, beta1), tf.mul(gradient, rest1)) as tf.Tensor1D;
-      const secondMoment = tf.add(
-        tf.mul(this.#secondMoment, beta2),
-        tf.mul(tf.square(gradient), rest2),
-      ) as tf.Tensor1D;
       const stepSize = tf.scalar((this.#learningRate * rootSecondCorrection) / firstCorrection);
       const epsilon = tf.scalar(this.#epsilon * rootSecondCorrection);
-      const update = tf.mul(tf.div(firstMoment, tf.add(tf.sqrt(secondMoment), epsilon)), stepSize);
-      let parameters = tf.sub(this.#parameters, update) as tf.Tensor1D;
-      if (this.#decay) parameters = tf.mul(parameters, this.#decay);
-      return { firstMoment, secondMoment, parameters };
+      return this.#parameters.map((current, index) => {
+        const gradient = gradients[index] as tf.Tensor2D;
+        const firstMoment = tf.add(
+          tf.mul(this.#firstMoments[index] as tf.Tensor2D, beta1),
+          tf.mul(gradient, rest1),
+        ) as tf.Tensor2D;
+        const secondMoment = tf.add(
+          tf.mul(this.#secondMoments[index] as tf.Tensor2D, beta2),
+          tf.mul(tf.square(gradient), rest2),
+        ) as tf.Tensor2D;
+        const update = tf.mul(tf.div(firstMoment, tf.add(tf.sqrt(secondMoment), epsilon)), stepSize);
+        let parameters = tf.sub(current, update) as tf.Tensor2D;
+        const decay = this.#decay?.[index];
+        if (decay) parameters = tf.mul(parameters, decay);
+        return { firstMoment, secondMoment, parameters };
+      });
     });
-    tf.dispose([this.#firstMoment, this.#secondMoment, this.#parameters]);
-    this.#firstMoment = next.firstMoment;
-    this.#secondMoment = next.secondMoment;
-    this.#parameters = next.parameters;
+    tf.dispose([...this.#firstMoments, ...this.#secondMoments, ...this.#parameters]);
+    this.#firstMoments = next.map((entry) => entry.firstMoment);
+    this.#secondMoments = next.map((entry) => entry.secondMoment);
+    this.#parameters = next.map((entry) => entry.parameters);
   }
 
   /** Frees the parameters, moments and constants. */
   dispose(): void {
-    tf.dispose([this.#parameters, this.#firstMoment, this.#secondMoment, ...Object.values(this.#constants)]);
-    this.#decay?.dispose();
+    tf.dispose([
+      ...this.#parameters,
+      ...this.#firstMoments,
+      ...this.#secondMoments,
+      ...Object.values(this.#constants),
+      ...(this.#decay ?? []),
+    ]);
   }
 }

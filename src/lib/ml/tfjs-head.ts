@@ -11,13 +11,13 @@ import { HeadDivergedError } from '../core/errors.ts';
 import { classWeights, validationSplit } from '../core/heads/training-data.ts';
 import { createRng, shuffle } from '../core/rng/rng.ts';
 import {
+  AdamW,
   decayFactors,
-  FlatAdamW,
-  flattenWeights,
   groupedLossAndCorrect,
   headGradient,
   headLogits,
-  unflattenWeights,
+  layerMatrices,
+  layerWeights,
   type HeadBatch,
   type HeadLayout,
 } from './head-step.ts';
@@ -443,14 +443,14 @@ async function trainHead(
 
   const model = buildModel(inputSize, options.hidden, numClasses, options.seed);
   const owned: tf.Tensor[] = [];
-  let optimizer: FlatAdamW | undefined;
+  let optimizer: AdamW | undefined;
   // The current epoch's per-step logits; held here so an abort mid-epoch still frees them.
   let stepLogits: tf.Tensor[] = [];
   // The best epoch's parameters, kept for early stopping.
-  let best: { loss: number; parameters: tf.Tensor1D } | undefined;
+  let best: { loss: number; parameters: tf.Tensor2D[] } | undefined;
   let succeeded = false;
   try {
-    optimizer = new FlatAdamW(flattenWeights(model.getWeights()), {
+    optimizer = new AdamW(layerMatrices(model.getWeights()), {
       learningRate: options.learningRate,
       ...(weightDecay > 0 ? { decay: decayFactors(layout, options.learningRate, weightDecay) } : {}),
     });
@@ -481,12 +481,12 @@ async function trainHead(
           dropoutMasks,
         );
         try {
-          const { gradient, logits } = headGradient(optimizer.parameters, layout, batch);
+          const { gradients, logits } = headGradient(optimizer.parameters, batch);
           stepLogits.push(logits);
           try {
-            optimizer.step(gradient);
+            optimizer.step(gradients);
           } finally {
-            gradient.dispose();
+            tf.dispose(gradients);
           }
         } finally {
           tf.dispose(Object.values(batch) as tf.Tensor[]);
@@ -495,7 +495,7 @@ async function trainHead(
       const parameters = optimizer.parameters;
       const summary = tf.tidy(() => {
         const logits = [...stepLogits];
-        if (heldInputs) logits.push(headLogits(parameters, layout, heldInputs));
+        if (heldInputs) logits.push(headLogits(parameters, heldInputs));
         return groupedLossAndCorrect(
           tf.concat(logits) as tf.Tensor2D,
           tf.tensor2d(epochTargets, [rowCount, numClasses]),
@@ -519,8 +519,8 @@ async function trainHead(
       onEpoch?.(report);
       if (patience !== undefined && report.valLoss !== undefined) {
         if (best === undefined || report.valLoss < best.loss) {
-          best?.parameters.dispose();
-          best = { loss: report.valLoss, parameters: tf.clone(optimizer.parameters) };
+          if (best) tf.dispose(best.parameters);
+          best = { loss: report.valLoss, parameters: optimizer.parameters.map((matrix) => tf.clone(matrix)) };
           epochsWithoutImprovement = 0;
         } else if (++epochsWithoutImprovement >= patience) {
           break;
@@ -536,7 +536,7 @@ async function trainHead(
       optimizer.parameters = best.parameters;
       best = undefined;
     }
-    const weights = unflattenWeights(optimizer.parameters, layout);
+    const weights = layerWeights(optimizer.parameters);
     try {
       model.setWeights(weights);
     } finally {
@@ -551,7 +551,7 @@ async function trainHead(
   } finally {
     tf.dispose(owned);
     tf.dispose(stepLogits);
-    best?.parameters.dispose();
+    if (best) tf.dispose(best.parameters);
     optimizer?.dispose();
     if (!succeeded) model.dispose();
   }

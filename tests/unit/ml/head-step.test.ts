@@ -2,13 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../../src/lib/core/rng/rng.ts';
 import {
+  AdamW,
   decayFactors,
-  FlatAdamW,
   flattenWeights,
   headGradient,
   headLogits,
   parameterCount,
-  unflattenWeights,
+  layerMatrices,
+  layerWeights,
   type HeadLayout,
 } from '../../../src/lib/ml/head-step.ts';
 
@@ -101,10 +102,10 @@ describe('hand-written head step', () => {
             )
           : undefined;
         const weights = layers(layout, 3);
-        const parameters = flattenWeights(weights);
-        expect(parameters.size).toBe(parameterCount(layout));
+        const parameters = layerMatrices(weights);
+        expect(flattenWeights(parameters).size).toBe(parameterCount(layout));
 
-        const { gradient, logits } = headGradient(parameters, layout, {
+        const { gradients, logits } = headGradient(parameters, {
           inputs: withBias,
           inputsTransposed: tf.transpose(withBias),
           targets: tf.mul(
@@ -121,7 +122,7 @@ describe('hand-written head step', () => {
         );
         // Non-trivial: every part of the vector (kernels and biases of each layer) has a gradient to compare.
         expect(tf.max(tf.abs(expected)).dataSync()[0]).toBeGreaterThan(1e-2);
-        expect(maxAbsDifference(gradient, expected)).toBeLessThanOrEqual(1e-5);
+        expect(maxAbsDifference(flattenWeights(gradients), expected)).toBeLessThanOrEqual(1e-5);
 
         const referenceLogits = tf.tidy(() => {
           let activation: tf.Tensor = inputs;
@@ -137,16 +138,16 @@ describe('hand-written head step', () => {
         });
         expect(maxAbsDifference(logits, referenceLogits)).toBeLessThanOrEqual(1e-5);
         if (!mask)
-          expect(
-            maxAbsDifference(headLogits(parameters, layout, withBias), referenceLogits),
-          ).toBeLessThanOrEqual(1e-5);
+          expect(maxAbsDifference(headLogits(parameters, withBias), referenceLogits)).toBeLessThanOrEqual(
+            1e-5,
+          );
       });
       expect(tf.memory().numTensors).toBe(before);
     },
   );
 
   it.each(cases.filter((entry) => !entry.dropout))(
-    '$name: FlatAdamW with weight decay matches tf.train.adam then kernel decay, biases not decayed',
+    '$name: AdamW with weight decay matches tf.train.adam then kernel decay, biases not decayed',
     ({ layout }) => {
       const before = tf.memory().numTensors;
       const learningRate = 0.05;
@@ -154,7 +155,7 @@ describe('hand-written head step', () => {
       const initial = layers(layout, 5);
       const variables = initial.map((tensor) => tf.variable(tensor));
       const reference = tf.train.adam(learningRate);
-      const flat = new FlatAdamW(flattenWeights(initial), {
+      const optimizer = new AdamW(layerMatrices(initial), {
         learningRate,
         decay: decayFactors(layout, learningRate, weightDecay),
       });
@@ -173,21 +174,22 @@ describe('hand-written head step', () => {
             if (index % 2 === 0)
               tf.tidy(() => variable.assign(tf.mul(variable, 1 - learningRate * weightDecay)));
           });
-          const flatGradient = flattenWeights(gradients);
-          flat.step(flatGradient);
-          tf.dispose([...gradients, flatGradient]);
+          const matrices = layerMatrices(gradients);
+          optimizer.step(matrices);
+          tf.dispose([...gradients, ...matrices]);
         }
         const expected = flattenWeights(variables);
         const moved = tf.tidy(
           () => tf.max(tf.abs(tf.sub(expected, flattenWeights(initial)))).dataSync()[0] as number,
         );
         expect(moved).toBeGreaterThan(0.1);
-        expect(maxAbsDifference(flat.parameters, expected)).toBeLessThanOrEqual(1e-5);
-        const pieces = unflattenWeights(flat.parameters, layout);
+        const actual = flattenWeights(optimizer.parameters);
+        expect(maxAbsDifference(actual, expected)).toBeLessThanOrEqual(1e-5);
+        const pieces = layerWeights(optimizer.parameters);
         expect(pieces.map((piece) => piece.shape)).toEqual(variables.map((variable) => variable.shape));
-        tf.dispose([expected, ...pieces]);
+        tf.dispose([expected, actual, ...pieces]);
       } finally {
-        flat.dispose();
+        optimizer.dispose();
         reference.dispose();
         tf.dispose([...variables, ...initial]);
       }
