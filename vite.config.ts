@@ -61,10 +61,6 @@ export default defineConfig({
   build: { target: 'es2022', chunkSizeWarningLimit: 4000 },
   test: {
     expect: { requireAssertions: true },
-    // Two files at a time, browser and unit alike (vitest would use one worker on this 2-core machine). The browser
-    // files come first and are the long ones; the unit files fill the tail. Much of a browser test's time is spent
-    // waiting on its page, so two overlap well; every wait in tests/browser is on a condition, sized for load.
-    maxWorkers: 2,
     // The JSON report lets .ci/run print a plain "N passed, N failed" line.
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
     projects: [
@@ -89,6 +85,7 @@ export default defineConfig({
           globalSetup: ['tests/browser/global-setup.ts'],
           testTimeout: 600_000,
           hookTimeout: 600_000,
+          fileParallelism: false,
         },
       },
     ],
