@@ -370,8 +370,8 @@ async function benchPageGoals(
       let result: { ms: number };
       try {
         result = await benchCall<{ ms: number }>(page, 'embed', {
-          model: main.name,
-          pooling: main.pooling,
+          model: options.fixture.name,
+          pooling: options.fixture.pooling,
           texts,
         });
       } finally {
