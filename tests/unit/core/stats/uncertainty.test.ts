@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../../../src/lib/core/rng/rng.ts';
+import { createRng, randomInt } from '../../../../src/lib/core/rng/rng.ts';
 import {
+  BOOTSTRAP_DRAWS_CACHED,
   bootstrapIntervals,
   compareRuns,
   exactMcNemarP,
@@ -71,7 +72,73 @@ describe('exact McNemar', () => {
   });
 });
 
+/**
+ * The bootstrap written the plain way (a fresh stream, one draw at a time, arrays of numbers sorted with a
+ * comparator): the module's cached draws and typed arrays must give exactly these numbers.
+ */
+function plainBootstrap(
+  truth: number[],
+  predicted: number[],
+  classes: number,
+  seed: number,
+  resamples: number,
+) {
+  const rng = createRng(seed);
+  const n = truth.length;
+  const accuracies: number[] = [];
+  const f1s: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    const cells = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+    for (let i = 0; i < n; i++) {
+      const pick = randomInt(rng, n);
+      (cells[truth[pick] as number] as number[])[predicted[pick] as number]! += 1;
+    }
+    let correct = 0;
+    let sum = 0;
+    let present = 0;
+    for (let k = 0; k < classes; k++) {
+      const row = cells[k] as number[];
+      correct += row[k] as number;
+      const actual = row.reduce((a, b) => a + b, 0);
+      const predictedK = cells.reduce((a, other) => a + (other[k] as number), 0);
+      if (actual + predictedK > 0) {
+        sum += row[k] === 0 ? 0 : (2 * (row[k] as number)) / (actual + predictedK);
+        present++;
+      }
+    }
+    accuracies.push(correct / n);
+    f1s.push(present === 0 ? 0 : sum / present);
+  }
+  const tail = (1 - 0.95) / 2;
+  const interval = (values: number[]) => {
+    values.sort((a, b) => a - b);
+    return [quantileSorted(values, tail), quantileSorted(values, 1 - tail)];
+  };
+  return { accuracyCI: interval(accuracies), macroF1CI: interval(f1s) };
+}
+
+/** [test size, classes, seed, resamples]: cached streams, a repeat of one (served from the cache), one too long to keep. */
+const streams: [n: number, classes: number, seed: number, resamples: number][] = [
+  [45, 3, 20_211_231, 1000],
+  [45, 3, 20_211_231, 1000],
+  [7, 2, 1, 1000],
+  [120, 4, 99, 250],
+  [Math.ceil(BOOTSTRAP_DRAWS_CACHED / 50) + 1, 3, 5, 50],
+];
+
 describe('bootstrap intervals', () => {
+  it.each(streams)(
+    'n %i, %i classes, seed %i, %i resamples: the plain computation exactly',
+    (n, classes, seed, resamples) => {
+      const rng = createRng(n + seed);
+      const truth = Array.from({ length: n }, () => randomInt(rng, classes));
+      const predicted = truth.map((label) => (rng() < 0.3 ? randomInt(rng, classes) : label));
+      expect(bootstrapIntervals(truth, predicted, classes, { seed, resamples })).toEqual(
+        plainBootstrap(truth, predicted, classes, seed, resamples),
+      );
+    },
+  );
+
   it('interpolates quantiles between order statistics', () => {
     expect(quantileSorted([0, 10], 0.25)).toBe(2.5);
     expect(quantileSorted([1, 2, 3, 4, 5], 0.5)).toBe(3);
