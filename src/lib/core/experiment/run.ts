@@ -10,7 +10,7 @@ import { buildDatasetFromRef } from '../dataset/ref.ts';
 import type { Dataset, LabeledExample } from '../dataset/types.ts';
 import { HeadDivergedError } from '../errors.ts';
 import { evaluate } from '../metrics/metrics.ts';
-import { runIntervals } from '../stats/uncertainty.ts';
+import { runIntervalsCooperative } from '../stats/uncertainty.ts';
 import type {
   EmbedOptions,
   EpochReport,
@@ -215,7 +215,7 @@ export async function runSimilarityPrompt(input: SimilarityPromptInput): Promise
       name: prompt.name,
       kind: 'prompt',
       ...evaluate(test, predictions, labels),
-      ...runIntervals(test, predictions, labels),
+      ...(await runIntervalsCooperative(test, predictions, labels)),
       predictions,
       cost: {
         adaptMs: adaptMs + calibrationMs,
@@ -384,7 +384,7 @@ export async function runHead(input: HeadRunInput): Promise<HeadRunOutcome> {
         name: spec.name,
         kind: 'head',
         ...evaluate(test, predictions, labels),
-        ...runIntervals(test, predictions, labels),
+        ...(await runIntervalsCooperative(test, predictions, labels)),
         predictions,
         cost: {
           adaptMs: trainFeatureShare + trainMs,

@@ -15,7 +15,7 @@ import { ExperimentError, fieldPath, quoteList } from '../errors.ts';
 import { evaluate } from '../metrics/metrics.ts';
 import type { CausalScorer } from '../ports.ts';
 import { sampleShotsPerClass } from '../split/split.ts';
-import { runIntervals } from '../stats/uncertainty.ts';
+import { runIntervalsCooperative } from '../stats/uncertainty.ts';
 import type { InstructionPrompt, Prediction, RunResult } from '../experiment/types.ts';
 import { emptyRecord, ownValue } from '../records.ts';
 import { calibrate, contentFreeBias, CONTENT_FREE_INPUTS } from './calibration.ts';
@@ -383,7 +383,7 @@ export async function runInstructionPrompt(input: InstructionRunInput): Promise<
     name: prompt.name,
     kind: 'prompt',
     ...evaluate(test, predictions, labels),
-    ...runIntervals(test, predictions, labels),
+    ...(await runIntervalsCooperative(test, predictions, labels)),
     predictions,
     cost: { adaptMs, inferMs, labeledExamples: prepared.shots.length, trainedParameters: 0 },
     ...(examples[0] === undefined ? {} : { rendered: examples[0].rendered }),

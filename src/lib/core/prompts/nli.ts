@@ -7,7 +7,7 @@
 import { ExperimentError, fieldPath } from '../errors.ts';
 import { evaluate } from '../metrics/metrics.ts';
 import type { PairClassifier, TextPair } from '../ports.ts';
-import { runIntervals } from '../stats/uncertainty.ts';
+import { runIntervalsCooperative } from '../stats/uncertainty.ts';
 import type { LabeledExample } from '../dataset/types.ts';
 import { predictionsFromProbabilities } from '../experiment/run.ts';
 import type { NliPrompt, RunResult } from '../experiment/types.ts';
@@ -187,7 +187,7 @@ export async function runNliPrompt(input: NliPromptInput): Promise<RunResult> {
     name: prompt.name,
     kind: 'prompt',
     ...evaluate(test, predictions, labels),
-    ...runIntervals(test, predictions, labels),
+    ...(await runIntervalsCooperative(test, predictions, labels)),
     predictions,
     cost: { adaptMs, inferMs, labeledExamples: 0, trainedParameters: 0 },
     ...(first === undefined ? {} : { rendered: { premise: first, hypotheses } }),

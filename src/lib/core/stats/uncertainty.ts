@@ -51,6 +51,52 @@ export function bootstrapIntervals(
   numClasses: number,
   options: BootstrapOptions = {},
 ): BootstrapIntervals {
+  const steps = bootstrapSteps(trueIndices, predictedIndices, numClasses, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Longest stretch {@link bootstrapIntervalsCooperative} computes before letting other tasks run, in ms. */
+export const COOPERATIVE_SLICE_MS = 8;
+
+/**
+ * {@link bootstrapIntervals}, the same numbers, computed in slices of at most about {@link COOPERATIVE_SLICE_MS}
+ * with a new task between them (a `setTimeout`, which Node and browsers both have): on the app's main thread a
+ * large test split's 1,000 resamples never block input or painting for long. It also starts in a task of its
+ * own, after the scoring that produced the predictions.
+ * @throws RangeError (as a rejection) like bootstrapIntervals.
+ */
+export async function bootstrapIntervalsCooperative(
+  trueIndices: readonly number[],
+  predictedIndices: readonly number[],
+  numClasses: number,
+  options: BootstrapOptions = {},
+): Promise<BootstrapIntervals> {
+  const steps = bootstrapSteps(trueIndices, predictedIndices, numClasses, options);
+  for (;;) {
+    await nextTask();
+    const sliceEnd = performance.now() + COOPERATIVE_SLICE_MS;
+    do {
+      const step = steps.next();
+      if (step.done) return step.value;
+    } while (performance.now() < sliceEnd);
+  }
+}
+
+/** Resolves in a new task (after whatever the event loop has waiting). */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** The bootstrap, one resample per step; returns the intervals. Checks every input at the first step. */
+function* bootstrapSteps(
+  trueIndices: readonly number[],
+  predictedIndices: readonly number[],
+  numClasses: number,
+  options: BootstrapOptions,
+): Generator<void, BootstrapIntervals> {
   const resamples = options.resamples ?? BOOTSTRAP_RESAMPLES;
   const level = options.level ?? INTERVAL_LEVEL;
   const n = trueIndices.length;
@@ -110,6 +156,7 @@ export function bootstrapIntervals(
       }
     }
     f1s[r] = present === 0 ? 0 : sum / present;
+    yield;
   }
   const tail = (1 - level) / 2;
   const interval = (values: Float64Array): Interval => {
@@ -245,6 +292,19 @@ export function runIntervals(
   labels: readonly string[],
   options: BootstrapOptions = {},
 ): BootstrapIntervals {
+  const { truth, predicted } = runIndices(test, predictions, labels);
+  return bootstrapIntervals(truth, predicted, labels.length, options);
+}
+
+/**
+ * Label indices of the test examples and of their predictions (matched by id, in test order).
+ * @throws RangeError when a test example has no prediction or a label is not one of `labels`.
+ */
+function runIndices(
+  test: readonly { id: string; label: string }[],
+  predictions: readonly { id: string; label: string }[],
+  labels: readonly string[],
+): { truth: number[]; predicted: number[] } {
   const index = new Map(labels.map((label, i) => [label, i]));
   const predicted = new Map(predictions.map((prediction) => [prediction.id, prediction.label]));
   const indexOf = (label: string | undefined, what: string): number => {
@@ -253,12 +313,27 @@ export function runIntervals(
       throw new RangeError(`${what} has a label that is not one of the dataset's labels.`);
     return found;
   };
-  return bootstrapIntervals(
-    test.map((example) => indexOf(example.label, `Test example "${example.id}"`)),
-    test.map((example) => indexOf(predicted.get(example.id), `The prediction for "${example.id}"`)),
-    labels.length,
-    options,
-  );
+  return {
+    truth: test.map((example) => indexOf(example.label, `Test example "${example.id}"`)),
+    predicted: test.map((example) =>
+      indexOf(predicted.get(example.id), `The prediction for "${example.id}"`),
+    ),
+  };
+}
+
+/**
+ * {@link runIntervals} computed cooperatively ({@link bootstrapIntervalsCooperative}): the same intervals, in short
+ * tasks. What the run paths call, so the app's main thread stays responsive after each run.
+ * @throws RangeError (as a rejection) like runIntervals.
+ */
+export async function runIntervalsCooperative(
+  test: readonly { id: string; label: string }[],
+  predictions: readonly { id: string; label: string }[],
+  labels: readonly string[],
+  options: BootstrapOptions = {},
+): Promise<BootstrapIntervals> {
+  const { truth, predicted } = runIndices(test, predictions, labels);
+  return bootstrapIntervalsCooperative(truth, predicted, labels.length, options);
 }
 
 /**

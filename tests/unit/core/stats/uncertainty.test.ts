@@ -3,11 +3,13 @@ import { createRng, randomInt } from '../../../../src/lib/core/rng/rng.ts';
 import {
   BOOTSTRAP_DRAWS_CACHED,
   bootstrapIntervals,
+  bootstrapIntervalsCooperative,
   compareRuns,
   exactMcNemarP,
   mcnemar,
   quantileSorted,
   runIntervals,
+  runIntervalsCooperative,
 } from '../../../../src/lib/core/stats/uncertainty.ts';
 
 /** Hand-computed: 2·Σ_{i≤k} C(n,i) / 2ⁿ. */
@@ -138,6 +140,32 @@ describe('bootstrap intervals', () => {
       );
     },
   );
+
+  it.each(streams)(
+    'n %i, %i classes, seed %i, %i resamples: cooperatively, in slices, the same numbers',
+    async (n, classes, seed, resamples) => {
+      const rng = createRng(n + seed);
+      const truth = Array.from({ length: n }, () => randomInt(rng, classes));
+      const predicted = truth.map((label) => (rng() < 0.3 ? randomInt(rng, classes) : label));
+      await expect(
+        bootstrapIntervalsCooperative(truth, predicted, classes, { seed, resamples }),
+      ).resolves.toEqual(bootstrapIntervals(truth, predicted, classes, { seed, resamples }));
+    },
+  );
+
+  it('rejects cooperatively what it refuses synchronously, with the same messages', async () => {
+    await expect(bootstrapIntervalsCooperative([], [], 2)).rejects.toThrow(/zero test examples/);
+    await expect(bootstrapIntervalsCooperative([0, 1], [0, -1], 2)).rejects.toThrow(
+      /out of range at example 1/,
+    );
+    const test = [{ id: 'a', label: 'x' }];
+    await expect(runIntervalsCooperative(test, [{ id: 'a', label: 'z' }], ['x'])).rejects.toThrow(
+      /prediction for "a" has a label/,
+    );
+    await expect(runIntervalsCooperative(test, [{ id: 'a', label: 'x' }], ['x'])).resolves.toEqual(
+      runIntervals(test, [{ id: 'a', label: 'x' }], ['x']),
+    );
+  });
 
   it('interpolates quantiles between order statistics', () => {
     expect(quantileSorted([0, 10], 0.25)).toBe(2.5);
