@@ -3,7 +3,7 @@
  * McNemar test between two runs scored on the same test examples. Pure arithmetic, seeded, so the browser and the
  * CLI print the same intervals for the same predictions.
  */
-import { createRng, randomInt } from '../rng/rng.ts';
+import { createRng, randomInt, type Rng } from '../rng/rng.ts';
 
 /** A closed interval `[low, high]`. */
 export type Interval = [number, number];
@@ -183,13 +183,22 @@ interface Draws {
   offset(r: number): number;
 }
 
-const drawCache = new Map<string, Uint16Array>();
+/** A kept stream: its picks, drawn a resample at a time as computations first need them. */
+interface DrawStream {
+  picks: Uint16Array;
+  rng: Rng;
+  /** Resamples whose picks are drawn (the first `filled × n` entries of `picks`). */
+  filled: number;
+}
+
+const drawCache = new Map<string, DrawStream>();
 
 /**
- * The resampling draws of `resamples` × `n` picks from the seeded stream: drawn once and kept when they fit
- * {@link BOOTSTRAP_DRAWS_CACHED} (the least recently used stream is dropped past a few), otherwise drawn again
- * per resample into one reused row. Either way the picks are exactly those of `randomInt(createRng(seed), n)`
- * called `resamples × n` times in order.
+ * The resampling draws of `resamples` × `n` picks from the seeded stream: kept when they fit
+ * {@link BOOTSTRAP_DRAWS_CACHED} (the least recently used stream is dropped past a few), each resample drawn the
+ * first time a computation reaches it, so drawing is spread over a cooperative computation's slices too;
+ * otherwise drawn again per resample into one reused row. Either way the picks are exactly those of
+ * `randomInt(createRng(seed), n)` called `resamples × n` times in order.
  */
 function bootstrapDraws(seed: number, n: number, resamples: number): Draws {
   const total = n * resamples;
@@ -205,18 +214,27 @@ function bootstrapDraws(seed: number, n: number, resamples: number): Draws {
     };
   }
   const key = `${seed}:${n}:${resamples}`;
-  let picks = drawCache.get(key);
-  if (picks === undefined) {
-    const rng = createRng(seed);
-    picks = new Uint16Array(total);
-    for (let i = 0; i < total; i++) picks[i] = randomInt(rng, n);
+  let stream = drawCache.get(key);
+  if (stream === undefined) {
+    stream = { picks: new Uint16Array(total), rng: createRng(seed), filled: 0 };
     if (drawCache.size >= CACHED_STREAMS) drawCache.delete(drawCache.keys().next().value as string);
   } else {
     drawCache.delete(key);
   }
-  drawCache.set(key, picks);
-  const cached = picks;
-  return { row: () => cached, offset: (r) => r * n };
+  drawCache.set(key, stream);
+  const kept = stream;
+  return {
+    row: (r) => {
+      // In order, whichever computation gets there first (two may share a stream, interleaved).
+      while (kept.filled <= r) {
+        const base = kept.filled * n;
+        for (let i = 0; i < n; i++) kept.picks[base + i] = randomInt(kept.rng, n);
+        kept.filled++;
+      }
+      return kept.picks;
+    },
+    offset: (r) => r * n,
+  };
 }
 
 /** The exact McNemar test between two runs on the same examples. */

@@ -153,6 +153,20 @@ describe('bootstrap intervals', () => {
     },
   );
 
+  it('gives the same numbers when cooperative computations share a stream and interleave', async () => {
+    // A seed no other test uses, so the stream is drawn while both computations run.
+    const options = { seed: 4242, resamples: 1000 };
+    const truth = Array.from({ length: 300 }, (_, i) => i % 3);
+    const first = truth.map((label, i) => (i % 5 === 0 ? (label + 1) % 3 : label));
+    const second = truth.map((label, i) => (i % 3 === 0 ? (label + 2) % 3 : label));
+    const [a, b] = await Promise.all([
+      bootstrapIntervalsCooperative(truth, first, 3, options),
+      bootstrapIntervalsCooperative(truth, second, 3, options),
+    ]);
+    expect(a).toEqual(plainBootstrap(truth, first, 3, options.seed, options.resamples));
+    expect(b).toEqual(plainBootstrap(truth, second, 3, options.seed, options.resamples));
+  });
+
   it('rejects cooperatively what it refuses synchronously, with the same messages', async () => {
     await expect(bootstrapIntervalsCooperative([], [], 2)).rejects.toThrow(/zero test examples/);
     await expect(bootstrapIntervalsCooperative([0, 1], [0, -1], 2)).rejects.toThrow(
