@@ -1,5 +1,6 @@
 /**
- * @file The main-thread face of the head worker: trains heads with live per-epoch state, cancels, predicts.
+ * @file The main-thread face of the head worker: trains heads with live per-epoch state, cancels, predicts, and
+ * writes and imports head files (their weights stay in the worker under a handle).
  */
 import type {
   EpochReport,

@@ -4,7 +4,9 @@
  * `embed-tokens` and `layer-model` run the tiny-bert fixture, and the real head worker handlers (layer-handlers.ts)
  * on the tfjs cpu backend. Checked: the same results as the terminal's path (the encoder and the layer trainer
  * called directly), the weights file handed to the head worker once for several heads, tfjs memory back to where
- * it was after training, prediction and a cancel, and a clear error when the worker does not hold the model.
+ * it was after training, prediction and a cancel, and a clear error when the worker does not hold the model. Head
+ * files are written and imported in the head worker: an imported head labels texts with only features or token
+ * states sent, as the terminal does, and its release frees its tensors.
  */
 import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
