@@ -1,5 +1,6 @@
 /**
- * @file The main-thread face of the head worker: trains heads with live per-epoch state, cancels, predicts.
+ * @file The main-thread face of the head worker: trains heads with live per-epoch state, cancels, predicts, and
+ * writes and imports head files (their weights stay in the worker under a handle).
  */
 import type {
   EpochReport,
@@ -8,7 +9,15 @@ import type {
   SerializedHead,
   TextTokenStates,
 } from '../core/ports.ts';
-import { HEAD_EVENT_TYPES, type HeadWorkerMethods, type TrainedReply } from '../workers/protocol.ts';
+import type { HeadFileInfo, HeadFileInput } from '../core/heads/head-file.ts';
+import { packHead } from '../workers/packed-head.ts';
+import {
+  HEAD_EVENT_TYPES,
+  tokenStateTransferables,
+  transferablesOf,
+  type HeadWorkerMethods,
+  type TrainedReply,
+} from '../workers/protocol.ts';
 import { CancelledError, RpcClient, type WorkerPort } from '../workers/rpc.ts';
 import { FrameBatch } from './frame-batch.ts';
 import { messageOf, type WorkerFactory } from './ModelClient.svelte.ts';
@@ -39,6 +48,15 @@ export interface TrainInput {
   options: HeadTrainingOptions;
 }
 
+/**
+ * A head file imported into the head worker: what it says, without its weights, which stay in the worker under
+ * `handle` until {@link HeadClient.releaseHead}.
+ */
+export interface ImportedHeadFile {
+  readonly handle: number;
+  readonly info: HeadFileInfo;
+}
+
 function createHeadWorker(): WorkerPort {
   return new Worker(new URL('../workers/head.worker.ts', import.meta.url), {
     type: 'module',
@@ -62,6 +80,8 @@ export class HeadClient {
   #trainController: AbortController | undefined;
   /** The model weights file the worker holds for unfrozen layers (per worker instance: a restart forgets it). */
   #heldLayerModel: { rpc: RpcClient<HeadWorkerMethods>; key: string; ready: Promise<void> } | undefined;
+  /** The worker instance each imported head lives in (a handle means nothing to another instance). */
+  readonly #imports = new WeakMap<ImportedHeadFile, RpcClient<HeadWorkerMethods>>();
 
   constructor(createWorker: WorkerFactory = createHeadWorker) {
     this.#createWorker = createWorker;
@@ -207,6 +227,85 @@ export class HeadClient {
   async predict(head: SerializedHead, features: Float32Array[]): Promise<number[][]> {
     const reply = await this.#worker().call('predict', { head, features });
     return reply.probabilities;
+  }
+
+  /**
+   * Reads and validates a head file in the worker (the page only hands over the File) and keeps its weights there.
+   * @throws HeadFileError's message (as an Error) naming the wrong field, when the file is not a valid head file.
+   */
+  async importHeadFile(file: Blob): Promise<ImportedHeadFile> {
+    const rpc = this.#worker();
+    const reply = await rpc.call('import-head', { file });
+    const imported: ImportedHeadFile = { handle: reply.handle, info: reply.info };
+    this.#imports.set(imported, rpc);
+    return imported;
+  }
+
+  /**
+   * A trained head's head file as UTF-8 JSON, built, validated and encoded in the worker; the weights travel as
+   * transferred Float32Arrays. `input.head` is left as it was.
+   */
+  async exportHeadFile(input: HeadFileInput): Promise<Uint8Array<ArrayBuffer>> {
+    const { head, transfer } = packHead(input.head);
+    const reply = await this.#worker().call('export-head', { input: { ...input, head } }, { transfer });
+    return reply.bytes;
+  }
+
+  /** Class probabilities of `features` under an imported head on frozen features; the features are transferred. */
+  async predictImported(imported: ImportedHeadFile, features: Float32Array[]): Promise<number[][]> {
+    const rpc = this.#workerOf(imported);
+    const reply = await rpc.call(
+      'predict-imported',
+      { handle: imported.handle, features },
+      { transfer: transferablesOf(features) },
+    );
+    return reply.probabilities;
+  }
+
+  /**
+   * Class probabilities of texts (token states, transferred) under an imported head with unfrozen layers of `model`;
+   * the worker builds the layers once per model file and keeps them until {@link releaseHead}.
+   */
+  async predictImportedLayers(
+    imported: ImportedHeadFile,
+    model: LayerModelSource,
+    request: LayerTrainingRequest,
+    texts: TextTokenStates[],
+  ): Promise<number[][]> {
+    const rpc = this.#workerOf(imported);
+    await this.#holdLayerModel(model);
+    const reply = await rpc.call(
+      'predict-imported-layers',
+      { handle: imported.handle, key: model.key, request, texts },
+      { transfer: tokenStateTransferables(texts) },
+    );
+    return reply.probabilities;
+  }
+
+  /** Releases an imported head's weights and tensors in the worker; nothing to do once that worker has stopped. */
+  async releaseHead(imported: ImportedHeadFile): Promise<void> {
+    const rpc = this.#imports.get(imported);
+    this.#imports.delete(imported);
+    if (rpc === undefined || rpc !== this.#rpc) return;
+    await rpc.call('release-head', { handle: imported.handle });
+  }
+
+  /** The head worker's live tfjs tensors and imported heads (tests, diagnostics). */
+  async memory(): Promise<{ numTensors: number; imported: number }> {
+    const { numTensors, imported } = await this.#worker().call('head-memory', {});
+    return { numTensors, imported };
+  }
+
+  /** The worker holding `imported`; a restarted worker holds none of the heads imported before. */
+  #workerOf(imported: ImportedHeadFile): RpcClient<HeadWorkerMethods> {
+    const rpc = this.#imports.get(imported);
+    if (rpc === undefined || rpc !== this.#rpc) {
+      throw new Error(
+        `The head worker no longer holds the imported head "${imported.info.name}" (it was released or the ` +
+          'worker restarted): import the head file again.',
+      );
+    }
+    return rpc;
   }
 
   /** Stops the worker for good (page teardown). */

@@ -23,6 +23,7 @@ import {
   MODEL_EVENT_TYPES,
   type BrowserModelSource,
   type CacheStatusReply,
+  type EmbedProgressEvent,
   type LayerSizesReply,
   type LoadedModelInfo,
   type LoadStage,
@@ -232,23 +233,9 @@ export class ModelClient {
 
   /** One vector per text from the loaded model. Rejects when no model is ready. */
   async embed(texts: string[], options: EmbedOptions, signal?: AbortSignal): Promise<Float32Array[]> {
-    if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
-    this.embedProgress = { done: 0, total: texts.length };
-    const progress = this.#embedProgressPerFrame();
-    try {
-      const reply = await this.#worker().call(
-        'embed',
-        { texts, options },
-        { signal, onEvent: (event) => progress.set({ done: event.done, total: event.total }) },
-      );
-      // WebGPU failed under the model and the worker moved it to WASM: show what runs now.
-      if (reply.reloaded) this.info = reply.reloaded;
-      this.textsEmbedded += texts.length;
-      return reply.vectors;
-    } finally {
-      progress.clear();
-      this.embedProgress = undefined;
-    }
+    return this.#embedCall(texts, (worker, onEvent) =>
+      worker.call('embed', { texts, options }, { signal, onEvent }),
+    );
   }
 
   /**
@@ -261,21 +248,9 @@ export class ModelClient {
     pooling: Pooling,
     signal?: AbortSignal,
   ): Promise<Float32Array[][]> {
-    if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
-    this.embedProgress = { done: 0, total: texts.length };
-    const progress = this.#embedProgressPerFrame();
-    try {
-      const reply = await this.#worker().call(
-        'embed-layers',
-        { texts, layers, pooling },
-        { signal, onEvent: (event) => progress.set({ done: event.done, total: event.total }) },
-      );
-      this.textsEmbedded += texts.length;
-      return reply.vectors;
-    } finally {
-      progress.clear();
-      this.embedProgress = undefined;
-    }
+    return this.#embedCall(texts, (worker, onEvent) =>
+      worker.call('embed-layers', { texts, layers, pooling }, { signal, onEvent }),
+    );
   }
 
   /**
@@ -287,22 +262,9 @@ export class ModelClient {
     outputs: EmbedOptions[],
     signal?: AbortSignal,
   ): Promise<Float32Array[][]> {
-    if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
-    this.embedProgress = { done: 0, total: texts.length };
-    const progress = this.#embedProgressPerFrame();
-    try {
-      const reply = await this.#worker().call(
-        'embed-outputs',
-        { texts, outputs },
-        { signal, onEvent: (event) => progress.set({ done: event.done, total: event.total }) },
-      );
-      if (reply.reloaded) this.info = reply.reloaded;
-      this.textsEmbedded += texts.length;
-      return reply.vectors;
-    } finally {
-      progress.clear();
-      this.embedProgress = undefined;
-    }
+    return this.#embedCall(texts, (worker, onEvent) =>
+      worker.call('embed-outputs', { texts, outputs }, { signal, onEvent }),
+    );
   }
 
   /** Token-level states of one layer per text (for unfrozen layers), from the loaded model. */
@@ -482,6 +444,35 @@ export class ModelClient {
       },
     );
     return rpc;
+  }
+
+  /**
+   * One embedding request over `texts`: rejects when no model is ready; progress goes to `embedProgress` (once per
+   * frame), the texts are counted in `textsEmbedded`, and `info` follows a reload on WASM the worker reports.
+   * `send` posts the request with the given progress callback.
+   */
+  async #embedCall<V>(
+    texts: readonly string[],
+    send: (
+      worker: RpcClient<ModelWorkerMethods>,
+      onEvent: (event: EmbedProgressEvent) => void,
+    ) => Promise<{ vectors: V; reloaded?: LoadedModelInfo }>,
+  ): Promise<V> {
+    if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
+    this.embedProgress = { done: 0, total: texts.length };
+    const progress = this.#embedProgressPerFrame();
+    try {
+      const reply = await send(this.#worker(), (event) =>
+        progress.set({ done: event.done, total: event.total }),
+      );
+      // WebGPU failed under the model and the worker moved it to WASM: show what runs now.
+      if (reply.reloaded) this.info = reply.reloaded;
+      this.textsEmbedded += texts.length;
+      return reply.vectors;
+    } finally {
+      progress.clear();
+      this.embedProgress = undefined;
+    }
   }
 
   /** Embed progress as the worker reports it, written to `embedProgress` at most once per frame. */

@@ -12,7 +12,7 @@ import type {
   TextTokenStates,
   TokenStatesHead,
 } from '../core/ports.ts';
-import type { HeadClient, LayerModelSource } from './HeadClient.svelte.ts';
+import type { HeadClient, ImportedHeadFile, LayerModelSource } from './HeadClient.svelte.ts';
 import type { ModelClient } from './ModelClient.svelte.ts';
 
 /** Trains heads with unfrozen layers of the model loaded in `model`, in the head worker behind `head`. */
@@ -52,19 +52,18 @@ export class RemoteLayerTrainer implements LayerTrainer {
   }
 
   /**
-   * A saved head with unfrozen layers of the loaded model (an imported head file), run in the head worker: it
-   * keeps nothing, so each `predict` sends the weights along, as for a head trained here.
+   * An imported head file's head with unfrozen layers of the loaded model, run in the head worker, which holds its
+   * weights (HeadClient.importHeadFile) and builds the layers once: each `predict` sends the texts' token states
+   * only. The worker keeps the head until it is released.
    * @throws Error when the head's model is not the loaded one.
    */
-  async fromJSON(request: LayerTrainingRequest, head: SerializedHead): Promise<TokenStatesHead> {
+  importedHead(
+    request: LayerTrainingRequest,
+    imported: ImportedHeadFile,
+  ): Pick<TokenStatesHead, 'predict' | 'dispose'> {
     const source = this.#source(request.model);
-    const size = (values: { length: number }[]) => values.reduce((sum, { length }) => sum + length, 0);
     return {
-      parameterCount:
-        size(head.layers.flatMap((layer) => [layer.kernel, layer.bias])) +
-        size((head.unfrozen?.weights ?? []).map((weight) => weight.values)),
-      predict: (rows) => this.#head.predictLayers(source, request, head, rows),
-      toJSON: () => head,
+      predict: (rows) => this.#head.predictImportedLayers(imported, source, request, rows),
       dispose: () => undefined,
     };
   }

@@ -43,7 +43,7 @@ import {
   runLearningCurve,
 } from '../core/experiment/learning-curve.ts';
 import { keepRowsRaw } from '../clients/DataClient.svelte.ts';
-import { HeadClient } from '../clients/HeadClient.svelte.ts';
+import { HeadClient, type ImportedHeadFile } from '../clients/HeadClient.svelte.ts';
 import {
   messageOf,
   ModelClient,
@@ -57,19 +57,14 @@ import {
   RemoteEncoder,
   RemoteEncoderProvider,
   RemoteHeadTrainer,
-  RemoteTrainedHead,
   type ModelSwitch,
 } from '../clients/remote-ports.ts';
 import { RemoteLayerTrainer } from '../clients/remote-layers.ts';
 import { CancelledError } from '../workers/rpc.ts';
 import { SvelteMap } from 'svelte/reactivity';
 import type { SerializedHead } from '../core/ports.ts';
-import {
-  predictWithHeadFile,
-  type HeadBackbone,
-  type HeadFile,
-  type TextPrediction,
-} from '../core/heads/head-file.ts';
+import { predictWithHeadWeights, type HeadBackbone, type TextPrediction } from '../core/heads/head-file.ts';
+import { importedHeadWeights } from '../clients/imported-head.ts';
 import { defaultExperiment, defaultHead } from './defaults.ts';
 import type { TryItPredictor } from '../core/answer/try-it.ts';
 import { headPredictor, promptPredictor, unfrozenHeadPredictor, withPredictor } from './try-it.ts';
@@ -840,7 +835,7 @@ export class ExperimentState {
     });
   }
 
-  async predictWithHead(file: HeadFile, texts: string[]): Promise<TextPrediction[]> {
+  async predictWithHead(imported: ImportedHeadFile, texts: string[]): Promise<TextPrediction[]> {
     const info = this.model.info;
     if (!this.model.ready || !info) throw new Error('Load a model first (section 1), then try the head.');
     const loaded = {
@@ -850,14 +845,13 @@ export class ExperimentState {
       numLayers: info.numLayers,
       ...(info.weightsHash === undefined ? {} : { fileHash: info.weightsHash }),
     };
-    return predictWithHeadFile(
-      file,
+    // The weights stay in the head worker (imported there); token states come from the model worker.
+    return predictWithHeadWeights(
+      imported.info,
       new RemoteEncoder(this.model),
-      async (head) => new RemoteTrainedHead(this.head, head, 0),
+      importedHeadWeights(this.model, this.head, imported),
       texts,
       loaded,
-      // A head with unfrozen layers: token states in the model worker, the layers and head in the head worker.
-      (request, head) => new RemoteLayerTrainer(this.model, this.head).fromJSON(request, head),
     );
   }
 

@@ -4,7 +4,11 @@
 
 /** Starts the download of `text` as `fileName` (JSON unless `type` names another media type). */
 export function downloadText(fileName: string, text: string, type = 'application/json'): void {
-  const blob = new Blob([text], { type });
+  downloadBlob(fileName, new Blob([text], { type }));
+}
+
+/** Starts the download of `blob` as `fileName`. */
+export function downloadBlob(fileName: string, blob: Blob): void {
   const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;

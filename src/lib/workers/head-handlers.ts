@@ -1,11 +1,12 @@
 /**
  * @file What the head worker does with each request, given a tfjs head trainer: train a small classifier on frozen
  * feature vectors (epochs streamed as events, cancel checked between batches) and classify with a trained or
- * imported head. head.worker.ts serves these with the WASM backend; Node tests serve them with the cpu backend.
+ * imported head; head files are read and written here too (head-file-handlers.ts). head.worker.ts serves these with the WASM backend; Node tests serve them with the cpu backend.
  */
 import type { TfjsHeadTrainer } from '../ml/tfjs-head.ts';
 import type { HeadWorkerMethods } from './protocol.ts';
-import { layerHandlers, type LayerBackend } from './layer-handlers.ts';
+import { headFileHandlers } from './head-file-handlers.ts';
+import { createLayerModelHolder, layerHandlers, type LayerBackend } from './layer-handlers.ts';
 import type { Handlers } from './rpc.ts';
 import { trainedReply } from './trained-reply.ts';
 
@@ -18,8 +19,11 @@ export function headHandlers(
   now: () => number = () => performance.now(),
   layers: LayerBackend = { backend: trainer.backend },
 ): Handlers<HeadWorkerMethods> {
+  // One model file held for both the heads trained here and imported head files.
+  const holder = createLayerModelHolder(layers);
   return {
-    ...layerHandlers(layers, now),
+    ...layerHandlers(layers, now, holder),
+    ...headFileHandlers(trainer, holder, now),
     async train(request, { signal, emit }) {
       const started = now();
       const head = await trainer.train(

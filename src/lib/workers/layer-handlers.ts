@@ -24,41 +24,62 @@ export interface LayerBackend {
 /** The requests of the head worker that concern unfrozen layers. */
 export type LayerMethods = Pick<HeadWorkerMethods, 'hold-layer-model' | 'train-layers' | 'predict-layers'>;
 
-/** The layer handlers over `backend`; `now` times training and prediction. Holds one model file at a time. */
+/** The one model weights file the head worker holds, and the top layers built from it. */
+export interface LayerModelHolder {
+  /** Keeps `bytes` (decoded) under `key`, replacing the file held before; the same key again is a no-op. */
+  hold(key: string, bytes: Uint8Array): void;
+  /**
+   * Freshly built top layers of the held model for `request` (the caller disposes them).
+   * @throws Error when the held file is not `key`'s, saying to run again.
+   */
+  layersFor(key: string, request: LayerTrainingRequest): Promise<TopLayers>;
+}
+
+/** A holder of one model file at a time, building layers on `backend`. */
+export function createLayerModelHolder(backend: LayerBackend): LayerModelHolder {
+  let held: { key: string; graph: GraphProto } | undefined;
+  return {
+    hold(key, bytes) {
+      if (held?.key === key) return;
+      // The old graph goes first, so two models' weights are never held at once.
+      held = undefined;
+      held = { key, graph: decodeGraph(bytes) };
+    },
+    async layersFor(key, request) {
+      if (held?.key !== key) {
+        throw new Error(
+          `The head worker does not hold the weights of ${request.model} (it holds ` +
+            `${held === undefined ? 'none' : 'another model’s'}); run again.`,
+        );
+      }
+      await selectLayerBackend(backend.backend, backend.wasmPaths);
+      return buildTopLayersOfGraph(held.graph, {
+        featureLayer: request.featureLayer,
+        unfreeze: request.unfreeze,
+        pooling: request.pooling,
+        modelId: request.model,
+      });
+    },
+  };
+}
+
+/**
+ * The layer handlers over `backend`; `now` times training and prediction. Holds one model file at a time, in
+ * `holder` (shared with the imported heads' handlers).
+ */
 export function layerHandlers(
   backend: LayerBackend,
   now: () => number = () => performance.now(),
+  holder: LayerModelHolder = createLayerModelHolder(backend),
 ): Handlers<LayerMethods> {
-  let held: { key: string; graph: GraphProto } | undefined;
-
-  const layersFor = async (key: string, request: LayerTrainingRequest): Promise<TopLayers> => {
-    if (held?.key !== key) {
-      throw new Error(
-        `The head worker does not hold the weights of ${request.model} (it holds ` +
-          `${held === undefined ? 'none' : 'another model’s'}); run again.`,
-      );
-    }
-    await selectLayerBackend(backend.backend, backend.wasmPaths);
-    return buildTopLayersOfGraph(held.graph, {
-      featureLayer: request.featureLayer,
-      unfreeze: request.unfreeze,
-      pooling: request.pooling,
-      modelId: request.model,
-    });
-  };
-
   return {
     async 'hold-layer-model'(request) {
-      if (held?.key !== request.key) {
-        // The old graph goes first, so two models' weights are never held at once.
-        held = undefined;
-        held = { key: request.key, graph: decodeGraph(request.bytes) };
-      }
+      holder.hold(request.key, request.bytes);
       return { reply: { type: 'layer-model-held' } };
     },
     async 'train-layers'(request, { signal, emit }) {
       const started = now();
-      const layers = await layersFor(request.key, request.request);
+      const layers = await holder.layersFor(request.key, request.request);
       const head = await trainUnfrozen(
         layers,
         request.texts,
@@ -73,7 +94,7 @@ export function layerHandlers(
     async 'predict-layers'(request) {
       const first = request.texts[0];
       if (first === undefined) return { reply: { type: 'predicted', probabilities: [], ms: 0 } };
-      const layers = await layersFor(request.key, request.request);
+      const layers = await holder.layersFor(request.key, request.request);
       const head = unfrozenHeadFromJSON(layers, request.head, first.width);
       try {
         const started = now();

@@ -62,7 +62,8 @@ interface Loaded {
   info: LoadedModelInfo;
   source: BrowserModelSource;
   availableDtypes: Dtype[];
-  preferredDtype?: Dtype;
+  /** The catalog's default precision, when it names one (see `LoadOrder`). */
+  preferredDtype: Dtype | undefined;
   /** Set when the WebGPU device behind the encoder was lost: the next call reloads on WASM. */
   lostReason?: string;
 }
@@ -252,8 +253,8 @@ async function loadOn(
   }
 }
 
-/** A load order whose available dtypes are known (empty = unknown). */
-type LoadArguments = Required<Omit<LoadOrder, 'preferredDtype'>> & Pick<LoadOrder, 'preferredDtype'>;
+/** A load order whose available dtypes are known (empty = unknown) and whose preferred dtype is given, if any. */
+type LoadArguments = Required<Omit<LoadOrder, 'preferredDtype'>> & { preferredDtype: Dtype | undefined };
 
 /**
  * Loads per the plan; a WebGPU failure that is not about the files is retried on WASM with a notice. Returns the
@@ -317,7 +318,7 @@ async function loadWithFallback(request: LoadArguments, context: LoadContext): P
     info,
     source: request.source,
     availableDtypes: request.availableDtypes,
-    ...(request.preferredDtype === undefined ? {} : { preferredDtype: request.preferredDtype }),
+    preferredDtype: request.preferredDtype,
   };
 }
 
@@ -356,7 +357,7 @@ async function reloadOnWasm(loaded: Loaded, reason: string, signal: AbortSignal)
       device: 'wasm',
       dtype: loaded.info.requestedDtype,
       availableDtypes: loaded.availableDtypes,
-      ...(loaded.preferredDtype === undefined ? {} : { preferredDtype: loaded.preferredDtype }),
+      preferredDtype: loaded.preferredDtype,
     },
     { signal, emit: () => undefined },
   );
@@ -487,7 +488,7 @@ const handlers: Handlers<ModelWorkerMethods> = {
         device: request.device,
         dtype: request.dtype,
         availableDtypes: request.availableDtypes ?? [],
-        ...(request.preferredDtype === undefined ? {} : { preferredDtype: request.preferredDtype }),
+        preferredDtype: request.preferredDtype,
       },
       context,
     );

@@ -8,6 +8,7 @@
  * (rpc.ts) can type `call('embed', ...)` end to end without casts at the call sites.
  */
 import type { DatasetFile } from '../core/dataset/read.ts';
+import type { HeadFileInfo, HeadFileInput } from '../core/heads/head-file.ts';
 import type { Pooling } from '../core/experiment/types.ts';
 import type { CachedHubFile, HubFile } from '../core/models/files.ts';
 import type { BrowserDevice, DeviceChoice, DtypeChoice, GpuProbe } from '../core/models/load-plan.ts';
@@ -415,8 +416,93 @@ export interface PredictLayersRequest extends Envelope<'predict-layers'> {
   texts: TextTokenStates[];
 }
 
+// ---- head files in the head worker (issues 11/13): read, checked and written off the main thread; an imported
+// head's weights stay in the worker under a handle, so predictions send features only
+
+/** A head's weights with every array as a Float32Array, so they transfer instead of being cloned value by value. */
+export interface PackedHead {
+  inputSize: number;
+  hidden: number;
+  numClasses: number;
+  layers: { kernel: Float32Array; kernelShape: [number, number]; bias: Float32Array }[];
+  unfrozen?: {
+    fromLayer: number;
+    toLayer: number;
+    weights: { name: string; shape: number[]; values: Float32Array; layer?: number }[];
+  };
+}
+
+/** Reads and validates a head file (core/heads/head-file.ts rules) and keeps its weights under a new handle. */
+export interface ImportHeadRequest extends Envelope<'import-head'> {
+  /** The file as picked; a File is a handle, so posting it copies no bytes. */
+  file: Blob;
+}
+
+export interface HeadImportedReply extends Envelope<'head-imported'> {
+  /** Names the imported head in later requests, until `release-head`. */
+  handle: number;
+  /** The file without its weights, which stay in the worker. */
+  info: HeadFileInfo;
+  /** Wall time of reading, parsing and validating. */
+  ms: number;
+}
+
+/** Builds, validates and encodes a head file of a trained head; its weights' buffers are transferred. */
+export interface ExportHeadRequest extends Envelope<'export-head'> {
+  input: Omit<HeadFileInput, 'head'> & { head: PackedHead };
+}
+
+export interface HeadExportedReply extends Envelope<'head-exported'> {
+  /** The head file as UTF-8 JSON text; transferred. */
+  bytes: Uint8Array<ArrayBuffer>;
+  ms: number;
+}
+
+/** Class probabilities of feature vectors under an imported head on frozen features. */
+export interface PredictImportedRequest extends Envelope<'predict-imported'> {
+  handle: number;
+  features: Float32Array[];
+}
+
+/** Class probabilities of texts (token states) under an imported head with unfrozen layers of the held model. */
+export interface PredictImportedLayersRequest extends Envelope<'predict-imported-layers'> {
+  handle: number;
+  /** The held model file's key (see `hold-layer-model`). */
+  key: string;
+  request: LayerTrainingRequest;
+  /** Each text's token states; transferred (made for this request only). */
+  texts: TextTokenStates[];
+}
+
+/** Forgets an imported head and releases its tensors. */
+export interface ReleaseHeadRequest extends Envelope<'release-head'> {
+  handle: number;
+}
+
+export type HeadReleasedReply = Envelope<'head-released'>;
+
+/** Asks for the head worker's live tfjs tensors (tests, diagnostics: back to baseline after `release-head`). */
+export type HeadMemoryRequest = Envelope<'head-memory'>;
+
+export interface HeadMemoryReply extends Envelope<'head-memory-report'> {
+  numTensors: number;
+  /** Imported heads held. */
+  imported: number;
+}
+
+/** The head worker's requests about head files. */
+export interface HeadFileMethods {
+  'import-head': { request: ImportHeadRequest; result: HeadImportedReply; event: never };
+  'export-head': { request: ExportHeadRequest; result: HeadExportedReply; event: never };
+  'predict-imported': { request: PredictImportedRequest; result: PredictedReply; event: never };
+  'predict-imported-layers': { request: PredictImportedLayersRequest; result: PredictedReply; event: never };
+  'release-head': { request: ReleaseHeadRequest; result: HeadReleasedReply; event: never };
+  'head-memory': { request: HeadMemoryRequest; result: HeadMemoryReply; event: never };
+}
+// ---- end head files in the head worker
+
 /** Request type → its final reply and its events, for the head worker. */
-export interface HeadWorkerMethods {
+export interface HeadWorkerMethods extends HeadFileMethods {
   train: { request: TrainRequest; result: TrainedReply; event: EpochEvent };
   predict: { request: PredictRequest; result: PredictedReply; event: never };
   'hold-layer-model': { request: HoldLayerModelRequest; result: LayerModelHeldReply; event: never };

@@ -5,33 +5,19 @@
  * it was. A file whose layers are corrupt or do not fit the model is refused, naming what is wrong.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main as predict } from '../../../src/cli/predict.ts';
 import type { ExperimentResults } from '../../../src/lib/core/experiment/types.ts';
 import { float32ToBase64 } from '../../../src/lib/core/heads/float32-base64.ts';
 import { parseHeadFileText } from '../../../src/lib/core/heads/head-file.ts';
-import { ROOT, runCli } from './run-cli.ts';
+import { ROOT, runPredict, runWithSavedHeads } from './run-cli.ts';
 
 const CLI_TIMEOUT_MS = 240_000;
 const EXPERIMENT = join(ROOT, 'tests/fixtures/experiments/unfreeze.json');
 const HEAD = 'linear, top layer too';
 /** tiny-bert's layer 3 (hidden 32, intermediate 64): q, k, v, attention output, two norms, FFN in and out. */
 const LAYER_PARAMETERS = 4 * (32 * 32 + 32) + 2 * (32 + 32) + (32 * 64 + 64) + (64 * 32 + 32);
-
-async function runPredict(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await predict(args, {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    cwd: ROOT,
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
 
 type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -41,13 +27,9 @@ let headText: string;
 let results: ExperimentResults;
 
 beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), 'predict-unfrozen-'));
-  const out = join(workDir, 'results.json');
-  const run = await runCli([EXPERIMENT, '--out', out, '--save-heads', join(workDir, 'heads')]);
-  expect(run.stderr).not.toMatch(/^error:/m);
-  expect(run.code).toBe(0);
-  results = JSON.parse(await readFile(out, 'utf8')) as ExperimentResults;
-  headFile = join(workDir, 'heads', 'linear-top-layer-too.head.json');
+  let headsDir: string;
+  ({ workDir, headsDir, results } = await runWithSavedHeads(EXPERIMENT, 'predict-unfrozen-'));
+  headFile = join(headsDir, 'linear-top-layer-too.head.json');
   headText = await readFile(headFile, 'utf8');
 }, CLI_TIMEOUT_MS);
 

@@ -1,39 +1,19 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main as predict } from '../../../src/cli/predict.ts';
 import type { ExperimentResults } from '../../../src/lib/core/experiment/types.ts';
 import { parseHeadFileText } from '../../../src/lib/core/heads/head-file.ts';
-import { ROOT, runCli } from './run-cli.ts';
+import { ROOT, runPredict, runWithSavedHeads } from './run-cli.ts';
 
 const CLI_TIMEOUT_MS = 180_000;
 const EXPERIMENT = join(ROOT, 'tests/fixtures/experiments/keywords.json');
-
-async function runPredict(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await predict(args, {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    cwd: ROOT,
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
 
 let workDir: string;
 let headsDir: string;
 let results: ExperimentResults;
 
 beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), 'predict-cli-'));
-  headsDir = join(workDir, 'heads');
-  const out = join(workDir, 'results.json');
-  const run = await runCli([EXPERIMENT, '--out', out, '--save-heads', headsDir]);
-  expect(run.stderr).not.toMatch(/^error:/m);
-  expect(run.code).toBe(0);
-  results = JSON.parse(await readFile(out, 'utf8')) as ExperimentResults;
+  ({ workDir, headsDir, results } = await runWithSavedHeads(EXPERIMENT, 'predict-cli-'));
 }, CLI_TIMEOUT_MS);
 
 afterAll(async () => {

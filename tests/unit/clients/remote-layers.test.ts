@@ -4,7 +4,9 @@
  * `embed-tokens` and `layer-model` run the tiny-bert fixture, and the real head worker handlers (layer-handlers.ts)
  * on the tfjs cpu backend. Checked: the same results as the terminal's path (the encoder and the layer trainer
  * called directly), the weights file handed to the head worker once for several heads, tfjs memory back to where
- * it was after training, prediction and a cancel, and a clear error when the worker does not hold the model.
+ * it was after training, prediction and a cancel, and a clear error when the worker does not hold the model. Head
+ * files are written and imported in the head worker: an imported head labels texts with only features or token
+ * states sent, as the terminal does, and its release frees its tensors.
  */
 import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
@@ -21,10 +23,14 @@ import {
 } from '../../../src/lib/clients/remote-ports.ts';
 import {
   buildHeadFile,
+  headFileInfo,
   parseHeadFileText,
   predictWithHeadFile,
+  predictWithHeadWeights,
   serializeHeadFile,
+  UNFROZEN_PREDICT_CHUNK,
 } from '../../../src/lib/core/heads/head-file.ts';
+import { importedHeadWeights } from '../../../src/lib/clients/imported-head.ts';
 import { buildDatasetFromRef } from '../../../src/lib/core/dataset/ref.ts';
 import {
   createFeatureCache,
@@ -122,6 +128,10 @@ function modelWorker(): Handlers<ModelWorkerMethods> {
     async 'count-tokens'(request) {
       return { reply: { type: 'token-counts', counts: await encoder.countTokens(request.texts) } };
     },
+    async embed(request) {
+      const vectors = await encoder.embed(request.texts, request.options);
+      return { reply: { type: 'embedded', vectors, ms: 1 } };
+    },
     async 'embed-tokens'(request) {
       const states = await encoder.embedTokens!(request.texts, request.options);
       return { reply: { type: 'embedded-tokens', states, ms: 1 } };
@@ -137,6 +147,15 @@ function modelWorker(): Handlers<ModelWorkerMethods> {
   };
 }
 
+/** Requests posted to the head worker since {@link watchHeadRequests}. */
+let watched: { type: string }[] | undefined;
+
+/** Records every request posted to the head worker from now on (the returned list grows). */
+function watchHeadRequests(): { type: string }[] {
+  watched = [];
+  return watched;
+}
+
 async function clients(): Promise<{ model: ModelClient; head: HeadClient }> {
   const model = new ModelClient(() => {
     const port = serveOverChannel<ModelWorkerMethods>(modelWorker());
@@ -146,7 +165,13 @@ async function clients(): Promise<{ model: ModelClient; head: HeadClient }> {
   const head = new HeadClient(() => {
     const port = serveOverChannel<HeadWorkerMethods>(headWorker());
     open.push(port);
-    return port;
+    return {
+      ...port,
+      postMessage: (message, transfer) => {
+        watched?.push(message as { type: string });
+        port.postMessage(message, transfer);
+      },
+    };
   });
   await model.load(MODEL, { device: 'wasm', dtype: 'fp32' });
   return { model, head };
@@ -186,6 +211,7 @@ afterAll(async () => {
 });
 
 afterEach(() => {
+  watched = undefined;
   for (const port of open.splice(0)) port.close();
   delete (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
 });
@@ -279,32 +305,69 @@ describe('heads with unfrozen layers over the workers', () => {
     const { runs, heads } = await inBrowserWay(model, head);
     // The second head: feature layer 3 (not the last), cls pooling, a hidden layer, two unfrozen layers.
     const [spec, run, trained] = [PARTS.heads[1]!, runs[1]!, heads[1]!];
-    const file = parseHeadFileText(
-      serializeHeadFile(
-        buildHeadFile({
-          experiment: 'topics',
-          spec,
-          labels: data.dataset.labels,
-          backbone: { model: MODEL, dtype: 'fp32', dimension: encoder.dimension },
-          head: trained,
-          run,
-        }),
-      ),
-    );
+    const input = {
+      experiment: 'topics',
+      spec,
+      labels: data.dataset.labels,
+      backbone: { model: MODEL, dtype: 'fp32' as const, dimension: encoder.dimension },
+      head: trained,
+      run,
+    };
+    // Written in the head worker: the same text as the core writes, and the trained head left as it was.
+    const bytes = await head.exportHeadFile(input);
+    const text = new TextDecoder().decode(bytes);
+    expect(text).toBe(serializeHeadFile(buildHeadFile(input)));
+    expect(trained.unfrozen?.weights[0]?.values.length).toBeGreaterThan(0);
+    const file = parseHeadFileText(text);
     expect(file.layers?.map((layer) => layer.layer)).toEqual([1, 2]);
+
     const texts = data.split.test.map((example) => example.text);
+    // More texts than one chunk, so the head is used for several requests.
+    const many = [...texts, ...texts, ...texts, ...texts, ...texts, ...texts].slice(
+      0,
+      UNFROZEN_PREDICT_CHUNK + 5,
+    );
     const before = tf.memory().numTensors;
     fileReads = 0;
-    const browser = await predictWithHeadFile(
-      file,
+    const imported = await head.importHeadFile(new Blob([bytes]));
+    expect(imported.info).toEqual(headFileInfo(file));
+    expect(imported.info).not.toHaveProperty('head');
+    const sent = watchHeadRequests();
+    const loaded = {
+      modelId: MODEL,
+      dtype: 'fp32',
+      dimension: encoder.dimension,
+      numLayers: encoder.numLayers,
+    } as const;
+    const browser = await predictWithHeadWeights(
+      imported.info,
       new RemoteEncoder(model),
-      () => Promise.reject(new Error('not a frozen-feature head')),
-      texts,
-      { modelId: MODEL, dtype: 'fp32', dimension: encoder.dimension, numLayers: encoder.numLayers },
-      (request, saved) => new RemoteLayerTrainer(model, head).fromJSON(request, saved),
+      importedHeadWeights(model, head, imported),
+      many,
+      loaded,
     );
+    // Two chunks, token states only: the weights never left the worker again.
+    expect(sent.map((request) => request.type)).toEqual([
+      'predict-imported-layers',
+      'predict-imported-layers',
+    ]);
+    expect(sent.every((request) => !('head' in request))).toBe(true);
     expect(fileReads).toBe(0);
-    expect(tf.memory().numTensors).toBe(before);
+    // The layers stay built in the worker until the head is released.
+    expect(tf.memory().numTensors).toBeGreaterThan(before);
+    expect(await head.memory()).toMatchObject({ imported: 1 });
+    await head.releaseHead(imported);
+    expect(await head.memory()).toEqual({ numTensors: before, imported: 0 });
+    await expect(
+      predictWithHeadWeights(
+        imported.info,
+        new RemoteEncoder(model),
+        importedHeadWeights(model, head, imported),
+        texts,
+        loaded,
+      ),
+    ).rejects.toThrow(/no longer holds the imported head .*import the head file again/);
+
     const layers = createLayerTrainer({ backend: 'cpu', modelBytes: () => readFile(ONNX) });
     const terminal = await predictWithHeadFile(
       file,
@@ -315,15 +378,74 @@ describe('heads with unfrozen layers over the workers', () => {
       (request, saved) => layers.fromJSON(request, saved),
     );
     expect(tf.memory().numTensors).toBe(before);
-    expect(browser.map((p) => p.label)).toEqual(run.predictions.map((p) => p.label));
+    expect(browser.slice(0, texts.length).map((p) => p.label)).toEqual(run.predictions.map((p) => p.label));
     expect(terminal.map((p) => p.label)).toEqual(run.predictions.map((p) => p.label));
     browser.forEach((prediction, k) => {
       for (const label of data.dataset.labels) {
-        const expected = run.predictions[k]!.scores[label] ?? NaN;
+        const expected = run.predictions[k % texts.length]!.scores[label] ?? NaN;
         expect(Math.abs((prediction.scores[label] ?? NaN) - expected)).toBeLessThanOrEqual(1e-6);
-        expect(Math.abs((terminal[k]!.scores[label] ?? NaN) - expected)).toBeLessThanOrEqual(1e-6);
+        if (k < texts.length) {
+          expect(Math.abs((terminal[k]!.scores[label] ?? NaN) - expected)).toBeLessThanOrEqual(1e-6);
+        }
       }
     });
+  });
+
+  it('import and label with a head on frozen features in the worker, and say which field of a bad file is wrong', async () => {
+    const { model, head } = await clients();
+    const spec = { ...PARTS.heads[0]!, name: 'frozen', unfreeze: 0, hidden: 4 };
+    const trained = await createHeadTrainer({ backend: 'cpu' }).train(
+      await encoder.embed(
+        data.split.train.map((example) => example.text),
+        { layer: -1, pooling: 'mean' },
+      ),
+      data.split.train.map((example) => data.dataset.labels.indexOf(example.label)),
+      data.dataset.labels.length,
+      { hidden: 4, epochs: 3, learningRate: 0.05, seed: 1, batchSize: 8 },
+    );
+    const saved = trained.toJSON();
+    trained.dispose();
+    const backbone = { model: MODEL, dtype: 'fp32' as const, dimension: encoder.dimension };
+    const input = { experiment: 'topics', spec, labels: data.dataset.labels, backbone, head: saved };
+    const bytes = await head.exportHeadFile(input);
+    const file = parseHeadFileText(new TextDecoder().decode(bytes));
+    const before = tf.memory().numTensors;
+    const imported = await head.importHeadFile(new Blob([bytes]));
+    const texts = data.split.test.map((example) => example.text);
+    const loaded = {
+      modelId: MODEL,
+      dtype: 'fp32',
+      dimension: encoder.dimension,
+      numLayers: encoder.numLayers,
+    } as const;
+    const sent = watchHeadRequests();
+    const browser = await predictWithHeadWeights(
+      imported.info,
+      new RemoteEncoder(model),
+      importedHeadWeights(model, head, imported),
+      texts,
+      loaded,
+    );
+    expect(sent.map((request) => request.type)).toEqual(['predict-imported']);
+    const terminal = await predictWithHeadFile(
+      file,
+      encoder,
+      (weights) => createHeadTrainer({ backend: 'cpu' }).fromJSON(weights),
+      texts,
+      loaded,
+    );
+    expect(browser).toEqual(terminal);
+    await head.releaseHead(imported);
+    expect(tf.memory().numTensors).toBe(before);
+
+    const broken = new Blob([
+      new TextDecoder().decode(bytes).replace('"pooling": "mean"', '"pooling": "max"'),
+    ]);
+    await expect(head.importHeadFile(broken)).rejects.toThrow(
+      /Invalid head file: features\.pooling must be one of/,
+    );
+    await expect(head.importHeadFile(new Blob(['{"format": 1']))).rejects.toThrow(/it is not valid JSON/);
+    expect(await head.memory()).toEqual({ numTensors: before, imported: 0 });
   });
 
   it('refuses to train or predict on a model the head worker does not hold, saying so', async () => {

@@ -98,6 +98,32 @@ export interface HeadFileLayer {
   weights: HeadFileWeight[];
 }
 
+/**
+ * A head file without its weights: everything checking and predicting needs besides them, with the unfrozen
+ * layers' numbers only. A {@link HeadFile} is one; the browser keeps this on the main thread while the weights
+ * stay in the head worker (see {@link headFileInfo}).
+ */
+export type HeadFileInfo = Omit<HeadFile, 'head' | 'layers'> & {
+  layers?: readonly Pick<HeadFileLayer, 'layer'>[];
+};
+
+/** The {@link HeadFileInfo} of a file: a copy without the weights (so a small message carries it). */
+export function headFileInfo(file: HeadFile): HeadFileInfo {
+  const info: HeadFileInfo = {
+    format: file.format,
+    version: file.version,
+    name: file.name,
+    experiment: file.experiment,
+    labels: [...file.labels],
+    backbone: { ...file.backbone },
+    features: { ...file.features },
+    training: { ...file.training },
+  };
+  if (file.scores) info.scores = { ...file.scores };
+  if (file.layers) info.layers = file.layers.map(({ layer }) => ({ layer }));
+  return info;
+}
+
 /** An invalid head file: `path` names the field, e.g. `head.layers[0].bias`; empty for the whole file. */
 export class HeadFileError extends Error {
   override readonly name = 'HeadFileError';
@@ -673,7 +699,11 @@ export type BackboneInfo = Pick<Encoder, 'modelId' | 'dtype' | 'dimension' | 'nu
  * (checked once `numLayers` is known, i.e. > 0). `loadedName` is how the user knows the model.
  * @throws HeadBackboneError saying what the head needs.
  */
-export function checkHeadBackbone(file: HeadFile, loaded: BackboneInfo, loadedName = loaded.modelId): void {
+export function checkHeadBackbone(
+  file: HeadFileInfo,
+  loaded: BackboneInfo,
+  loadedName = loaded.modelId,
+): void {
   const { backbone } = file;
   const needs = `The head "${file.name}" was trained on ${backbone.model} (${backbone.dtype})`;
   if (
@@ -734,16 +764,28 @@ export type RebuildUnfrozenHead = (
  */
 export const UNFROZEN_PREDICT_CHUNK = 64;
 
+/**
+ * A head file's weights, rebuilt where they live: in this thread from the file ({@link predictWithHeadFile}), or in
+ * the browser's head worker, which holds an imported file's weights so only features travel.
+ */
+export interface HeadFileWeights {
+  /** The head on frozen features, ready to predict; disposed after use. */
+  head(): Promise<Pick<TrainedHead, 'predict' | 'dispose'>>;
+  /** The head with its unfrozen layers on the loaded model (needed only for such a head); disposed after use. */
+  layers?(request: LayerTrainingRequest): Promise<Pick<TokenStatesHead, 'predict' | 'dispose'>>;
+}
+
 /** Class probabilities through the unfrozen layers, chunk by chunk; the rebuilt head is disposed after. */
 async function unfrozenProbabilities(
-  file: HeadFile,
+  file: HeadFileInfo,
   encoder: Encoder,
-  rebuildLayers: RebuildUnfrozenHead | undefined,
+  weights: HeadFileWeights,
   inputs: string[],
   loaded: BackboneInfo,
 ): Promise<number[][]> {
   const { unfreeze } = file.features;
   const embedTokens = encoder.embedTokens?.bind(encoder);
+  const rebuildLayers = weights.layers?.bind(weights);
   if (!rebuildLayers || !embedTokens) {
     throw new HeadBackboneError(
       `The head "${file.name}" runs ${unfreeze} unfrozen layer(s), which cannot run here (no token states or ` +
@@ -754,10 +796,12 @@ async function unfrozenProbabilities(
   const featureLayer = layerIndex(file.features.layer, numLayers) ?? numLayers;
   const fromLayer = featureLayer - unfreeze;
   const cap = Math.min(headTokenCap(file.training), encoder.maxTokens);
-  const head = await rebuildLayers(
-    { model: loaded.modelId, featureLayer, unfreeze, pooling: file.features.pooling },
-    { ...file.head, unfrozen: unfrozenWeightsOf(file) as UnfrozenLayersWeights },
-  );
+  const head = await rebuildLayers({
+    model: loaded.modelId,
+    featureLayer,
+    unfreeze,
+    pooling: file.features.pooling,
+  });
   try {
     const probabilities: number[][] = [];
     for (let start = 0; start < inputs.length; start += UNFROZEN_PREDICT_CHUNK) {
@@ -787,6 +831,25 @@ export async function predictWithHeadFile(
   loaded: BackboneInfo = encoder,
   rebuildLayers?: RebuildUnfrozenHead,
 ): Promise<TextPrediction[]> {
+  const weights: HeadFileWeights = { head: () => rebuild(file.head) };
+  if (rebuildLayers) {
+    weights.layers = (request) =>
+      rebuildLayers(request, { ...file.head, unfrozen: unfrozenWeightsOf(file) as UnfrozenLayersWeights });
+  }
+  return predictWithHeadWeights(file, encoder, weights, texts, loaded);
+}
+
+/**
+ * {@link predictWithHeadFile} for a head file whose weights are held elsewhere (`weights`): the same checks,
+ * inputs and chunks, whoever runs the head.
+ */
+export async function predictWithHeadWeights(
+  file: HeadFileInfo,
+  encoder: Encoder,
+  weights: HeadFileWeights,
+  texts: readonly string[],
+  loaded: BackboneInfo = encoder,
+): Promise<TextPrediction[]> {
   checkHeadBackbone(file, loaded);
   if (texts.length === 0) return [];
   const inputs = texts.map((text) => applyTextTemplate(file.features.textTemplate, text));
@@ -797,13 +860,13 @@ export async function predictWithHeadFile(
       texts.map((_, index) => String(index)),
     ).map(({ label, scores }) => ({ label, scores }));
   if (file.features.unfreeze > 0) {
-    return toPredictions(await unfrozenProbabilities(file, encoder, rebuildLayers, inputs, loaded));
+    return toPredictions(await unfrozenProbabilities(file, encoder, weights, inputs, loaded));
   }
   const features = await encoder.embed(inputs, {
     layer: file.features.layer,
     pooling: file.features.pooling,
   });
-  const head = await rebuild(file.head);
+  const head = await weights.head();
   try {
     return toPredictions(await head.predict(features));
   } finally {

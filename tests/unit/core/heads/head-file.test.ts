@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  headFileInfo,
+  predictWithHeadWeights,
   buildHeadFile,
   checkHeadBackbone,
   HEAD_FILE_FORMAT,
@@ -452,5 +454,63 @@ describe('head files with unfrozen layers', () => {
     await expect(predictWithHeadFile(file, encoder, rebuild, texts, loaded)).rejects.toThrow(
       /runs 2 unfrozen layer\(s\), which cannot run here/,
     );
+  });
+
+  it('keeps all but the weights in its info, which is checked and predicts like the whole file', async () => {
+    const file = parseHeadFile(withLayers(validFile()));
+    const info = headFileInfo(file);
+    expect(info).not.toHaveProperty('head');
+    expect(info.layers).toEqual([{ layer: 2 }, { layer: 3 }]);
+    const { head: _head, layers: _layers, ...rest } = file;
+    expect({ ...info, layers: undefined }).toEqual({ ...rest, layers: undefined });
+    for (const patch of [{ dtype: 'q8' as const }, { numLayers: 6 }, { dimension: 4 }]) {
+      const message = (() => {
+        try {
+          checkHeadBackbone(file, { ...loaded, ...patch });
+        } catch (error) {
+          return (error as Error).message;
+        }
+        return 'accepted';
+      })();
+      expect(message).not.toBe('accepted');
+      expect(() => checkHeadBackbone(info, { ...loaded, ...patch })).toThrow(message);
+    }
+
+    const texts = ['short', 'a much longer text than that'];
+    const encoder = {
+      ...loaded,
+      maxTokens: 128,
+      embedTokens: async (chunk: string[]): Promise<TextTokenStates[]> =>
+        chunk.map((text) => ({ ids: Int32Array.of(1), states: Float32Array.of(text.length), width: 1 })),
+    } as unknown as Encoder;
+    const layersHead = (): TokenStatesHead => ({
+      parameterCount: 0,
+      predict: async (states) => states.map(({ states: [length = 0] }) => [length < 14 ? 0.8 : 0.3, 0]),
+      toJSON: () => file.head,
+      dispose: () => undefined,
+    });
+    const notFrozen = async (): Promise<TrainedHead> => {
+      throw new Error('not a frozen-feature head');
+    };
+    const asked: LayerTrainingRequest[] = [];
+    const held = await predictWithHeadWeights(
+      info,
+      encoder,
+      {
+        head: notFrozen,
+        layers: async (request) => {
+          asked.push(request);
+          return layersHead();
+        },
+      },
+      texts,
+      loaded,
+    );
+    const whole = await predictWithHeadFile(file, encoder, notFrozen, texts, loaded, async () =>
+      layersHead(),
+    );
+    expect(held).toEqual(whole);
+    expect(held.map((prediction) => prediction.label)).toEqual(['spam', 'spam']);
+    expect(asked).toEqual([{ model: 'fixtures/tiny-bert', featureLayer: 4, unfreeze: 2, pooling: 'mean' }]);
   });
 });

@@ -1,0 +1,77 @@
+/**
+ * @file A trained head's weights as Float32Arrays ({@link PackedHead}) for the trip to the head worker: a
+ * structured clone copies a `number[]` value by value (about a second for a 14 MB head file's 2.6 million values on
+ * this machine), while a Float32Array's buffer is transferred whole. Heads are float32 throughout (tfjs), so packing
+ * and unpacking give back the same numbers.
+ */
+import type { SerializedHead } from '../core/ports.ts';
+import type { PackedHead } from './protocol.ts';
+
+/** `values` as a plain array (an indexed loop: much faster than `Array.from` on millions of values). */
+function numbersOf(values: Float32Array): number[] {
+  const numbers = new Array<number>(values.length);
+  for (let index = 0; index < values.length; index++) numbers[index] = values[index] as number;
+  return numbers;
+}
+
+/** A head's weights as Float32Arrays, with their buffers for `postMessage`'s transfer list (each once). */
+export function packHead(head: SerializedHead): { head: PackedHead; transfer: ArrayBuffer[] } {
+  const transfer: ArrayBuffer[] = [];
+  const pack = (values: readonly number[]): Float32Array => {
+    // An indexed loop: 2-4× faster here than the Float32Array constructor over a plain array.
+    const packed = new Float32Array(values.length);
+    for (let index = 0; index < values.length; index++) packed[index] = values[index] as number;
+    transfer.push(packed.buffer);
+    return packed;
+  };
+  const packed: PackedHead = {
+    inputSize: head.inputSize,
+    hidden: head.hidden,
+    numClasses: head.numClasses,
+    layers: head.layers.map((layer) => ({
+      kernel: pack(layer.kernel),
+      kernelShape: [layer.kernelShape[0], layer.kernelShape[1]],
+      bias: pack(layer.bias),
+    })),
+  };
+  if (head.unfrozen) {
+    packed.unfrozen = {
+      fromLayer: head.unfrozen.fromLayer,
+      toLayer: head.unfrozen.toLayer,
+      weights: head.unfrozen.weights.map(({ name, shape, values, layer }) => ({
+        name,
+        shape: [...shape],
+        values: pack(values),
+        ...(layer === undefined ? {} : { layer }),
+      })),
+    };
+  }
+  return { head: packed, transfer };
+}
+
+/** The head's weights as plain arrays again, as the core's head file and the tfjs adapter read them. */
+export function unpackHead(packed: PackedHead): SerializedHead {
+  const head: SerializedHead = {
+    inputSize: packed.inputSize,
+    hidden: packed.hidden,
+    numClasses: packed.numClasses,
+    layers: packed.layers.map((layer) => ({
+      kernel: numbersOf(layer.kernel),
+      kernelShape: [layer.kernelShape[0], layer.kernelShape[1]],
+      bias: numbersOf(layer.bias),
+    })),
+  };
+  if (packed.unfrozen) {
+    head.unfrozen = {
+      fromLayer: packed.unfrozen.fromLayer,
+      toLayer: packed.unfrozen.toLayer,
+      weights: packed.unfrozen.weights.map(({ name, shape, values, layer }) => ({
+        name,
+        shape: [...shape],
+        values: numbersOf(values),
+        ...(layer === undefined ? {} : { layer }),
+      })),
+    };
+  }
+  return head;
+}
