@@ -29,3 +29,9 @@ interface Blob {
   readonly type: string;
   arrayBuffer(): Promise<ArrayBuffer>;
 }
+
+/** A monotonic clock in milliseconds (cooperative computations measure their slices with it). */
+declare const performance: { now(): number };
+
+/** Schedules a new task (cooperative computations yield to the event loop with it). */
+declare function setTimeout(callback: () => void, ms?: number): unknown;
