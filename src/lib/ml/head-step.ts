@@ -14,6 +14,7 @@
  * weights, about 2.5× slower; `tf.fused.matMul` too repacks its weights at each call.
  */
 import * as tf from '@tensorflow/tfjs';
+import { createSimdAdam, type AdamConstants, type SimdAdam } from './adam-simd.ts';
 
 /** The head's sizes: features in, hidden ReLU units (0 = linear head), classes out. */
 export interface HeadLayout {
@@ -310,15 +311,6 @@ export function headGradient(
   return { gradients: [firstGradient(preGradient, hidden), secondGradient], sums };
 }
 
-interface AdamConstants {
-  beta1: number;
-  beta2: number;
-  rest1: number;
-  rest2: number;
-  stepSize: number;
-  epsilon: number;
-}
-
 /** One Adam update of `parameters` into `next`, the moments in place (a plain function, so V8 optimises the loop). */
 function adamUpdate(
   { beta1, beta2, rest1, rest2, stepSize, epsilon }: AdamConstants,
@@ -347,6 +339,8 @@ export interface AdamSettings {
   epsilon?: number;
   /** Per-parameter multipliers applied after each step (decoupled weight decay, {@link decayFactors}). */
   decay?: Float32Array;
+  /** Whether to update in WebAssembly SIMD where available (the default), rather than in a JS loop. */
+  simd?: boolean;
 }
 
 /**
@@ -357,30 +351,34 @@ export interface AdamSettings {
 export class AdamW {
   #parameters: HeadMatrices;
   readonly #shapes: [number, number][];
-  #firstMoments: HeadMatrices;
-  #secondMoments: HeadMatrices;
+  /** The moments of the JS update (empty with the SIMD one). */
+  readonly #firstMoments: HeadMatrices;
+  readonly #secondMoments: HeadMatrices;
   readonly #learningRate: number;
   readonly #beta1: number;
   readonly #beta2: number;
   readonly #epsilon: number;
   readonly #decay: HeadMatrices | undefined;
+  /** Where available, the SIMD update, which keeps the moments itself. */
+  readonly #simd: SimdAdam | undefined;
   #first: tf.Tensor2D | undefined;
   #step = 0;
 
   /**
    * Takes ownership of `initial`.
-   * @param settings `decay`, if given, is in the flat order of the matrices (Keras's `[kernel, bias…]` order).
+   * @param settings `decay`, if given, is in the flat order of the matrices ({@link decayFactors}).
    */
   constructor(layout: HeadLayout, initial: HeadMatrices, settings: AdamSettings) {
-    const { learningRate, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, decay } = settings;
+    const { learningRate, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, decay, simd = true } = settings;
     this.#shapes = matrixShapes(layout);
     this.#parameters = this.#checked(initial);
     this.#learningRate = learningRate;
     this.#beta1 = beta1;
     this.#beta2 = beta2;
     this.#epsilon = epsilon;
-    this.#firstMoments = initial.map((matrix) => new Float32Array(matrix.length));
-    this.#secondMoments = initial.map((matrix) => new Float32Array(matrix.length));
+    this.#simd = simd ? createSimdAdam(initial.map((matrix) => matrix.length)) : undefined;
+    this.#firstMoments = this.#simd ? [] : initial.map((matrix) => new Float32Array(matrix.length));
+    this.#secondMoments = this.#simd ? [] : initial.map((matrix) => new Float32Array(matrix.length));
     if (decay) {
       const total = parameterCount(layout);
       if (decay.length !== total)
@@ -431,15 +429,20 @@ export class AdamW {
         throw new Error(
           `AdamW: a gradient of ${gradient.length} values for ${parameters.length} parameters.`,
         );
-      const next = new Float32Array(parameters.length);
-      adamUpdate(
-        constants,
-        parameters,
-        gradient,
-        this.#firstMoments[index] as Float32Array,
-        this.#secondMoments[index] as Float32Array,
-        next,
-      );
+      let next: Float32Array;
+      if (this.#simd) {
+        next = this.#simd.update(index, parameters, gradient, constants);
+      } else {
+        next = new Float32Array(parameters.length);
+        adamUpdate(
+          constants,
+          parameters,
+          gradient,
+          this.#firstMoments[index] as Float32Array,
+          this.#secondMoments[index] as Float32Array,
+          next,
+        );
+      }
       const decay = this.#decay?.[index];
       if (decay)
         for (let entry = 0; entry < next.length; entry++)

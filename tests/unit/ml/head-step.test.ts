@@ -155,9 +155,16 @@ describe('hand-written head step', () => {
     },
   );
 
-  it.each(cases.filter((entry) => !entry.dropout))(
-    '$name: AdamW with weight decay matches tf.train.adam then kernel decay, biases not decayed',
-    ({ layout }) => {
+  it.each(
+    cases
+      .filter((entry) => !entry.dropout)
+      .flatMap((entry) => [
+        { ...entry, update: 'SIMD', simd: true },
+        { ...entry, update: 'JS', simd: false },
+      ]),
+  )(
+    '$name, $update update: AdamW with weight decay matches tf.train.adam then kernel decay, biases not decayed',
+    ({ layout, simd }) => {
       const before = tf.memory().numTensors;
       const learningRate = 0.05;
       const weightDecay = 0.1;
@@ -167,6 +174,7 @@ describe('hand-written head step', () => {
       const optimizer = new AdamW(layout, layerMatrices(initial), {
         learningRate,
         decay: decayFactors(layout, learningRate, weightDecay),
+        simd,
       });
       try {
         for (let step = 0; step < 6; step++) {
