@@ -411,6 +411,53 @@ async function p3(
   }
 }
 
+/** One batch of the product's plan as the P4 details record it. */
+interface BatchProfile {
+  rows: number;
+  longest: number;
+  /** Share of the batch's padded tokens that are padding. */
+  padding: number;
+  ms: number;
+}
+
+/**
+ * One untimed product run of `texts`, batch by batch: the planner sorts by length, so each batch `onBatch` reports
+ * is the next run of the sorted (cut) lengths; its rows, longest text, padding share and wall time. Also how the
+ * lengths spread and how many texts the model's limit cuts.
+ */
+async function profileBatches(encoder: Encoder, texts: string[]) {
+  const lengths = (await encoder.countTokens(texts))
+    .map((length) => Math.min(length, encoder.maxTokens))
+    .sort((a, b) => a - b);
+  const batches: BatchProfile[] = [];
+  let previous = 0;
+  let started = performance.now();
+  await encoder.embed(texts, { layer: -1, pooling: 'mean' }, (done) => {
+    const run = lengths.slice(previous, done);
+    const longest = Math.max(1, ...run);
+    const real = run.reduce((sum, length) => sum + length, 0);
+    const now = performance.now();
+    batches.push({
+      rows: run.length,
+      longest,
+      padding: round(1 - real / (run.length * longest), 3),
+      ms: round(now - started, 1),
+    });
+    previous = done;
+    started = now;
+  });
+  return {
+    tokens: {
+      min: lengths[0] ?? 0,
+      median: lengths[Math.floor(lengths.length / 2)] ?? 0,
+      max: lengths.at(-1) ?? 0,
+      cutAtLimit: lengths.filter((length) => length >= encoder.maxTokens).length,
+      limit: encoder.maxTokens,
+    },
+    batches,
+  };
+}
+
 /**
  * P4 (embedding): the product's embedding of mixed-length e-mails (its own batching) against a naive loop calling a
  * transformers.js `feature-extraction` pipeline once per text (mean pooling), the same model; outputs compared.
@@ -443,10 +490,13 @@ async function p4Embed(model: BenchModel, count: number, log: (line: string) => 
       P4_PLAN,
     );
     const difference = maxAbsDifference(measured.lastA, measured.lastB);
+    const profile = await profileBatches(encoder, texts);
     return evaluateGoal(spec, roundRatios(measured.rounds, 'b'), {
       details: {
         model: model.name,
         texts: texts.length,
+        tokens: profile.tokens,
+        productBatches: profile.batches,
         productMs: measured.rounds.map((entry) => round(entry.a, 1)),
         naiveMs: measured.rounds.map((entry) => round(entry.b, 1)),
         maxAbsDifference: difference,
