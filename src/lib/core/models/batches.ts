@@ -50,10 +50,11 @@ export function batchCostFor(width: number): BatchCost {
 }
 
 /**
- * Padded tokens per batch for an encoder `width` wide: as many as keep the feed-forward activations within 3 MiB
- * (512 tokens at width 384), at most {@link DEFAULT_TOKEN_BUDGET}. Measured on the MiniLM-shaped model, a token
- * costs the same in batches of 128 to 512 padded tokens and 1.5–2× more from 1,024 up (8–32 texts of 128 tokens),
- * the activations no longer fitting in cache: bigger batches of long texts were slower than one text at a time.
+ * Padded tokens per batch for an encoder `width` wide: as many as keep the feed-forward activations (taken as
+ * 4 × width floats a token) within 3 MiB, 512 tokens at width 384, at most {@link DEFAULT_TOKEN_BUDGET}. Measured
+ * with `scripts/perf/batch-cost.ts` on the MiniLM-shaped model (three runs, 2 shared cores), texts of 128 tokens
+ * cost 1.5–2× more a token in batches of 8–32 than of 1–4 (presumably the activations leaving the cache), so one batch
+ * of 32 was slower than one text at a time; shorter texts showed no clear rise up to 2,048 tokens.
  * @throws RangeError when `width` is not a positive integer.
  */
 export function tokenBudgetFor(width: number): number {
