@@ -52,8 +52,8 @@ export function batchCostFor(width: number): BatchCost {
 /**
  * Padded tokens per batch for an encoder `width` wide: as many as keep the feed-forward activations (taken as
  * 4 × width floats a token) within 3 MiB, 512 tokens at width 384, at most {@link DEFAULT_TOKEN_BUDGET}. Measured
- * with `scripts/perf/batch-cost.ts` on the MiniLM-shaped model (three runs, 2 shared cores), texts of 128 tokens
- * cost 1.5–2× more a token in batches of 8–32 than of 1–4 (presumably the activations leaving the cache), so one batch
+ * with `scripts/perf/batch-cost.ts` on the MiniLM-shaped model (four runs, 2 shared cores), texts of 128 tokens
+ * cost 1.2–2.5× more a token in batches of 8–32 than of 1–4 (presumably the activations leaving the cache), so one batch
  * of 32 was slower than one text at a time; shorter texts showed no clear rise up to 2,048 tokens.
  * @throws RangeError when `width` is not a positive integer.
  */
