@@ -34,7 +34,7 @@ import {
   Tensor,
 } from '@huggingface/transformers';
 import { sha256Hex } from '../core/hash/sha256.ts';
-import { planBatches } from '../core/models/batches.ts';
+import { batchCostFor, planBatches, tokenBudgetFor } from '../core/models/batches.ts';
 import { resolveLayer } from '../core/experiment/layers.ts';
 import type { Pooling } from '../core/experiment/types.ts';
 import { ONNX_FILE_BY_DTYPE, type CachedHubFile, type HubFile } from '../core/models/files.ts';
@@ -569,9 +569,10 @@ class TransformersEncoder implements Encoder {
   }
 
   /**
-   * Several (layer, pooling) outputs from one forward pass per batch. Batches group similar lengths, bounded by
-   * padded tokens (core/models/batches.ts), exactly as `embed` batches the same texts; results come back in input
-   * order. The batch size is the smallest any output asks for.
+   * Several (layer, pooling) outputs from one forward pass per batch. Batches group similar lengths, cut where
+   * the model's estimated cost is lowest and bounded by padded tokens for its width (core/models/batches.ts),
+   * exactly as `embed` batches the same texts; results come back in input order. The batch size is the most rows
+   * a batch may have: the smallest any output asks for.
    */
   async embedOutputs(
     texts: string[],
@@ -591,7 +592,12 @@ class TransformersEncoder implements Encoder {
     const lengths = encodings.map((encoding) => Math.min(encoding.input_ids.length, this.maxTokens));
     const perOutput = wanted.map(() => new Array<Float32Array>(texts.length));
     let done = 0;
-    for (const batch of planBatches(lengths, { maxRows: batchSize })) {
+    const limits = {
+      maxRows: batchSize,
+      tokenBudget: tokenBudgetFor(this.dimension),
+      cost: batchCostFor(this.dimension),
+    };
+    for (const batch of planBatches(lengths, limits)) {
       const embedded = await this.#embedBatch(
         batch.map((index) => encodings[index] as TextEncoding),
         wanted,
