@@ -57,6 +57,18 @@ export async function settledStatus(page: Page, timeout = LOAD_TIMEOUT_MS): Prom
   return (await status.getAttribute('data-status')) ?? '';
 }
 
+/**
+ * Waits for a load to settle like {@link settledStatus}, but returns `error: <the message the page shows>` instead
+ * of a bare 'error', so an assertion `toBe('ready')` that fails names what went wrong.
+ */
+export async function loadOutcome(page: Page, timeout = LOAD_TIMEOUT_MS): Promise<string> {
+  const status = await settledStatus(page, timeout);
+  if (status !== 'error') return status;
+  const message = page.getByTestId('model-error');
+  const text = (await message.count()) > 0 ? await message.textContent() : null;
+  return `error: ${text?.trim() || '(the page shows no error message)'}`;
+}
+
 /** The model worker the page started (its script URL is hashed by the build). */
 export async function modelWorker(page: Page, timeout = LOAD_TIMEOUT_MS): Promise<PageWorker> {
   const existing = page.workers().find((worker) => /model\.worker[^/]*\.js/.test(worker.url()));
