@@ -15,6 +15,13 @@ const isolationHeaders = { ...ISOLATION_HEADERS };
 /** The service worker precaches the whole build, including onnxruntime-web's ~27 MB WASM binary. */
 const MAX_PRECACHED_FILE_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Browser test files that run alone, after the others: models-device loads models on a software WebGPU adapter
+ * (one load in three ended in an error while another Chromium ran beside it), and models-memory reads the
+ * renderer's memory, which a neighbour's load would blur.
+ */
+const SOLO_BROWSER_FILES = ['tests/browser/models-device.test.ts', 'tests/browser/models-memory.test.ts'];
+
 export default defineConfig({
   plugins: [
     // Node unit tests drive the rune classes as the page does: client code (proxies, effects), not SSR output.
@@ -63,6 +70,9 @@ export default defineConfig({
     expect: { requireAssertions: true },
     // The JSON report lets .ci/run print a plain "N passed, N failed" line.
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+    // Two files at a time on this 2-core machine, except the two files that measure the machine itself: the
+    // WebGPU (SwiftShader) loads and the memory readings run alone, after everything else.
+    maxWorkers: 2,
     projects: [
       {
         extends: true,
@@ -70,6 +80,7 @@ export default defineConfig({
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
           environment: 'node',
+          sequence: { groupOrder: 0 },
           // A safety net, not a speed target (that is `npm run bench`): tests wait on conditions, and a busy
           // 2-core machine (load average 30 measured with several agents at work) makes seconds into minutes.
           testTimeout: 180_000,
@@ -81,11 +92,25 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['tests/browser/**/*.test.ts'],
+          exclude: [...SOLO_BROWSER_FILES],
           environment: 'node',
           globalSetup: ['tests/browser/global-setup.ts'],
+          sequence: { groupOrder: 0 },
           testTimeout: 600_000,
           hookTimeout: 600_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser-solo',
+          include: [...SOLO_BROWSER_FILES],
+          environment: 'node',
+          globalSetup: ['tests/browser/global-setup.ts'],
+          sequence: { groupOrder: 1 },
           fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
         },
       },
     ],

@@ -1,6 +1,7 @@
 /**
- * @file Global setup of the browser test project: builds the app once, serves it with `vite preview` on a free
- * port and hands the base URL to tests (`inject('baseUrl')`). The returned teardown stops the server.
+ * @file Global setup of the browser test projects: builds the app once, serves it with `vite preview` on a free
+ * port and hands the base URL to tests (`inject('baseUrl')`). Both browser projects share that server; the last
+ * teardown stops it.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -42,20 +43,17 @@ async function freePort(): Promise<number> {
   });
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `Browser tests need Chromium at ${CHROMIUM_PATH}. Install it with: apt-get install -y chromium fonts-liberation`,
-    );
-  }
-  if (!existsSync(path.join(root, 'tests/fixtures/models/tiny-bert/onnx/model.onnx'))) {
-    throw new Error('Browser tests need the fixture models. Generate them with: npm run fixtures');
-  }
-  if (!existsSync(path.join(root, 'models/universal-sentence-encoder-lite/conversion.json'))) {
-    throw new Error(
-      'Browser tests need the built-in model the app starts on. Build it (offline) with: npm run models:builtin',
-    );
-  }
+/** The build and preview server of this run, shared by the browser projects (built once, closed by the last). */
+interface Served {
+  baseUrl: string;
+  outDir: string;
+  close: () => Promise<void>;
+}
+
+let served: Promise<Served> | undefined;
+let users = 0;
+
+async function buildAndServe(): Promise<Served> {
   // A private build folder per run, so neither `vite build` into dist/ nor another test run at the same time
   // can pull files from under the tests.
   const outDir = await mkdtemp(path.join(tmpdir(), 'pvf-browser-tests-'));
@@ -79,10 +77,40 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   const address = server.httpServer.address();
   if (typeof address !== 'object' || address === null) throw new Error('vite preview is not listening.');
-  project.provide('baseUrl', `http://${HOST}:${address.port}`);
+  return {
+    baseUrl: `http://${HOST}:${address.port}`,
+    outDir,
+    close: async () => {
+      await server.close();
+      await rm(outDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `Browser tests need Chromium at ${CHROMIUM_PATH}. Install it with: apt-get install -y chromium fonts-liberation`,
+    );
+  }
+  if (!existsSync(path.join(root, 'tests/fixtures/models/tiny-bert/onnx/model.onnx'))) {
+    throw new Error('Browser tests need the fixture models. Generate them with: npm run fixtures');
+  }
+  if (!existsSync(path.join(root, 'models/universal-sentence-encoder-lite/conversion.json'))) {
+    throw new Error(
+      'Browser tests need the built-in model the app starts on. Build it (offline) with: npm run models:builtin',
+    );
+  }
+  users++;
+  served ??= buildAndServe();
+  const { baseUrl, outDir, close } = await served;
+  project.provide('baseUrl', baseUrl);
   project.provide('outDir', outDir);
   return async () => {
-    await server.close();
-    await rm(outDir, { recursive: true, force: true });
+    users--;
+    if (users > 0) return;
+    // A later setup (if any) builds and serves afresh.
+    served = undefined;
+    await close();
   };
 }
