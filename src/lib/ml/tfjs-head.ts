@@ -13,15 +13,13 @@ import { createRng, shuffle } from '../core/rng/rng.ts';
 import {
   AdamW,
   decayFactors,
+  groupedLossAndCorrect,
   headGradient,
   headLogits,
   layerMatrices,
   layerWeights,
-  softmaxCrossEntropy,
   type HeadBatch,
   type HeadLayout,
-  type HeadMatrices,
-  type LossSums,
 } from './head-step.ts';
 import type {
   EpochReport,
@@ -361,53 +359,46 @@ function rowsOf(
   return rows;
 }
 
-/** Row-major `[rows, width]` values transposed: `[width, rows]`. */
-function transposed(values: Float32Array, rows: number): Float32Array {
-  const width = values.length / rows;
-  const result = new Float32Array(values.length);
-  for (let row = 0; row < rows; row++)
-    for (let column = 0; column < width; column++)
-      result[column * rows + row] = values[row * width + column] as number;
-  return result;
-}
-
-/** One mini-batch, copied from the training rows `batch` (positions in `train`); its tensors are `inputs*`. */
-function batchOf(
+/** One mini-batch's tensors, copied from the training rows `batch` (positions in `train`). */
+function batchTensors(
   train: Rows,
   batch: number[],
   layout: HeadLayout,
   dropout: { rate: number; rng: () => number } | undefined,
 ): HeadBatch {
-  const { inputSize, hidden } = layout;
+  const { inputSize, hidden, numClasses } = layout;
   const width = inputSize + 1;
   const rows = batch.length;
   const inputs = new Float32Array(rows * width);
   const inputsTransposed = new Float32Array(width * rows);
-  const labels = new Int32Array(rows);
-  const weights = new Float32Array(rows);
+  const targets = new Float32Array(rows * numClasses);
+  const rowWeights = new Float32Array(rows);
   batch.forEach((index, row) => {
     const source = train.inputs.subarray(index * width, (index + 1) * width);
     inputs.set(source, row * width);
     for (let column = 0; column < width; column++) {
       inputsTransposed[column * rows + row] = source[column] as number;
     }
-    labels[row] = train.labels[index] as number;
-    weights[row] = train.weights[index] as number;
+    // The batch loss is the mean over rows of weight · cross-entropy.
+    const weight = (train.weights[index] as number) / rows;
+    targets[row * numClasses + (train.labels[index] as number)] = weight;
+    rowWeights[row] = weight;
   });
-  const result: HeadBatch = {
+  const tensors: HeadBatch = {
     inputs: tf.tensor2d(inputs, [rows, width]),
     inputsTransposed: tf.tensor2d(inputsTransposed, [width, rows]),
-    labels,
-    weights,
+    targets: tf.tensor2d(targets, [rows, numClasses]),
+    rowWeights: tf.tensor2d(rowWeights, [rows, 1]),
   };
   if (dropout) {
     // Inverted dropout as tf.dropout does it: a unit is dropped with probability `rate`, the rest scaled up.
     const keep = 1 / (1 - dropout.rate);
-    result.dropoutMask = Float32Array.from({ length: rows * hidden }, () =>
+    const mask = Float32Array.from({ length: rows * hidden }, () =>
       dropout.rng() < dropout.rate ? 0 : keep,
     );
+    tensors.dropoutMask = tf.tensor2d(mask, [rows, hidden]);
   }
-  return result;
+  return tensors;
 }
 
 async function trainHead(
@@ -437,21 +428,36 @@ async function trainHead(
   const held = rowsOf(slices.validation, features, labelIndices, weightValues, inputSize);
   const trainCount = slices.train.length;
   const heldCount = slices.validation.length;
+  const rowCount = trainCount + heldCount;
+  // Each epoch's loss and accuracy come from the logits of its steps (before each update, with dropout, as
+  // Keras reports them) and the validation rows' logits, summed in one pass and read once per epoch.
+  const epochTargets = new Float32Array(rowCount * numClasses);
+  const epochLabels = new Int32Array(rowCount);
+  held.labels.forEach((label, row) => {
+    epochTargets[(trainCount + row) * numClasses + label] = held.weights[row] as number;
+    epochLabels[trainCount + row] = label;
+  });
+  const groupValues = new Float32Array((heldCount > 0 ? 2 : 1) * rowCount);
+  groupValues.fill(1, 0, trainCount);
+  if (heldCount > 0) groupValues.fill(1, rowCount + trainCount);
 
   const model = buildModel(inputSize, options.hidden, numClasses, options.seed);
+  const owned: tf.Tensor[] = [];
   let optimizer: AdamW | undefined;
-  // The validation rows transposed, `[inputSize + 1, rows]`.
-  let heldInputs: tf.Tensor2D | undefined;
+  // The current epoch's per-step logits; held here so an abort mid-epoch still frees them.
+  let stepLogits: tf.Tensor[] = [];
   // The best epoch's parameters, kept for early stopping.
-  let best: { loss: number; parameters: HeadMatrices } | undefined;
+  let best: { loss: number; parameters: tf.Tensor2D[] } | undefined;
   let succeeded = false;
   try {
-    optimizer = new AdamW(layout, layerMatrices(model.getWeights()), {
+    optimizer = new AdamW(layerMatrices(model.getWeights()), {
       learningRate: options.learningRate,
       ...(weightDecay > 0 ? { decay: decayFactors(layout, options.learningRate, weightDecay) } : {}),
     });
-    if (heldCount > 0)
-      heldInputs = tf.tensor2d(transposed(held.inputs, heldCount), [inputSize + 1, heldCount]);
+    const groups = tf.tensor2d(groupValues, [groupValues.length / rowCount, rowCount]);
+    owned.push(groups);
+    const heldInputs = heldCount > 0 ? tf.tensor2d(held.inputs, [heldCount, inputSize + 1]) : undefined;
+    if (heldInputs) owned.push(heldInputs);
     // Offset so the shuffle stream differs from the initialiser's while still depending only on the seed.
     const rng = createRng(options.seed + 1);
     const dropoutMasks = dropout > 0 ? { rate: dropout, rng: createRng(options.seed + 2) } : undefined;
@@ -460,45 +466,61 @@ async function trainHead(
     let epochsWithoutImprovement = 0;
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
       const epochOrder = shuffle(order, rng);
-      // Each epoch's loss and accuracy come from the logits of its steps (before each update, with dropout, as
-      // Keras reports them).
-      const trained: LossSums = { loss: 0, correct: 0 };
+      epochTargets.fill(0, 0, trainCount * numClasses);
+      epochOrder.forEach((index, position) => {
+        const label = train.labels[index] as number;
+        epochTargets[position * numClasses + label] = train.weights[index] as number;
+        epochLabels[position] = label;
+      });
       for (let start = 0; start < trainCount; start += options.batchSize) {
         if (signal?.aborted) throw abortError(signal);
-        const batch = batchOf(
+        const batch = batchTensors(
           train,
           epochOrder.slice(start, start + options.batchSize),
           layout,
           dropoutMasks,
         );
         try {
-          const { gradients, sums } = headGradient(layout, optimizer.parameters, optimizer.first, batch);
-          trained.loss += sums.loss;
-          trained.correct += sums.correct;
-          optimizer.step(gradients);
+          const { gradients, logits } = headGradient(optimizer.parameters, batch);
+          stepLogits.push(logits);
+          try {
+            optimizer.step(gradients);
+          } finally {
+            tf.dispose(gradients);
+          }
         } finally {
-          tf.dispose([batch.inputs, batch.inputsTransposed]);
+          tf.dispose(Object.values(batch) as tf.Tensor[]);
         }
       }
-      const loss = trained.loss / trainCount;
+      const parameters = optimizer.parameters;
+      const summary = tf.tidy(() => {
+        const logits = [...stepLogits];
+        if (heldInputs) logits.push(headLogits(parameters, heldInputs));
+        return groupedLossAndCorrect(
+          tf.concat(logits) as tf.Tensor2D,
+          tf.tensor2d(epochTargets, [rowCount, numClasses]),
+          tf.tensor1d(epochLabels, 'int32'),
+          groups,
+        );
+      });
+      tf.dispose(stepLogits);
+      stepLogits = [];
+      const values = await summary.data();
+      summary.dispose();
+      const loss = (values[0] as number) / trainCount;
       // A diverged head would go on to report chance accuracy with null scores as if it were a result.
       if (!Number.isFinite(loss))
         throw new HeadDivergedError(`the loss at epoch ${epoch}`, options.learningRate);
-      const report: EpochReport = { epoch, loss, accuracy: trained.correct / trainCount };
-      if (heldInputs) {
-        const validated: LossSums = { loss: 0, correct: 0 };
-        const logits = headLogits(layout, optimizer.parameters, optimizer.first, heldInputs);
-        softmaxCrossEntropy(logits, held.labels, held.weights, numClasses, validated);
-        report.valLoss = validated.loss / heldCount;
-        report.valAccuracy = validated.correct / heldCount;
+      const report: EpochReport = { epoch, loss, accuracy: (values[1] as number) / trainCount };
+      if (heldCount > 0) {
+        report.valLoss = (values[2] as number) / heldCount;
+        report.valAccuracy = (values[3] as number) / heldCount;
       }
       onEpoch?.(report);
       if (patience !== undefined && report.valLoss !== undefined) {
         if (best === undefined || report.valLoss < best.loss) {
-          best = {
-            loss: report.valLoss,
-            parameters: optimizer.parameters.map((matrix) => matrix.slice()),
-          };
+          if (best) tf.dispose(best.parameters);
+          best = { loss: report.valLoss, parameters: optimizer.parameters.map((matrix) => tf.clone(matrix)) };
           epochsWithoutImprovement = 0;
         } else if (++epochsWithoutImprovement >= patience) {
           break;
@@ -510,8 +532,11 @@ async function trainHead(
       }
     }
     if (signal?.aborted) throw abortError(signal);
-    if (best) optimizer.parameters = best.parameters;
-    const weights = layerWeights(layout, optimizer.parameters);
+    if (best) {
+      optimizer.parameters = best.parameters;
+      best = undefined;
+    }
+    const weights = layerWeights(optimizer.parameters);
     try {
       model.setWeights(weights);
     } finally {
@@ -524,7 +549,9 @@ async function trainHead(
     succeeded = true;
     return new TfjsTrainedHead(model, inputSize, options.hidden, numClasses);
   } finally {
-    heldInputs?.dispose();
+    tf.dispose(owned);
+    tf.dispose(stepLogits);
+    if (best) tf.dispose(best.parameters);
     optimizer?.dispose();
     if (!succeeded) model.dispose();
   }
