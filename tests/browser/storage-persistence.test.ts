@@ -117,6 +117,8 @@ describe('saved experiments', () => {
     await setInput(finetune.getByTestId('head-epochs'), '12');
     await finetune.getByTestId('head-train').click();
     await waitForHeadStatus(page, 'done');
+    // The run's result (scored on the test split, intervals computed in short tasks) follows the training's end.
+    await finetune.getByTestId('run-accuracy').waitFor({ timeout: UI_TIMEOUT_MS });
     headAccuracy = await dataValues(finetune.getByTestId('run-accuracy'));
     await waitForSaved(page);
 
@@ -194,10 +196,15 @@ describe('saved experiments', () => {
     await retrain.getByTestId('head-train').click();
     await waitForHeadStatus(page, 'done');
     expect(await chartPoints(page)).toBe(5);
-    await waitForSaved(page);
-    const runs = storedValue<RunsRecord>(await dumpDatabase(page), 'runs', firstId);
-    expect(runs?.runs.filter((r: RunResult) => r.kind === 'head')).toHaveLength(1);
-    expect(runs?.running).toBeUndefined();
+    // Saved once the run's result follows the training's end: one head run (the new one), nothing running.
+    await waitForDatabase((dump) => {
+      const runs = storedValue<RunsRecord>(dump, 'runs', firstId);
+      return (
+        runs !== undefined &&
+        runs.running === undefined &&
+        runs.runs.filter((r: RunResult) => r.kind === 'head').length === 1
+      );
+    });
   });
 
   test('rename, duplicate, new and delete (with a confirmation) work on the list and in the database', async () => {
