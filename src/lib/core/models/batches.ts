@@ -31,6 +31,13 @@ const PER_TOKEN_US = 225;
 /** Activations one batch may hold (its feed-forward layer's output, 4 × width floats a token), bytes. */
 const ACTIVATION_BUDGET_BYTES = 3 * 1024 * 1024;
 
+/** @throws RangeError when `width` (a model's hidden size) is not a positive integer. */
+function checkWidth(width: number): void {
+  if (!Number.isInteger(width) || width < 1) {
+    throw new RangeError(`The model's width must be a positive integer, got ${String(width)}.`);
+  }
+}
+
 /**
  * The cost model of an encoder `width` wide (hidden size). `perCall` and `perToken` were fitted with
  * `npx tsx scripts/perf/batch-cost.ts` on a model of all-MiniLM-L6-v2's shape (onnxruntime-node, 2 shared cores,
@@ -42,9 +49,7 @@ const ACTIVATION_BUDGET_BYTES = 3 * 1024 * 1024;
  * @throws RangeError when `width` is not a positive integer.
  */
 export function batchCostFor(width: number): BatchCost {
-  if (!Number.isInteger(width) || width < 1) {
-    throw new RangeError(`The model's width must be a positive integer, got ${String(width)}.`);
-  }
+  checkWidth(width);
   const perToken = PER_TOKEN_US * (width / CALIBRATION_WIDTH) ** 2;
   return { perCall: PER_CALL_US, perToken, perTokenPerLength: perToken / (6 * width) };
 }
@@ -58,9 +63,7 @@ export function batchCostFor(width: number): BatchCost {
  * @throws RangeError when `width` is not a positive integer.
  */
 export function tokenBudgetFor(width: number): number {
-  if (!Number.isInteger(width) || width < 1) {
-    throw new RangeError(`The model's width must be a positive integer, got ${String(width)}.`);
-  }
+  checkWidth(width);
   return Math.max(1, Math.min(DEFAULT_TOKEN_BUDGET, Math.floor(ACTIVATION_BUDGET_BYTES / (16 * width))));
 }
 
