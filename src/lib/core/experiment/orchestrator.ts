@@ -29,7 +29,13 @@ import { runLearningCurve } from './learning-curve.ts';
 import { storedEmbed, type StoreBinding } from './feature-store.ts';
 import { applyTextTemplate } from '../prompts/similarity.ts';
 import { checkHeadLayer, checkHeadPooling } from './schema.ts';
-import { checkHeadUnfreeze, headUnfreeze, runUnfrozenHead } from './unfreeze-run.ts';
+import {
+  checkHeadUnfreeze,
+  headUnfreeze,
+  runUnfrozenHead,
+  type TimedTokenStates,
+  type TokenStateCache,
+} from './unfreeze-run.ts';
 import {
   EXPERIMENT_VERSION,
   type Experiment,
@@ -67,10 +73,17 @@ export interface EncoderProvider {
 
 /**
  * Where computed vectors are kept between runs, keyed by what they depend on besides the split (model, text
- * template or layer and pooling). A `Map` is a complete implementation ({@link createFeatureCache}). The owner
- * clears it when the dataset or the split changes; failed computations are removed, so the next run retries.
+ * template or layer and pooling), with the token states of heads with unfrozen layers ({@link createFeatureCache}
+ * keeps both in memory). The owner clears it when the dataset, the split or the model changes; failed computations
+ * are removed, so the next run retries.
  */
-export type FeatureCache = Pick<Map<string, Promise<TimedVectors>>, 'get' | 'set' | 'delete' | 'clear'>;
+export interface FeatureCache extends Pick<
+  Map<string, Promise<TimedVectors>>,
+  'get' | 'set' | 'delete' | 'clear'
+> {
+  /** Token-level states for heads with unfrozen layers, keyed the same way; `clear()` empties them too. */
+  readonly tokenStates: TokenStateCache;
+}
 
 /** One prompt or head of the experiment, by its position and name. */
 export interface RunPart {
@@ -329,9 +342,19 @@ export function experimentResults(
   };
 }
 
+/** Vectors and token states in memory; clearing it drops both. */
+class MemoryFeatureCache extends Map<string, Promise<TimedVectors>> implements FeatureCache {
+  readonly tokenStates: TokenStateCache = new Map<string, Promise<TimedTokenStates>>();
+
+  override clear(): void {
+    super.clear();
+    this.tokenStates.clear();
+  }
+}
+
 /** A new in-memory feature cache. */
 export function createFeatureCache(): FeatureCache {
-  return new Map<string, Promise<TimedVectors>>();
+  return new MemoryFeatureCache();
 }
 
 // ---------------------------------------------------------------- run
@@ -616,17 +639,6 @@ async function runInstruction(
   });
 }
 
-/** Token states for unfrozen layers live as long as the feature cache of the same calls. */
-const tokenStateCaches = new WeakMap<FeatureCache, Parameters<typeof runUnfrozenHead>[0]['cache']>();
-function tokenStateCache(cache: FeatureCache): Parameters<typeof runUnfrozenHead>[0]['cache'] {
-  let states = tokenStateCaches.get(cache);
-  if (!states) {
-    states = new Map();
-    tokenStateCaches.set(cache, states);
-  }
-  return states;
-}
-
 async function trainHead(
   experiment: ExperimentParts,
   data: PreparedData,
@@ -644,7 +656,7 @@ async function trainHead(
       model: planned.model,
       encoder,
       layerTrainer: ports.layerTrainer,
-      cache: tokenStateCache(ports.cache),
+      cache: ports.cache.tokenStates,
       labels: dataset.labels,
       train: split.train,
       test: split.test,

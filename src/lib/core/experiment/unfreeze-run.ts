@@ -87,10 +87,13 @@ export function checkHeadUnfreeze(
 }
 
 /** Token states of a list of texts and the time it took. */
-interface TimedTokenStates {
+export interface TimedTokenStates {
   states: TextTokenStates[];
   ms: number;
 }
+
+/** Token states by what they depend on besides the split (model, layer below, token cap, side of the split). */
+export type TokenStateCache = Map<string, Promise<TimedTokenStates>>;
 
 /** What {@link runUnfrozenHead} needs. */
 export interface UnfrozenHeadInput extends Omit<
@@ -100,8 +103,11 @@ export interface UnfrozenHeadInput extends Omit<
   model: string;
   encoder: Encoder;
   layerTrainer: LayerTrainer;
-  /** Token states by key, shared between heads of one call (e.g. the same layer below for two heads). */
-  cache: Map<string, Promise<TimedTokenStates>>;
+  /**
+   * Token states by key, shared between heads and kept between runs on the same split (the feature cache's
+   * `tokenStates`, emptied with it when the data changes).
+   */
+  cache: TokenStateCache;
   /** Told the estimated memory of the cached states before they are computed. */
   onProgress?(message: string): void;
 }

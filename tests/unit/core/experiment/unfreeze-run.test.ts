@@ -190,6 +190,39 @@ describe('heads with unfrozen layers', () => {
     expect(encoder.calls).toHaveLength(0);
   });
 
+  it('keep token states with the feature cache: a second run reuses them, and clearing the cache drops them', async () => {
+    const clock = new FakeClock();
+    const encoder = new TokenKeywordEncoder('fake/home', clock);
+    const centroids = new CentroidTrainer(clock);
+    const layerTrainer = new FakeLayerTrainer(centroids);
+    const cache = createFeatureCache();
+    const parts: ExperimentParts = { ...experiment(), heads: [experiment().heads[1]!] };
+    const run = (prepared: typeof data) =>
+      runParts(
+        parts,
+        prepared,
+        {},
+        {
+          encoders: { encoder: async () => encoder },
+          trainer: centroids,
+          layerTrainer,
+          cache,
+          now: clock.now,
+        },
+      );
+    await run(data);
+    await run(data);
+    // Retraining on the same split: no new token-state pass.
+    expect(encoder.tokenCalls).toHaveLength(2);
+    // The owner clears the cache when the data changes (ExperimentState does on a new dataset or split).
+    cache.clear();
+    const other = prepareData(buildDatasetFromRef({ builtin: 'topics' }).dataset, { test: 0.5, seed: 7 });
+    await run(other);
+    expect(encoder.tokenCalls).toHaveLength(4);
+    expect(layerTrainer.texts[2]).toHaveLength(other.split.train.length);
+    expect(other.split.train.length).not.toBe(data.split.train.length);
+  });
+
   it('estimates the memory of cached token states from capped token counts', () => {
     expect(tokenStateBytes([10, 100, 3], 64, 512)).toBe((10 + 64 + 3) * 512 * 4);
   });
