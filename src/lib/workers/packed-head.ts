@@ -49,6 +49,19 @@ export function packHead(head: SerializedHead): { head: PackedHead; transfer: Ar
   return { head: packed, transfer };
 }
 
+/** The buffers of a packed head's arrays, each once: the transfer list that moves them without copying. */
+export function packedBuffers(head: PackedHead): ArrayBuffer[] {
+  const arrays = [
+    ...head.layers.flatMap((layer) => [layer.kernel, layer.bias]),
+    ...(head.unfrozen?.weights.map((weight) => weight.values) ?? []),
+  ];
+  const buffers = new Set<ArrayBuffer>();
+  for (const array of arrays) {
+    if (array.buffer instanceof ArrayBuffer) buffers.add(array.buffer);
+  }
+  return [...buffers];
+}
+
 /** The head's weights as plain arrays again, as the core's head file and the tfjs adapter read them. */
 export function unpackHead(packed: PackedHead): SerializedHead {
   const head: SerializedHead = {

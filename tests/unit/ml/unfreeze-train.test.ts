@@ -24,7 +24,7 @@ import { loadEncoder } from '../../../src/lib/ml/transformers-adapter.ts';
 import { layerStackOfGraph } from '../../../src/lib/ml/unfreeze/layer-parameters.ts';
 import { UntrainableModelError } from '../../../src/lib/ml/unfreeze/onnx-tensors.ts';
 import { buildTopLayers, loadUnfrozenWeights } from '../../../src/lib/ml/unfreeze/top-layers.ts';
-import { trainUnfrozen } from '../../../src/lib/ml/unfreeze/train.ts';
+import { trainUnfrozen, unfrozenHeadFromJSON } from '../../../src/lib/ml/unfreeze/train.ts';
 import { ensureUseLite } from '../../helpers/use-lite.ts';
 
 const { onnx } = onnxProto;
@@ -149,6 +149,52 @@ describe('training one unfrozen tiny-bert layer with a head', () => {
       const probabilities = await head.predict(states);
       expect(probabilities).toHaveLength(TEXTS.length);
       for (const row of probabilities) expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    } finally {
+      head.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('packs the same weights as toJSON into Float32Arrays of their own: transferring them leaves the head intact', async () => {
+    const before = tf.memory().numTensors;
+    const head = await trainUnfrozen(
+      buildTopLayers(bytes, { featureLayer: 4, unfreeze: 1, pooling: 'mean', modelId: 'tiny-bert' }),
+      states,
+      TEXTS.map(([, label]) => label),
+      2,
+      { hidden: 4, epochs: 2, learningRate: 0.01, seed: 1, batchSize: 4 },
+    );
+    try {
+      const plain = head.toJSON();
+      const expected = await head.predict(states);
+      const packed = head.toPacked();
+      const arrays = [
+        ...packed.layers.flatMap((layer) => [layer.kernel, layer.bias]),
+        ...packed.unfrozen.weights.map((weight) => weight.values),
+      ];
+      expect(arrays.every((array) => array instanceof Float32Array)).toBe(true);
+      expect(new Set(arrays.map((array) => array.buffer)).size).toBe(arrays.length);
+      // Moved away as postMessage moves them: the packed arrays are emptied, the head's tensors are not.
+      const moved = structuredClone(packed, { transfer: arrays.map((array) => array.buffer as ArrayBuffer) });
+      expect(arrays.every((array) => array.length === 0)).toBe(true);
+      expect(head.toJSON()).toEqual(plain);
+      expect(await head.predict(states)).toEqual(expected);
+      expect(moved.unfrozen.weights.map((weight) => Array.from(weight.values))).toEqual(
+        plain.unfrozen!.weights.map((weight) => weight.values),
+      );
+      expect(moved.layers.map((layer) => [Array.from(layer.kernel), Array.from(layer.bias)])).toEqual(
+        plain.layers.map((layer) => [layer.kernel, layer.bias]),
+      );
+      // A packed head rebuilds the same head as the plain one.
+      const rebuilt = unfrozenHeadFromJSON(
+        buildTopLayers(bytes, { featureLayer: 4, unfreeze: 1, pooling: 'mean', modelId: 'tiny-bert' }),
+        moved,
+      );
+      try {
+        expect(await rebuilt.predict(states)).toEqual(expected);
+      } finally {
+        rebuilt.dispose();
+      }
     } finally {
       head.dispose();
     }

@@ -22,10 +22,50 @@ import type {
   UnfrozenLayersWeights,
 } from '../../core/ports.ts';
 import { assertPositiveInteger, dropoutMask, validateRegularisation } from '../head-regularisation.ts';
-import { loadUnfrozenWeights, type StatesBatch, type TopLayers } from './top-layers.ts';
+import {
+  allFinite,
+  loadUnfrozenWeights,
+  type StatesBatch,
+  type TopLayers,
+  type UnfrozenWeightsInput,
+  type WeightValues,
+} from './top-layers.ts';
 
 /** Texts per forward pass when predicting. */
 const PREDICT_BATCH = 32;
+
+/**
+ * A head's weights with every array a Float32Array of its own (copied from the tensors, never a view of them): what
+ * crosses between threads, its buffers transferred instead of millions of numbers cloned one by one. The same
+ * fields as the core's `SerializedHead`.
+ */
+export interface PackedUnfrozenHead {
+  inputSize: number;
+  hidden: number;
+  numClasses: number;
+  layers: { kernel: Float32Array; kernelShape: [number, number]; bias: Float32Array }[];
+  unfrozen: {
+    fromLayer: number;
+    toLayer: number;
+    weights: { name: string; shape: number[]; values: Float32Array; layer?: number }[];
+  };
+}
+
+/** A saved head to rebuild: the core's `SerializedHead`, or a packed one whose arrays are Float32Arrays. */
+export interface UnfrozenHeadInput {
+  inputSize: number;
+  hidden: number;
+  numClasses: number;
+  layers: readonly { kernel: WeightValues; kernelShape: readonly [number, number]; bias: WeightValues }[];
+  unfrozen?: UnfrozenWeightsInput;
+}
+
+/** `values` as a plain array (an indexed loop: much faster than `Array.from` on millions of values). */
+function numbersOf(values: Float32Array): number[] {
+  const numbers = new Array<number>(values.length);
+  for (let index = 0; index < values.length; index++) numbers[index] = values[index] as number;
+  return numbers;
+}
 
 /** A head trained with unfrozen layers: it reads token states of the layer below them, not pooled features. */
 export interface UnfrozenHead {
@@ -37,6 +77,8 @@ export interface UnfrozenHead {
   predict(texts: TextTokenStates[]): Promise<number[][]>;
   /** The head's weights (as a frozen-feature head's) plus the unfrozen layers' weights in `unfrozen`. */
   toJSON(): SerializedHead;
+  /** The same weights as {@link toJSON}, as Float32Arrays: for `postMessage` with their buffers transferred. */
+  toPacked(): PackedUnfrozenHead;
   dispose(): void;
 }
 
@@ -226,29 +268,53 @@ class TrainedUnfrozenHead implements UnfrozenHead {
     return probabilities;
   }
 
-  toJSON(): SerializedHead {
+  toPacked(): PackedUnfrozenHead {
     this.#assertUsable();
-    const unfrozen: UnfrozenLayersWeights = {
-      fromLayer: this.#layers.fromLayer,
-      toLayer: this.#layers.toLayer,
-      weights: [...this.#layers.variables].map(([name, variable]) => {
-        const layer = this.#layers.layerOf.get(name);
-        return {
-          name,
-          shape: [...variable.shape],
-          values: Array.from(variable.dataSync()),
-          ...(layer === undefined ? {} : { layer }),
-        };
-      }),
-    };
+    // `dataSync` may hand back the backend's own storage: each array is a copy, safe to transfer.
+    const copy = (tensor: tf.Tensor) => new Float32Array(tensor.dataSync());
     return {
       inputSize: this.#shape.inputSize,
       hidden: this.#shape.hidden,
       numClasses: this.#shape.numClasses,
       layers: this.#head.dense.map(({ kernel, bias }) => ({
-        kernel: Array.from(kernel.dataSync()),
+        kernel: copy(kernel),
         kernelShape: [kernel.shape[0] ?? 0, kernel.shape[1] ?? 0],
-        bias: Array.from(bias.dataSync()),
+        bias: copy(bias),
+      })),
+      unfrozen: {
+        fromLayer: this.#layers.fromLayer,
+        toLayer: this.#layers.toLayer,
+        weights: [...this.#layers.variables].map(([name, variable]) => {
+          const layer = this.#layers.layerOf.get(name);
+          return {
+            name,
+            shape: [...variable.shape],
+            values: copy(variable),
+            ...(layer === undefined ? {} : { layer }),
+          };
+        }),
+      },
+    };
+  }
+
+  toJSON(): SerializedHead {
+    const packed = this.toPacked();
+    const unfrozen: UnfrozenLayersWeights = {
+      fromLayer: packed.unfrozen.fromLayer,
+      toLayer: packed.unfrozen.toLayer,
+      weights: packed.unfrozen.weights.map(({ values, ...weight }) => ({
+        ...weight,
+        values: numbersOf(values),
+      })),
+    };
+    return {
+      inputSize: packed.inputSize,
+      hidden: packed.hidden,
+      numClasses: packed.numClasses,
+      layers: packed.layers.map(({ kernel, kernelShape, bias }) => ({
+        kernel: numbersOf(kernel),
+        kernelShape,
+        bias: numbersOf(bias),
       })),
       unfrozen,
     };
@@ -485,15 +551,15 @@ export async function trainUnfrozen(
 }
 
 /**
- * Rebuilds a head trained with unfrozen layers from its weights (`UnfrozenHead.toJSON()`) on freshly built `layers`
- * of the same model: the layers take the saved `unfrozen` weights, the head its dense layers. The returned head
- * owns `layers`; on failure they are disposed. `width` is that of the token states it will read; left out, it is
+ * Rebuilds a head trained with unfrozen layers from its weights (`UnfrozenHead.toJSON()` or `toPacked()`) on freshly
+ * built `layers` of the same model: the layers take the saved `unfrozen` weights, the head its dense layers. The
+ * returned head owns `layers`; on failure they are disposed. `width` is that of the token states it will read; left out, it is
  * taken from the texts of each `predict`.
  * @throws TypeError naming what does not fit (shapes, missing layers' weights, non-finite values).
  */
 export function unfrozenHeadFromJSON(
   layers: TopLayers,
-  serialized: SerializedHead,
+  serialized: UnfrozenHeadInput,
   width?: number,
 ): UnfrozenHead {
   const created: tf.Variable[] = [];
@@ -514,7 +580,7 @@ export function unfrozenHeadFromJSON(
       );
     }
     const dense = shapes.map(([rows, columns], i) => {
-      const layer = serialized.layers[i] as SerializedHead['layers'][number];
+      const layer = serialized.layers[i] as UnfrozenHeadInput['layers'][number];
       if (
         layer.kernelShape[0] !== rows ||
         layer.kernelShape[1] !== columns ||
@@ -525,11 +591,14 @@ export function unfrozenHeadFromJSON(
           `Invalid head: dense layer ${i} is [${layer.kernelShape.join(', ')}], expected [${rows}, ${columns}].`,
         );
       }
-      if (![...layer.kernel, ...layer.bias].every(Number.isFinite)) {
+      if (!allFinite(layer.kernel) || !allFinite(layer.bias)) {
         throw new TypeError(`Invalid head: dense layer ${i} holds non-finite values.`);
       }
       // tf.variable keeps its own copy: the values are released here.
-      const values = [tf.tensor2d(layer.kernel, [rows, columns]), tf.tensor1d(layer.bias)] as const;
+      const values = [
+        tf.tensor2d(layer.kernel as Float32Array | number[], [rows, columns]),
+        tf.tensor1d(layer.bias as Float32Array | number[]),
+      ] as const;
       const kernel = tf.variable(values[0], false);
       created.push(kernel);
       const bias = tf.variable(values[1], false);
