@@ -12,7 +12,7 @@ import type {
   TextTokenStates,
   TokenStatesHead,
 } from '../core/ports.ts';
-import { packHead, unpackHead } from '../workers/packed-head.ts';
+import { packHead, unpackHeadInSlices } from '../workers/packed-head.ts';
 import type { PackedHead } from '../workers/protocol.ts';
 import type { HeadClient, ImportedHeadFile, LayerModelSource } from './HeadClient.svelte.ts';
 import type { ModelClient } from './ModelClient.svelte.ts';
@@ -61,19 +61,14 @@ export class RemoteLayerTrainer implements LayerTrainer {
       onEpoch,
     );
     const packed = reply.head;
-    let plain: SerializedHead | undefined;
+    // The core's plain arrays (results, head files, the try-it box), made in slices so no long task blocks the page.
+    const plain = await unpackHeadInSlices(packed);
+    packedHeads.set(plain, packed);
     return {
       parameterCount: reply.parameterCount,
       predict: (rows) => this.#head.predictLayers(source, request, packed, rows),
-      // The core's plain arrays, made once when asked for (results, head files, the try-it box).
-      toJSON: () => {
-        if (plain === undefined) {
-          plain = unpackHead(packed);
-          packedHeads.set(plain, packed);
-        }
-        return plain;
-      },
-      // The worker keeps nothing between requests: the weights live in `packed`, here.
+      toJSON: () => plain,
+      // The worker keeps nothing between requests: the weights live in `packed` and `plain`, here.
       dispose: () => undefined,
     };
   }
