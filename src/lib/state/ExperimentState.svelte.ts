@@ -43,7 +43,7 @@ import {
   runLearningCurve,
 } from '../core/experiment/learning-curve.ts';
 import { keepRowsRaw } from '../clients/DataClient.svelte.ts';
-import { HeadClient, type ImportedHeadFile } from '../clients/HeadClient.svelte.ts';
+import { HeadClient, type HeadStatus, type ImportedHeadFile } from '../clients/HeadClient.svelte.ts';
 import {
   messageOf,
   ModelClient,
@@ -853,6 +853,16 @@ export class ExperimentState {
       texts,
       loaded,
     );
+  }
+
+  /**
+   * The head's status as the lab shows it: the head client's, except that a training the worker has finished is
+   * still 'training' while its run goes on (scored on the test split, intervals computed): 'done' only once the
+   * run's result is in.
+   */
+  get headStatus(): HeadStatus {
+    const status = this.head.status;
+    return status === 'done' && this.activity?.kind === 'head' ? 'training' : status;
   }
 
   /** Extracts features (cached), trains the selected head in its worker, scores it on the test split. */
