@@ -16,6 +16,8 @@ import {
   tokenStateTransferables,
   transferablesOf,
   type HeadWorkerMethods,
+  type PackedHead,
+  type TrainedLayersReply,
   type TrainedReply,
 } from '../workers/protocol.ts';
 import { CancelledError, RpcClient, type WorkerPort } from '../workers/rpc.ts';
@@ -72,8 +74,8 @@ export class HeadClient {
   /** Epochs the current run will train. */
   totalEpochs = $state(0);
   error = $state<string | undefined>(undefined);
-  /** The final reply of the last successful run. */
-  result = $state.raw<TrainedReply | undefined>(undefined);
+  /** The final reply of the last successful run (a run with unfrozen layers: its weights packed). */
+  result = $state.raw<TrainedReply | TrainedLayersReply | undefined>(undefined);
 
   readonly #createWorker: WorkerFactory;
   #rpc: RpcClient<HeadWorkerMethods> | undefined;
@@ -105,13 +107,14 @@ export class HeadClient {
   /**
    * Trains a head with unfrozen layers of a model on token states of the layer below them, like {@link train}
    * (same status, epochs and cancel). The model's weights file is handed to the worker once per `model.key`:
-   * `model.bytes()` is called only when the worker does not hold it yet.
+   * `model.bytes()` is called only when the worker does not hold it yet. The weights come back packed as
+   * Float32Arrays (transferred, not cloned value by value); `unpackHead` gives the core's plain arrays.
    */
   async trainLayers(
     input: TrainLayersInput,
     signal?: AbortSignal,
     onEpoch?: (report: EpochReport) => void,
-  ): Promise<TrainedReply> {
+  ): Promise<TrainedLayersReply> {
     return this.#track(input.options.epochs, signal, onEpoch, async (options) => {
       await this.#holdLayerModel(input.model);
       options.signal.throwIfAborted();
@@ -120,11 +123,14 @@ export class HeadClient {
     });
   }
 
-  /** Class probabilities of texts (token states) under a head with unfrozen layers of `model`. */
+  /**
+   * Class probabilities of texts (token states) under a head with unfrozen layers of `model`; the packed head is
+   * copied whole to the worker (not transferred: it stays usable here).
+   */
   async predictLayers(
     model: LayerModelSource,
     request: LayerTrainingRequest,
-    head: SerializedHead,
+    head: PackedHead,
     texts: TextTokenStates[],
   ): Promise<number[][]> {
     await this.#holdLayerModel(model);
@@ -149,15 +155,12 @@ export class HeadClient {
     return ready;
   }
 
-  async #track(
+  async #track<R extends TrainedReply | TrainedLayersReply>(
     epochs: number,
     signal: AbortSignal | undefined,
     onEpoch: ((report: EpochReport) => void) | undefined,
-    call: (options: {
-      signal: AbortSignal;
-      onEvent: (event: { report: EpochReport }) => void;
-    }) => Promise<TrainedReply>,
-  ): Promise<TrainedReply> {
+    call: (options: { signal: AbortSignal; onEvent: (event: { report: EpochReport }) => void }) => Promise<R>,
+  ): Promise<R> {
     this.#trainController?.abort();
     const controller = new AbortController();
     this.#trainController = controller;

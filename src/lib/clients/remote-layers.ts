@@ -12,8 +12,27 @@ import type {
   TextTokenStates,
   TokenStatesHead,
 } from '../core/ports.ts';
+import { packHead, unpackHeadInSlices } from '../workers/packed-head.ts';
+import type { PackedHead } from '../workers/protocol.ts';
 import type { HeadClient, ImportedHeadFile, LayerModelSource } from './HeadClient.svelte.ts';
 import type { ModelClient } from './ModelClient.svelte.ts';
+
+/**
+ * The packed form of heads handed out by {@link RemoteLayerTrainer.train} (or packed once for `classify`), so
+ * predicting with a head sends Float32Arrays, not millions of numbers cloned one by one. Weak: a head no longer
+ * held anywhere takes its packed copy with it.
+ */
+const packedHeads = new WeakMap<SerializedHead, PackedHead>();
+
+function packedOf(head: SerializedHead): PackedHead {
+  let packed = packedHeads.get(head);
+  if (packed === undefined) {
+    // Not transferred anywhere: these buffers stay usable for every later prediction.
+    packed = packHead(head).head;
+    packedHeads.set(head, packed);
+  }
+  return packed;
+}
 
 /** Trains heads with unfrozen layers of the model loaded in `model`, in the head worker behind `head`. */
 export class RemoteLayerTrainer implements LayerTrainer {
@@ -41,12 +60,15 @@ export class RemoteLayerTrainer implements LayerTrainer {
       signal,
       onEpoch,
     );
-    const head = reply.head;
+    const packed = reply.head;
+    // The core's plain arrays (results, head files, the try-it box), made in slices so no long task blocks the page.
+    const plain = await unpackHeadInSlices(packed);
+    packedHeads.set(plain, packed);
     return {
       parameterCount: reply.parameterCount,
-      predict: (rows) => this.#head.predictLayers(source, request, head, rows),
-      toJSON: () => head,
-      // The worker keeps nothing between requests: the weights live in `head`, here.
+      predict: (rows) => this.#head.predictLayers(source, request, packed, rows),
+      toJSON: () => plain,
+      // The worker keeps nothing between requests: the weights live in `packed` and `plain`, here.
       dispose: () => undefined,
     };
   }
@@ -84,7 +106,7 @@ export class RemoteLayerTrainer implements LayerTrainer {
     const layer = request.featureLayer - request.unfreeze;
     const states = await this.#model.embedTokens(texts, { layer, maxTokens }, signal);
     signal?.throwIfAborted();
-    return this.#head.predictLayers(source, request, head, states);
+    return this.#head.predictLayers(source, request, packedOf(head), states);
   }
 
   /** The loaded model's weights file, keyed by id, dtype and file hash, so another export is never mixed in. */

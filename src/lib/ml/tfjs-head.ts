@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { HeadDivergedError } from '../core/errors.ts';
 import { classWeights, validationSplit } from '../core/heads/training-data.ts';
 import { createRng, shuffle } from '../core/rng/rng.ts';
+import { assertPositiveInteger, dropoutMask, validateRegularisation } from './head-regularisation.ts';
 import {
   AdamW,
   decayFactors,
@@ -117,12 +118,6 @@ function abortError(signal: AbortSignal): Error {
     : new DOMException('Head training was cancelled.', 'AbortError');
 }
 
-function assertPositiveInteger(value: number, field: string): void {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`Head training option "${field}" must be a positive integer, got ${String(value)}.`);
-  }
-}
-
 function validateTrainingInputs(
   features: Float32Array[],
   labelIndices: number[],
@@ -173,35 +168,6 @@ function validateTrainingInputs(
   }
   validateRegularisation(options);
   return inputSize;
-}
-
-/** Checks the optional training settings (dropout, weight decay, validation and early stopping). */
-function validateRegularisation(options: HeadTrainingOptions): void {
-  const { dropout = 0, weightDecay = 0, validation = 0, patience } = options;
-  if (!(dropout >= 0 && dropout < 1)) {
-    throw new RangeError(`Head option "dropout" must be at least 0 and below 1, got ${String(dropout)}.`);
-  }
-  if (dropout > 0 && options.hidden === 0) {
-    throw new RangeError(
-      'Head option "dropout" applies to the hidden layer: set "hidden" above 0 or remove it.',
-    );
-  }
-  if (!(weightDecay >= 0) || !Number.isFinite(weightDecay)) {
-    throw new RangeError(
-      `Head option "weightDecay" must be 0 or a positive number, got ${String(weightDecay)}.`,
-    );
-  }
-  if (!(validation >= 0 && validation < 1)) {
-    throw new RangeError(
-      `Head option "validation" must be at least 0 and below 1, got ${String(validation)}.`,
-    );
-  }
-  if (patience !== undefined) {
-    assertPositiveInteger(patience, 'patience');
-    if (validation === 0) {
-      throw new RangeError('Head option "patience" (early stopping) needs a "validation" fraction above 0.');
-    }
-  }
 }
 
 /** Builds the head: optional hidden ReLU layer, then softmax over the classes. `seed` fixes the initial weights. */
@@ -391,11 +357,7 @@ function batchTensors(
     rowWeights: tf.tensor2d(rowWeights, [rows, 1]),
   };
   if (dropout) {
-    // Inverted dropout as tf.dropout does it: a unit is dropped with probability `rate`, the rest scaled up.
-    const keep = 1 / (1 - dropout.rate);
-    const mask = Float32Array.from({ length: rows * hidden }, () =>
-      dropout.rng() < dropout.rate ? 0 : keep,
-    );
+    const mask = dropoutMask(dropout.rng, dropout.rate, rows * hidden);
     tensors.dropoutMask = tf.tensor2d(mask, [rows, hidden]);
   }
   return tensors;

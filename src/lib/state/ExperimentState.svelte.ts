@@ -43,7 +43,7 @@ import {
   runLearningCurve,
 } from '../core/experiment/learning-curve.ts';
 import { keepRowsRaw } from '../clients/DataClient.svelte.ts';
-import { HeadClient, type ImportedHeadFile } from '../clients/HeadClient.svelte.ts';
+import { HeadClient, type HeadStatus, type ImportedHeadFile } from '../clients/HeadClient.svelte.ts';
 import {
   messageOf,
   ModelClient,
@@ -855,6 +855,22 @@ export class ExperimentState {
     );
   }
 
+  /**
+   * The head's status as the lab shows it: the head client's, except that a training the worker has finished is
+   * still 'training' while its run goes on (scored on the test split, intervals computed): 'done' only once the
+   * run's result is in. While a new run extracts features, the last run's status stays as it was.
+   */
+  get headStatus(): HeadStatus {
+    const status = this.head.status;
+    return status === 'done' && this.#headTraining ? 'training' : status;
+  }
+
+  /**
+   * Set once the running {@link trainHead} has started the head client's training, until the run is over: the
+   * client's status is then this run's, and its 'done' means the training ended, not the run.
+   */
+  #headTraining = $state(false);
+
   /** Extracts features (cached), trains the selected head in its worker, scores it on the test split. */
   async trainHead(): Promise<void> {
     const spec = $state.snapshot(this.headSpec);
@@ -870,6 +886,13 @@ export class ExperimentState {
     const controller = new AbortController();
     this.#headController = controller;
     this.activity = { kind: 'head', phase: 'features' };
+    this.#headTraining = false;
+    // The worker's training ends before the run does (scored, intervals computed): 'done' waits for the result.
+    const started = (): void => {
+      if (this.#headController === controller) this.#headTraining = true;
+    };
+    const trainer = new RemoteHeadTrainer(this.head);
+    const layerTrainer = new RemoteLayerTrainer(this.model, this.head);
     try {
       await runParts(
         { ...this.#parts(), prompts: [], heads: [spec] },
@@ -877,8 +900,18 @@ export class ExperimentState {
         { prompts: [], heads: [0] },
         {
           encoders: new RemoteEncoderProvider(this.model, { signal: controller.signal }),
-          trainer: new RemoteHeadTrainer(this.head),
-          layerTrainer: new RemoteLayerTrainer(this.model, this.head),
+          trainer: {
+            train: (...args) => {
+              started();
+              return trainer.train(...args);
+            },
+          },
+          layerTrainer: {
+            train: (...args) => {
+              started();
+              return layerTrainer.train(...args);
+            },
+          },
           cache: this.#cache,
           ahead: this.#parts(),
           ...this.#store(),
@@ -923,6 +956,7 @@ export class ExperimentState {
       if (this.#headController === controller) {
         this.#headController = undefined;
         this.activity = undefined;
+        this.#headTraining = false;
       }
     }
   }

@@ -408,11 +408,20 @@ export interface TrainLayersRequest extends Envelope<'train-layers'> {
   options: HeadTrainingOptions;
 }
 
+/**
+ * The 'trained' reply of `train-layers`: the weights packed as Float32Arrays, their buffers transferred (a head with
+ * unfrozen layers holds millions of values; see packed-head.ts).
+ */
+export interface TrainedLayersReply extends Omit<TrainedReply, 'head'> {
+  head: PackedHead;
+}
+
 /** Class probabilities of texts (their token states) under a head with unfrozen layers of the held model. */
 export interface PredictLayersRequest extends Envelope<'predict-layers'> {
   key: string;
   request: LayerTrainingRequest;
-  head: SerializedHead;
+  /** Packed: its Float32Arrays are copied whole by the structured clone (not transferred: the caller keeps them). */
+  head: PackedHead;
   texts: TextTokenStates[];
 }
 
@@ -506,7 +515,7 @@ export interface HeadWorkerMethods extends HeadFileMethods {
   train: { request: TrainRequest; result: TrainedReply; event: EpochEvent };
   predict: { request: PredictRequest; result: PredictedReply; event: never };
   'hold-layer-model': { request: HoldLayerModelRequest; result: LayerModelHeldReply; event: never };
-  'train-layers': { request: TrainLayersRequest; result: TrainedReply; event: EpochEvent };
+  'train-layers': { request: TrainLayersRequest; result: TrainedLayersReply; event: EpochEvent };
   'predict-layers': { request: PredictLayersRequest; result: PredictedReply; event: never };
 }
 

@@ -47,6 +47,7 @@ import {
   HEAD_EVENT_TYPES,
   type HeadWorkerMethods,
   type ModelWorkerMethods,
+  type PackedHead,
 } from '../../../src/lib/workers/protocol.ts';
 import { RpcClient, type Handlers } from '../../../src/lib/workers/rpc.ts';
 import { fakeModelWorker, headWorker, serveOverChannel } from './worker-harness.ts';
@@ -221,8 +222,22 @@ describe('heads with unfrozen layers over the workers', () => {
     const { model, head } = await clients();
     const before = tf.memory().numTensors;
     fileReads = 0;
+    const sent = watchHeadRequests() as { type: string; head?: PackedHead }[];
     const browser = await inBrowserWay(model, head);
     expect(fileReads).toBe(1);
+    // The weights crossed both ways as Float32Arrays: the trained reply's (transferred) and each prediction's.
+    const packedArrays = (packed: PackedHead | undefined) => [
+      ...(packed?.layers.flatMap((layer) => [layer.kernel, layer.bias]) ?? []),
+      ...(packed?.unfrozen?.weights.map((weight) => weight.values) ?? []),
+    ];
+    const received = packedArrays(head.result?.head as PackedHead);
+    expect(received.length).toBeGreaterThan(16);
+    expect(received.every((array) => array instanceof Float32Array && array.length > 0)).toBe(true);
+    const predictions = sent.filter((request) => request.type === 'predict-layers');
+    expect(predictions.length).toBeGreaterThan(0);
+    for (const request of predictions) {
+      expect(packedArrays(request.head).every((array) => array instanceof Float32Array)).toBe(true);
+    }
     // Every tensor of the training and the predictions released (the handlers run on this thread's tfjs).
     expect(tf.memory().numTensors).toBe(before);
 

@@ -2,7 +2,9 @@
  * @file Training with unfrozen layers (src/lib/ml/unfreeze) on the tiny-bert fixture: the encoder's token-level
  * states feed one unfrozen layer, training lowers the loss and changes that layer's weights, parameter counts
  * match a hand count (tiny-bert and the real Universal Sentence Encoder Lite), a quantized layer is refused with
- * the reason, and tfjs memory returns to where it was.
+ * the reason, and tfjs memory returns to where it was. Every head setting works with unfrozen layers as on frozen
+ * features: weight decay (head kernels and layer matrices, not vectors), early stopping restoring the best epoch,
+ * class weights, a validation slice never trained on, seeded dropout.
  */
 import * as tf from '@tensorflow/tfjs';
 import onnxProto from 'onnx-proto';
@@ -10,12 +12,19 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_FIXTURES_DIR } from '../../../scripts/fixtures/make-fixtures.ts';
-import type { Encoder, EpochReport, TextTokenStates } from '../../../src/lib/core/ports.ts';
+import { validationSplit } from '../../../src/lib/core/heads/training-data.ts';
+import type {
+  Encoder,
+  EpochReport,
+  HeadTrainingOptions,
+  SerializedHead,
+  TextTokenStates,
+} from '../../../src/lib/core/ports.ts';
 import { loadEncoder } from '../../../src/lib/ml/transformers-adapter.ts';
 import { layerStackOfGraph } from '../../../src/lib/ml/unfreeze/layer-parameters.ts';
 import { UntrainableModelError } from '../../../src/lib/ml/unfreeze/onnx-tensors.ts';
 import { buildTopLayers, loadUnfrozenWeights } from '../../../src/lib/ml/unfreeze/top-layers.ts';
-import { trainUnfrozen } from '../../../src/lib/ml/unfreeze/train.ts';
+import { trainUnfrozen, unfrozenHeadFromJSON } from '../../../src/lib/ml/unfreeze/train.ts';
 import { ensureUseLite } from '../../helpers/use-lite.ts';
 
 const { onnx } = onnxProto;
@@ -146,6 +155,52 @@ describe('training one unfrozen tiny-bert layer with a head', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('packs the same weights as toJSON into Float32Arrays of their own: transferring them leaves the head intact', async () => {
+    const before = tf.memory().numTensors;
+    const head = await trainUnfrozen(
+      buildTopLayers(bytes, { featureLayer: 4, unfreeze: 1, pooling: 'mean', modelId: 'tiny-bert' }),
+      states,
+      TEXTS.map(([, label]) => label),
+      2,
+      { hidden: 4, epochs: 2, learningRate: 0.01, seed: 1, batchSize: 4 },
+    );
+    try {
+      const plain = head.toJSON();
+      const expected = await head.predict(states);
+      const packed = head.toPacked();
+      const arrays = [
+        ...packed.layers.flatMap((layer) => [layer.kernel, layer.bias]),
+        ...packed.unfrozen.weights.map((weight) => weight.values),
+      ];
+      expect(arrays.every((array) => array instanceof Float32Array)).toBe(true);
+      expect(new Set(arrays.map((array) => array.buffer)).size).toBe(arrays.length);
+      // Moved away as postMessage moves them: the packed arrays are emptied, the head's tensors are not.
+      const moved = structuredClone(packed, { transfer: arrays.map((array) => array.buffer as ArrayBuffer) });
+      expect(arrays.every((array) => array.length === 0)).toBe(true);
+      expect(head.toJSON()).toEqual(plain);
+      expect(await head.predict(states)).toEqual(expected);
+      expect(moved.unfrozen.weights.map((weight) => Array.from(weight.values))).toEqual(
+        plain.unfrozen!.weights.map((weight) => weight.values),
+      );
+      expect(moved.layers.map((layer) => [Array.from(layer.kernel), Array.from(layer.bias)])).toEqual(
+        plain.layers.map((layer) => [layer.kernel, layer.bias]),
+      );
+      // A packed head rebuilds the same head as the plain one.
+      const rebuilt = unfrozenHeadFromJSON(
+        buildTopLayers(bytes, { featureLayer: 4, unfreeze: 1, pooling: 'mean', modelId: 'tiny-bert' }),
+        moved,
+      );
+      try {
+        expect(await rebuilt.predict(states)).toEqual(expected);
+      } finally {
+        rebuilt.dispose();
+      }
+    } finally {
+      head.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('marks each weight with the layer reading it, and refuses a saved weight marked with another', () => {
     const before = tf.memory().numTensors;
     const layers = buildTopLayers(bytes, {
@@ -259,6 +314,191 @@ describe('training one unfrozen tiny-bert layer with a head', () => {
     expect(() =>
       buildTopLayers(bytes, { featureLayer: 2, unfreeze: 3, pooling: 'mean', modelId: 'tiny-bert' }),
     ).toThrow(/unfreeze must be 1\.\.2/);
+  });
+
+  describe('every head setting', () => {
+    const LABELS = TEXTS.map(([, label]) => label);
+    const BASE: HeadTrainingOptions = { hidden: 8, epochs: 4, learningRate: 0.01, seed: 1, batchSize: 4 };
+    const layersOf = () =>
+      buildTopLayers(bytes, { featureLayer: 4, unfreeze: 1, pooling: 'mean', modelId: 'tiny-bert' });
+
+    /** Trains on `texts` (default: all eight), returns the epochs, weights and held-out probabilities, disposes. */
+    async function run(
+      options: Partial<HeadTrainingOptions>,
+      texts: TextTokenStates[] = states,
+      labels: number[] = LABELS,
+      predictOn: TextTokenStates[] = [],
+    ) {
+      const reports: EpochReport[] = [];
+      const head = await trainUnfrozen(layersOf(), texts, labels, 2, { ...BASE, ...options }, (report) =>
+        reports.push(report),
+      );
+      try {
+        return { reports, weights: head.toJSON(), probabilities: await head.predict(predictOn) };
+      } finally {
+        head.dispose();
+      }
+    }
+
+    /** Every weight of a serialized head by name: head layers as `head.<i>.kernel|bias`, then the layers'. */
+    function weightsByName(head: SerializedHead): Map<string, { values: number[]; rank: number }> {
+      const byName = new Map<string, { values: number[]; rank: number }>();
+      head.layers.forEach((layer, i) => {
+        byName.set(`head.${i}.kernel`, { values: layer.kernel, rank: 2 });
+        byName.set(`head.${i}.bias`, { values: layer.bias, rank: 1 });
+      });
+      for (const weight of head.unfrozen?.weights ?? []) {
+        byName.set(weight.name, { values: weight.values, rank: weight.shape.length });
+      }
+      return byName;
+    }
+
+    it('weight decay shrinks the head’s kernels and the layers’ matrices by their own rates, not biases or norms', async () => {
+      const before = tf.memory().numTensors;
+      // One step (8 texts, batch 8): the same gradient with and without decay, then × (1 − rate · decay).
+      const step = { hidden: 0, epochs: 1, batchSize: 8, learningRate: 1e-3, layerLearningRate: 1e-4 };
+      const plain = weightsByName((await run(step)).weights);
+      const decayed = weightsByName((await run({ ...step, weightDecay: 100 })).weights);
+      expect(tf.memory().numTensors).toBe(before);
+      const ratios = { head: [] as number[], layerMatrices: [] as number[], vectors: [] as number[] };
+      for (const [name, { values, rank }] of plain) {
+        const shrunk = decayed.get(name)!.values;
+        const group =
+          rank === 1 ? ratios.vectors : name.startsWith('head.') ? ratios.head : ratios.layerMatrices;
+        values.forEach((value, i) => {
+          if (Math.abs(value) > 1e-3) group.push((shrunk[i] ?? NaN) / value);
+        });
+      }
+      expect(ratios.head.length).toBeGreaterThan(0);
+      expect(ratios.layerMatrices.length).toBeGreaterThan(1000);
+      expect(ratios.vectors.length).toBeGreaterThan(100);
+      // Head: 1 − 1e-3 · 100 = 0.9; layers: 1 − 1e-4 · 100 = 0.99; biases and layer norms: untouched.
+      for (const ratio of ratios.head) expect(ratio).toBeCloseTo(0.9, 5);
+      for (const ratio of ratios.layerMatrices) expect(ratio).toBeCloseTo(0.99, 5);
+      for (const ratio of ratios.vectors) expect(ratio).toBe(1);
+    });
+
+    it('early stopping stops after `patience` epochs without a better validation loss, keeping the best epoch’s head and layers', async () => {
+      const before = tf.memory().numTensors;
+      const options = {
+        epochs: 60,
+        learningRate: 0.05,
+        layerLearningRate: 0.01,
+        validation: 0.25,
+        patience: 2,
+      };
+      const held = validationSplit(LABELS, options.validation, BASE.seed).validation;
+      const { reports, probabilities } = await run(
+        options,
+        states,
+        LABELS,
+        held.map((index) => states[index]!),
+      );
+      expect(tf.memory().numTensors).toBe(before);
+      expect(reports.length).toBeLessThan(60);
+      const losses = reports.map((report) => report.valLoss!);
+      const bestAt = losses.indexOf(Math.min(...losses));
+      expect(reports.length - 1 - bestAt).toBe(2);
+      // The returned head's loss on the validation texts is the best epoch's, not the last one's.
+      const heldLoss =
+        held.reduce((sum, index, row) => sum - Math.log(probabilities[row]![LABELS[index]!]!), 0) /
+        held.length;
+      expect(heldLoss).toBeCloseTo(losses[bestAt]!, 4);
+      expect(Math.abs(heldLoss - losses.at(-1)!)).toBeGreaterThan(1e-3);
+      const without = await run({ ...options, epochs: reports.length + 3, patience: undefined });
+      expect(without.reports).toHaveLength(reports.length + 3);
+    });
+
+    it('weighs each example’s loss by its class weight, as computed by hand', async () => {
+      // Four examples of class 0, two of class 1: balanced weights 6 / (2 · 4) = 0.75 and 6 / (2 · 2) = 1.5.
+      const texts = states.slice(0, 6);
+      const labels = LABELS.slice(0, 6);
+      const weights = [0.75, 1.5];
+      // One step at a negligible rate: the epoch's loss (from the logits before the step) is that of the head
+      // as predicted after it, to far below the precision checked.
+      const still = { hidden: 0, epochs: 1, batchSize: 6, learningRate: 1e-9, layerLearningRate: 1e-9 };
+      const none = await run(still, texts, labels, texts);
+      const balanced = await run({ ...still, classWeights: 'balanced' }, texts, labels, texts);
+      const crossEntropy = none.probabilities.map((row, i) => -Math.log(row[labels[i]!]!));
+      const mean = crossEntropy.reduce((a, b) => a + b, 0) / 6;
+      const weighted = crossEntropy.reduce((sum, value, i) => sum + weights[labels[i]!]! * value, 0) / 6;
+      expect(Math.abs(weighted - mean)).toBeGreaterThan(1e-3);
+      expect(none.reports[0]!.loss).toBeCloseTo(mean, 5);
+      expect(balanced.reports[0]!.loss).toBeCloseTo(weighted, 5);
+    });
+
+    it('never trains on the validation rows: other states there change the validation loss, not one weight', async () => {
+      const options: Partial<HeadTrainingOptions> = {
+        validation: 0.25,
+        dropout: 0.3,
+        weightDecay: 0.01,
+        classWeights: 'balanced',
+      };
+      const held = new Set(validationSplit(LABELS, 0.25, BASE.seed).validation);
+      expect(held.size).toBe(2);
+      // Each held-out text gets the token states of a text of the other class.
+      const swapped = states.map((text, i) => (held.has(i) ? states[(i + 4) % 8]! : text));
+      const first = await run(options);
+      const second = await run(options, swapped);
+      expect(second.weights).toEqual(first.weights);
+      expect(second.reports.map(({ loss, accuracy }) => ({ loss, accuracy }))).toEqual(
+        first.reports.map(({ loss, accuracy }) => ({ loss, accuracy })),
+      );
+      for (const report of first.reports) {
+        expect(report.valLoss).toBeGreaterThan(0);
+        expect(report.valAccuracy).toBeGreaterThanOrEqual(0);
+        expect(report.valAccuracy).toBeLessThanOrEqual(1);
+      }
+      expect(second.reports.at(-1)!.valLoss).not.toBeCloseTo(first.reports.at(-1)!.valLoss!, 3);
+    });
+
+    it('gives the same result for the same seed with every setting on; dropout and the seed change it', async () => {
+      const before = tf.memory().numTensors;
+      const options: Partial<HeadTrainingOptions> = {
+        epochs: 5,
+        dropout: 0.3,
+        weightDecay: 0.01,
+        validation: 0.25,
+        patience: 2,
+        classWeights: 'balanced',
+      };
+      const first = await run(options, states, LABELS, states);
+      const second = await run(options, states, LABELS, states);
+      expect(second).toEqual(first);
+      const noDropout = await run({ ...options, dropout: 0 });
+      expect(noDropout.weights.layers[0]!.kernel).not.toEqual(first.weights.layers[0]!.kernel);
+      const otherSeed = await run({ ...options, seed: 2 });
+      expect(otherSeed.weights.layers[0]!.kernel).not.toEqual(first.weights.layers[0]!.kernel);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+
+    it('releases every tensor on cancel while keeping a best epoch', async () => {
+      const before = tf.memory().numTensors;
+      const controller = new AbortController();
+      const training = trainUnfrozen(
+        layersOf(),
+        states,
+        LABELS,
+        2,
+        { ...BASE, epochs: 50, dropout: 0.2, weightDecay: 0.01, validation: 0.25, patience: 10 },
+        (report) => {
+          if (report.epoch === 2) controller.abort(new Error('stopped by the test'));
+        },
+        controller.signal,
+      );
+      await expect(training).rejects.toThrow('stopped by the test');
+      expect(tf.memory().numTensors).toBe(before);
+    });
+
+    it('refuses settings the frozen-feature head refuses, with the same words', async () => {
+      const before = tf.memory().numTensors;
+      await expect(run({ hidden: 0, dropout: 0.5 })).rejects.toThrow(/"dropout" applies to the hidden layer/);
+      await expect(run({ patience: 2 })).rejects.toThrow(
+        /"patience" \(early stopping\) needs a "validation"/,
+      );
+      await expect(run({ weightDecay: -1 })).rejects.toThrow(/"weightDecay" must be 0 or a positive number/);
+      expect(tf.memory().numTensors).toBe(before);
+    });
   });
 });
 

@@ -208,6 +208,33 @@ describe('ExperimentState runs', () => {
     ]);
   });
 
+  it('shows the head as done only once its run’s result is in, not when the worker finishes training', async () => {
+    /** What the lab showed the moment the head worker's training resolved: the run is scored after it. */
+    const seen: { client: string; lab: string; headRuns: number }[] = [];
+    class WatchedHeadClient extends HeadClient {
+      override async train(...args: Parameters<HeadClient['train']>): ReturnType<HeadClient['train']> {
+        const reply = await super.train(...args);
+        seen.push({
+          client: this.status,
+          lab: lab.headStatus,
+          headRuns: lab.runs.filter((run) => run.kind === 'head').length,
+        });
+        return reply;
+      }
+    }
+    const lab = new ExperimentState(
+      new ModelClient(() => serveModel(fakeModelWorker().handlers)),
+      new WatchedHeadClient(serveHead),
+    );
+    labs.push(lab);
+    await lab.loadModel(lab.experiment.model, AUTO);
+    lab.updateHead({ epochs: 2 });
+    await lab.trainHead();
+    expect(seen).toEqual([{ client: 'done', lab: 'training', headRuns: 0 }]);
+    expect(lab.headStatus).toBe('done');
+    expect(lab.runs.filter((run) => run.kind === 'head')).toHaveLength(1);
+  });
+
   it('stops feature extraction on cancel without an error, and runs again afterwards', async () => {
     let release: () => void = () => undefined;
     let reached: () => void = () => undefined;

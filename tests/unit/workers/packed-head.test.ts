@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { SerializedHead } from '../../../src/lib/core/ports.ts';
-import { packHead, unpackHead } from '../../../src/lib/workers/packed-head.ts';
+import {
+  packedBuffers,
+  packHead,
+  unpackHead,
+  unpackHeadInSlices,
+} from '../../../src/lib/workers/packed-head.ts';
 
 /** A hidden head with unfrozen layers; every value float32 (as tfjs gives them), one weight without a layer mark. */
 function head(): SerializedHead {
@@ -42,5 +47,30 @@ describe('packed heads', () => {
     const moved = structuredClone(packed, { transfer });
     expect(transfer.every((buffer) => buffer.byteLength === 0)).toBe(true);
     expect(unpackHead(moved)).toEqual(head());
+  });
+
+  it('name the buffers of a packed head once each, for a reply’s transfer list', () => {
+    const { head: packed, transfer } = packHead(head());
+    expect(new Set(packedBuffers(packed))).toEqual(new Set(transfer));
+    const shared = new Float32Array(4);
+    const twice = {
+      ...packed,
+      layers: [{ kernel: shared, kernelShape: [1, 4] as [number, number], bias: shared }],
+    };
+    const { unfrozen: _unfrozen, ...frozen } = twice;
+    expect(packedBuffers(frozen)).toEqual([shared.buffer]);
+  });
+
+  it('unpack in slices to the same plain head, pausing between slices of at most the given size', async () => {
+    const { head: packed } = packHead(head());
+    // 6 + 2 + 4 + 2 head values, 9 + 3 layer values: 26 values in slices of 4.
+    let pauses = 0;
+    const sliced = await unpackHeadInSlices(packed, 4, async () => {
+      pauses++;
+    });
+    expect(sliced).toEqual(unpackHead(packed));
+    expect(sliced).toEqual(head());
+    expect(pauses).toBe(Math.ceil(26 / 4) - 1);
+    expect(await unpackHeadInSlices(packed)).toEqual(head());
   });
 });

@@ -5,7 +5,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Pooling } from '../../core/experiment/types.ts';
-import type { UnfrozenLayersWeights } from '../../core/ports.ts';
 import { elementTypes } from '../onnx-graph/element-types.ts';
 import { layerOutputsOfGraph } from '../onnx-graph/layer-outputs.ts';
 import { decodeGraph, type GraphProto } from '../onnx-graph/model-proto.ts';
@@ -187,12 +186,31 @@ export function buildTopLayersOfGraph(graph: GraphProto, options: TopLayersOptio
   };
 }
 
+/** Weight values as plain numbers (a head file, the core's `SerializedHead`) or as sent between threads. */
+export type WeightValues = readonly number[] | Float32Array;
+
+/** The core's `UnfrozenLayersWeights`, whose values may also be Float32Arrays (a packed head from another thread). */
+export interface UnfrozenWeightsInput {
+  fromLayer: number;
+  toLayer: number;
+  weights: readonly { name: string; shape: readonly number[]; values: WeightValues; layer?: number }[];
+}
+
+/** Whether every value is a finite number (a loop: no copy of millions of values). */
+export function allFinite(values: WeightValues): boolean {
+  for (let index = 0; index < values.length; index++) {
+    if (!Number.isFinite(values[index])) return false;
+  }
+  return true;
+}
+
 /**
- * Puts saved weights (a head file's `unfrozen`) into freshly built layers of the same model and layers.
+ * Puts saved weights (a head file's `unfrozen`, or a packed head's) into freshly built layers of the same model and
+ * layers.
  * @throws TypeError naming the first weight that is missing, extra, of another shape or not finite, or layers that
  *   differ from the saved ones.
  */
-export function loadUnfrozenWeights(layers: TopLayers, saved: UnfrozenLayersWeights): void {
+export function loadUnfrozenWeights(layers: TopLayers, saved: UnfrozenWeightsInput): void {
   const fail = (detail: string): never => {
     throw new TypeError(`Invalid unfrozen layers: ${detail}`);
   };
@@ -218,11 +236,12 @@ export function loadUnfrozenWeights(layers: TopLayers, saved: UnfrozenLayersWeig
         `weight "${name}" has shape [${weight.shape.join(', ')}], the model's is [${variable.shape.join(', ')}].`,
       );
     }
-    if (!weight.values.every((value) => Number.isFinite(value)))
-      fail(`weight "${name}" holds non-finite values.`);
+    if (!allFinite(weight.values)) fail(`weight "${name}" holds non-finite values.`);
   }
   for (const [name, variable] of layers.variables) {
-    const weight = byName.get(name) as UnfrozenLayersWeights['weights'][number];
-    tf.tidy(() => variable.assign(tf.tensor(weight.values, weight.shape, 'float32')));
+    const weight = byName.get(name) as UnfrozenWeightsInput['weights'][number];
+    tf.tidy(() =>
+      variable.assign(tf.tensor(weight.values as Float32Array | number[], [...weight.shape], 'float32')),
+    );
   }
 }
