@@ -4,7 +4,6 @@ import { defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 import { securityHeaders } from './scripts/vite/security-headers.ts';
 import { serveModels } from './scripts/vite/serve-models.ts';
-import { tfjsWasmThreads } from './scripts/vite/tfjs-wasm-threads.ts';
 import { ISOLATION_HEADERS } from './src/offline/csp.ts';
 
 /**
@@ -28,8 +27,6 @@ export default defineConfig({
     // Node unit tests drive the rune classes as the page does: client code (proxies, effects), not SSR output.
     svelte(process.env.VITEST ? { dynamicCompileOptions: () => ({ generate: 'client' }) } : {}),
     serveModels(),
-    // Threaded tfjs WASM for the head worker: its pthread scripts as files of the build (also in worker.plugins).
-    tfjsWasmThreads(),
     // Content-Security-Policy headers (dev, preview) and meta tag (build): src/offline/csp.ts.
     securityHeaders(),
     // Offline after the first visit: a Workbox service worker (src/sw.ts) precaching the build. Off in dev.
@@ -64,7 +61,7 @@ export default defineConfig({
   ],
   server: { headers: isolationHeaders },
   preview: { headers: isolationHeaders },
-  worker: { format: 'es', plugins: () => [tfjsWasmThreads()] },
+  worker: { format: 'es' },
   // Scan the workers too, so the dev server pre-bundles transformers.js and tfjs up front instead of
   // discovering them on first use and reloading the page mid-run.
   optimizeDeps: { entries: ['index.html', 'src/lib/workers/*.worker.ts'] },

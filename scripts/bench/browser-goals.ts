@@ -329,19 +329,19 @@ async function benchPageGoals(
       async () => {
         const { texts, labels, labelNames } = benchTexts('spam-assassin', 120);
         log(`P3 browser ${main.name}: ${texts.length} examples, ${P3_ROUNDS} rounds per head`);
-        const result = await benchCall<{
-          heads: { a: number; b: number }[][];
-          coldTrainMs: number[];
-          threads?: number;
-        }>(page, 'p3', {
-          model: main.name,
-          pooling: main.pooling,
-          texts,
-          labels,
-          classes: labelNames.length,
-          heads: heads.map((head) => head.options),
-          rounds: P3_ROUNDS,
-        });
+        const result = await benchCall<{ heads: { a: number; b: number }[][]; coldTrainMs: number[] }>(
+          page,
+          'p3',
+          {
+            model: main.name,
+            pooling: main.pooling,
+            texts,
+            labels,
+            classes: labelNames.length,
+            heads: heads.map((head) => head.options),
+            rounds: P3_ROUNDS,
+          },
+        );
         return heads.map((head, index) => {
           const rounds = result.heads[index] ?? [];
           return evaluateGoal(named(head.spec, main), roundRatios(rounds, 'a'), {
@@ -351,7 +351,6 @@ async function benchPageGoals(
               trainMs: rounds.map((entry) => round(entry.a, 1)),
               extractMs: rounds.map((entry) => round(entry.b, 1)),
               coldTrainMs: round(result.coldTrainMs[index] ?? Number.NaN, 1),
-              threads: result.threads ?? null,
             },
           });
         });

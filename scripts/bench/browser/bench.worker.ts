@@ -233,7 +233,7 @@ async function p3(args: {
       const measured = await interleave(train, embed, 1, args.rounds);
       results.push(measured.pairs);
     }
-    return { heads: results, coldTrainMs, threads: await head.wasmThreadCount() };
+    return { heads: results, coldTrainMs };
   } finally {
     await encoder.dispose();
   }

@@ -21,7 +21,6 @@ import {
   type HeadBatch,
   type HeadLayout,
 } from './head-step.ts';
-import { tfjsWasmThreadsUsable } from './tfjs-threads-mark.ts';
 import type {
   EpochReport,
   HeadTrainer,
@@ -58,9 +57,6 @@ export interface TfjsHeadTrainer extends HeadTrainer {
 /** Rows per `predict` call, to bound the memory of one forward pass. */
 const PREDICT_BATCH = 512;
 
-/** Most threads threaded tfjs WASM gets: a head's products are small, so more threads would mostly wait. */
-const MAX_WASM_THREADS = 4;
-
 /** The backend selected so far, and the promise that finishes switching to it. tfjs holds one global backend. */
 let activeBackend: { name: HeadBackend; ready: Promise<void> } | undefined;
 
@@ -83,14 +79,8 @@ async function switchBackend(options: HeadBackendOptions): Promise<void> {
   if (options.backend === 'wasm') {
     // Imported lazily so Node (cpu) never registers the WASM backend, which would outrank cpu.
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    // Threads only where the build serves tfjs's pthread scripts as files (scripts/vite/tfjs-wasm-threads.ts) and
-    // the scope is cross-origin isolated; tfjs's own blob: pthread scripts fail in a minified build.
-    if (tfjsWasmThreadsUsable()) {
-      // tfjs's default is half the logical cores (one on a 2-core machine): use them all, as onnxruntime-web does.
-      wasm.setThreadsCount(Math.max(1, Math.min(MAX_WASM_THREADS, navigator.hardwareConcurrency || 1)));
-    } else {
-      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    }
+    // Threaded tfjs WASM rebuilds its workers from minified source and hangs in production builds (NOTES.md).
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     if (options.wasmPaths !== undefined) {
       wasm.setWasmPaths(options.wasmPaths as Parameters<typeof wasm.setWasmPaths>[0]);
     }
@@ -680,16 +670,6 @@ export async function headFromJSON(
 ): Promise<TrainedHead> {
   await ensureBackend(options);
   return rebuildHead(serialized);
-}
-
-/**
- * Threads the tfjs WASM backend runs on once started: 1 single-threaded, 2 or more with threads (browser builds
- * that serve tfjs's pthread scripts, cross-origin isolated); undefined while another backend (or none) is active.
- */
-export async function wasmThreadCount(): Promise<number | undefined> {
-  if (tf.getBackend() !== 'wasm') return undefined;
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  return wasm.getThreadsCount();
 }
 
 /** Live tensor count of the tfjs engine, for leak checks in tests. */
