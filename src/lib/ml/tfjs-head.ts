@@ -80,7 +80,9 @@ async function switchBackend(options: HeadBackendOptions): Promise<void> {
   if (options.backend === 'wasm') {
     // Imported lazily so Node (cpu) never registers the WASM backend, which would outrank cpu.
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    // Threaded tfjs WASM rebuilds its workers from minified source and hangs in production builds (NOTES.md).
+    // Single-threaded. Threaded tfjs WASM starts its pthreads from blob: scripts (refused by the app's CSP; one is
+    // the factory's minified source text) and caps its pool at half the cores; made to start with 2 threads (the
+    // reverted scripts/vite/tfjs-wasm-threads.ts), it trained a hidden head 2.4x slower on the 2-core machine.
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     if (options.wasmPaths !== undefined) {
       wasm.setWasmPaths(options.wasmPaths as Parameters<typeof wasm.setWasmPaths>[0]);
