@@ -16,11 +16,13 @@ export const UI_TIMEOUT_MS = 60_000;
 /** The fixture model every test loads. */
 export const FIXTURE_MODEL_ID = 'fixtures/tiny-bert';
 
-/** Clicks a tab and returns its (now visible) panel. */
+/** Clicks a tab and returns its (now visible, fully mounted) panel. */
 export async function openTab(page: Page, id: string): Promise<Locator> {
   await page.getByTestId(`tab-${id}`).click({ timeout: UI_TIMEOUT_MS });
   const panel = page.getByTestId(`panel-${id}`);
   await panel.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  // A lab that mounts in steps (shared/after-paint.ts) marks itself until its last part is in.
+  await panel.locator('[data-staging]').waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
   return panel;
 }
 

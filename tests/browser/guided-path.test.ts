@@ -174,6 +174,8 @@ describe('guided path on the real default model', () => {
   test('step 5: the answer, the eight aspects and the learning curve complete the path', async () => {
     const panel = page.getByTestId('panel-compare');
     await panel.getByTestId('compare-answer').waitFor({ timeout: UI_TIMEOUT_MS });
+    // The comparison mounts in steps (shared/after-paint.ts) and marks itself until the last one.
+    await panel.locator('[data-staging]').waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
     await expect(panel.getByTestId('article-row').count()).resolves.toBe(8);
     await panel.getByTestId('curve-run').click();
     await page

@@ -1,12 +1,15 @@
 /**
  * @file The persistent feature cache as the UI sees it: the IndexedDB store the orchestrator reads through
- * (storage/feature-cache.ts), its size, and the notice of anything that kept features from being cached.
+ * (storage/feature-cache.ts), its size, and the notice of anything that kept features from being cached. Where
+ * the page can start workers the store runs in one (storage/worker-feature-cache.ts), so hashing texts and
+ * IndexedDB requests never take the page's main thread.
  */
 import {
   IndexedDbFeatureCache,
   type FeatureCacheOptions,
   type FeatureCacheSize,
 } from '../storage/feature-cache.ts';
+import { createFeatureCacheWorker, WorkerFeatureCache } from '../storage/worker-feature-cache.ts';
 
 /** The feature cache of this page, with rune state for the panel that shows it. */
 export class FeatureCacheState {
@@ -14,18 +17,23 @@ export class FeatureCacheState {
   size = $state.raw<FeatureCacheSize | undefined>(undefined);
   /** Why features were not cached (a full quota, no IndexedDB), until the cache is cleared. */
   notice = $state<string | undefined>(undefined);
-  readonly store: IndexedDbFeatureCache;
+  readonly store: IndexedDbFeatureCache | WorkerFeatureCache;
 
+  /** A store with its own clock (`now`, tests) stays on this thread, as where no worker can start. */
   constructor(options: Omit<FeatureCacheOptions, 'onNotice' | 'onSize'> = {}) {
-    this.store = new IndexedDbFeatureCache({
-      ...options,
-      onNotice: (message) => {
+    const reports = {
+      onNotice: (message: string) => {
         this.notice = message;
       },
-      onSize: (size) => {
+      onSize: (size: FeatureCacheSize) => {
         this.size = size;
       },
-    });
+    };
+    const { now, ...workerOptions } = options;
+    this.store =
+      now !== undefined || typeof Worker !== 'function'
+        ? new IndexedDbFeatureCache({ ...options, ...reports })
+        : new WorkerFeatureCache({ ...workerOptions, ...reports, createWorker: createFeatureCacheWorker });
   }
 
   /** The size limit, in bytes. */

@@ -23,6 +23,7 @@ import {
   applyTextTemplate,
   argmax,
   classifyBySimilarity,
+  classifyBySimilarityCooperative,
   labelTexts,
   meanVector,
 } from '../prompts/similarity.ts';
@@ -196,7 +197,8 @@ export async function runSimilarityPrompt(input: SimilarityPromptInput): Promise
   }
 
   const inferStart = now();
-  let predictions = classifyBySimilarity(testVectors, labelVectors, labels, ids);
+  // In short tasks: on the page's main thread a large test split is scored without blocking it.
+  let predictions = await classifyBySimilarityCooperative(testVectors, labelVectors, labels, ids);
   if (bias !== undefined) {
     const cosines = predictions.map((prediction) =>
       labels.map((label) => prediction.scores[label] as number),

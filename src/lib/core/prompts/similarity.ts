@@ -5,6 +5,7 @@
 import { ExperimentError, fieldPath, quoteList } from '../errors.ts';
 import type { Prediction, SimilarityPrompt } from '../experiment/types.ts';
 import { emptyRecord } from '../records.ts';
+import { COOPERATIVE_SLICE_MS, nextTask } from '../stats/uncertainty.ts';
 
 /** The placeholder a similarity template must contain. */
 export const LABEL_PLACEHOLDER = '{label}';
@@ -129,6 +130,58 @@ export function argmax(values: readonly number[]): number {
   return best;
 }
 
+/** Sum of squares of a vector's components, in index order (as {@link cosine} accumulates it). */
+function squaredNorm(vector: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < vector.length; i++) {
+    const x = vector[i] as number;
+    sum += x * x;
+  }
+  return sum;
+}
+
+/**
+ * One text's prediction: exactly {@link cosine} against each label vector (the same sums in the same order),
+ * with the label vectors' squared norms computed once for all texts.
+ */
+function classifyOne(
+  vector: Float32Array,
+  id: string,
+  labelVectors: readonly Float32Array[],
+  labelNorms: readonly number[],
+  labels: readonly string[],
+): Prediction {
+  const norm = squaredNorm(vector);
+  const similarities = labelVectors.map((labelVector, k) => {
+    if (labelVector.length !== vector.length) {
+      throw new RangeError(`Cannot compare vectors of lengths ${vector.length} and ${labelVector.length}.`);
+    }
+    let dot = 0;
+    for (let i = 0; i < vector.length; i++) dot += (vector[i] as number) * (labelVector[i] as number);
+    const labelNorm = labelNorms[k] as number;
+    return norm === 0 || labelNorm === 0 ? 0 : dot / Math.sqrt(norm * labelNorm);
+  });
+  const scores = emptyRecord<number>();
+  labels.forEach((label, k) => {
+    scores[label] = similarities[k] as number;
+  });
+  return { id, label: labels[argmax(similarities)] as string, scores };
+}
+
+function checkClassifyShapes(
+  textVectors: readonly Float32Array[],
+  labelVectors: readonly Float32Array[],
+  labels: readonly string[],
+  ids: readonly string[],
+): void {
+  if (labelVectors.length !== labels.length) {
+    throw new RangeError(`Got ${labelVectors.length} label vectors for ${labels.length} labels.`);
+  }
+  if (ids.length !== textVectors.length) {
+    throw new RangeError(`Got ${ids.length} ids for ${textVectors.length} text vectors.`);
+  }
+}
+
 /**
  * Classifies each text vector by its most similar label vector. Scores are the cosine per label.
  * @param labelVectors One (averaged) vector per label, in `labels` order.
@@ -140,18 +193,38 @@ export function classifyBySimilarity(
   labels: readonly string[],
   ids: readonly string[],
 ): Prediction[] {
-  if (labelVectors.length !== labels.length) {
-    throw new RangeError(`Got ${labelVectors.length} label vectors for ${labels.length} labels.`);
+  checkClassifyShapes(textVectors, labelVectors, labels, ids);
+  const labelNorms = labelVectors.map(squaredNorm);
+  return textVectors.map((vector, i) =>
+    classifyOne(vector, ids[i] as string, labelVectors, labelNorms, labels),
+  );
+}
+
+/**
+ * {@link classifyBySimilarity}, the same predictions, computed in slices of at most about `sliceMs` with a new
+ * task before each (as the bootstrap, `bootstrapIntervalsCooperative`): on the app's main thread scoring a large
+ * test split never blocks input or painting for long.
+ * @throws RangeError (as a rejection) like classifyBySimilarity.
+ */
+export async function classifyBySimilarityCooperative(
+  textVectors: readonly Float32Array[],
+  labelVectors: readonly Float32Array[],
+  labels: readonly string[],
+  ids: readonly string[],
+  sliceMs = COOPERATIVE_SLICE_MS,
+): Promise<Prediction[]> {
+  checkClassifyShapes(textVectors, labelVectors, labels, ids);
+  const labelNorms = labelVectors.map(squaredNorm);
+  const predictions: Prediction[] = [];
+  while (predictions.length < textVectors.length) {
+    await nextTask();
+    const sliceEnd = performance.now() + sliceMs;
+    do {
+      const i = predictions.length;
+      predictions.push(
+        classifyOne(textVectors[i] as Float32Array, ids[i] as string, labelVectors, labelNorms, labels),
+      );
+    } while (predictions.length < textVectors.length && performance.now() < sliceEnd);
   }
-  if (ids.length !== textVectors.length) {
-    throw new RangeError(`Got ${ids.length} ids for ${textVectors.length} text vectors.`);
-  }
-  return textVectors.map((vector, i) => {
-    const similarities = labelVectors.map((labelVector) => cosine(vector, labelVector));
-    const scores = emptyRecord<number>();
-    labels.forEach((label, k) => {
-      scores[label] = similarities[k] as number;
-    });
-    return { id: ids[i] as string, label: labels[argmax(similarities)] as string, scores };
-  });
+  return predictions;
 }

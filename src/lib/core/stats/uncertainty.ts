@@ -86,7 +86,7 @@ export async function bootstrapIntervalsCooperative(
 }
 
 /** Resolves in a new task (after whatever the event loop has waiting). */
-function nextTask(): Promise<void> {
+export function nextTask(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 

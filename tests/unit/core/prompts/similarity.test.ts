@@ -4,6 +4,7 @@ import {
   applyTextTemplate,
   argmax,
   classifyBySimilarity,
+  classifyBySimilarityCooperative,
   cosine,
   labelTexts,
   meanVector,
@@ -121,5 +122,54 @@ describe('classifyBySimilarity', () => {
   it('refuses mismatched inputs', () => {
     expect(() => classifyBySimilarity([v(1)], [v(1)], ['a', 'b'], ['r1'])).toThrow(/1 label vectors for 2/);
     expect(() => classifyBySimilarity([v(1)], [v(1)], ['a'], [])).toThrow(/0 ids/);
+    expect(() => classifyBySimilarity([v(1, 2)], [v(1)], ['a'], ['r1'])).toThrow(/lengths 2 and 1/);
+  });
+});
+
+describe('classifyBySimilarityCooperative', () => {
+  /** Seeded vectors with some exact zeros, so a zero norm is among them. */
+  function vectors(count: number, width: number, seed: number): Float32Array[] {
+    let state = seed;
+    const next = (): number => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state / 2 ** 30 - 1;
+    };
+    return Array.from({ length: count }, (_, row) =>
+      row % 17 === 0 ? new Float32Array(width) : Float32Array.from({ length: width }, next),
+    );
+  }
+
+  it.each([
+    ['one row per slice', 0],
+    ['the default slices', undefined],
+  ])('gives exactly the predictions of a plain cosine per label (%s)', async (_, sliceMs) => {
+    const texts = vectors(60, 24, 7);
+    const labelVectors = vectors(4, 24, 11).slice(1);
+    const labels = ['a', 'b', 'c'];
+    const ids = texts.map((_, i) => `r${i}`);
+    const predictions = await classifyBySimilarityCooperative(texts, labelVectors, labels, ids, sliceMs);
+    // The reference: the exported cosine per pair, the first maximum wins.
+    const expected = texts.map((text, i) => {
+      const cosines = labelVectors.map((label) => cosine(text, label));
+      return {
+        id: ids[i],
+        label: labels[argmax(cosines)],
+        scores: { a: cosines[0], b: cosines[1], c: cosines[2] },
+      };
+    });
+    expect(predictions.map((prediction) => ({ ...prediction, scores: { ...prediction.scores } }))).toEqual(
+      expected,
+    );
+    expect(classifyBySimilarity(texts, labelVectors, labels, ids)).toEqual(predictions);
+  });
+
+  it('scores nothing for no texts, and rejects mismatched inputs', async () => {
+    await expect(classifyBySimilarityCooperative([], [v(1)], ['a'], [])).resolves.toEqual([]);
+    await expect(classifyBySimilarityCooperative([v(1)], [v(1)], ['a', 'b'], ['r1'])).rejects.toThrow(
+      /1 label vectors for 2/,
+    );
+    await expect(classifyBySimilarityCooperative([v(1, 2)], [v(1)], ['a'], ['r1'])).rejects.toThrow(
+      /lengths 2 and 1/,
+    );
   });
 });
