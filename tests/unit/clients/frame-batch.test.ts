@@ -4,28 +4,8 @@ import {
   FrameBatch,
   FrameLatest,
   nextFrame,
-  type FrameScheduler,
 } from '../../../src/lib/clients/frame-batch.ts';
-
-/** A frame scheduler the test drives: `frame()` runs what waits for the next frame. */
-function controlledFrames() {
-  const waiting = new Set<() => void>();
-  const schedule: FrameScheduler = (run) => {
-    waiting.add(run);
-    return () => waiting.delete(run);
-  };
-  return {
-    schedule,
-    get waiting() {
-      return waiting.size;
-    },
-    frame: () => {
-      const runs = [...waiting];
-      waiting.clear();
-      for (const run of runs) run();
-    },
-  };
-}
+import { controlledFrames } from '../../helpers/controlled-frames.ts';
 
 describe('FrameBatch', () => {
   test('items pushed between two frames are applied together, in order, once per frame', () => {
