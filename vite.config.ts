@@ -22,6 +22,24 @@ const MAX_PRECACHED_FILE_BYTES = 64 * 1024 * 1024;
  */
 const SOLO_BROWSER_FILES = ['tests/browser/models-device.test.ts', 'tests/browser/models-memory.test.ts'];
 
+/**
+ * Unit test files share one process (`isolate: false`, project "unit"): tfjs, transformers.js, onnxruntime and
+ * the Svelte compiler are imported once, not once per file. What a file changes in that process stays for the
+ * files after it, so the rule is:
+ * - a file restores every global it changes (in afterEach/afterAll; tests/helpers/fake-indexeddb.ts for
+ *   IndexedDB). The shared project's setup file (tests/unit/shared-process-guard.ts) fails a file that leaves a
+ *   global or fake timers behind, or that starts tfjs's WASM backend;
+ * - files that depend on process-wide state they cannot restore run each in a process of their own (project
+ *   "unit-isolated"): those of tests/unit/ml and tests/unit/cli, which switch tfjs's one backend per process
+ *   between cpu and WASM (its WASM kernels, evaluated again by a later file, then fail: "wasmFunc is not a
+ *   function"; and WASM stays failed once it could not start), and any file named `*.isolated.test.ts`.
+ */
+const ISOLATED_UNIT_FILES = [
+  'tests/unit/ml/**/*.test.ts',
+  'tests/unit/cli/**/*.test.ts',
+  'tests/unit/**/*.isolated.test.ts',
+];
+
 export default defineConfig({
   plugins: [
     // Node unit tests drive the rune classes as the page does: client code (proxies, effects), not SSR output.
@@ -79,10 +97,24 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
+          exclude: [...ISOLATED_UNIT_FILES],
+          isolate: false,
+          setupFiles: ['tests/unit/shared-process-guard.ts'],
           environment: 'node',
           sequence: { groupOrder: 0 },
           // A safety net, not a speed target (that is `npm run bench`): tests wait on conditions, and a busy
           // 2-core machine (load average 30 measured with several agents at work) makes seconds into minutes.
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'unit-isolated',
+          include: [...ISOLATED_UNIT_FILES],
+          environment: 'node',
+          sequence: { groupOrder: 0 },
           testTimeout: 180_000,
           hookTimeout: 180_000,
         },

@@ -20,10 +20,38 @@ export const FIXTURE_MODEL_ID = 'fixtures/tiny-bert';
 export async function openTab(page: Page, id: string): Promise<Locator> {
   await page.getByTestId(`tab-${id}`).click({ timeout: UI_TIMEOUT_MS });
   const panel = page.getByTestId(`panel-${id}`);
-  await panel.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  try {
+    await panel.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  } catch (failure) {
+    throw new Error(`The ${id} panel did not show after its tab was clicked. ${await labState(page)}`, {
+      cause: failure,
+    });
+  }
   // A lab that mounts in steps (shared/after-paint.ts) marks itself until its last part is in.
   await panel.locator('[data-staging]').waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
   return panel;
+}
+
+/**
+ * What a lazily loaded tab (LazyTabPanel) shows instead of its panel: its error, or its loading placeholder, or
+ * that neither is on the page. Said when a panel does not show, so a failure tells why.
+ */
+async function labState(page: Page): Promise<string> {
+  const read = async (testId: string) => {
+    const found = page.getByTestId(testId);
+    if ((await found.count()) === 0) return undefined;
+    return (
+      await found
+        .first()
+        .innerText({ timeout: 1_000 })
+        .catch(() => '(unreadable)')
+    ).trim();
+  };
+  const error = await read('lab-error');
+  if (error !== undefined) return `lab-error: ${error}`;
+  const loading = await read('lab-loading');
+  if (loading !== undefined) return `Still loading (lab-loading: ${loading}).`;
+  return 'No lab-loading or lab-error placeholder on the page.';
 }
 
 /**

@@ -19,6 +19,7 @@ import { parseHeadFileText, serializeHeadFile, type HeadFile } from '../../src/l
 import { downloadText, setInput, startModelLoad, waitForHeadStatus } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import { waitForLibrary } from './storage-driver.ts';
+import { installWorkerCall, type WorkerCallGlobal } from './worker-call.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -184,24 +185,14 @@ describe('head files in the browser', () => {
         ?.url();
       if (!url) throw new Error('The head worker is not running after training.');
       type Memory = { numTensors: number; imported: number };
+      await installWorkerCall(page);
       const cycles = await withTimeout(
         page.evaluate(
           async ({ url, text, dimension }) => {
-            const worker = new Worker(url, { type: 'module', name: 'head-memory' });
-            let nextId = 0;
-            const call = (message: Record<string, unknown>) =>
-              new Promise<Record<string, unknown>>((resolve, reject) => {
-                const id = ++nextId;
-                const listener = (event: MessageEvent) => {
-                  const data = event.data as { id: number; type: string; message?: string };
-                  if (data.id !== id) return;
-                  worker.removeEventListener('message', listener);
-                  if (data.type === 'error') reject(new Error(data.message));
-                  else resolve(data);
-                };
-                worker.addEventListener('message', listener);
-                worker.postMessage({ ...message, id });
-              });
+            const { worker, call } = (globalThis as unknown as WorkerCallGlobal).startTestWorker(
+              url,
+              'head-memory',
+            );
             const memory = async () => {
               const reply = await call({ type: 'head-memory' });
               return { numTensors: Number(reply.numTensors), imported: Number(reply.imported) };

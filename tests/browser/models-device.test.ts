@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { openTab, RUN_TIMEOUT_MS, UI_TIMEOUT_MS } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import { chooseDeviceAndDtype, loadOutcome, modelWorker, notices } from './models-helpers.ts';
+import { installWorkerCall, type WorkerCallGlobal } from './worker-call.ts';
 
 /** Embeddings of the same texts on WebGPU and WASM may differ by float rounding, no more. */
 const WEBGPU_TOLERANCE = 1e-3;
@@ -87,26 +88,10 @@ async function embedOnBothDevices(
   ),
   texts: readonly string[] = TEXTS,
 ) {
+  await installWorkerCall(page);
   return page.evaluate(
     async ({ url, texts, settings, model }) => {
-      function start(name: string) {
-        const worker = new Worker(url, { type: 'module', name });
-        let nextId = 0;
-        const call = (message: Record<string, unknown>) =>
-          new Promise<Record<string, unknown>>((resolve, reject) => {
-            const id = ++nextId;
-            const listener = (event: MessageEvent) => {
-              const data = event.data as { id: number; type: string; message?: string };
-              if (data.id !== id || data.type.endsWith('-progress')) return;
-              worker.removeEventListener('message', listener);
-              if (data.type === 'error') reject(new Error(data.message));
-              else resolve(data);
-            };
-            worker.addEventListener('message', listener);
-            worker.postMessage({ ...message, id });
-          });
-        return { worker, call };
-      }
+      const start = (name: string) => (globalThis as unknown as WorkerCallGlobal).startTestWorker(url, name);
       const source = { kind: 'served', baseUrl: '/models/', id: model };
       const results: Record<string, { device: string; reloaded?: string; vectors: number[][][] }> = {};
       for (const device of ['webgpu', 'wasm']) {

@@ -33,6 +33,8 @@ export function builtinTexts(): { dataset: string; text: string }[] {
 export interface UseReference {
   tokenize(text: string): number[];
   embed(texts: string[]): Promise<number[][]>;
+  /** A weight of the graph as the reference runtime loaded it (e.g. `module/Embeddings_en`). */
+  weight(name: string): Promise<{ shape: number[]; values: Float32Array }>;
 }
 
 /** Loads the reference (about 2 s). */
@@ -46,5 +48,10 @@ export async function loadUseReference(): Promise<UseReference> {
   return {
     tokenize: (text) => model.tokenizer.encode(text),
     embed: (texts) => model.embed(texts),
+    weight: async (name) => {
+      const tensor = model.model.weights[name]?.[0];
+      if (tensor === undefined) throw new Error(`The reference graph has no weight named ${name}.`);
+      return { shape: tensor.shape, values: Float32Array.from(await tensor.data()) };
+    },
   };
 }

@@ -4,32 +4,12 @@ import {
   FrameBatch,
   FrameLatest,
   nextFrame,
-  type FrameScheduler,
 } from '../../../src/lib/clients/frame-batch.ts';
-
-/** A frame scheduler the test drives: `frame()` runs what waits for the next frame. */
-function controlledFrames() {
-  const waiting = new Set<() => void>();
-  const schedule: FrameScheduler = (run) => {
-    waiting.add(run);
-    return () => waiting.delete(run);
-  };
-  return {
-    schedule,
-    get waiting() {
-      return waiting.size;
-    },
-    frame: () => {
-      const runs = [...waiting];
-      waiting.clear();
-      for (const run of runs) run();
-    },
-  };
-}
+import { controlledScheduler } from '../../helpers/controlled-scheduler.ts';
 
 describe('FrameBatch', () => {
   test('items pushed between two frames are applied together, in order, once per frame', () => {
-    const frames = controlledFrames();
+    const frames = controlledScheduler();
     const applied: number[][] = [];
     const batch = new FrameBatch<number>((items) => applied.push(items), frames.schedule);
     batch.push(1);
@@ -37,16 +17,16 @@ describe('FrameBatch', () => {
     batch.push(3);
     expect(frames.waiting).toBe(1);
     expect(applied).toEqual([]);
-    frames.frame();
+    frames.runWaiting();
     expect(applied).toEqual([[1, 2, 3]]);
     batch.push(4);
-    frames.frame();
-    frames.frame();
+    frames.runWaiting();
+    frames.runWaiting();
     expect(applied).toEqual([[1, 2, 3], [4]]);
   });
 
   test('flush applies the waiting items at once and the frame then has nothing left to apply', () => {
-    const frames = controlledFrames();
+    const frames = controlledScheduler();
     const applied: string[][] = [];
     const batch = new FrameBatch<string>((items) => applied.push(items), frames.schedule);
     batch.push('a');
@@ -59,12 +39,12 @@ describe('FrameBatch', () => {
   });
 
   test('clear drops the waiting items', () => {
-    const frames = controlledFrames();
+    const frames = controlledScheduler();
     const apply = vi.fn();
     const batch = new FrameBatch<number>(apply, frames.schedule);
     batch.push(1);
     batch.clear();
-    frames.frame();
+    frames.runWaiting();
     batch.flush();
     expect(apply).not.toHaveBeenCalled();
   });
@@ -72,11 +52,11 @@ describe('FrameBatch', () => {
 
 describe('FrameLatest', () => {
   test('publishes only the newest value of each frame', () => {
-    const frames = controlledFrames();
+    const frames = controlledScheduler();
     const published: number[] = [];
     const latest = new FrameLatest<number>((value) => published.push(value), frames.schedule);
     for (let done = 1; done <= 10; done++) latest.set(done);
-    frames.frame();
+    frames.runWaiting();
     latest.set(11);
     latest.flush();
     expect(published).toEqual([10, 11]);

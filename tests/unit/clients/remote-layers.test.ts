@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_FIXTURES_DIR } from '../../../scripts/fixtures/make-fixtures.ts';
-import { HeadClient } from '../../../src/lib/clients/HeadClient.svelte.ts';
+import { HeadClient, type ImportedHeadFile } from '../../../src/lib/clients/HeadClient.svelte.ts';
 import { ModelClient } from '../../../src/lib/clients/ModelClient.svelte.ts';
 import { RemoteLayerTrainer } from '../../../src/lib/clients/remote-layers.ts';
 import {
@@ -202,6 +202,32 @@ async function inBrowserWay(
   return { runs, heads };
 }
 
+/** The model as the model worker reports it loaded (what predicting with a head file checks against). */
+function loadedModel() {
+  return {
+    modelId: MODEL,
+    dtype: 'fp32',
+    dimension: encoder.dimension,
+    numLayers: encoder.numLayers,
+  } as const;
+}
+
+/** Labels `texts` with an imported head the browser's way: token states or features from the model worker. */
+function predictInWorker(
+  model: ModelClient,
+  head: HeadClient,
+  imported: ImportedHeadFile,
+  texts: readonly string[],
+) {
+  return predictWithHeadWeights(
+    imported.info,
+    new RemoteEncoder(model),
+    importedHeadWeights(model, head, imported),
+    texts,
+    loadedModel(),
+  );
+}
+
 beforeAll(async () => {
   await tf.setBackend('cpu');
   encoder = await loadEncoder({ kind: 'folder', path: FOLDER }, { device: 'cpu', dtype: 'fp32' });
@@ -348,19 +374,7 @@ describe('heads with unfrozen layers over the workers', () => {
     expect(imported.info).toEqual(headFileInfo(file));
     expect(imported.info).not.toHaveProperty('head');
     const sent = watchHeadRequests();
-    const loaded = {
-      modelId: MODEL,
-      dtype: 'fp32',
-      dimension: encoder.dimension,
-      numLayers: encoder.numLayers,
-    } as const;
-    const browser = await predictWithHeadWeights(
-      imported.info,
-      new RemoteEncoder(model),
-      importedHeadWeights(model, head, imported),
-      many,
-      loaded,
-    );
+    const browser = await predictInWorker(model, head, imported, many);
     // Two chunks, token states only: the weights never left the worker again.
     expect(sent.map((request) => request.type)).toEqual([
       'predict-imported-layers',
@@ -373,15 +387,9 @@ describe('heads with unfrozen layers over the workers', () => {
     expect(await head.memory()).toMatchObject({ imported: 1 });
     await head.releaseHead(imported);
     expect(await head.memory()).toEqual({ numTensors: before, imported: 0 });
-    await expect(
-      predictWithHeadWeights(
-        imported.info,
-        new RemoteEncoder(model),
-        importedHeadWeights(model, head, imported),
-        texts,
-        loaded,
-      ),
-    ).rejects.toThrow(/no longer holds the imported head .*import the head file again/);
+    await expect(predictInWorker(model, head, imported, texts)).rejects.toThrow(
+      /no longer holds the imported head .*import the head file again/,
+    );
 
     const layers = createLayerTrainer({ backend: 'cpu', modelBytes: () => readFile(ONNX) });
     const terminal = await predictWithHeadFile(
@@ -427,27 +435,15 @@ describe('heads with unfrozen layers over the workers', () => {
     const before = tf.memory().numTensors;
     const imported = await head.importHeadFile(new Blob([bytes]));
     const texts = data.split.test.map((example) => example.text);
-    const loaded = {
-      modelId: MODEL,
-      dtype: 'fp32',
-      dimension: encoder.dimension,
-      numLayers: encoder.numLayers,
-    } as const;
     const sent = watchHeadRequests();
-    const browser = await predictWithHeadWeights(
-      imported.info,
-      new RemoteEncoder(model),
-      importedHeadWeights(model, head, imported),
-      texts,
-      loaded,
-    );
+    const browser = await predictInWorker(model, head, imported, texts);
     expect(sent.map((request) => request.type)).toEqual(['predict-imported']);
     const terminal = await predictWithHeadFile(
       file,
       encoder,
       (weights) => createHeadTrainer({ backend: 'cpu' }).fromJSON(weights),
       texts,
-      loaded,
+      loadedModel(),
     );
     expect(browser).toEqual(terminal);
     await head.releaseHead(imported);

@@ -1,49 +1,29 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import type { FrameScheduler } from '../../../src/lib/clients/frame-batch.ts';
 import { afterPaint, revealInStages } from '../../../src/lib/components/shared/after-paint.ts';
-
-/** A scheduler the test drives: `paint()` runs what waits for the next painted frame. */
-function controlledPaints() {
-  const waiting = new Set<() => void>();
-  const schedule: FrameScheduler = (run) => {
-    waiting.add(run);
-    return () => waiting.delete(run);
-  };
-  return {
-    schedule,
-    get waiting() {
-      return waiting.size;
-    },
-    paint: () => {
-      const runs = [...waiting];
-      waiting.clear();
-      for (const run of runs) run();
-    },
-  };
-}
+import { controlledScheduler } from '../../helpers/controlled-scheduler.ts';
 
 describe('revealInStages', () => {
   test('reveals one stage per painted frame, in order, and no more than asked', () => {
-    const paints = controlledPaints();
+    const paints = controlledScheduler();
     const revealed: number[] = [];
     revealInStages(3, (stage) => revealed.push(stage), paints.schedule);
     expect(revealed).toEqual([]);
-    paints.paint();
+    paints.runWaiting();
     expect(revealed).toEqual([1]);
-    paints.paint();
-    paints.paint();
+    paints.runWaiting();
+    paints.runWaiting();
     expect(revealed).toEqual([1, 2, 3]);
     expect(paints.waiting).toBe(0);
   });
 
   test('stops when cancelled, also between a frame and its reveal', () => {
-    const paints = controlledPaints();
+    const paints = controlledScheduler();
     const revealed: number[] = [];
     const stop = revealInStages(3, (stage) => revealed.push(stage), paints.schedule);
-    paints.paint();
+    paints.runWaiting();
     stop();
     expect(paints.waiting).toBe(0);
-    paints.paint();
+    paints.runWaiting();
     expect(revealed).toEqual([1]);
   });
 });

@@ -5,7 +5,6 @@
  * encoder call per side of the split, and after a "reload" (a fresh in-memory cache, the IndexedDB database
  * reopened) probing again or training a head on any layer runs no text through the model.
  */
-import 'fake-indexeddb/auto';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -24,6 +23,9 @@ import type { Pooling } from '../../../src/lib/core/experiment/types.ts';
 import { createHeadTrainer } from '../../../src/lib/ml/tfjs-head.ts';
 import { loadEncoder } from '../../../src/lib/ml/transformers-adapter.ts';
 import { IndexedDbFeatureCache } from '../../../src/lib/storage/feature-cache.ts';
+import { useFakeIndexedDB } from '../../helpers/fake-indexeddb.ts';
+
+useFakeIndexedDB();
 
 const FIXTURE = resolve(import.meta.dirname, '../../fixtures/models/tiny-bert');
 const MODEL = 'fixtures/tiny-bert';

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { DebouncedSaver, type IdleScheduler } from '../../../src/lib/storage/autosave.ts';
+import { DebouncedSaver } from '../../../src/lib/storage/autosave.ts';
+import { controlledScheduler } from '../../helpers/controlled-scheduler.ts';
 
 /** A write that records each call and finishes when the test says so. */
 function controlledWrite() {
@@ -94,30 +95,10 @@ describe('DebouncedSaver waits for idle time', () => {
     vi.useRealTimers();
   });
 
-  /** An idle scheduler the test drives: `idle()` runs what waits, as the browser would when nothing else does. */
-  function controlledIdle() {
-    const waiting = new Set<() => void>();
-    const scheduler: IdleScheduler = (run) => {
-      waiting.add(run);
-      return () => waiting.delete(run);
-    };
-    return {
-      scheduler,
-      get waiting() {
-        return waiting.size;
-      },
-      idle: () => {
-        const runs = [...waiting];
-        waiting.clear();
-        for (const run of runs) run();
-      },
-    };
-  }
-
   test('after the quiet time a scheduled save waits for idle time, busy all along', async () => {
     const io = controlledWrite();
-    const idle = controlledIdle();
-    const saver = new DebouncedSaver(io.write, 10, idle.scheduler);
+    const idle = controlledScheduler();
+    const saver = new DebouncedSaver(io.write, 10, idle.schedule);
     io.setState(1);
     saver.schedule();
     await vi.advanceTimersByTimeAsync(50);
@@ -125,7 +106,7 @@ describe('DebouncedSaver waits for idle time', () => {
     expect(io.write).not.toHaveBeenCalled();
     expect(saver.busy).toBe(true);
     io.setState(2);
-    idle.idle();
+    idle.runWaiting();
     expect(io.calls).toEqual([2]);
     io.finish();
     await vi.runAllTimersAsync();
@@ -134,8 +115,8 @@ describe('DebouncedSaver waits for idle time', () => {
 
   test('flush saves at once and drops the save waiting for idle time, so nothing is written twice', async () => {
     const io = controlledWrite();
-    const idle = controlledIdle();
-    const saver = new DebouncedSaver(io.write, 10, idle.scheduler);
+    const idle = controlledScheduler();
+    const saver = new DebouncedSaver(io.write, 10, idle.schedule);
     saver.schedule();
     await vi.advanceTimersByTimeAsync(50);
     expect(idle.waiting).toBe(1);
@@ -143,22 +124,22 @@ describe('DebouncedSaver waits for idle time', () => {
     expect(idle.waiting).toBe(0);
     io.finish();
     await expect(flushed).resolves.toBeUndefined();
-    idle.idle();
+    idle.runWaiting();
     await vi.runAllTimersAsync();
     expect(io.write).toHaveBeenCalledTimes(1);
   });
 
   test('a new change while waiting for idle time restarts the quiet time', async () => {
     const io = controlledWrite();
-    const idle = controlledIdle();
-    const saver = new DebouncedSaver(io.write, 10, idle.scheduler);
+    const idle = controlledScheduler();
+    const saver = new DebouncedSaver(io.write, 10, idle.schedule);
     saver.schedule();
     await vi.advanceTimersByTimeAsync(50);
     saver.schedule();
     expect(idle.waiting).toBe(0);
     await vi.advanceTimersByTimeAsync(50);
     expect(idle.waiting).toBe(1);
-    idle.idle();
+    idle.runWaiting();
     io.finish();
     await vi.runAllTimersAsync();
     expect(io.write).toHaveBeenCalledTimes(1);

@@ -3,7 +3,6 @@
  * keyed by, least-recently-used eviction within the size budget, corrupted entries ignored (and removed), a
  * reopened database keeping its vectors, and failures turned into notices instead of errors.
  */
-import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { FeatureScope, StoredVector } from '../../../src/lib/core/experiment/feature-store.ts';
@@ -12,6 +11,9 @@ import {
   IndexedDbFeatureCache,
   type FeatureCacheOptions,
 } from '../../../src/lib/storage/feature-cache.ts';
+import { useFakeIndexedDB } from '../../helpers/fake-indexeddb.ts';
+
+useFakeIndexedDB();
 
 const SCOPE: FeatureScope = {
   modelId: 'fixtures/tiny-bert',

@@ -4,7 +4,6 @@
  * a version 2 database upgrades to version 3 with its rows moved out of the documents; a save whose rows are
  * missing writes nothing. The browser tests (tests/browser/storage-*.test.ts) check the same against Chromium.
  */
-import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Experiment, RunResult } from '../../../src/lib/core/experiment/types.ts';
@@ -19,6 +18,9 @@ import type {
 import { toRecord } from '../../../src/lib/storage/rows.ts';
 import type { ExperimentRecord } from '../../../src/lib/storage/schema.ts';
 import { openExperimentStore, type ExperimentStore } from '../../../src/lib/storage/store.ts';
+import { useFakeIndexedDB } from '../../helpers/fake-indexeddb.ts';
+
+useFakeIndexedDB();
 
 /** The default experiment (a built-in dataset) as a saved record. */
 function builtinRecord(): ExperimentRecord {

@@ -4,13 +4,15 @@
  * experiment only when that tab holds no work of its own; a deletion of the open experiment becomes a conflict
  * for the user to settle; a failure is reported, never thrown.
  */
-import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { defaultExperiment } from '../../../src/lib/state/defaults.ts';
 import { ExperimentSync, type SyncHost } from '../../../src/lib/state/experiment-sync.ts';
 import { StorageError } from '../../../src/lib/storage/errors.ts';
 import { toRecord } from '../../../src/lib/storage/rows.ts';
 import { openExperimentStore, type ExperimentStore } from '../../../src/lib/storage/store.ts';
+import { useFakeIndexedDB } from '../../helpers/fake-indexeddb.ts';
+
+useFakeIndexedDB();
 
 let databases = 0;
 const cleanups: (() => void)[] = [];

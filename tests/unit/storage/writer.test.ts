@@ -4,7 +4,6 @@
  * serialised nor written again), runs are written only when they changed, a new dataset is written once, and a
  * save based on a version another tab has replaced is refused.
  */
-import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { Experiment, RunResult } from '../../../src/lib/core/experiment/types.ts';
 import { defaultExperiment } from '../../../src/lib/state/defaults.ts';
@@ -13,6 +12,9 @@ import type { Row } from '../../../src/lib/storage/hash.ts';
 import { toRecord } from '../../../src/lib/storage/rows.ts';
 import type { ExperimentRecord } from '../../../src/lib/storage/schema.ts';
 import { openExperimentStore, type ExperimentStore } from '../../../src/lib/storage/store.ts';
+import { useFakeIndexedDB } from '../../helpers/fake-indexeddb.ts';
+
+useFakeIndexedDB();
 
 /** The default experiment (a built-in dataset) as a saved record. */
 function builtinRecord(): ExperimentRecord {

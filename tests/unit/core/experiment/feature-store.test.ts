@@ -5,7 +5,6 @@
  * changing its settings, training on fewer examples per class, or probing every layer runs no text through the
  * encoder. A counting fake encoder says how many texts it embedded; a store that fails only costs the cache.
  */
-import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, test } from 'vitest';
 import { buildDatasetFromRef } from '../../../../src/lib/core/dataset/ref.ts';
 import type { FeatureStore } from '../../../../src/lib/core/experiment/feature-store.ts';
@@ -22,7 +21,10 @@ import type { HeadSpec, SimilarityPrompt } from '../../../../src/lib/core/experi
 import type { EmbedOptions, Encoder } from '../../../../src/lib/core/ports.ts';
 import type { Pooling } from '../../../../src/lib/core/experiment/types.ts';
 import { IndexedDbFeatureCache } from '../../../../src/lib/storage/feature-cache.ts';
+import { useFakeIndexedDB } from '../../../helpers/fake-indexeddb.ts';
 import { CentroidTrainer, FakeClock, KeywordEncoder } from './fakes.ts';
+
+useFakeIndexedDB();
 
 const MODEL = 'fake/hashed';
 
