@@ -4,7 +4,6 @@
  * back exactly and reach the same database as the in-page cache; the cache's notices and size reach the page;
  * a worker that crashes or cannot start costs only the cache, and the next call starts a fresh worker.
  */
-import 'fake-indexeddb/auto';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { FeatureScope, StoredVector } from '../../../src/lib/core/experiment/feature-store.ts';
@@ -13,6 +12,9 @@ import { featureCacheHandlers } from '../../../src/lib/storage/feature-cache-han
 import type { FeatureCacheMethods } from '../../../src/lib/storage/feature-cache-protocol.ts';
 import { WorkerFeatureCache } from '../../../src/lib/storage/worker-feature-cache.ts';
 import { serveRpc, type WorkerPort, type WorkerScope } from '../../../src/lib/workers/rpc.ts';
+import { useFakeIndexedDB } from '../../helpers/fake-indexeddb.ts';
+
+useFakeIndexedDB();
 
 const SCOPE: FeatureScope = {
   modelId: 'fixtures/tiny-bert',
