@@ -34,7 +34,9 @@ export function headHandlers(
         (report) => emit({ type: 'epoch', report }),
         signal,
       );
-      return trainedReply(head, signal, { started, now }, trainer.backend);
+      return trainedReply(head, signal, { started, now }, trainer.backend, (trained) => ({
+        weights: trained.toJSON(),
+      }));
     },
     async predict(request) {
       const head = await trainer.fromJSON(request.head);

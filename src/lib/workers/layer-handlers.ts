@@ -9,11 +9,12 @@ import type { GraphProto } from '../ml/onnx-graph/model-proto.ts';
 import { decodeGraph } from '../ml/onnx-graph/model-proto.ts';
 import { selectLayerBackend } from '../ml/unfreeze/layer-trainer.ts';
 import { buildTopLayersOfGraph, type TopLayers } from '../ml/unfreeze/top-layers.ts';
-import { trainUnfrozen, unfrozenHeadFromJSON, type UnfrozenHead } from '../ml/unfreeze/train.ts';
+import { trainUnfrozen, unfrozenHeadFromJSON } from '../ml/unfreeze/train.ts';
 import type { LayerTrainingRequest } from '../core/ports.ts';
 import { packedBuffers } from './packed-head.ts';
-import type { HeadWorkerMethods, TrainedLayersReply } from './protocol.ts';
-import { throwIfCancelled, type HandlerResult, type Handlers } from './rpc.ts';
+import { trainedReply } from './trained-reply.ts';
+import type { HeadWorkerMethods } from './protocol.ts';
+import type { Handlers } from './rpc.ts';
 
 /** The tfjs backend the layers train on, and where its WASM binaries are served (browser). */
 export interface LayerBackend {
@@ -33,34 +34,6 @@ export interface LayerModelHolder {
    * @throws Error when the held file is not `key`'s, saying to run again.
    */
   layersFor(key: string, request: LayerTrainingRequest): Promise<TopLayers>;
-}
-
-/**
- * Replies with a just-trained head's weights packed as Float32Arrays (copies of its tensors, buffers transferred:
- * no number is boxed or cloned one by one), then disposes the head. A cancel that arrived as training ended rejects.
- */
-function trainedLayersReply(
-  head: UnfrozenHead,
-  signal: AbortSignal,
-  timing: { started: number; now: () => number },
-  backend: string,
-): HandlerResult<TrainedLayersReply> {
-  try {
-    throwIfCancelled(signal);
-    const packed = head.toPacked();
-    return {
-      reply: {
-        type: 'trained',
-        head: packed,
-        parameterCount: head.parameterCount,
-        trainMs: timing.now() - timing.started,
-        backend,
-      },
-      transfer: packedBuffers(packed),
-    };
-  } finally {
-    head.dispose();
-  }
 }
 
 /** A holder of one model file at a time, building layers on `backend`. */
@@ -117,7 +90,11 @@ export function layerHandlers(
         (report) => emit({ type: 'epoch', report }),
         signal,
       );
-      return trainedLayersReply(head, signal, { started, now }, backend.backend);
+      // Packed as Float32Arrays (copies of its tensors, buffers transferred): no number is boxed or cloned one by one.
+      return trainedReply(head, signal, { started, now }, backend.backend, (trained) => {
+        const packed = trained.toPacked();
+        return { weights: packed, transfer: packedBuffers(packed) };
+      });
     },
     async 'predict-layers'(request) {
       const first = request.texts[0];
