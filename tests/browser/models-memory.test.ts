@@ -6,9 +6,10 @@
  *   serves a "fat" copy of tiny-bert whose embedding table carries 48 MB of extra rows no token id reaches (same
  *   outputs, a session that costs 48 MB). Switches between two ids of it must not grow the browser's memory
  *   (proportional set size of all its processes, Linux /proc, after a garbage collection) by anything near one
- *   session over four switches: a leaked session per switch would add 48 MB each time. The comparison starts
- *   after the early drop some runs show (the first readings several hundred MB above the rest): the switching
- *   goes on until enough readings follow the last such drop.
+ *   session per switch: a leaked session per switch would add 48 MB each time. The growth per switch is the
+ *   least-squares slope of the longest run of readings between drops (some runs show the first readings several
+ *   hundred MB above the rest, and once memory fell by 460 MB late in a run); the switching goes on until enough
+ *   readings follow the last drop, or a limit.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -32,15 +33,14 @@ const FAT = ['fat/a', 'fat/b'];
 const SWITCHES = 4;
 /** Extra bytes in the fat model's embedding table: one leaked session per switch would be this much. */
 const FAT_EXTRA_BYTES = 48 * 1024 * 1024;
-/** How many readings each end of the comparison takes. */
-const BAND = 2;
-/** Switches from the last early reading to the first late one (see the memory test for why a leak cannot pass). */
-const GAP = 4;
-/** Readings the comparison spans: `BAND` early, `GAP - 1` between, `BAND` late. */
-const WINDOW = BAND + GAP - 1 + BAND;
+/** Readings after the last drop at which the switching stops: six switches to fit the slope to. */
+const WINDOW = 7;
+/** The fewest drop-free readings a slope is fitted to: four switches, 192 MB of growth if each leaked a session. */
+const MIN_STRETCH = 5;
 /**
- * A fall between two readings larger than this is the early drop (measured ~560 MB, in the first 2-3 readings of
- * two runs in three), not the saw of freed buffers (under 50 MB measured), and not a leak (which only rises).
+ * A fall between two readings larger than this is a drop (measured: ~560 MB in the first 2-3 readings of two runs
+ * in three; once 460 MB at the tenth reading on a loaded machine), not the saw of freed buffers (under 50 MB
+ * measured), and not a leak (which only rises).
  */
 const DROP_BYTES = 3 * FAT_EXTRA_BYTES;
 /**
@@ -48,8 +48,8 @@ const DROP_BYTES = 3 * FAT_EXTRA_BYTES;
  * does not drop, and room for the drop at the third reading. With the fixtures' 5 + 5 loads, 20 loads in all.
  */
 const MAX_FAT_SWITCHES = 9;
-/** Allowed growth from the early to the late readings: well under one fat session. */
-const MAX_GROWTH_BYTES = FAT_EXTRA_BYTES / 2;
+/** Allowed growth per switch (slope of the readings): half a fat session, which a leaked session per switch doubles. */
+const MAX_GROWTH_PER_SWITCH_BYTES = FAT_EXTRA_BYTES / 2;
 /** Memory counts as settled when two readings this far apart differ by less than this. */
 const SETTLE_INTERVAL_MS = 300;
 const SETTLED_BYTES = 4 * 1024 * 1024;
@@ -121,15 +121,32 @@ async function settledMemoryBytes(userDataDir: string): Promise<number> {
 }
 
 /**
- * Where the memory comparison starts: after the last fall of over `DROP_BYTES` between two readings, and never at
- * the first load's reading (it comes before any switch).
+ * The readings between drops of over `DROP_BYTES`, as [start, end) index pairs, never including the first load's
+ * reading (it comes before any switch).
  */
-function windowStart(memory: readonly number[]): number {
+function dropFreeStretches(memory: readonly number[]): [number, number][] {
+  const stretches: [number, number][] = [];
   let start = 1;
-  for (let i = 1; i < memory.length; i++) {
-    if (memory[i - 1]! - memory[i]! > DROP_BYTES) start = Math.max(1, i);
+  for (let i = 2; i <= memory.length; i++) {
+    if (i === memory.length || memory[i - 1]! - memory[i]! > DROP_BYTES) {
+      if (i > start) stretches.push([start, i]);
+      start = i;
+    }
   }
-  return start;
+  return stretches;
+}
+
+/** Least-squares slope of `values` against their index: bytes per switch for memory readings. */
+function slope(values: readonly number[]): number {
+  const meanX = (values.length - 1) / 2;
+  const meanY = values.reduce((sum, value) => sum + value, 0) / values.length;
+  let covariance = 0;
+  let variance = 0;
+  values.forEach((value, x) => {
+    covariance += (x - meanX) * (value - meanY);
+    variance += (x - meanX) ** 2;
+  });
+  return covariance / variance;
 }
 
 function megabytes(bytes: number): string {
@@ -300,29 +317,31 @@ describe('switching models', () => {
     await switchInWorker(page, (await modelWorker(page)).url(), FAT, MAX_FAT_SWITCHES, async (_, stats) => {
       expect(stats.liveEncoders).toBe(1);
       memory.push(await settledMemoryBytes(session.userDataDir));
-      return memory.length - windowStart(memory) >= WINDOW;
+      const last = dropFreeStretches(memory).at(-1);
+      return last !== undefined && last[1] === memory.length && last[1] - last[0] >= WINDOW;
     });
-    // Freed buffers make memory saw up and down; a leak lifts the whole band. So compare the lowest of the last
-    // readings with the highest of the first ones after the last drop, four switches earlier. A leaked session
-    // per switch lifts the late band 4 x 48 = 192 MB above the early one, and a leak passes only if the early top
-    // sits over 168 MB above the late bottom by the saw alone. Measured here without a leak: late bottom minus
-    // early top -47 MB in one run; in others the first 2-3 readings carried ~560 MB more than the rest, which
-    // hid a leak until the comparison started after that drop. Without a leak, top against bottom only lowers
-    // the growth; a leak never drops, so it cannot move the window's start.
-    const start = windowStart(memory);
-    const early = Math.max(...memory.slice(start, start + BAND));
-    const late = Math.min(...memory.slice(-BAND));
+    // Freed buffers make memory saw up and down (under 50 MB between readings, measured), and the first loads after
+    // a drop can creep up a little before memory levels off (in one CI run: +1, +27, +17, +9, +1, -9 MB, a slope
+    // of 10 MB per switch); a leaked session per switch lifts every reading 48 MB above the one before, a slope of
+    // 48 MB or more. The slope is fitted to all readings of the longest stretch between drops (at least five), so
+    // one high or low reading moves it little. A leak never drops, so it cannot split a stretch.
+    const [start, end] = dropFreeStretches(memory).reduce<[number, number]>(
+      (longest, stretch) => (stretch[1] - stretch[0] > longest[1] - longest[0] ? stretch : longest),
+      [1, 1],
+    );
+    const stretch = memory.slice(start, end);
+    const growth = slope(stretch);
     console.info(
       `Renderer memory (PSS) after each load of the 48 MB-session model: ${memory.map(megabytes).join(', ')}; ` +
-        `from reading ${start}, lowest of the last ${BAND} minus highest of the first ${BAND}: ${megabytes(late - early)}`,
+        `readings ${start}-${end - 1}, growth ${megabytes(growth)} per switch (least squares)`,
     );
     expect(
-      memory.length - start,
-      `readings after the last drop of over ${megabytes(DROP_BYTES)} (memory kept dropping)`,
-    ).toBeGreaterThanOrEqual(WINDOW);
+      stretch.length,
+      `readings between drops of over ${megabytes(DROP_BYTES)} (memory kept dropping)`,
+    ).toBeGreaterThanOrEqual(MIN_STRETCH);
     expect(fatServer?.modelRequests).toBeGreaterThanOrEqual(memory.length);
-    expect(early).toBeGreaterThan(FAT_EXTRA_BYTES);
-    expect(late - early).toBeLessThan(MAX_GROWTH_BYTES);
+    expect(Math.min(...stretch)).toBeGreaterThan(FAT_EXTRA_BYTES);
+    expect(growth, 'memory growth per switch').toBeLessThan(MAX_GROWTH_PER_SWITCH_BYTES);
   });
 
   test(`the app switches ${SWITCHES} times through its UI, each load ready`, async () => {
