@@ -1,12 +1,17 @@
 /**
  * @file The head's training step without tfjs's gradient tape: hand-written gradients of the class-weighted softmax
- * cross-entropy through an optional hidden ReLU layer (with a dropout mask), and Adam with decoupled weight decay
- * over the head's layer matrices. On a head this small the per-kernel cost, not the arithmetic, is most of the
- * training time, so a step runs few kernels and no copies of the large first layer.
+ * cross-entropy through an optional hidden ReLU layer (with a dropout mask), and Adam with decoupled weight decay.
+ * On a head this small the per-kernel cost, not the arithmetic, is most of the training time, so a step runs three
+ * backend kernels for its products and ten for Adam, and does everything small in plain JS.
  *
- * Each dense layer's kernel and bias are one `[fanIn + 1, units]` matrix (the kernel's rows, then the bias), so
- * inputs carry a trailing 1 and one matrix product gives both the first layer's output and, transposed, its kernel's
- * and bias's gradients. Flattened row-major in turn, the matrices give Keras's `[kernel, bias…]` order.
+ * Layout. The first dense layer (the only one for a linear head) lives on the backend, transposed, as one
+ * `[units, inputSize + 1]` matrix (its kernel's columns, then its bias): inputs carry a trailing 1, so one product
+ * gives the layer's output and one its kernel's and bias's gradients. Transposed so the large matrix is the left
+ * operand of both products: the WASM backend caches a product's packed right operand by tensor, so a right operand
+ * that changes every step (the parameters after each update) would be repacked every step, and it multiplies a
+ * transposed operand far slower than one laid out so. A hidden head's output layer (`[hidden + 1, numClasses]`, at
+ * most a few thousand values) lives in JS, with its Adam moments: its products, softmax and gradients cost less in
+ * JS than the fixed cost of a dozen small kernels.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -17,159 +22,54 @@ export interface HeadLayout {
   numClasses: number;
 }
 
-/** One mini-batch on the backend. */
+/** One mini-batch, in JS. */
 export interface HeadBatch {
-  /** Feature rows each followed by a 1 (the bias input): `[rows, inputSize + 1]`. */
-  inputs: tf.Tensor2D;
-  /**
-   * The same rows transposed, `[inputSize + 1, rows]`: the kernel's gradient is `inputsᵀ · d`, and the WASM backend
-   * multiplies a transposed left operand about 7× slower than one laid out so (XNNPACK has no such path).
-   */
-  inputsTransposed: tf.Tensor2D;
-  /** One-hot targets times the row's class weight over the batch's row count: `[rows, numClasses]`. */
-  targets: tf.Tensor2D;
-  /** The row's class weight over the batch's row count: `[rows, 1]`. */
-  rowWeights: tf.Tensor2D;
-  /** Dropout multipliers of the hidden units, 0 or 1 / (1 − rate): `[rows, hidden]`; absent without dropout. */
-  dropoutMask?: tf.Tensor2D;
+  /** Feature rows each followed by a 1 (the bias input), row-major `[rows, inputSize + 1]`. */
+  inputs: Float32Array;
+  /** Each row's class index. */
+  labels: Int32Array;
+  /** Each row's class weight: the batch loss is the mean over rows of weight · cross-entropy. */
+  weights: Float32Array;
+  /** Dropout multipliers of the hidden units, 0 or 1 / (1 − rate), row-major `[rows, hidden]`; absent without. */
+  dropoutMask?: Float32Array;
 }
 
-/** Number of values in the flat parameter vector of `layout`. */
+/** Number of values in the head's `[kernel, bias…]` weights for `layout`. */
 export function parameterCount({ inputSize, hidden, numClasses }: HeadLayout): number {
   return hidden > 0 ? (inputSize + 1) * hidden + (hidden + 1) * numClasses : (inputSize + 1) * numClasses;
 }
 
 /**
- * The multiplier that decoupled weight decay applies to each parameter after an Adam step:
- * `1 − learningRate · weightDecay` on kernel entries, 1 on biases (biases are not decayed).
+ * The class-weighted cross-entropy summed over rows, and the count of rows whose highest logit (the first, on a tie,
+ * as `tf.argMax`) is at their label.
+ * @param logits Row-major `[rows, numClasses]`.
  */
-export function decayFactors(layout: HeadLayout, learningRate: number, weightDecay: number): Float32Array {
-  const factors = new Float32Array(parameterCount(layout)).fill(1 - learningRate * weightDecay);
-  const { inputSize, hidden, numClasses } = layout;
-  const firstUnits = hidden > 0 ? hidden : numClasses;
-  factors.fill(1, inputSize * firstUnits, (inputSize + 1) * firstUnits);
-  if (hidden > 0) factors.fill(1, factors.length - numClasses);
-  return factors;
-}
-
-/**
- * Flattens tensors into one vector, each row-major in turn: dense layers' `[kernel, bias…]` (as
- * `LayersModel.getWeights()` gives them) and the head's layer matrices give the same vector.
- */
-export function flattenWeights(weights: tf.Tensor[]): tf.Tensor1D {
-  return tf.tidy(() => tf.concat(weights.map((weight) => tf.reshape(weight, [-1]))) as tf.Tensor1D);
-}
-
-/**
- * The head's parameters as one `[fanIn + 1, units]` matrix per dense layer: its kernel's rows, then its bias as
- * the last row. Kept apart, not in one flat vector, because on the WASM backend every slice of a tensor copies the
- * whole source (three copies of all parameters per step, most of a hidden head's step).
- */
-export type HeadParameters = tf.Tensor2D[];
-
-/** Dense layers' `[kernel, bias…]` (as `LayersModel.getWeights()` gives them) as {@link HeadParameters}. */
-export function layerMatrices(weights: tf.Tensor[]): HeadParameters {
-  return tf.tidy(() => {
-    const matrices: HeadParameters = [];
-    for (let index = 0; index < weights.length; index += 2) {
-      const kernel = weights[index] as tf.Tensor2D;
-      const bias = tf.reshape(weights[index + 1] as tf.Tensor, [1, -1]);
-      matrices.push(tf.concat([kernel, bias], 0) as tf.Tensor2D);
+export function lossAndCorrect(
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  numClasses: number,
+): { loss: number; correct: number } {
+  let loss = 0;
+  let correct = 0;
+  for (let row = 0; row < labels.length; row++) {
+    const offset = row * numClasses;
+    let best = 0;
+    let max = logits[offset] as number;
+    for (let c = 1; c < numClasses; c++) {
+      const value = logits[offset + c] as number;
+      if (value > max) {
+        max = value;
+        best = c;
+      }
     }
-    return matrices;
-  });
-}
-
-/**
- * The inverse of {@link layerMatrices}: `[kernel, bias…]` tensors of the head's layers, for `setWeights`. Each bias
- * is sliced from a rank-1 view: the WASM backend's fused multiply checks a bias's stored shape, which a reshape of a
- * `[1, units]` slice would keep.
- */
-export function layerWeights(parameters: HeadParameters): tf.Tensor[] {
-  return tf.tidy(() =>
-    parameters.flatMap((matrix) => {
-      const [rows, columns] = matrix.shape;
-      return [
-        tf.slice(matrix, [0, 0], [rows - 1, columns]),
-        tf.slice(tf.reshape(matrix, [-1]) as tf.Tensor1D, (rows - 1) * columns, columns),
-      ];
-    }),
-  );
-}
-
-/** A hidden head's output layer as kernel and bias: slices of a `[hidden + 1, numClasses]` matrix, cheap to copy. */
-function outputLayer(matrix: tf.Tensor2D): { kernel: tf.Tensor2D; bias: tf.Tensor1D } {
-  const [rows, columns] = matrix.shape;
-  return {
-    kernel: tf.slice(matrix, [0, 0], [rows - 1, columns]),
-    // Sliced from a rank-1 view, as in layerWeights.
-    bias: tf.slice(tf.reshape(matrix, [-1]) as tf.Tensor1D, (rows - 1) * columns, columns),
-  };
-}
-
-/** The head's logits for `inputs` (rows with a trailing 1), without dropout: the evaluation forward pass. */
-export function headLogits(parameters: HeadParameters, inputs: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    const [first, second] = parameters as [tf.Tensor2D, tf.Tensor2D?];
-    if (!second) return tf.matMul(inputs, first);
-    const hidden = tf.fused.matMul({ a: inputs, b: first, activation: 'relu' });
-    const { kernel, bias } = outputLayer(second);
-    return tf.fused.matMul({ a: hidden, b: kernel, bias }) as tf.Tensor2D;
-  });
-}
-
-/**
- * The gradient of the batch loss `Σ rowWeight · crossEntropy(softmax(logits), target)` with respect to each of the
- * head's layer matrices, and the batch's logits (before the update, with dropout) for the epoch's loss and accuracy.
- * With softmax and cross-entropy, d loss / d logits is `rowWeight · (probabilities − oneHot)`.
- */
-export function headGradient(
-  parameters: HeadParameters,
-  batch: HeadBatch,
-): { gradients: tf.Tensor2D[]; logits: tf.Tensor2D } {
-  return tf.tidy(() => {
-    const [first, second] = parameters as [tf.Tensor2D, tf.Tensor2D?];
-    const { inputs, inputsTransposed, targets, rowWeights, dropoutMask } = batch;
-    const logitsGradient = (logits: tf.Tensor2D) =>
-      tf.sub(tf.mul(tf.softmax(logits), rowWeights), targets) as tf.Tensor2D;
-    if (!second) {
-      const logits = tf.matMul(inputs, first) as tf.Tensor2D;
-      return { gradients: [tf.matMul(inputsTransposed, logitsGradient(logits))], logits };
-    }
-    const { kernel, bias } = outputLayer(second);
-    const activated = tf.fused.matMul({ a: inputs, b: first, activation: 'relu' }) as tf.Tensor2D;
-    // d hidden / d pre-activation: the ReLU's step, times the dropout multiplier.
-    const gate = dropoutMask ? tf.mul(tf.step(activated), dropoutMask) : tf.step(activated);
-    const hidden = dropoutMask ? tf.mul(activated, dropoutMask) : activated;
-    const logits = tf.fused.matMul({ a: hidden, b: kernel, bias }) as tf.Tensor2D;
-    const outputGradient = logitsGradient(logits);
-    const preGradient = tf.mul(tf.matMul(outputGradient, kernel, false, true), gate);
-    const gradients = [
-      tf.matMul(inputsTransposed, preGradient),
-      tf.concat([tf.matMul(hidden, outputGradient, true, false), tf.sum(outputGradient, 0, true)], 0),
-    ] as tf.Tensor2D[];
-    return { gradients, logits };
-  });
-}
-
-/**
- * Sums over row groups in one backend pass: the class-weighted cross-entropy and the count of rows whose highest
- * logit is at their label. `groups` is `[groups, rows]` with 1 where a row belongs to a group; the result is
- * `[groups, 2]`: (Σ weight · crossEntropy, correct count) per group.
- * @param weightedTargets One-hot labels times each row's class weight: `[rows, numClasses]`.
- * @param labels Each row's class index (int32): `[rows]`.
- */
-export function groupedLossAndCorrect(
-  logits: tf.Tensor2D,
-  weightedTargets: tf.Tensor2D,
-  labels: tf.Tensor1D,
-  groups: tf.Tensor2D,
-): tf.Tensor2D {
-  return tf.tidy(() => {
-    const losses = tf.neg(tf.sum(tf.mul(weightedTargets, tf.logSoftmax(logits)), 1));
-    const correct = tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32');
-    return tf.matMul(groups, tf.stack([losses, correct], 1));
-  });
+    let sum = 0;
+    for (let c = 0; c < numClasses; c++) sum += Math.exp((logits[offset + c] as number) - max);
+    const label = labels[row] as number;
+    loss += (weights[row] as number) * (Math.log(sum) - ((logits[offset + label] as number) - max));
+    if (best === label) correct++;
+  }
+  return { loss, correct };
 }
 
 /** Adam's settings; the defaults are tfjs's `tf.train.adam`'s. */
@@ -178,111 +78,381 @@ export interface AdamSettings {
   beta1?: number;
   beta2?: number;
   epsilon?: number;
-  /** Per-parameter multipliers applied after each step (decoupled weight decay, {@link decayFactors}). */
-  decay?: Float32Array;
+  /** Decoupled weight decay: after each step, kernel entries (not biases) are multiplied by 1 − lr · weightDecay. */
+  weightDecay?: number;
+}
+
+/** A snapshot of the head's parameters (e.g. the best epoch's), for {@link HeadOptimizer.restore}. */
+export interface HeadSnapshot {
+  first: tf.Tensor2D;
+  output: Float32Array | undefined;
+}
+
+/** `values` (row-major `[rows, columns]`) transposed: row-major `[columns, rows]`. */
+function transposed(values: Float32Array, rows: number, columns: number): Float32Array {
+  const result = new Float32Array(values.length);
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < columns; column++) {
+      result[column * rows + row] = values[row * columns + column] as number;
+    }
+  }
+  return result;
+}
+
+/** A linear head's logits, `[rows, numClasses]`, from the first layer's transposed output. */
+function transposedLogits(output: Float32Array, rows: number, numClasses: number): Float64Array {
+  const logits = new Float64Array(rows * numClasses);
+  for (let row = 0; row < rows; row++) {
+    for (let c = 0; c < numClasses; c++) logits[row * numClasses + c] = output[c * rows + row] as number;
+  }
+  return logits;
 }
 
 /**
- * Adam (with optional decoupled weight decay) over the head's layer matrices: the same update as `tf.train.adam`
- * followed by `kernel ← kernel · (1 − lr · weightDecay)`, in 13 kernels per matrix. Owns its tensors; `dispose()`
- * frees them.
+ * Adam over a Float32Array, in place: the same update as `tf.train.adam`, then `decay` (per-entry multipliers).
+ * @param stepSize The learning rate with both bias corrections folded in: `lr · √(1 − β2ᵗ) / (1 − β1ᵗ)`.
+ * @param epsilon ε with the second bias correction folded in: `ε · √(1 − β2ᵗ)`.
  */
-export class AdamW {
-  #parameters: tf.Tensor2D[];
-  #firstMoments: tf.Tensor2D[];
-  #secondMoments: tf.Tensor2D[];
-  readonly #learningRate: number;
-  readonly #beta1: number;
-  readonly #beta2: number;
-  readonly #epsilon: number;
-  readonly #constants: { beta1: tf.Scalar; beta2: tf.Scalar; rest1: tf.Scalar; rest2: tf.Scalar };
-  readonly #decay: tf.Tensor2D[] | undefined;
+function adamInPlace(
+  parameters: Float32Array,
+  firstMoment: Float32Array,
+  secondMoment: Float32Array,
+  gradient: ArrayLike<number>,
+  constants: { beta1: number; beta2: number; stepSize: number; epsilon: number },
+  decay: Float32Array | undefined,
+): void {
+  const { beta1, beta2, stepSize, epsilon } = constants;
+  for (let index = 0; index < parameters.length; index++) {
+    const g = gradient[index] as number;
+    const m = (firstMoment[index] = beta1 * (firstMoment[index] as number) + (1 - beta1) * g);
+    const v = (secondMoment[index] = beta2 * (secondMoment[index] as number) + (1 - beta2) * g * g);
+    const updated = (parameters[index] as number) - (stepSize * m) / (Math.sqrt(v) + epsilon);
+    parameters[index] = decay ? updated * (decay[index] as number) : updated;
+  }
+}
+
+/**
+ * The head's parameters with their Adam state: the training step (forward pass, hand-written gradients, AdamW
+ * update) and the evaluation forward pass. Owns its tensors; `dispose()` frees them.
+ */
+export class HeadOptimizer {
+  readonly #layout: HeadLayout;
+  /** The first layer, transposed: `[units, inputSize + 1]`, units = hidden (or numClasses for a linear head). */
+  #first: tf.Tensor2D;
+  /** Adam's moments of `#first`, scaled: `m / (1 − β1)` and `v / (1 − β2)` (fewer kernels per update). */
+  #firstMoments: [tf.Tensor2D, tf.Tensor2D];
+  readonly #firstDecay: tf.Tensor2D | undefined;
+  /** A hidden head's output layer, row-major `[hidden + 1, numClasses]` (kernel rows, then the bias), and Adam's. */
+  #output: Float32Array | undefined;
+  readonly #outputMoments: [Float32Array, Float32Array] | undefined;
+  readonly #outputDecay: Float32Array | undefined;
+  readonly #settings: Required<AdamSettings>;
+  readonly #betas: [tf.Scalar, tf.Scalar];
   #step = 0;
 
   /**
-   * Takes ownership of `initial`.
-   * @param settings `decay`, if given, is in the flat order of {@link flattenWeights} over `initial`.
+   * @param weights The head's dense layers' `[kernel, bias…]`, as `LayersModel.getWeights()` gives them (not
+   *   disposed).
    */
-  constructor(initial: tf.Tensor2D[], settings: AdamSettings) {
-    const { learningRate, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, decay } = settings;
-    this.#parameters = initial;
-    this.#learningRate = learningRate;
-    this.#beta1 = beta1;
-    this.#beta2 = beta2;
-    this.#epsilon = epsilon;
-    this.#firstMoments = initial.map((tensor) => tf.zerosLike(tensor));
-    this.#secondMoments = initial.map((tensor) => tf.zerosLike(tensor));
-    this.#constants = {
-      beta1: tf.scalar(beta1),
-      beta2: tf.scalar(beta2),
-      rest1: tf.scalar(1 - beta1),
-      rest2: tf.scalar(1 - beta2),
-    };
-    if (decay) {
-      const total = initial.reduce((sum, tensor) => sum + tensor.size, 0);
-      if (decay.length !== total)
-        throw new Error(`AdamW: ${decay.length} decay factors for ${total} parameters.`);
-      let offset = 0;
-      this.#decay = initial.map((tensor) => {
-        const factors = tf.tensor2d(decay.subarray(offset, offset + tensor.size), tensor.shape);
-        offset += tensor.size;
-        return factors;
-      });
+  constructor(layout: HeadLayout, weights: tf.Tensor[], settings: AdamSettings) {
+    const { inputSize, hidden, numClasses } = layout;
+    const expected = hidden > 0 ? 4 : 2;
+    if (weights.length !== expected) {
+      throw new Error(`HeadOptimizer: expected ${expected} weight tensors, got ${weights.length}.`);
     }
+    this.#layout = layout;
+    this.#settings = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0, ...settings };
+    const units = hidden > 0 ? hidden : numClasses;
+    const width = inputSize + 1;
+    const kernel = (weights[0] as tf.Tensor).dataSync();
+    const bias = (weights[1] as tf.Tensor).dataSync();
+    const first = new Float32Array(units * width);
+    for (let unit = 0; unit < units; unit++) {
+      for (let input = 0; input < inputSize; input++) {
+        first[unit * width + input] = kernel[input * units + unit] as number;
+      }
+      first[unit * width + inputSize] = bias[unit] as number;
+    }
+    this.#first = tf.tensor2d(first, [units, width]);
+    this.#firstMoments = [tf.zeros([units, width]), tf.zeros([units, width])];
+    const { learningRate, weightDecay, beta1, beta2 } = this.#settings;
+    const factor = 1 - learningRate * weightDecay;
+    if (weightDecay > 0) {
+      const decay = new Float32Array(units * width).fill(factor);
+      for (let unit = 0; unit < units; unit++) decay[unit * width + inputSize] = 1;
+      this.#firstDecay = tf.tensor2d(decay, [units, width]);
+    }
+    if (hidden > 0) {
+      const output = new Float32Array((hidden + 1) * numClasses);
+      output.set((weights[2] as tf.Tensor).dataSync());
+      output.set((weights[3] as tf.Tensor).dataSync(), hidden * numClasses);
+      this.#output = output;
+      this.#outputMoments = [new Float32Array(output.length), new Float32Array(output.length)];
+      if (weightDecay > 0) {
+        this.#outputDecay = new Float32Array(output.length).fill(factor).fill(1, hidden * numClasses);
+      }
+    }
+    this.#betas = [tf.scalar(beta1), tf.scalar(beta2)];
   }
 
-  /** The current layer matrices (owned by the optimizer: clone to keep them past the next step). */
-  get parameters(): tf.Tensor2D[] {
-    return this.#parameters;
+  /**
+   * One training step on `batch`: the gradient of its loss (the mean over rows of weight · cross-entropy), then one
+   * AdamW update of every parameter. Returns the batch's logits before the update (with dropout), row-major
+   * `[rows, numClasses]`, for the epoch's loss and accuracy.
+   */
+  step(batch: HeadBatch): Float64Array {
+    const { inputSize, hidden, numClasses } = this.#layout;
+    const width = inputSize + 1;
+    const rows = batch.labels.length;
+    const units = hidden > 0 ? hidden : numClasses;
+    const inputsTransposed = tf.tensor2d(transposed(batch.inputs, rows, width), [width, rows]);
+    let firstGradient: tf.Tensor2D;
+    let logits: Float64Array;
+    let outputGradient: Float64Array | undefined;
+    try {
+      const layerOutput = this.#firstLayer(inputsTransposed);
+      // d loss / d (the first layer's pre-activation): `[rows, units]`.
+      const upstream = new Float32Array(rows * units);
+      if (hidden > 0) {
+        const { hiddenValues, logits: outputLogits } = this.#outputLayer(
+          layerOutput,
+          rows,
+          batch.dropoutMask,
+        );
+        logits = outputLogits;
+        const logitsGradient = this.#logitsGradient(logits, batch);
+        outputGradient = this.#outputGradient(hiddenValues, logitsGradient, rows);
+        this.#hiddenGradient(layerOutput, logitsGradient, batch.dropoutMask, rows, upstream);
+      } else {
+        logits = transposedLogits(layerOutput, rows, numClasses);
+        upstream.set(this.#logitsGradient(logits, batch));
+      }
+      // inputsᵀ · upstream, then transposed: its right operand is small, so the WASM backend's packing of a new
+      // right operand is cheap, unlike upstreamᵀ · inputs (a `[rows, inputSize + 1]` right operand).
+      firstGradient = tf.tidy(() =>
+        tf.transpose(tf.matMul(inputsTransposed, tf.tensor2d(upstream, [rows, units]))),
+      );
+    } finally {
+      inputsTransposed.dispose();
+    }
+    try {
+      this.#update(firstGradient, outputGradient);
+    } finally {
+      firstGradient.dispose();
+    }
+    return logits;
   }
 
-  /** Replaces the parameters (e.g. with the best epoch's); takes ownership of `value`. */
-  set parameters(value: tf.Tensor2D[]) {
-    tf.dispose(this.#parameters);
-    this.#parameters = value;
+  /**
+   * The head's logits without dropout (the evaluation forward pass), row-major `[rows, numClasses]`.
+   * @param inputsTransposed Feature rows each followed by a 1, transposed: `[inputSize + 1, rows]`.
+   */
+  logits(inputsTransposed: tf.Tensor2D): Float64Array {
+    const rows = inputsTransposed.shape[1];
+    const { hidden, numClasses } = this.#layout;
+    const layerOutput = this.#firstLayer(inputsTransposed);
+    return hidden > 0
+      ? this.#outputLayer(layerOutput, rows, undefined).logits
+      : transposedLogits(layerOutput, rows, numClasses);
   }
 
-  /** One update with `gradients` (one per layer matrix, same shapes; not disposed). */
-  step(gradients: tf.Tensor2D[]): void {
-    this.#step++;
-    // Bias corrections folded into the step size and epsilon: m̂ / (√v̂ + ε) = m·√c2/c1 / (√v + ε·√c2).
-    const firstCorrection = 1 - this.#beta1 ** this.#step;
-    const rootSecondCorrection = Math.sqrt(1 - this.#beta2 ** this.#step);
-    const { beta1, beta2, rest1, rest2 } = this.#constants;
-    const next = tf.tidy(() => {
-      const stepSize = tf.scalar((this.#learningRate * rootSecondCorrection) / firstCorrection);
-      const epsilon = tf.scalar(this.#epsilon * rootSecondCorrection);
-      return this.#parameters.map((current, index) => {
-        const gradient = gradients[index] as tf.Tensor2D;
-        const firstMoment = tf.add(
-          tf.mul(this.#firstMoments[index] as tf.Tensor2D, beta1),
-          tf.mul(gradient, rest1),
-        ) as tf.Tensor2D;
-        const secondMoment = tf.add(
-          tf.mul(this.#secondMoments[index] as tf.Tensor2D, beta2),
-          tf.mul(tf.square(gradient), rest2),
-        ) as tf.Tensor2D;
-        const update = tf.mul(tf.div(firstMoment, tf.add(tf.sqrt(secondMoment), epsilon)), stepSize);
-        let parameters = tf.sub(current, update) as tf.Tensor2D;
-        const decay = this.#decay?.[index];
-        if (decay) parameters = tf.mul(parameters, decay);
-        return { firstMoment, secondMoment, parameters };
-      });
-    });
-    tf.dispose([...this.#firstMoments, ...this.#secondMoments, ...this.#parameters]);
-    this.#firstMoments = next.map((entry) => entry.firstMoment);
-    this.#secondMoments = next.map((entry) => entry.secondMoment);
-    this.#parameters = next.map((entry) => entry.parameters);
+  /** A copy of the current parameters; the caller disposes `first` (or hands it to {@link restore}). */
+  snapshot(): HeadSnapshot {
+    return { first: tf.clone(this.#first), output: this.#output?.slice() };
+  }
+
+  /** Replaces the parameters with a snapshot's (e.g. the best epoch's); takes ownership of it. */
+  restore(snapshot: HeadSnapshot): void {
+    this.#first.dispose();
+    this.#first = snapshot.first;
+    this.#output = snapshot.output;
+  }
+
+  /** The parameters as dense layers' `[kernel, bias…]` tensors, for `LayersModel.setWeights`; the caller disposes. */
+  weights(): tf.Tensor[] {
+    const { inputSize, hidden, numClasses } = this.#layout;
+    const units = hidden > 0 ? hidden : numClasses;
+    const width = inputSize + 1;
+    const first = this.#first.dataSync();
+    const kernel = new Float32Array(inputSize * units);
+    const bias = new Float32Array(units);
+    for (let unit = 0; unit < units; unit++) {
+      for (let input = 0; input < inputSize; input++) {
+        kernel[input * units + unit] = first[unit * width + input] as number;
+      }
+      bias[unit] = first[unit * width + inputSize] as number;
+    }
+    const weights: tf.Tensor[] = [tf.tensor2d(kernel, [inputSize, units]), tf.tensor1d(bias)];
+    const output = this.#output;
+    if (output) {
+      weights.push(
+        tf.tensor2d(output.slice(0, hidden * numClasses), [hidden, numClasses]),
+        tf.tensor1d(output.slice(hidden * numClasses)),
+      );
+    }
+    return weights;
   }
 
   /** Frees the parameters, moments and constants. */
   dispose(): void {
-    tf.dispose([
-      ...this.#parameters,
-      ...this.#firstMoments,
-      ...this.#secondMoments,
-      ...Object.values(this.#constants),
-      ...(this.#decay ?? []),
-    ]);
+    tf.dispose([this.#first, ...this.#firstMoments, ...this.#betas]);
+    this.#firstDecay?.dispose();
+  }
+
+  /** The first layer's output (after the ReLU of a hidden head), transposed: `[units, rows]`. */
+  #firstLayer(inputsTransposed: tf.Tensor2D): Float32Array {
+    const output =
+      this.#layout.hidden > 0
+        ? (tf.fused.matMul({ a: this.#first, b: inputsTransposed, activation: 'relu' }) as tf.Tensor2D)
+        : tf.matMul(this.#first, inputsTransposed);
+    try {
+      return output.dataSync() as Float32Array;
+    } finally {
+      output.dispose();
+    }
+  }
+
+  /**
+   * The output layer on the hidden units' values (`activated`, `[hidden, rows]`, times the dropout mask if any):
+   * the hidden values it used (row-major `[rows, hidden]`) and the logits (`[rows, numClasses]`).
+   */
+  #outputLayer(
+    activated: Float32Array,
+    rows: number,
+    mask: Float32Array | undefined,
+  ): { hiddenValues: Float64Array; logits: Float64Array } {
+    const { hidden, numClasses } = this.#layout;
+    const output = this.#output as Float32Array;
+    const hiddenValues = new Float64Array(rows * hidden);
+    const logits = new Float64Array(rows * numClasses);
+    for (let row = 0; row < rows; row++) {
+      const offset = row * numClasses;
+      for (let c = 0; c < numClasses; c++) logits[offset + c] = output[hidden * numClasses + c] as number;
+      for (let unit = 0; unit < hidden; unit++) {
+        let value = activated[unit * rows + row] as number;
+        if (mask) value *= mask[row * hidden + unit] as number;
+        hiddenValues[row * hidden + unit] = value;
+        if (value === 0) continue;
+        for (let c = 0; c < numClasses; c++) {
+          logits[offset + c] =
+            (logits[offset + c] as number) + value * (output[unit * numClasses + c] as number);
+        }
+      }
+    }
+    return { hiddenValues, logits };
+  }
+
+  /**
+   * d loss / d logits for the batch loss `Σ (weight / rows) · crossEntropy(softmax(logits), label)`: with softmax and
+   * cross-entropy, `(weight / rows) · (probabilities − oneHot)`.
+   */
+  #logitsGradient(logits: Float64Array, batch: HeadBatch): Float64Array {
+    const { numClasses } = this.#layout;
+    const rows = batch.labels.length;
+    const gradient = new Float64Array(rows * numClasses);
+    for (let row = 0; row < rows; row++) {
+      const offset = row * numClasses;
+      let max = -Infinity;
+      for (let c = 0; c < numClasses; c++) max = Math.max(max, logits[offset + c] as number);
+      let sum = 0;
+      for (let c = 0; c < numClasses; c++) {
+        const value = Math.exp((logits[offset + c] as number) - max);
+        gradient[offset + c] = value;
+        sum += value;
+      }
+      const scale = (batch.weights[row] as number) / rows;
+      for (let c = 0; c < numClasses; c++) {
+        gradient[offset + c] = ((gradient[offset + c] as number) / sum) * scale;
+      }
+      const label = offset + (batch.labels[row] as number);
+      gradient[label] = (gradient[label] as number) - scale;
+    }
+    return gradient;
+  }
+
+  /** The output layer's gradient, `[hidden + 1, numClasses]`: hiddenᵀ · d logits, then Σ over rows of d logits. */
+  #outputGradient(hiddenValues: Float64Array, logitsGradient: Float64Array, rows: number): Float64Array {
+    const { hidden, numClasses } = this.#layout;
+    const gradient = new Float64Array((hidden + 1) * numClasses);
+    for (let row = 0; row < rows; row++) {
+      const offset = row * numClasses;
+      for (let unit = 0; unit < hidden; unit++) {
+        const value = hiddenValues[row * hidden + unit] as number;
+        if (value === 0) continue;
+        for (let c = 0; c < numClasses; c++) {
+          gradient[unit * numClasses + c] =
+            (gradient[unit * numClasses + c] as number) + value * (logitsGradient[offset + c] as number);
+        }
+      }
+      for (let c = 0; c < numClasses; c++) {
+        gradient[hidden * numClasses + c] =
+          (gradient[hidden * numClasses + c] as number) + (logitsGradient[offset + c] as number);
+      }
+    }
+    return gradient;
+  }
+
+  /**
+   * d loss / d (the hidden layer's pre-activation), into `target` (`[rows, hidden]`): d logits ·
+   * the output kernelᵀ, times the ReLU's step and the dropout multiplier.
+   */
+  #hiddenGradient(
+    activated: Float32Array,
+    logitsGradient: Float64Array,
+    mask: Float32Array | undefined,
+    rows: number,
+    target: Float32Array,
+  ): void {
+    const { hidden, numClasses } = this.#layout;
+    const output = this.#output as Float32Array;
+    for (let unit = 0; unit < hidden; unit++) {
+      for (let row = 0; row < rows; row++) {
+        if (!((activated[unit * rows + row] as number) > 0)) continue;
+        let sum = 0;
+        for (let c = 0; c < numClasses; c++) {
+          sum += (logitsGradient[row * numClasses + c] as number) * (output[unit * numClasses + c] as number);
+        }
+        target[row * hidden + unit] = mask ? sum * (mask[row * hidden + unit] as number) : sum;
+      }
+    }
+  }
+
+  /** One AdamW update of both layers. */
+  #update(firstGradient: tf.Tensor2D, outputGradient: Float64Array | undefined): void {
+    const { learningRate, beta1, beta2, epsilon } = this.#settings;
+    this.#step++;
+    // Bias corrections folded into the step size and epsilon: m̂ / (√v̂ + ε) = m·√c2/c1 / (√v + ε·√c2).
+    const rootSecondCorrection = Math.sqrt(1 - beta2 ** this.#step);
+    const stepSize = (learningRate * rootSecondCorrection) / (1 - beta1 ** this.#step);
+    const stepEpsilon = epsilon * rootSecondCorrection;
+    if (outputGradient && this.#output && this.#outputMoments) {
+      adamInPlace(
+        this.#output,
+        this.#outputMoments[0],
+        this.#outputMoments[1],
+        outputGradient,
+        { beta1, beta2, stepSize, epsilon: stepEpsilon },
+        this.#outputDecay,
+      );
+    }
+    // On the backend the moments are kept scaled, M = m / (1 − β1) and V = v / (1 − β2), so each is one multiply
+    // and one add; the update m / (√v + ε) is then (1 − β1) / √(1 − β2) · M / (√V + ε / √(1 − β2)).
+    const rootRest2 = Math.sqrt(1 - beta2);
+    const [firstMoment, secondMoment] = this.#firstMoments;
+    const [beta1Scalar, beta2Scalar] = this.#betas;
+    const next = tf.tidy(() => {
+      const moment = tf.add(tf.mul(firstMoment, beta1Scalar), firstGradient) as tf.Tensor2D;
+      const second = tf.add(tf.mul(secondMoment, beta2Scalar), tf.square(firstGradient)) as tf.Tensor2D;
+      const ratio = tf.div(moment, tf.add(tf.sqrt(second), tf.scalar(stepEpsilon / rootRest2)));
+      let parameters = tf.sub(
+        this.#first,
+        tf.mul(ratio, tf.scalar((stepSize * (1 - beta1)) / rootRest2)),
+      ) as tf.Tensor2D;
+      if (this.#firstDecay) parameters = tf.mul(parameters, this.#firstDecay);
+      return { moment, second, parameters };
+    });
+    tf.dispose([firstMoment, secondMoment, this.#first]);
+    this.#firstMoments = [next.moment, next.second];
+    this.#first = next.parameters;
   }
 }

@@ -12,15 +12,11 @@ import { classWeights, validationSplit } from '../core/heads/training-data.ts';
 import { createRng, shuffle } from '../core/rng/rng.ts';
 import { assertPositiveInteger, dropoutMask, validateRegularisation } from './head-regularisation.ts';
 import {
-  AdamW,
-  decayFactors,
-  groupedLossAndCorrect,
-  headGradient,
-  headLogits,
-  layerMatrices,
-  layerWeights,
+  HeadOptimizer,
+  lossAndCorrect,
   type HeadBatch,
   type HeadLayout,
+  type HeadSnapshot,
 } from './head-step.ts';
 import type {
   EpochReport,
@@ -327,42 +323,27 @@ function rowsOf(
   return rows;
 }
 
-/** One mini-batch's tensors, copied from the training rows `batch` (positions in `train`). */
-function batchTensors(
+/** One mini-batch, copied from the training rows `batch` (positions in `train`). */
+function batchOf(
   train: Rows,
   batch: number[],
   layout: HeadLayout,
   dropout: { rate: number; rng: () => number } | undefined,
 ): HeadBatch {
-  const { inputSize, hidden, numClasses } = layout;
-  const width = inputSize + 1;
+  const width = layout.inputSize + 1;
   const rows = batch.length;
-  const inputs = new Float32Array(rows * width);
-  const inputsTransposed = new Float32Array(width * rows);
-  const targets = new Float32Array(rows * numClasses);
-  const rowWeights = new Float32Array(rows);
-  batch.forEach((index, row) => {
-    const source = train.inputs.subarray(index * width, (index + 1) * width);
-    inputs.set(source, row * width);
-    for (let column = 0; column < width; column++) {
-      inputsTransposed[column * rows + row] = source[column] as number;
-    }
-    // The batch loss is the mean over rows of weight · cross-entropy.
-    const weight = (train.weights[index] as number) / rows;
-    targets[row * numClasses + (train.labels[index] as number)] = weight;
-    rowWeights[row] = weight;
-  });
-  const tensors: HeadBatch = {
-    inputs: tf.tensor2d(inputs, [rows, width]),
-    inputsTransposed: tf.tensor2d(inputsTransposed, [width, rows]),
-    targets: tf.tensor2d(targets, [rows, numClasses]),
-    rowWeights: tf.tensor2d(rowWeights, [rows, 1]),
+  const result: HeadBatch = {
+    inputs: new Float32Array(rows * width),
+    labels: new Int32Array(rows),
+    weights: new Float32Array(rows),
   };
-  if (dropout) {
-    const mask = dropoutMask(dropout.rng, dropout.rate, rows * hidden);
-    tensors.dropoutMask = tf.tensor2d(mask, [rows, hidden]);
-  }
-  return tensors;
+  batch.forEach((index, row) => {
+    result.inputs.set(train.inputs.subarray(index * width, (index + 1) * width), row * width);
+    result.labels[row] = train.labels[index] as number;
+    result.weights[row] = train.weights[index] as number;
+  });
+  if (dropout) result.dropoutMask = dropoutMask(dropout.rng, dropout.rate, rows * layout.hidden);
+  return result;
 }
 
 async function trainHead(
@@ -392,36 +373,22 @@ async function trainHead(
   const held = rowsOf(slices.validation, features, labelIndices, weightValues, inputSize);
   const trainCount = slices.train.length;
   const heldCount = slices.validation.length;
-  const rowCount = trainCount + heldCount;
-  // Each epoch's loss and accuracy come from the logits of its steps (before each update, with dropout, as
-  // Keras reports them) and the validation rows' logits, summed in one pass and read once per epoch.
-  const epochTargets = new Float32Array(rowCount * numClasses);
-  const epochLabels = new Int32Array(rowCount);
-  held.labels.forEach((label, row) => {
-    epochTargets[(trainCount + row) * numClasses + label] = held.weights[row] as number;
-    epochLabels[trainCount + row] = label;
-  });
-  const groupValues = new Float32Array((heldCount > 0 ? 2 : 1) * rowCount);
-  groupValues.fill(1, 0, trainCount);
-  if (heldCount > 0) groupValues.fill(1, rowCount + trainCount);
 
   const model = buildModel(inputSize, options.hidden, numClasses, options.seed);
-  const owned: tf.Tensor[] = [];
-  let optimizer: AdamW | undefined;
-  // The current epoch's per-step logits; held here so an abort mid-epoch still frees them.
-  let stepLogits: tf.Tensor[] = [];
+  let optimizer: HeadOptimizer | undefined;
+  let heldInputs: tf.Tensor2D | undefined;
   // The best epoch's parameters, kept for early stopping.
-  let best: { loss: number; parameters: tf.Tensor2D[] } | undefined;
+  let best: { loss: number; snapshot: HeadSnapshot } | undefined;
   let succeeded = false;
   try {
-    optimizer = new AdamW(layerMatrices(model.getWeights()), {
+    optimizer = new HeadOptimizer(layout, model.getWeights(), {
       learningRate: options.learningRate,
-      ...(weightDecay > 0 ? { decay: decayFactors(layout, options.learningRate, weightDecay) } : {}),
+      weightDecay,
     });
-    const groups = tf.tensor2d(groupValues, [groupValues.length / rowCount, rowCount]);
-    owned.push(groups);
-    const heldInputs = heldCount > 0 ? tf.tensor2d(held.inputs, [heldCount, inputSize + 1]) : undefined;
-    if (heldInputs) owned.push(heldInputs);
+    if (heldCount > 0) {
+      // Transposed once, as the evaluation forward pass takes it.
+      heldInputs = tf.tidy(() => tf.transpose(tf.tensor2d(held.inputs, [heldCount, inputSize + 1])));
+    }
     // Offset so the shuffle stream differs from the initialiser's while still depending only on the seed.
     const rng = createRng(options.seed + 1);
     const dropoutMasks = dropout > 0 ? { rate: dropout, rng: createRng(options.seed + 2) } : undefined;
@@ -430,61 +397,37 @@ async function trainHead(
     let epochsWithoutImprovement = 0;
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
       const epochOrder = shuffle(order, rng);
-      epochTargets.fill(0, 0, trainCount * numClasses);
-      epochOrder.forEach((index, position) => {
-        const label = train.labels[index] as number;
-        epochTargets[position * numClasses + label] = train.weights[index] as number;
-        epochLabels[position] = label;
-      });
+      // The epoch's loss and accuracy come from the logits of its steps (before each update, with dropout, as
+      // Keras reports them).
+      let lossSum = 0;
+      let correct = 0;
       for (let start = 0; start < trainCount; start += options.batchSize) {
         if (signal?.aborted) throw abortError(signal);
-        const batch = batchTensors(
+        const batch = batchOf(
           train,
           epochOrder.slice(start, start + options.batchSize),
           layout,
           dropoutMasks,
         );
-        try {
-          const { gradients, logits } = headGradient(optimizer.parameters, batch);
-          stepLogits.push(logits);
-          try {
-            optimizer.step(gradients);
-          } finally {
-            tf.dispose(gradients);
-          }
-        } finally {
-          tf.dispose(Object.values(batch) as tf.Tensor[]);
-        }
+        const measured = lossAndCorrect(optimizer.step(batch), batch.labels, batch.weights, numClasses);
+        lossSum += measured.loss;
+        correct += measured.correct;
       }
-      const parameters = optimizer.parameters;
-      const summary = tf.tidy(() => {
-        const logits = [...stepLogits];
-        if (heldInputs) logits.push(headLogits(parameters, heldInputs));
-        return groupedLossAndCorrect(
-          tf.concat(logits) as tf.Tensor2D,
-          tf.tensor2d(epochTargets, [rowCount, numClasses]),
-          tf.tensor1d(epochLabels, 'int32'),
-          groups,
-        );
-      });
-      tf.dispose(stepLogits);
-      stepLogits = [];
-      const values = await summary.data();
-      summary.dispose();
-      const loss = (values[0] as number) / trainCount;
+      const loss = lossSum / trainCount;
       // A diverged head would go on to report chance accuracy with null scores as if it were a result.
       if (!Number.isFinite(loss))
         throw new HeadDivergedError(`the loss at epoch ${epoch}`, options.learningRate);
-      const report: EpochReport = { epoch, loss, accuracy: (values[1] as number) / trainCount };
-      if (heldCount > 0) {
-        report.valLoss = (values[2] as number) / heldCount;
-        report.valAccuracy = (values[3] as number) / heldCount;
+      const report: EpochReport = { epoch, loss, accuracy: correct / trainCount };
+      if (heldInputs) {
+        const measured = lossAndCorrect(optimizer.logits(heldInputs), held.labels, held.weights, numClasses);
+        report.valLoss = measured.loss / heldCount;
+        report.valAccuracy = measured.correct / heldCount;
       }
       onEpoch?.(report);
       if (patience !== undefined && report.valLoss !== undefined) {
         if (best === undefined || report.valLoss < best.loss) {
-          if (best) tf.dispose(best.parameters);
-          best = { loss: report.valLoss, parameters: optimizer.parameters.map((matrix) => tf.clone(matrix)) };
+          best?.snapshot.first.dispose();
+          best = { loss: report.valLoss, snapshot: optimizer.snapshot() };
           epochsWithoutImprovement = 0;
         } else if (++epochsWithoutImprovement >= patience) {
           break;
@@ -497,10 +440,10 @@ async function trainHead(
     }
     if (signal?.aborted) throw abortError(signal);
     if (best) {
-      optimizer.parameters = best.parameters;
+      optimizer.restore(best.snapshot);
       best = undefined;
     }
-    const weights = layerWeights(optimizer.parameters);
+    const weights = optimizer.weights();
     try {
       model.setWeights(weights);
     } finally {
@@ -513,9 +456,8 @@ async function trainHead(
     succeeded = true;
     return new TfjsTrainedHead(model, inputSize, options.hidden, numClasses);
   } finally {
-    tf.dispose(owned);
-    tf.dispose(stepLogits);
-    if (best) tf.dispose(best.parameters);
+    heldInputs?.dispose();
+    best?.snapshot.first.dispose();
     optimizer?.dispose();
     if (!succeeded) model.dispose();
   }

@@ -1,0 +1,32 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compareWithReference, STEP_CASES } from './head-step-reference.ts';
+
+/**
+ * The WASM backend (the browser's and the CLI's) runs the step's products in another layout than the cpu backend
+ * would pick, through XNNPACK, with its fused ReLU: the same comparison as head-step.test.ts's, on that backend.
+ */
+beforeAll(async () => {
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  await tf.setBackend('wasm');
+  await tf.ready();
+});
+
+describe('hand-written head step on the WASM backend', () => {
+  it('runs on WASM', () => {
+    expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it.each(STEP_CASES)(
+    '$name: step logits and weights after AdamW equal tf.train.adam on the tape-differentiated loss',
+    (testCase) => {
+      const before = tf.memory().numTensors;
+      const { logitsGap, weightsGap, moved } = compareWithReference(testCase);
+      expect(moved).toBeGreaterThan(0.05);
+      expect(logitsGap).toBeLessThanOrEqual(1e-5);
+      expect(weightsGap).toBeLessThanOrEqual(1e-5);
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
+});
