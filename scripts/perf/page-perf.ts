@@ -318,7 +318,12 @@ export function tracedLongTasks(events: TraceEvent[]): TracedTask[] {
   const onMain = events
     .filter((event) => event.ph === 'X' && mainThreads.has(`${event.pid}:${event.tid}`))
     .sort((a, b) => a.ts - b.ts || (b.dur ?? 0) - (a.dur ?? 0));
-  const tasks = onMain.filter((event) => event.name === 'RunTask' && (event.dur ?? 0) > LONG_TASK_MS * 1000);
+  // DevTools' timeline category names a task `RunTask`; a trace of `toplevel` alone has only the scheduler's own
+  // event for it, one level out.
+  const taskName = onMain.some((event) => event.name === 'RunTask')
+    ? 'RunTask'
+    : 'ThreadControllerImpl::RunTask';
+  const tasks = onMain.filter((event) => event.name === taskName && (event.dur ?? 0) > LONG_TASK_MS * 1000);
   return tasks.map((task) => {
     const end = task.ts + (task.dur ?? 0);
     const inside = onMain.filter(

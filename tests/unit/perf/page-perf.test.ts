@@ -162,4 +162,30 @@ describe('cpuTime', () => {
     expect(report.overCpu).toBe(overCpu);
     expect(report.worstCpuMs).toBe(worstCpuMs);
   });
+
+  it('reads a toplevel-only trace, whose tasks are the scheduler events', () => {
+    const scheduler = (atMs: number, durMs: number, cpuMs: number) => ({
+      ...task(atMs, durMs, cpuMs),
+      name: 'ThreadControllerImpl::RunTask',
+      cat: 'toplevel',
+    });
+    const report = cpuTime([
+      threadName(1, 'CrRendererMain'),
+      navigation,
+      scheduler(1100, 149, 25),
+      scheduler(1400, 90, 80),
+    ]);
+    expect(report.tasks).toEqual([
+      { at: 100, ms: 149, cpuMs: 25 },
+      { at: 400, ms: 90, cpuMs: 80 },
+    ]);
+    expect(report.overCpu).toBe(1);
+  });
+
+  it('counts a task once when the trace has both names for it', () => {
+    const both = [task(1100, 120, 100), { ...task(1100, 121, 101), name: 'ThreadControllerImpl::RunTask' }];
+    expect(cpuTime([threadName(1, 'CrRendererMain'), navigation, ...both]).tasks).toEqual([
+      { at: 100, ms: 120, cpuMs: 100 },
+    ]);
+  });
 });
