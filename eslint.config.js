@@ -57,7 +57,7 @@ function layer(message, { names = [], patterns = [], adapter = true, also = [] }
 }
 
 const CORE = {
-  names: ['@huggingface/transformers', 'idb', 'uplot', ...builtinModules],
+  names: ['@huggingface/transformers', 'idb', ...builtinModules],
   patterns: [
     ...SVELTE,
     ...ML_RUNTIMES,

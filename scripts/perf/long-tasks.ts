@@ -218,14 +218,21 @@ export function formatLongTasks(report: LongTaskReport): string {
     lines.push(`  ${String(task.ms).padStart(5)} ms at ${String(task.at).padStart(6)} ms  ${task.step}`);
   }
   if (report.attributed) {
-    lines.push(`traced (${report.attributed.length}), with where the time went:`);
+    const afterPaint = report.attributed.filter((task) => task.at >= report.firstPaintMs);
+    const overCpu = afterPaint.filter((task) => task.cpuMs !== null && task.cpuMs > LONG_TASK_MS);
+    lines.push(
+      `traced (${report.attributed.length}; ${overCpu.length} after first paint with over ${LONG_TASK_MS} ms ` +
+        `of CPU time), wall and CPU time, with where the time went:`,
+    );
     for (const task of report.attributed) {
       const causes = task.causes
         .slice(0, 5)
         .map((entry) => `${entry.cause} ${entry.ms}`)
         .join('; ');
+      const cpu = task.cpuMs === null ? '    ?' : String(task.cpuMs).padStart(5);
       lines.push(
-        `  ${String(task.ms).padStart(5)} ms at ${String(task.at).padStart(6)} ms  ${task.step}: ${causes}`,
+        `  ${String(task.ms).padStart(5)} ms (cpu ${cpu} ms) at ${String(task.at).padStart(6)} ms  ` +
+          `${task.step}: ${causes}`,
       );
       lines.push(`      self: ${task.self.map((entry) => `${entry.fn} ${entry.ms}`).join('; ')}`);
       lines.push(`      app: ${task.inclusive.map((entry) => `${entry.fn} ${entry.ms}`).join('; ')}`);

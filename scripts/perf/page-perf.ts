@@ -203,6 +203,8 @@ interface TraceEvent {
   tid: number;
   ts: number;
   dur?: number;
+  /** Thread (CPU) time of a complete event, µs, when the platform reports it. */
+  tdur?: number;
   args?: { name?: string; data?: Record<string, unknown> };
 }
 
@@ -214,6 +216,11 @@ export interface TracedTask {
   fromUs: number;
   toUs: number;
   ms: number;
+  /**
+   * CPU time the main thread spent in it, ms (the trace's thread duration), or null when the trace has none. Far
+   * below `ms` means the task was stretched by other processes on the machine, not by its own work.
+   */
+  cpuMs: number | null;
   /** Time by cause, ms, largest first: `script <function> (<file>)`, `style`, `layout`, `paint`, `gc`, … */
   causes: { cause: string; ms: number }[];
 }
@@ -232,11 +239,18 @@ export interface TraceRecorder {
   stop(): Promise<TraceEvent[]>;
 }
 
-/** Starts a Chromium timeline trace of everything the page does from now on. */
-export async function startTrace(cdp: CDPSession): Promise<TraceRecorder> {
+/**
+ * Starts a Chromium timeline trace of everything the page does from now on. `light` records only the main
+ * thread's tasks (`toplevel`, with their CPU time) and navigation start, cheap enough to leave on during a measured run.
+ */
+export async function startTrace(cdp: CDPSession, light = false): Promise<TraceRecorder> {
   const events: TraceEvent[] = [];
   cdp.on('Tracing.dataCollected', ({ value }) => events.push(...(value as unknown as TraceEvent[])));
-  await cdp.send('Tracing.start', { categories: TRACE_CATEGORIES, transferMode: 'ReportEvents' });
+  await cdp.send('Tracing.start', {
+    // `blink.user_timing` carries `navigationStart`, the zero of the page's clock.
+    categories: light ? 'toplevel,blink.user_timing' : TRACE_CATEGORIES,
+    transferMode: 'ReportEvents',
+  });
   return {
     async stop() {
       const complete = new Promise((done) => cdp.once('Tracing.tracingComplete', done));
@@ -304,7 +318,12 @@ export function tracedLongTasks(events: TraceEvent[]): TracedTask[] {
   const onMain = events
     .filter((event) => event.ph === 'X' && mainThreads.has(`${event.pid}:${event.tid}`))
     .sort((a, b) => a.ts - b.ts || (b.dur ?? 0) - (a.dur ?? 0));
-  const tasks = onMain.filter((event) => event.name === 'RunTask' && (event.dur ?? 0) > LONG_TASK_MS * 1000);
+  // DevTools' timeline category names a task `RunTask`; a trace of `toplevel` alone has only the scheduler's own
+  // event for it, one level out.
+  const taskName = onMain.some((event) => event.name === 'RunTask')
+    ? 'RunTask'
+    : 'ThreadControllerImpl::RunTask';
+  const tasks = onMain.filter((event) => event.name === taskName && (event.dur ?? 0) > LONG_TASK_MS * 1000);
   return tasks.map((task) => {
     const end = task.ts + (task.dur ?? 0);
     const inside = onMain.filter(
@@ -349,9 +368,37 @@ export function tracedLongTasks(events: TraceEvent[]): TracedTask[] {
       fromUs: task.ts,
       toUs: end,
       ms: Math.round((task.dur ?? 0) / 1000),
+      cpuMs: task.tdur === undefined ? null : Math.round(task.tdur / 1000),
       causes,
     };
   });
+}
+
+/** Main-thread tasks of a trace over 50 ms of wall time, with their CPU time: what {@link cpuTime} reports. */
+export interface CpuTimeReport {
+  /** Tasks over 50 ms of wall time that started at or after `from`, in order. */
+  tasks: { at: number; ms: number; cpuMs: number | null }[];
+  /** How many of them spent over 50 ms of CPU time on the main thread. */
+  overCpu: number;
+  /** The largest CPU time among them, ms (0 with none; null when the trace reports no CPU time). */
+  worstCpuMs: number | null;
+}
+
+/**
+ * The long tasks of a trace (recorded with at least the `toplevel` category) that started at or after `fromMs`
+ * (ms since navigation), with the CPU time each spent: a task long on the wall clock but short in CPU time was
+ * waiting for a core, not working.
+ */
+export function cpuTime(events: TraceEvent[], fromMs = 0): CpuTimeReport {
+  const tasks = tracedLongTasks(events)
+    .filter((task) => task.at >= fromMs)
+    .map((task) => ({ at: task.at, ms: task.ms, cpuMs: task.cpuMs }));
+  const cpu = tasks.map((task) => task.cpuMs).filter((ms): ms is number => ms !== null);
+  return {
+    tasks,
+    overCpu: cpu.filter((ms) => ms > LONG_TASK_MS).length,
+    worstCpuMs: tasks.length > 0 && cpu.length === 0 ? null : Math.max(0, ...cpu),
+  };
 }
 
 /** A V8 CPU profile, as CDP's `Profiler.stop` returns it (the fields used here). */

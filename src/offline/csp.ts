@@ -71,7 +71,7 @@ export interface PolicyOptions {
  * - `img-src data: blob:` for generated images.
  * No inline scripts, no `<style>` elements (outside dev), no `blob:` scripts or workers: the model adapter turns
  * off transformers.js's `env.useWasmCache`, which would import onnxruntime's loader, and start its threads, from
- * a `blob:` URL. No inline `style="…"` attributes either: Svelte's `style:` directives and uPlot set styles
+ * a `blob:` URL. No inline `style="…"` attributes either: Svelte's `style:` directives set styles
  * through the CSSOM, which a policy does not restrict, but a static `style="…"` in a component template is
  * reported as a `style-src-attr` violation (use a class or a `style:` directive).
  */

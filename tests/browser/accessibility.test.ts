@@ -89,7 +89,10 @@ async function arrowToTab(id: string): Promise<void> {
     await page.keyboard.press('ArrowRight');
   }
   expect(await page.getByTestId(`tab-${id}`).getAttribute('aria-selected')).toBe('true');
-  await page.getByTestId(`panel-${id}`).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  const panel = page.getByTestId(`panel-${id}`);
+  await panel.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  // A lab that mounts in steps (shared/after-paint.ts) marks itself until its last part is in.
+  await panel.locator('[data-staging]').waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
 }
 
 async function focusedTestId(): Promise<string | null> {

@@ -49,7 +49,10 @@ async function doneSteps(): Promise<string[]> {
 /** Presses the guide's "next" and waits for the next step's tab to show. */
 async function next(tab: string): Promise<void> {
   await page.getByTestId('guide-next').click();
-  await page.getByTestId(`panel-${tab}`).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  const panel = page.getByTestId(`panel-${tab}`);
+  await panel.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  // A lab that mounts in steps (shared/after-paint.ts) marks itself until its last part is in.
+  await panel.locator('[data-staging]').waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
 }
 
 async function guideText(testid: string): Promise<string> {

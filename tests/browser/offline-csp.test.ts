@@ -215,7 +215,7 @@ describe('content security policy', () => {
     const finetune = await openTab(page, 'finetune');
     await finetune.getByTestId('head-train').click();
     await waitForHeadStatus(page, 'done');
-    await finetune.getByTestId('loss-chart').locator('canvas').first().waitFor({ timeout: UI_TIMEOUT_MS });
+    await finetune.getByTestId('loss-chart').locator('polyline').first().waitFor({ timeout: UI_TIMEOUT_MS });
 
     const compare = await openTab(page, 'compare');
     await compare.getByTestId('compare-run-row').first().waitFor({ timeout: UI_TIMEOUT_MS });

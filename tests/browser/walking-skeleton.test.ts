@@ -149,8 +149,9 @@ describe('walking skeleton', () => {
     expect(new Set(growing).size).toBeGreaterThan(2);
     expect(growing).toEqual([...growing].sort((a, b) => a - b));
     expect(growing.at(-1)).toBe(epochs);
-    // uPlot drew into a canvas inside the chart.
-    await expect(chart.locator('canvas').count()).resolves.toBeGreaterThan(0);
+    // The chart drew its loss and accuracy lines.
+    await expect(chart.locator('[data-series="loss"] polyline').count()).resolves.toBe(1);
+    await expect(chart.locator('[data-series="accuracy"] polyline').count()).resolves.toBe(1);
     const accuracy = await dataValues(panel.getByTestId('run-accuracy'));
     expect(accuracy).toHaveLength(1);
   });

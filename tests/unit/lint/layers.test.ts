@@ -49,7 +49,6 @@ const CASES: [string, string, string | undefined][] = [
   [CORE, '@tensorflow/tfjs', 'core is pure TypeScript'],
   [CORE, 'onnxruntime-web', 'core is pure TypeScript'],
   [CORE, 'idb', 'core is pure TypeScript'],
-  [CORE, 'uplot', 'core is pure TypeScript'],
   [CORE, 'papaparse', 'Only src/lib/core/dataset/parse.ts reads CSV'],
   [CORE, 'node:fs/promises', 'core is pure TypeScript'],
   [CORE, 'path', 'core is pure TypeScript'],

@@ -3,7 +3,7 @@
  * paint, and a Chromium trace's long tasks split by cause (innermost named event wins; the rest is `other`).
  */
 import { describe, expect, it } from 'vitest';
-import { namePagePerf, tracedLongTasks } from '../../../scripts/perf/page-perf.ts';
+import { cpuTime, namePagePerf, tracedLongTasks } from '../../../scripts/perf/page-perf.ts';
 
 describe('namePagePerf', () => {
   const record = {
@@ -56,17 +56,23 @@ function event(name: string, atMs: number, durMs: number, data?: Record<string, 
   };
 }
 
-describe('tracedLongTasks', () => {
-  const threadName = (tid: number, name: string) => ({
-    name: 'thread_name',
-    cat: '__metadata',
-    ph: 'M',
-    pid: 1,
-    tid,
-    ts: 0,
-    args: { name },
-  });
+const threadName = (tid: number, name: string) => ({
+  name: 'thread_name',
+  cat: '__metadata',
+  ph: 'M',
+  pid: 1,
+  tid,
+  ts: 0,
+  args: { name },
+});
 
+/** A main-thread task of `durMs` wall time and `cpuMs` thread time (none when undefined). */
+const task = (atMs: number, durMs: number, cpuMs?: number) => ({
+  ...event('RunTask', atMs, durMs),
+  ...(cpuMs === undefined ? {} : { tdur: cpuMs * 1000 }),
+});
+
+describe('tracedLongTasks', () => {
   it.each([
     {
       what: 'layout inside a script call counts as layout, the call keeps the rest',
@@ -110,5 +116,76 @@ describe('tracedLongTasks', () => {
       event('RunTask', 100, 51),
     ]);
     expect(tasks.map((task) => task.ms)).toEqual([51]);
+  });
+});
+
+describe('cpuTime', () => {
+  const navigation = { ...event('navigationStart', 1000, 0), ph: 'X' };
+
+  it.each([
+    {
+      what: 'counts tasks over 50 ms of CPU time, not those stretched by waiting for a core',
+      tasks: [task(1100, 120, 110), task(1300, 200, 30), task(1600, 60, 51)],
+      from: 0,
+      overCpu: 2,
+      worstCpuMs: 110,
+      cpu: [110, 30, 51],
+    },
+    {
+      what: 'starts at first paint, on the page clock (ms since navigation start)',
+      tasks: [task(1100, 300, 300), task(1400, 80, 70)],
+      from: 200,
+      overCpu: 1,
+      worstCpuMs: 70,
+      cpu: [70],
+    },
+    {
+      what: 'a task of exactly 50 ms of CPU time is not over',
+      tasks: [task(1100, 90, 50)],
+      from: 0,
+      overCpu: 0,
+      worstCpuMs: 50,
+      cpu: [50],
+    },
+    { what: 'no long task at all', tasks: [task(1100, 40, 40)], from: 0, overCpu: 0, worstCpuMs: 0, cpu: [] },
+    {
+      what: 'a trace without thread times reports none',
+      tasks: [task(1100, 90)],
+      from: 0,
+      overCpu: 0,
+      worstCpuMs: null,
+      cpu: [null],
+    },
+  ])('$what', ({ tasks, from, overCpu, worstCpuMs, cpu }) => {
+    const report = cpuTime([threadName(1, 'CrRendererMain'), navigation, ...tasks], from);
+    expect(report.tasks.map((entry) => entry.cpuMs)).toEqual(cpu);
+    expect(report.overCpu).toBe(overCpu);
+    expect(report.worstCpuMs).toBe(worstCpuMs);
+  });
+
+  it('reads a toplevel-only trace, whose tasks are the scheduler events', () => {
+    const scheduler = (atMs: number, durMs: number, cpuMs: number) => ({
+      ...task(atMs, durMs, cpuMs),
+      name: 'ThreadControllerImpl::RunTask',
+      cat: 'toplevel',
+    });
+    const report = cpuTime([
+      threadName(1, 'CrRendererMain'),
+      navigation,
+      scheduler(1100, 149, 25),
+      scheduler(1400, 90, 80),
+    ]);
+    expect(report.tasks).toEqual([
+      { at: 100, ms: 149, cpuMs: 25 },
+      { at: 400, ms: 90, cpuMs: 80 },
+    ]);
+    expect(report.overCpu).toBe(1);
+  });
+
+  it('counts a task once when the trace has both names for it', () => {
+    const both = [task(1100, 120, 100), { ...task(1100, 121, 101), name: 'ThreadControllerImpl::RunTask' }];
+    expect(cpuTime([threadName(1, 'CrRendererMain'), navigation, ...both]).tasks).toEqual([
+      { at: 100, ms: 120, cpuMs: 100 },
+    ]);
   });
 });

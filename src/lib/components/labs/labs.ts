@@ -1,6 +1,6 @@
 /**
  * @file The labs behind the later tabs (prompt lab, fine-tune lab, compare), each in a chunk of its own: the
- * start-up bundle carries only what the model and data steps need, and a lab's code (uPlot included) is fetched
+ * start-up bundle carries only what the model and data steps need, and a lab's code is fetched
  * and evaluated the first time it is wanted: when its tab is opened, or a moment earlier, when the pointer or the
  * keyboard focus reaches the tab.
  */
