@@ -126,6 +126,11 @@ export default defineConfig({
           include: ['tests/browser/**/*.test.ts'],
           exclude: [...SOLO_BROWSER_FILES],
           environment: 'node',
+          // The files share one worker process, like the unit project (same rule, same guard): playwright-core, Vite
+          // and the drivers are imported once, not once per file. Each file closes what it opens in afterAll (its
+          // browser context, servers, temporary folders).
+          isolate: false,
+          setupFiles: ['tests/unit/shared-process-guard.ts'],
           globalSetup: ['tests/browser/global-setup.ts'],
           sequence: { groupOrder: 0 },
           testTimeout: 600_000,

@@ -21,7 +21,7 @@ import {
   waitForHeadStatus,
   waitForModelStatus,
 } from '../../tests/browser/app-driver.ts';
-import { openBrowser, withTimeout, type BrowserSession } from '../../tests/browser/browser.ts';
+import { openBrowser, withTimeout, type OwnBrowserSession } from '../../tests/browser/browser.ts';
 import { SCALING_BUDGET_MS, type BenchModel, type ScalingRow } from './node-goals.ts';
 import { ensureQuantized } from './q8.ts';
 import { evaluateGoal, roundRatios, round, unmeasuredGoal, type GoalResult, type GoalSpec } from './stats.ts';
@@ -217,7 +217,7 @@ async function guarded(
 const named = (spec: GoalSpec, model: BenchModel): GoalSpec => ({ ...spec, id: `${spec.id} ${model.name}` });
 
 async function benchPageGoals(
-  session: BrowserSession,
+  session: OwnBrowserSession,
   url: string,
   options: BrowserBenchOptions,
 ): Promise<{ goals: GoalResult[]; figures: BrowserFigures }> {
@@ -482,7 +482,7 @@ async function appRun(
   url: string,
   log: (line: string) => void,
 ): Promise<{ goals: GoalResult[]; longTasks: BrowserFigures['longTasks']; appRun: Record<string, unknown> }> {
-  const session = await openBrowser();
+  const session = await openBrowser({ ownBrowser: true });
   try {
     const { page } = session;
     await page.addInitScript(installObservers);
@@ -573,7 +573,7 @@ export async function runBrowserBench(
     inputs: { bench: join(options.projectRoot, 'scripts/bench/browser/bench.html') },
   });
   try {
-    const session = await openBrowser();
+    const session = await openBrowser({ ownBrowser: true });
     let page: { goals: GoalResult[]; figures: BrowserFigures };
     try {
       page = await benchPageGoals(session, server.url, options);

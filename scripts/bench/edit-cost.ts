@@ -152,7 +152,7 @@ function median(values: number[]): number {
 async function main(): Promise<void> {
   const given = option('url', '');
   const server = given ? { url: given, stop: async () => undefined } : await serveBuild();
-  const session = await openBrowser();
+  const session = await openBrowser({ ownBrowser: true });
   try {
     const { page } = session;
     await withTimeout(page.goto(server.url), STEP_TIMEOUT_MS, 'open the app');

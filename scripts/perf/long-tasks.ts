@@ -168,7 +168,7 @@ export async function measureLongTasks(options: MeasureOptions = {}): Promise<Lo
   const server = options.url
     ? { url: options.url, stop: async () => undefined }
     : await serveBuild({ readable: options.attribute === true });
-  const session = await openBrowser();
+  const session = await openBrowser({ ownBrowser: true });
   try {
     const { page } = session;
     await page.addInitScript(installObservers);

@@ -148,7 +148,9 @@ async function reloadWhenControlled(): Promise<void> {
 describe('content security policy', () => {
   beforeAll(async () => {
     proxy = await startProxy(inject('baseUrl'));
-    session = await openBrowser();
+    // A browser of its own, with its profile on disk: the service worker's ~30 MB precache and the model cache
+    // are what this file tests, and a context of the shared browser keeps storage in memory under a small quota.
+    session = await openBrowser({ ownBrowser: true });
     page = session.page;
     await session.context.addInitScript(() => {
       const seen: { directive: string; blocked: string }[] = [];

@@ -86,7 +86,9 @@ async function runAllPrompts(): Promise<number[]> {
 describe('offline after the first visit', () => {
   beforeAll(async () => {
     proxy = await startProxy(inject('baseUrl'));
-    session = await openBrowser();
+    // A browser of its own, with its profile on disk: the service worker's ~30 MB precache and the model cache
+    // are what this file tests, and a context of the shared browser keeps storage in memory under a small quota.
+    session = await openBrowser({ ownBrowser: true });
     page = session.page;
     await withTimeout(page.goto(proxy.url), UI_TIMEOUT_MS, 'open the app');
   });

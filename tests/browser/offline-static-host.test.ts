@@ -28,7 +28,9 @@ let page: Page;
 describe('on a static host that sends no security headers', () => {
   beforeAll(async () => {
     proxy = await startProxy(inject('baseUrl'), { stripHeaders: SECURITY_HEADERS });
-    session = await openBrowser();
+    // A browser of its own, with its profile on disk: the service worker's ~30 MB precache and the model cache
+    // are what this file tests, and a context of the shared browser keeps storage in memory under a small quota.
+    session = await openBrowser({ ownBrowser: true });
     page = session.page;
   });
 

@@ -81,7 +81,8 @@ async function expectQuotaNotice(): Promise<void> {
 
 describe('a full storage quota', () => {
   beforeAll(async () => {
-    session = await openBrowser();
+    // A browser of its own, with a profile on disk: the second test reopens it in a browser started anew.
+    session = await openBrowser({ ownBrowser: true });
     page = session.page;
     await page.addInitScript(failPutsWhenFull);
     await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app');
@@ -129,6 +130,7 @@ describe('a full storage quota', () => {
     // smaller than the database already takes before the app opens, then open it: the experiment is restored
     // from disk, and every write fails.
     const profile = session.userDataDir;
+    if (profile === undefined) throw new Error('The first session must have a profile on disk to reopen.');
     await session.close({ keepProfile: true });
     session = await openBrowser({ userDataDir: profile });
     page = session.page;
