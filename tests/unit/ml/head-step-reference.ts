@@ -5,6 +5,7 @@
  * process runs one tfjs backend.
  */
 import * as tf from '@tensorflow/tfjs';
+import { expect } from 'vitest';
 import { createRng } from '../../../src/lib/core/rng/rng.ts';
 import { HeadOptimizer, type HeadBatch, type HeadLayout } from '../../../src/lib/ml/head-step.ts';
 
@@ -190,4 +191,17 @@ export function compareWithReference(testCase: StepCase): {
     reference.dispose();
     tf.dispose([...variables, ...initial]);
   }
+}
+
+/**
+ * The check both backends' tests make of a case: the reference weights moved, the step logits and final weights
+ * match it within 1e-5, and no tensor is left behind.
+ */
+export function expectStepMatchesReference(testCase: StepCase): void {
+  const before = tf.memory().numTensors;
+  const { logitsGap, weightsGap, moved } = compareWithReference(testCase);
+  expect(moved).toBeGreaterThan(0.05);
+  expect(logitsGap).toBeLessThanOrEqual(1e-5);
+  expect(weightsGap).toBeLessThanOrEqual(1e-5);
+  expect(tf.memory().numTensors).toBe(before);
 }
