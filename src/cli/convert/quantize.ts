@@ -9,8 +9,9 @@
  *   an `Add` of `C`.
  * - `Gather(E, ids)` with `E` a float32 initializer on axis 0 (an embedding table) becomes
  *   `Gather(E_i8, ids) → DequantizeLinear(scale, 0)`.
- * - Weights are symmetric int8 (zero point 0, range ±127), per tensor or, with `perChannel`, per output column
- *   (MatMul/Gemm only). Rounding is half to even, as numpy's.
+ * - Weights are symmetric int8 with zero point 0, per tensor or, with `perChannel`, per output column (MatMul/Gemm
+ *   only). Rounding is half to even, as numpy's. MatMul/Gemm weights use 7 bits (±63) by default, embedding tables
+ *   the full ±127: see `reduceRange`.
  *
  * Every rewritten node's final output keeps the original output name, so nothing downstream changes, and every new
  * node keeps the original node's name as a prefix, so layer boundaries found from name scopes
@@ -35,8 +36,13 @@ export interface QuantizeOptions {
   /** Quantize embedding tables read by `Gather` (default true). */
   gather?: boolean;
   /**
-   * Weights in 7 bits (±63) instead of 8, as onnxruntime's `reduce_range`: avoids the int16 saturation of
-   * uint8 × int8 products in x86 AVX2 kernels, at the cost of one bit (default false).
+   * MatMul/Gemm weights in 7 bits (±63) instead of 8, as onnxruntime's `reduce_range` (default true). x86 CPUs with
+   * AVX2 but without VNNI (many AMD EPYC/Ryzen and pre-Ice-Lake Intel parts) multiply uint8 × int8 pairs with
+   * `vpmaddubsw`, which adds two products in a saturating int16: 2 × 255 × 127 overflows it, 2 × 255 × 63 does
+   * not. With full-range weights onnxruntime-node on such a CPU was measured 16–46% of the output's range off
+   * (tests/unit/convert/quantize.test.ts); with 7 bits it is within int8's error on every CPU. The file is made
+   * once and run anywhere, so the safe choice is the default. Embedding tables (`Gather`) are only dequantized,
+   * never multiplied in int8, and keep the full range.
    */
   reduceRange?: boolean;
 }
@@ -152,7 +158,7 @@ function transpose(values: Float32Array, rows: number, cols: number): Float32Arr
  */
 export function quantizeDynamic(modelBytes: Uint8Array, options: QuantizeOptions = {}): QuantizeResult {
   const perChannel = options.perChannel ?? false;
-  const reduceRange = options.reduceRange ?? false;
+  const reduceRange = options.reduceRange ?? true;
   const withGather = options.gather ?? true;
   const model = onnx.ModelProto.decode(modelBytes);
   const graph = model.graph;
@@ -200,7 +206,12 @@ export function quantizeDynamic(modelBytes: Uint8Array, options: QuantizeOptions
     return tensorName;
   };
   /** The int8 copy of weight `name` (made once, shared by every node reading it). */
-  const quantizeWeight = (name: string, key: string, perColumn: boolean, transposed: boolean) => {
+  const quantizeWeight = (
+    name: string,
+    key: string,
+    options: { perColumn: boolean; transposed: boolean; reduceRange: boolean },
+  ) => {
+    const { perColumn, transposed } = options;
     const cached = quantizedWeights.get(key);
     if (cached) return cached;
     const tensor = initializers.get(name)!;
@@ -210,7 +221,10 @@ export function quantizeDynamic(modelBytes: Uint8Array, options: QuantizeOptions
       values = transpose(values, dims[0]!, dims[1]!);
       dims = [dims[1]!, dims[0]!];
     }
-    const { data, scales } = quantizeSymmetric(values, dims[1]!, { perChannel: perColumn, reduceRange });
+    const { data, scales } = quantizeSymmetric(values, dims[1]!, {
+      perChannel: perColumn,
+      reduceRange: options.reduceRange,
+    });
     const entry = {
       data: addInt8(`${name}_quantized`, dims, data),
       scale: addFloat(`${name}_scale`, perColumn ? [dims[1]!] : [], scales),
@@ -290,7 +304,11 @@ export function quantizeDynamic(modelBytes: Uint8Array, options: QuantizeOptions
       integerMatMul(
         name,
         inputs[0]!,
-        quantizeWeight(weightName, `${weightName}|n`, perChannel, false),
+        quantizeWeight(weightName, `${weightName}|n`, {
+          perColumn: perChannel,
+          transposed: false,
+          reduceRange,
+        }),
         output,
       );
       quantized.push({ node: name, opType, weight: weightName });
@@ -308,12 +326,11 @@ export function quantizeDynamic(modelBytes: Uint8Array, options: QuantizeOptions
         continue;
       }
       const transposed = intAttribute(node, 'transB', 0) !== 0;
-      const weight = quantizeWeight(
-        weightName,
-        `${weightName}|${transposed ? 't' : 'n'}`,
-        perChannel,
+      const weight = quantizeWeight(weightName, `${weightName}|${transposed ? 't' : 'n'}`, {
+        perColumn: perChannel,
         transposed,
-      );
+        reduceRange,
+      });
       if (inputs[2]) {
         const product = fresh(`${name}_product`);
         integerMatMul(name, inputs[0]!, weight, product);
@@ -333,7 +350,11 @@ export function quantizeDynamic(modelBytes: Uint8Array, options: QuantizeOptions
         skip(problem);
         continue;
       }
-      const weight = quantizeWeight(tableName, `${tableName}|gather`, false, false);
+      const weight = quantizeWeight(tableName, `${tableName}|gather`, {
+        perColumn: false,
+        transposed: false,
+        reduceRange: false,
+      });
       const gathered = emit('Gather', `${name}_quantized`, [weight.data, inputs[1]!], fresh(`${name}_int8`), {
         attribute: node.attribute ?? [],
       });

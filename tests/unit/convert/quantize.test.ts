@@ -213,6 +213,21 @@ describe('quantizeDynamic on graph shapes', () => {
     expect(alone.map((tensor) => tensor.name)).toEqual(['w_quantized', 'w_scale', 'w_zero_point']);
   });
 
+  it('multiplies 7-bit weights by default (no int16 saturation on AVX2 without VNNI), dequantizes 8-bit tables', () => {
+    const largest = (bytes: Uint8Array, name: string) => {
+      const tensor = onnx.ModelProto.decode(bytes).graph!.initializer!.find((entry) => entry.name === name)!;
+      return Math.max(
+        ...new Int8Array(tensor.rawData!.buffer, tensor.rawData!.byteOffset, tensor.rawData!.length).map(
+          Math.abs,
+        ),
+      );
+    };
+    expect(largest(quantizeDynamic(CASES[0]!.bytes).bytes, 'w_quantized')).toBe(63);
+    expect(largest(quantizeDynamic(CASES[0]!.bytes, { reduceRange: false }).bytes, 'w_quantized')).toBe(127);
+    const gather = CASES.find((entry) => entry.name === 'Gather from an embedding table')!;
+    expect(largest(quantizeDynamic(gather.bytes).bytes, 'table_quantized')).toBe(127);
+  });
+
   it('refuses bytes that are not a model, and a model older than opset 10', () => {
     expect(() => quantizeDynamic(new TextEncoder().encode('<html>not found</html>'))).toThrow();
     const g = new GraphBuilder();
