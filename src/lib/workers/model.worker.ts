@@ -198,6 +198,11 @@ async function loadOn(
   context.emit({ type: 'load-progress', stage: { stage: 'loading', device } });
   const report = phaseReporter(context, phases);
   const runtime = device === 'wasm' ? runtimeAlongside(report) : Promise.resolve();
+  // onnxruntime-web registers "webgpu" and "wasm" as two backends over one WASM runtime, each starting it on its
+  // first session: a WebGPU session begun while the WASM start (asked for by `probe`) is still running fails with
+  // "multiple calls to 'initWasm()'", and onnxruntime then refuses WebGPU for the rest of the worker's life. So a
+  // WebGPU load waits for that start; it needs the same runtime anyway. A failed start is left to the session.
+  if (device === 'webgpu') await startRuntime().catch(() => undefined);
   let encoder: Encoder;
   let weightsBytes: number | undefined;
   const warnings: string[] = [];
