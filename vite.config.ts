@@ -17,8 +17,10 @@ const MAX_PRECACHED_FILE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Browser test files that run alone, after the others: models-device loads models on a software WebGPU adapter
- * (one load in three ended in an error while another Chromium ran beside it), and models-memory reads the
- * renderer's memory, which a neighbour's load would blur.
+ * (one load in three ended in an error while another Chromium ran beside it: "multiple calls to 'initWasm()'", a
+ * race in the model worker fixed since, so under load it now fails only if the race comes back; it has not been
+ * tried beside the others again), and models-memory reads the renderer's memory, which a neighbour's load would
+ * blur.
  */
 const SOLO_BROWSER_FILES = ['tests/browser/models-device.test.ts', 'tests/browser/models-memory.test.ts'];
 
