@@ -9,6 +9,15 @@ function node(script: string): string {
   return `node -e ${JSON.stringify(script)}`;
 }
 
+/** A command that prints `message` once file `flag` exists, and fails if it has not appeared within a minute. */
+function waitForFile(flag: string, message: string): string {
+  return node(
+    `const fs = require("fs"); const end = Date.now() + 60000; ` +
+      `const poll = () => fs.existsSync(${JSON.stringify(flag)}) ? console.log(${JSON.stringify(message)}) ` +
+      `: Date.now() > end ? process.exit(1) : setTimeout(poll, 20); poll();`,
+  );
+}
+
 describe('npm test: static checks in parallel lanes', () => {
   let dir: string;
 
@@ -76,11 +85,7 @@ describe('npm test: static checks in parallel lanes', () => {
     const flag = path.join(dir, 'flag');
     // Lane "waits" ends as soon as the file exists, and fails if it never appears (as it would with lanes run
     // one after the other, "waits" first).
-    const waits = node(
-      `const fs = require("fs"); const end = Date.now() + 60000; ` +
-        `const poll = () => fs.existsSync(${JSON.stringify(flag)}) ? console.log("seen") ` +
-        `: Date.now() > end ? process.exit(1) : setTimeout(poll, 20); poll();`,
-    );
+    const waits = waitForFile(flag, 'seen');
     const writes = node(`require("fs").writeFileSync(${JSON.stringify(flag)}, "")`);
     const results = await runLanes(
       [
@@ -95,11 +100,7 @@ describe('npm test: static checks in parallel lanes', () => {
 
   it('reports each lane whole when it ends, the first to end first', async () => {
     const flag = path.join(dir, 'second-flag');
-    const slow = node(
-      `const fs = require("fs"); const end = Date.now() + 60000; ` +
-        `const poll = () => fs.existsSync(${JSON.stringify(flag)}) ? console.log("slow done") ` +
-        `: Date.now() > end ? process.exit(1) : setTimeout(poll, 20); poll();`,
-    );
+    const slow = waitForFile(flag, 'slow done');
     const fast = node(`console.log("fast done"); require("fs").writeFileSync(${JSON.stringify(flag)}, "")`);
     const reported: string[] = [];
     await runLanes(
