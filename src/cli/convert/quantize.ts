@@ -209,9 +209,9 @@ export function quantizeDynamic(modelBytes: Uint8Array, options: QuantizeOptions
   const quantizeWeight = (
     name: string,
     key: string,
-    options: { perColumn: boolean; transposed: boolean; reduceRange: boolean },
+    form: { perColumn: boolean; transposed: boolean; reduceRange: boolean },
   ) => {
-    const { perColumn, transposed } = options;
+    const { perColumn, transposed } = form;
     const cached = quantizedWeights.get(key);
     if (cached) return cached;
     const tensor = initializers.get(name)!;
@@ -223,7 +223,7 @@ export function quantizeDynamic(modelBytes: Uint8Array, options: QuantizeOptions
     }
     const { data, scales } = quantizeSymmetric(values, dims[1]!, {
       perChannel: perColumn,
-      reduceRange: options.reduceRange,
+      reduceRange: form.reduceRange,
     });
     const entry = {
       data: addInt8(`${name}_quantized`, dims, data),
