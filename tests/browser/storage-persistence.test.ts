@@ -259,6 +259,10 @@ describe('saved experiments', () => {
     await fresh.getByTestId('experiment-delete').click();
     await fresh.getByTestId('experiment-delete-confirm').click();
     await fresh.waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
+    // The row goes first; opening the remaining experiment reads it from the database, a moment later.
+    await page
+      .locator(`[data-testid="experiment-row"][aria-current="true"][data-id="${firstId}"]`)
+      .waitFor({ timeout: UI_TIMEOUT_MS });
     await expect(listedExperiments(page)).resolves.toEqual([
       expect.objectContaining({ id: firstId, name: 'Workshop topics', current: true }),
     ]);
