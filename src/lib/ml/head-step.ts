@@ -1,19 +1,22 @@
 /**
  * @file The head's training step without tfjs's gradient tape: hand-written gradients of the class-weighted softmax
  * cross-entropy through an optional hidden ReLU layer (with a dropout mask), and Adam with decoupled weight decay.
- * On a head this small the per-kernel cost, not the arithmetic, is most of the training time, so a step runs three
- * backend kernels for its products and ten for Adam, and does everything small in plain JS.
  *
- * Layout. The first dense layer (the only one for a linear head) lives on the backend, transposed, as one
- * `[units, inputSize + 1]` matrix (its kernel's columns, then its bias): inputs carry a trailing 1, so one product
- * gives the layer's output and one its kernel's and bias's gradients. Transposed so the large matrix is the left
- * operand of both products: the WASM backend caches a product's packed right operand by tensor, so a right operand
- * that changes every step (the parameters after each update) would be repacked every step, and it multiplies a
- * transposed operand far slower than one laid out so. A hidden head's output layer (`[hidden + 1, numClasses]`, at
- * most a few thousand values) lives in JS, with its Adam moments: its products, softmax and gradients cost less in
- * JS than the fixed cost of a dozen small kernels.
+ * Where the time goes. On a head this small, tfjs's fixed cost per kernel (the engine's bookkeeping, uploading and
+ * packing the operands of each product, reading results back) was most of a step; in Node it made head training cost
+ * a quarter of the feature extraction it follows. So the first dense layer (the only one of a linear head), which
+ * holds nearly all the parameters, trains in the head kernels' own memory (head-kernels.ts: WebAssembly SIMD): its
+ * weights, Adam's moments and each batch stay there, and a step is three calls (forward product, the weights'
+ * gradient, Adam) with no tensor made. A hidden head's output layer (`[hidden + 1, numClasses]`, a few hundred
+ * values) lives in plain JS with its Adam moments, as do the softmax and the small gradients. tfjs builds and
+ * initialises the head, runs the evaluation pass (once per epoch) and predicts with the trained model.
+ *
+ * Layout. The first layer is `[units, stride]`: row u holds unit u's kernel column, then its bias, then zeros up to
+ * a multiple of LANES. A batch's rows carry a trailing 1 (the bias input) and the same zero padding, so one product
+ * gives the layer's output and one its kernel's and bias's gradients, and padding stays zero (its gradient is zero).
  */
 import * as tf from '@tensorflow/tfjs';
+import { createHeadKernels, LANES, type HeadKernels } from './head-kernels.ts';
 
 /** The head's sizes: features in, hidden ReLU units (0 = linear head), classes out. */
 export interface HeadLayout {
@@ -82,30 +85,10 @@ export interface AdamSettings {
   weightDecay?: number;
 }
 
-/** A snapshot of the head's parameters (e.g. the best epoch's), for {@link HeadOptimizer.restore}. */
+/** A copy of the head's parameters (e.g. the best epoch's), for {@link HeadOptimizer.restore}. */
 export interface HeadSnapshot {
-  first: tf.Tensor2D;
+  first: Float32Array;
   output: Float32Array | undefined;
-}
-
-/** `values` (row-major `[rows, columns]`) transposed: row-major `[columns, rows]`. */
-function transposed(values: Float32Array, rows: number, columns: number): Float32Array {
-  const result = new Float32Array(values.length);
-  for (let row = 0; row < rows; row++) {
-    for (let column = 0; column < columns; column++) {
-      result[column * rows + row] = values[row * columns + column] as number;
-    }
-  }
-  return result;
-}
-
-/** A linear head's logits, `[rows, numClasses]`, from the first layer's transposed output. */
-function transposedLogits(output: Float32Array, rows: number, numClasses: number): Float64Array {
-  const logits = new Float64Array(rows * numClasses);
-  for (let row = 0; row < rows; row++) {
-    for (let c = 0; c < numClasses; c++) logits[row * numClasses + c] = output[c * rows + row] as number;
-  }
-  return logits;
 }
 
 /**
@@ -137,24 +120,35 @@ function adamInPlace(
  */
 export class HeadOptimizer {
   readonly #layout: HeadLayout;
-  /** The first layer, transposed: `[units, inputSize + 1]`, units = hidden (or numClasses for a linear head). */
-  #first: tf.Tensor2D;
-  /** Adam's moments of `#first`, scaled: `m / (1 − β1)` and `v / (1 − β2)` (fewer kernels per update). */
-  #firstMoments: [tf.Tensor2D, tf.Tensor2D];
-  readonly #firstDecay: tf.Tensor2D | undefined;
+  /** The first layer's units: hidden, or numClasses for a linear head. */
+  readonly #units: number;
+  /** Values per row of the first layer's weights and of a batch's inputs: inputSize + 1, zero-padded to LANES. */
+  readonly #stride: number;
+  /**
+   * The kernels' memory: the first layer's gradient, Adam's two moments and its weights, each `[units, stride]`
+   * (row u: unit u's kernel column, its bias, zeros); then a step's batch (see {@link HeadOptimizer.step}).
+   */
+  readonly #kernels: HeadKernels;
+  /** The first layer as a tensor `[units, inputSize + 1]` for the evaluation pass; built when asked, dropped on update. */
+  #first: tf.Tensor2D | undefined;
   /** A hidden head's output layer, row-major `[hidden + 1, numClasses]` (kernel rows, then the bias), and Adam's. */
   #output: Float32Array | undefined;
   readonly #outputMoments: [Float32Array, Float32Array] | undefined;
   readonly #outputDecay: Float32Array | undefined;
   readonly #settings: Required<AdamSettings>;
-  readonly #betas: [tf.Scalar, tf.Scalar];
   #step = 0;
 
   /**
    * @param weights The head's dense layers' `[kernel, bias…]`, as `LayersModel.getWeights()` gives them (not
    *   disposed).
+   * @param kernels Which implementation of the kernels to use (tests compare both).
    */
-  constructor(layout: HeadLayout, weights: tf.Tensor[], settings: AdamSettings) {
+  constructor(
+    layout: HeadLayout,
+    weights: tf.Tensor[],
+    settings: AdamSettings,
+    kernels: 'wasm' | 'js' = 'wasm',
+  ) {
     const { inputSize, hidden, numClasses } = layout;
     const expected = hidden > 0 ? 4 : 2;
     if (weights.length !== expected) {
@@ -163,25 +157,20 @@ export class HeadOptimizer {
     this.#layout = layout;
     this.#settings = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0, ...settings };
     const units = hidden > 0 ? hidden : numClasses;
-    const width = inputSize + 1;
+    this.#units = units;
+    this.#stride = Math.ceil((inputSize + 1) / LANES) * LANES;
+    this.#kernels = createHeadKernels(this.#region('batch'), kernels);
+    const values = this.#kernels.values;
+    const parameters = this.#region('parameters');
     const kernel = (weights[0] as tf.Tensor).dataSync();
     const bias = (weights[1] as tf.Tensor).dataSync();
-    const first = new Float32Array(units * width);
     for (let unit = 0; unit < units; unit++) {
-      for (let input = 0; input < inputSize; input++) {
-        first[unit * width + input] = kernel[input * units + unit] as number;
-      }
-      first[unit * width + inputSize] = bias[unit] as number;
+      const row = parameters + unit * this.#stride;
+      for (let input = 0; input < inputSize; input++)
+        values[row + input] = kernel[input * units + unit] as number;
+      values[row + inputSize] = bias[unit] as number;
     }
-    this.#first = tf.tensor2d(first, [units, width]);
-    this.#firstMoments = [tf.zeros([units, width]), tf.zeros([units, width])];
-    const { learningRate, weightDecay, beta1, beta2 } = this.#settings;
-    const factor = 1 - learningRate * weightDecay;
-    if (weightDecay > 0) {
-      const decay = new Float32Array(units * width).fill(factor);
-      for (let unit = 0; unit < units; unit++) decay[unit * width + inputSize] = 1;
-      this.#firstDecay = tf.tensor2d(decay, [units, width]);
-    }
+    const { learningRate, weightDecay } = this.#settings;
     if (hidden > 0) {
       const output = new Float32Array((hidden + 1) * numClasses);
       output.set((weights[2] as tf.Tensor).dataSync());
@@ -189,57 +178,53 @@ export class HeadOptimizer {
       this.#output = output;
       this.#outputMoments = [new Float32Array(output.length), new Float32Array(output.length)];
       if (weightDecay > 0) {
+        const factor = 1 - learningRate * weightDecay;
         this.#outputDecay = new Float32Array(output.length).fill(factor).fill(1, hidden * numClasses);
       }
     }
-    this.#betas = [tf.scalar(beta1), tf.scalar(beta2)];
   }
 
   /**
    * One training step on `batch`: the gradient of its loss (the mean over rows of weight · cross-entropy), then one
    * AdamW update of every parameter. Returns the batch's logits before the update (with dropout), row-major
    * `[rows, numClasses]`, for the epoch's loss and accuracy.
+   *
+   * The batch's part of the kernels' memory: the first layer's output `[rows, units]`, its gradient (upstream)
+   * `[rows, units]`, then the inputs `[rows, stride]`.
    */
   step(batch: HeadBatch): Float64Array {
-    const { inputSize, hidden, numClasses } = this.#layout;
+    const { inputSize, hidden } = this.#layout;
     const width = inputSize + 1;
+    const stride = this.#stride;
     const rows = batch.labels.length;
-    const units = hidden > 0 ? hidden : numClasses;
-    const inputsTransposed = tf.tensor2d(transposed(batch.inputs, rows, width), [width, rows]);
-    let firstGradient: tf.Tensor2D;
+    const units = this.#units;
+    const out = this.#region('batch');
+    const upstream = out + rows * units;
+    const inputs = upstream + rows * units;
+    this.#kernels.reserve(inputs + rows * stride);
+    const values = this.#kernels.values;
+    for (let row = 0; row < rows; row++) {
+      values.set(batch.inputs.subarray(row * width, (row + 1) * width), inputs + row * stride);
+      values.fill(0, inputs + row * stride + width, inputs + (row + 1) * stride);
+    }
+    this.#kernels.forward(inputs, this.#region('parameters'), out, rows, units, stride, hidden > 0);
+    const layerOutput = values.subarray(out, out + rows * units);
+    // d loss / d (the first layer's pre-activation): `[rows, units]`.
+    const upstreamValues = values.subarray(upstream, upstream + rows * units).fill(0);
     let logits: Float64Array;
     let outputGradient: Float64Array | undefined;
-    try {
-      const layerOutput = this.#firstLayer(inputsTransposed);
-      // d loss / d (the first layer's pre-activation): `[rows, units]`.
-      const upstream = new Float32Array(rows * units);
-      if (hidden > 0) {
-        const { hiddenValues, logits: outputLogits } = this.#outputLayer(
-          layerOutput,
-          rows,
-          batch.dropoutMask,
-        );
-        logits = outputLogits;
-        const logitsGradient = this.#logitsGradient(logits, batch);
-        outputGradient = this.#outputGradient(hiddenValues, logitsGradient, rows);
-        this.#hiddenGradient(layerOutput, logitsGradient, batch.dropoutMask, rows, upstream);
-      } else {
-        logits = transposedLogits(layerOutput, rows, numClasses);
-        upstream.set(this.#logitsGradient(logits, batch));
-      }
-      // inputsᵀ · upstream, then transposed: its right operand is small, so the WASM backend's packing of a new
-      // right operand is cheap, unlike upstreamᵀ · inputs (a `[rows, inputSize + 1]` right operand).
-      firstGradient = tf.tidy(() =>
-        tf.transpose(tf.matMul(inputsTransposed, tf.tensor2d(upstream, [rows, units]))),
-      );
-    } finally {
-      inputsTransposed.dispose();
+    if (hidden > 0) {
+      const { hiddenValues, logits: outputLogits } = this.#outputLayer(layerOutput, rows, batch.dropoutMask);
+      logits = outputLogits;
+      const logitsGradient = this.#logitsGradient(logits, batch);
+      outputGradient = this.#outputGradient(hiddenValues, logitsGradient, rows);
+      this.#hiddenGradient(layerOutput, logitsGradient, batch.dropoutMask, rows, upstreamValues);
+    } else {
+      logits = Float64Array.from(layerOutput);
+      upstreamValues.set(this.#logitsGradient(logits, batch));
     }
-    try {
-      this.#update(firstGradient, outputGradient);
-    } finally {
-      firstGradient.dispose();
-    }
+    this.#kernels.backward(inputs, upstream, this.#region('gradient'), rows, units, stride);
+    this.#update(outputGradient);
     return logits;
   }
 
@@ -249,38 +234,42 @@ export class HeadOptimizer {
    */
   logits(inputsTransposed: tf.Tensor2D): Float64Array {
     const rows = inputsTransposed.shape[1];
-    const { hidden, numClasses } = this.#layout;
     const layerOutput = this.#firstLayer(inputsTransposed);
-    return hidden > 0
+    return this.#layout.hidden > 0
       ? this.#outputLayer(layerOutput, rows, undefined).logits
-      : transposedLogits(layerOutput, rows, numClasses);
+      : Float64Array.from(layerOutput);
   }
 
-  /** A copy of the current parameters; the caller disposes `first` (or hands it to {@link restore}). */
+  /** A copy of the current parameters, for {@link restore}. */
   snapshot(): HeadSnapshot {
-    return { first: tf.clone(this.#first), output: this.#output?.slice() };
+    const parameters = this.#region('parameters');
+    return {
+      first: this.#kernels.values.slice(parameters, parameters + this.#units * this.#stride),
+      output: this.#output?.slice(),
+    };
   }
 
-  /** Replaces the parameters with a snapshot's (e.g. the best epoch's); takes ownership of it. */
+  /** Replaces the parameters with a snapshot's (e.g. the best epoch's). */
   restore(snapshot: HeadSnapshot): void {
-    this.#first.dispose();
-    this.#first = snapshot.first;
-    this.#output = snapshot.output;
+    this.#kernels.values.set(snapshot.first, this.#region('parameters'));
+    this.#output = snapshot.output?.slice();
+    this.#first?.dispose();
+    this.#first = undefined;
   }
 
   /** The parameters as dense layers' `[kernel, bias…]` tensors, for `LayersModel.setWeights`; the caller disposes. */
   weights(): tf.Tensor[] {
     const { inputSize, hidden, numClasses } = this.#layout;
-    const units = hidden > 0 ? hidden : numClasses;
-    const width = inputSize + 1;
-    const first = this.#first.dataSync();
+    const units = this.#units;
+    const values = this.#kernels.values;
+    const parameters = this.#region('parameters');
     const kernel = new Float32Array(inputSize * units);
     const bias = new Float32Array(units);
     for (let unit = 0; unit < units; unit++) {
-      for (let input = 0; input < inputSize; input++) {
-        kernel[input * units + unit] = first[unit * width + input] as number;
-      }
-      bias[unit] = first[unit * width + inputSize] as number;
+      const row = parameters + unit * this.#stride;
+      for (let input = 0; input < inputSize; input++)
+        kernel[input * units + unit] = values[row + input] as number;
+      bias[unit] = values[row + inputSize] as number;
     }
     const weights: tf.Tensor[] = [tf.tensor2d(kernel, [inputSize, units]), tf.tensor1d(bias)];
     const output = this.#output;
@@ -293,27 +282,53 @@ export class HeadOptimizer {
     return weights;
   }
 
-  /** Frees the parameters, moments and constants. */
+  /** Frees the first layer's tensor, if one was built (the kernels' memory is garbage-collected). */
   dispose(): void {
-    tf.dispose([this.#first, ...this.#firstMoments, ...this.#betas]);
-    this.#firstDecay?.dispose();
+    this.#first?.dispose();
+    this.#first = undefined;
   }
 
-  /** The first layer's output (after the ReLU of a hidden head), transposed: `[units, rows]`. */
+  /** Where a region of the kernels' memory starts (see `#kernels`); the batch's comes last, sized per step. */
+  #region(name: 'gradient' | 'firstMoment' | 'secondMoment' | 'parameters' | 'batch'): number {
+    const order = { gradient: 0, firstMoment: 1, secondMoment: 2, parameters: 3, batch: 4 } as const;
+    return order[name] * this.#units * this.#stride;
+  }
+
+  /** The first layer's output for the evaluation pass (after a hidden head's ReLU), row-major `[rows, units]`. */
   #firstLayer(inputsTransposed: tf.Tensor2D): Float32Array {
+    const units = this.#units;
+    if (!this.#first) {
+      // The weights without their padding, `[units, inputSize + 1]`.
+      const width = this.#layout.inputSize + 1;
+      const compact = new Float32Array(units * width);
+      const parameters = this.#region('parameters');
+      for (let unit = 0; unit < units; unit++) {
+        const row = parameters + unit * this.#stride;
+        compact.set(this.#kernels.values.subarray(row, row + width), unit * width);
+      }
+      this.#first = tf.tensor2d(compact, [units, width]);
+    }
     const output =
       this.#layout.hidden > 0
         ? (tf.fused.matMul({ a: this.#first, b: inputsTransposed, activation: 'relu' }) as tf.Tensor2D)
         : tf.matMul(this.#first, inputsTransposed);
+    let transposed: Float32Array;
     try {
-      return output.dataSync() as Float32Array;
+      transposed = output.dataSync() as Float32Array;
     } finally {
       output.dispose();
     }
+    const rows = inputsTransposed.shape[1];
+    const result = new Float32Array(rows * units);
+    for (let unit = 0; unit < units; unit++) {
+      for (let row = 0; row < rows; row++)
+        result[row * units + unit] = transposed[unit * rows + row] as number;
+    }
+    return result;
   }
 
   /**
-   * The output layer on the hidden units' values (`activated`, `[hidden, rows]`, times the dropout mask if any):
+   * The output layer on the hidden units' values (`activated`, `[rows, hidden]`, times the dropout mask if any):
    * the hidden values it used (row-major `[rows, hidden]`) and the logits (`[rows, numClasses]`).
    */
   #outputLayer(
@@ -329,7 +344,7 @@ export class HeadOptimizer {
       const offset = row * numClasses;
       for (let c = 0; c < numClasses; c++) logits[offset + c] = output[hidden * numClasses + c] as number;
       for (let unit = 0; unit < hidden; unit++) {
-        let value = activated[unit * rows + row] as number;
+        let value = activated[row * hidden + unit] as number;
         if (mask) value *= mask[row * hidden + unit] as number;
         hiddenValues[row * hidden + unit] = value;
         if (value === 0) continue;
@@ -405,9 +420,9 @@ export class HeadOptimizer {
   ): void {
     const { hidden, numClasses } = this.#layout;
     const output = this.#output as Float32Array;
-    for (let unit = 0; unit < hidden; unit++) {
-      for (let row = 0; row < rows; row++) {
-        if (!((activated[unit * rows + row] as number) > 0)) continue;
+    for (let row = 0; row < rows; row++) {
+      for (let unit = 0; unit < hidden; unit++) {
+        if (!((activated[row * hidden + unit] as number) > 0)) continue;
         let sum = 0;
         for (let c = 0; c < numClasses; c++) {
           sum += (logitsGradient[row * numClasses + c] as number) * (output[unit * numClasses + c] as number);
@@ -417,9 +432,9 @@ export class HeadOptimizer {
     }
   }
 
-  /** One AdamW update of both layers. */
-  #update(firstGradient: tf.Tensor2D, outputGradient: Float64Array | undefined): void {
-    const { learningRate, beta1, beta2, epsilon } = this.#settings;
+  /** One AdamW update of both layers; the first layer's gradient is in the kernels' memory. */
+  #update(outputGradient: Float64Array | undefined): void {
+    const { learningRate, beta1, beta2, epsilon, weightDecay } = this.#settings;
     this.#step++;
     // Bias corrections folded into the step size and epsilon: m̂ / (√v̂ + ε) = m·√c2/c1 / (√v + ε·√c2).
     const rootSecondCorrection = Math.sqrt(1 - beta2 ** this.#step);
@@ -435,24 +450,26 @@ export class HeadOptimizer {
         this.#outputDecay,
       );
     }
-    // On the backend the moments are kept scaled, M = m / (1 − β1) and V = v / (1 − β2), so each is one multiply
-    // and one add; the update m / (√v + ε) is then (1 − β1) / √(1 − β2) · M / (√V + ε / √(1 − β2)).
-    const rootRest2 = Math.sqrt(1 - beta2);
-    const [firstMoment, secondMoment] = this.#firstMoments;
-    const [beta1Scalar, beta2Scalar] = this.#betas;
-    const next = tf.tidy(() => {
-      const moment = tf.add(tf.mul(firstMoment, beta1Scalar), firstGradient) as tf.Tensor2D;
-      const second = tf.add(tf.mul(secondMoment, beta2Scalar), tf.square(firstGradient)) as tf.Tensor2D;
-      const ratio = tf.div(moment, tf.add(tf.sqrt(second), tf.scalar(stepEpsilon / rootRest2)));
-      let parameters = tf.sub(
-        this.#first,
-        tf.mul(ratio, tf.scalar((stepSize * (1 - beta1)) / rootRest2)),
-      ) as tf.Tensor2D;
-      if (this.#firstDecay) parameters = tf.mul(parameters, this.#firstDecay);
-      return { moment, second, parameters };
-    });
-    tf.dispose([firstMoment, secondMoment, this.#first]);
-    this.#firstMoments = [next.moment, next.second];
-    this.#first = next.parameters;
+    const constants = { beta1, beta2, stepSize, epsilon: stepEpsilon, decay: 1 - learningRate * weightDecay };
+    const at = (offset: number) =>
+      [
+        this.#region('gradient') + offset,
+        this.#region('firstMoment') + offset,
+        this.#region('secondMoment') + offset,
+        this.#region('parameters') + offset,
+      ] as const;
+    const { inputSize } = this.#layout;
+    const stride = this.#stride;
+    if (weightDecay === 0) {
+      this.#kernels.adam(...at(0), this.#units * stride, constants);
+    } else {
+      // Each unit's kernel entries decay; its bias and padding (zeros, with zero gradients) do not.
+      for (let unit = 0; unit < this.#units; unit++) {
+        this.#kernels.adam(...at(unit * stride), inputSize, constants);
+        this.#kernels.adam(...at(unit * stride + inputSize), stride - inputSize, { ...constants, decay: 1 });
+      }
+    }
+    this.#first?.dispose();
+    this.#first = undefined;
   }
 }

@@ -3,8 +3,8 @@
  * This is the only module that imports `@tensorflow/tfjs` (and, lazily, its WASM backend).
  *
  * Training is deterministic for a given seed: seeded Glorot initialisation, our own seeded per-epoch shuffle and
- * dropout masks, and a hand-written step (head-step.ts: gradients and Adam without tfjs's tape, whose per-kernel
- * bookkeeping was most of the time on a head this small).
+ * dropout masks, and a hand-written step (head-step.ts: gradients and Adam without tfjs's tape, the first layer's
+ * products and Adam in WebAssembly kernels; tfjs's per-kernel bookkeeping was most of the time on a head this small).
  */
 import * as tf from '@tensorflow/tfjs';
 import { HeadDivergedError } from '../core/errors.ts';
@@ -426,7 +426,6 @@ async function trainHead(
       onEpoch?.(report);
       if (patience !== undefined && report.valLoss !== undefined) {
         if (best === undefined || report.valLoss < best.loss) {
-          best?.snapshot.first.dispose();
           best = { loss: report.valLoss, snapshot: optimizer.snapshot() };
           epochsWithoutImprovement = 0;
         } else if (++epochsWithoutImprovement >= patience) {
@@ -457,7 +456,6 @@ async function trainHead(
     return new TfjsTrainedHead(model, inputSize, options.hidden, numClasses);
   } finally {
     heldInputs?.dispose();
-    best?.snapshot.first.dispose();
     optimizer?.dispose();
     if (!succeeded) model.dispose();
   }

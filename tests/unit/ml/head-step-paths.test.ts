@@ -20,6 +20,6 @@ describe('hand-written head step on the WASM backend', () => {
 
   it.each(STEP_CASES)(
     '$name: step logits and weights after AdamW equal tf.train.adam on the tape-differentiated loss',
-    expectStepMatchesReference,
+    (testCase) => expectStepMatchesReference(testCase),
   );
 });

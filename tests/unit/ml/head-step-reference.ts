@@ -143,7 +143,10 @@ function referenceLoss(variables: tf.Tensor[], batch: HeadBatch, layout: HeadLay
  * the largest difference of the step logits and of the final weights, and how far the reference weights moved (so
  * a comparison of weights that did not move cannot pass for a check).
  */
-export function compareWithReference(testCase: StepCase): {
+export function compareWithReference(
+  testCase: StepCase,
+  kernels: 'wasm' | 'js' = 'wasm',
+): {
   logitsGap: number;
   weightsGap: number;
   moved: number;
@@ -152,7 +155,7 @@ export function compareWithReference(testCase: StepCase): {
   const initial = seededLayers(layout, 3);
   const variables = initial.map((tensor) => tf.variable(tensor));
   const reference = tf.train.adam(LEARNING_RATE);
-  const optimizer = new HeadOptimizer(layout, initial, { learningRate: LEARNING_RATE, weightDecay });
+  const optimizer = new HeadOptimizer(layout, initial, { learningRate: LEARNING_RATE, weightDecay }, kernels);
   let logitsGap = 0;
   try {
     batches.forEach((rows, step) => {
@@ -197,9 +200,9 @@ export function compareWithReference(testCase: StepCase): {
  * The check both backends' tests make of a case: the reference weights moved, the step logits and final weights
  * match it within 1e-5, and no tensor is left behind.
  */
-export function expectStepMatchesReference(testCase: StepCase): void {
+export function expectStepMatchesReference(testCase: StepCase, kernels: 'wasm' | 'js' = 'wasm'): void {
   const before = tf.memory().numTensors;
-  const { logitsGap, weightsGap, moved } = compareWithReference(testCase);
+  const { logitsGap, weightsGap, moved } = compareWithReference(testCase, kernels);
   expect(moved).toBeGreaterThan(0.05);
   expect(logitsGap).toBeLessThanOrEqual(1e-5);
   expect(weightsGap).toBeLessThanOrEqual(1e-5);

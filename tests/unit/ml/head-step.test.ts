@@ -21,7 +21,12 @@ beforeAll(async () => {
 describe('hand-written head step', () => {
   it.each(STEP_CASES)(
     '$name: step logits and weights after AdamW equal tf.train.adam on the tape-differentiated loss',
-    expectStepMatchesReference,
+    (testCase) => expectStepMatchesReference(testCase),
+  );
+
+  it.each(STEP_CASES)(
+    '$name: the same with the plain-JS kernels (runtimes without WebAssembly SIMD)',
+    (testCase) => expectStepMatchesReference(testCase, 'js'),
   );
 
   it.each([
@@ -85,4 +90,37 @@ describe('hand-written head step', () => {
       expect(tf.memory().numTensors).toBe(before);
     },
   );
+
+  it('goes on from restored weights: a step after restore moves them, not the ones before it', () => {
+    const layout = { inputSize: 4, hidden: 5, numClasses: 2 };
+    const initial = seededLayers(layout, 7);
+    const read = (tensors: tf.Tensor[]) => {
+      const values = tensors.flatMap((tensor) => Array.from(tensor.dataSync()));
+      tf.dispose(tensors);
+      return values;
+    };
+    // A batch whose rows all weigh 0 has a zero gradient: the step then moves every weight by Adam's momentum
+    // alone, the same amount from wherever the weights are.
+    const still = { ...seededBatch(layout, 3, 12, 0), weights: new Float32Array(3) };
+    const run = (restore: boolean) => {
+      const optimizer = new HeadOptimizer(layout, initial, { learningRate: 0.1 });
+      const snapshot = optimizer.snapshot();
+      optimizer.step(seededBatch(layout, 3, 11, 0));
+      const stepped = read(optimizer.weights());
+      if (restore) optimizer.restore(snapshot);
+      optimizer.step(still);
+      const after = read(optimizer.weights());
+      optimizer.dispose();
+      return { stepped, after };
+    };
+    const start = read(initial.map((tensor) => tensor.clone()));
+    const restored = run(true);
+    const continued = run(false);
+    const momentum = continued.after.map((value, index) => value - (continued.stepped[index] as number));
+    expect(Math.max(...momentum.map(Math.abs))).toBeGreaterThan(1e-3);
+    restored.after.forEach((value, index) => {
+      expect(value).toBeCloseTo((start[index] as number) + (momentum[index] as number), 6);
+    });
+    tf.dispose(initial);
+  });
 });
