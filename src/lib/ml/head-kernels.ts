@@ -58,31 +58,11 @@ export interface HeadKernels {
   ): void;
 }
 
-interface KernelExports {
-  memory: WebAssembly.Memory;
-  forward(
-    x: number,
-    weights: number,
-    out: number,
-    rows: number,
-    units: number,
-    stride: number,
-    relu: number,
-  ): void;
-  backward(x: number, upstream: number, gradient: number, rows: number, units: number, stride: number): void;
-  adam(
-    gradient: number,
-    firstMoment: number,
-    secondMoment: number,
-    parameters: number,
-    count: number,
-    beta1: number,
-    beta2: number,
-    stepSize: number,
-    epsilon: number,
-    decay: number,
-  ): void;
-}
+/** The module's exports: its memory, and the kernels of head-kernels.wat, which take byte offsets and plain numbers. */
+type KernelExports = { memory: WebAssembly.Memory } & Record<
+  'forward' | 'backward' | 'adam',
+  (...values: number[]) => void
+>;
 
 const PAGE_BYTES = 65_536;
 
