@@ -66,7 +66,10 @@ type KernelExports = { memory: WebAssembly.Memory } & Record<
 
 const PAGE_BYTES = 65_536;
 
-/** The compiled module, once per process; null where the runtime cannot compile it (no WebAssembly SIMD). */
+/**
+ * The compiled module, once per process; null where the runtime cannot compile it (no WebAssembly SIMD, or a
+ * Content-Security-Policy without 'wasm-unsafe-eval').
+ */
 let compiled: WebAssembly.Module | null | undefined;
 
 function compiledKernels(): WebAssembly.Module | null {
@@ -74,7 +77,11 @@ function compiledKernels(): WebAssembly.Module | null {
     compiled = null;
     if (typeof WebAssembly === 'object') {
       const bytes = Uint8Array.from(atob(HEAD_KERNELS_WASM_BASE64), (char) => char.charCodeAt(0));
-      if (WebAssembly.validate(bytes)) compiled = new WebAssembly.Module(bytes);
+      try {
+        if (WebAssembly.validate(bytes)) compiled = new WebAssembly.Module(bytes);
+      } catch {
+        // A page whose Content-Security-Policy forbids compiling WebAssembly: the JS kernels run instead.
+      }
     }
   }
   return compiled;
