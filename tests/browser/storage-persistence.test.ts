@@ -161,9 +161,11 @@ describe('saved experiments', () => {
 
   test('a reload during head training restores what was saved, says the run was interrupted, and the app works', async () => {
     const finetune = await openTab(page, 'finetune');
-    // Far more work than can finish before the reload.
+    // Far more work than can finish before the reload (the widest hidden layer, one example per step: tens of
+    // seconds).
     await setInput(finetune.getByTestId('head-epochs'), '1000');
     await setInput(finetune.getByTestId('head-batch-size'), '1');
+    await setInput(finetune.getByTestId('head-hidden'), '4096');
     await finetune.getByTestId('head-train').click();
     await finetune
       .getByTestId('loss-chart')
@@ -180,6 +182,7 @@ describe('saved experiments', () => {
     const head = await openTab(page, 'finetune');
     await expect(head.getByTestId('head-epochs').inputValue()).resolves.toBe('1000');
     await expect(head.getByTestId('head-batch-size').inputValue()).resolves.toBe('1');
+    await expect(head.getByTestId('head-hidden').inputValue()).resolves.toBe('4096');
     await expect(dataValues(head.getByTestId('run-accuracy'))).resolves.toEqual(headAccuracy);
     const prompts = await openTab(page, 'prompts');
     await expect(dataValues(prompts.getByTestId('run-accuracy'))).resolves.toEqual(promptAccuracies);
@@ -193,6 +196,7 @@ describe('saved experiments', () => {
     const retrain = await openTab(page, 'finetune');
     await setInput(retrain.getByTestId('head-epochs'), '5');
     await setInput(retrain.getByTestId('head-batch-size'), '16');
+    await setInput(retrain.getByTestId('head-hidden'), '0');
     await retrain.getByTestId('head-train').click();
     await waitForHeadStatus(page, 'done');
     expect(await chartPoints(page)).toBe(5);

@@ -23,6 +23,10 @@ import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 
 /** Epochs for the run that gets cancelled (the schema's maximum) with batch size 1: a minute of work or more. */
 const CANCELLED_EPOCHS = 1000;
+/** The most hidden units a head may have (settings.ts): the slowest head to train, for runs that must not finish. */
+const WIDEST_HIDDEN = 4096;
+/** Epochs of the live-chart run, with one example per step. */
+const LIVE_EPOCHS = 1000;
 /**
  * A 5-epoch run after a cancel: well below what the cancelled run would still take (a minute when quiet, and
  * longer the busier the machine), so only a cancel that reached the worker lets it finish in time.
@@ -125,10 +129,13 @@ describe('walking skeleton', () => {
 
   test('trains a head in the worker with a live loss chart', async () => {
     const panel = await openTab(page, 'finetune');
-    const epochs = Number(await panel.getByTestId('head-epochs').inputValue());
-    expect(epochs).toBeGreaterThan(2);
+    // The fixture's default head trains in a few milliseconds, within one or two frames; a thousand epochs of
+    // one-example steps (~100,000 steps, still well under a second here) leave the chart many frames to grow in.
+    const epochs = LIVE_EPOCHS;
+    await setInput(panel.getByTestId('head-epochs'), String(epochs));
+    await setInput(panel.getByTestId('head-batch-size'), '1');
     const chart = panel.getByTestId('loss-chart');
-    // Training the fixture head is quick, so record every point count the chart shows instead of polling.
+    // Record every point count the chart shows instead of polling.
     await chart.evaluate((element) => {
       const seen: number[] = [];
       (window as unknown as { chartPointsSeen: number[] }).chartPointsSeen = seen;
@@ -192,10 +199,11 @@ describe('walking skeleton', () => {
     const panel = await openTab(page, 'finetune');
     const previousAccuracy = await dataValues(panel.getByTestId('run-accuracy'));
     expect(previousAccuracy).toHaveLength(1);
-    // Far more work than could finish during the test: only a cancel that reaches the worker lets the next run
-    // start soon.
+    // Far more work than could finish during the test (the widest hidden layer, one example per step: tens of
+    // seconds): only a cancel that reaches the worker lets the next run start soon.
     await setInput(panel.getByTestId('head-epochs'), String(CANCELLED_EPOCHS));
     await setInput(panel.getByTestId('head-batch-size'), '1');
+    await setInput(panel.getByTestId('head-hidden'), String(WIDEST_HIDDEN));
     await panel.getByTestId('head-train').click();
     await panel
       .getByTestId('loss-chart')
@@ -213,6 +221,7 @@ describe('walking skeleton', () => {
 
     await setInput(panel.getByTestId('head-epochs'), '5');
     await setInput(panel.getByTestId('head-batch-size'), '16');
+    await setInput(panel.getByTestId('head-hidden'), '0');
     await panel.getByTestId('head-train').click();
     await waitForHeadStatus(page, 'done', AFTER_CANCEL_TIMEOUT_MS);
     expect(await chartPoints(page)).toBe(5);
