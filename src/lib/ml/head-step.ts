@@ -8,15 +8,16 @@
  * holds nearly all the parameters, trains in the head kernels' own memory (head-kernels.ts: WebAssembly SIMD): its
  * weights, Adam's moments and each batch stay there, and a step is three calls (forward product, the weights'
  * gradient, Adam) with no tensor made. A hidden head's output layer (`[hidden + 1, numClasses]`, a few hundred
- * values) lives in plain JS with its Adam moments, as do the softmax and the small gradients. tfjs builds and
- * initialises the head, runs the evaluation pass (once per epoch) and predicts with the trained model.
+ * values) and its Adam moments live in the same memory; its products, the softmax and the small gradients are plain
+ * JS, and the same Adam kernel updates it. tfjs builds and initialises the head, runs the evaluation pass (once per
+ * epoch) and predicts with the trained model.
  *
  * Layout. The first layer is `[units, stride]`: row u holds unit u's kernel column, then its bias, then zeros up to
  * a multiple of LANES. A batch's rows carry a trailing 1 (the bias input) and the same zero padding, so one product
  * gives the layer's output and one its kernel's and bias's gradients, and padding stays zero (its gradient is zero).
  */
 import * as tf from '@tensorflow/tfjs';
-import { createHeadKernels, LANES, type HeadKernels } from './head-kernels.ts';
+import { createHeadKernels, LANES, type AdamConstants, type HeadKernels } from './head-kernels.ts';
 
 /** The head's sizes: features in, hidden ReLU units (0 = linear head), classes out. */
 export interface HeadLayout {
@@ -92,29 +93,6 @@ export interface HeadSnapshot {
 }
 
 /**
- * Adam over a Float32Array, in place: the same update as `tf.train.adam`, then `decay` (per-entry multipliers).
- * @param stepSize The learning rate with both bias corrections folded in: `lr · √(1 − β2ᵗ) / (1 − β1ᵗ)`.
- * @param epsilon ε with the second bias correction folded in: `ε · √(1 − β2ᵗ)`.
- */
-function adamInPlace(
-  parameters: Float32Array,
-  firstMoment: Float32Array,
-  secondMoment: Float32Array,
-  gradient: ArrayLike<number>,
-  constants: { beta1: number; beta2: number; stepSize: number; epsilon: number },
-  decay: Float32Array | undefined,
-): void {
-  const { beta1, beta2, stepSize, epsilon } = constants;
-  for (let index = 0; index < parameters.length; index++) {
-    const g = gradient[index] as number;
-    const m = (firstMoment[index] = beta1 * (firstMoment[index] as number) + (1 - beta1) * g);
-    const v = (secondMoment[index] = beta2 * (secondMoment[index] as number) + (1 - beta2) * g * g);
-    const updated = (parameters[index] as number) - (stepSize * m) / (Math.sqrt(v) + epsilon);
-    parameters[index] = decay ? updated * (decay[index] as number) : updated;
-  }
-}
-
-/**
  * The head's parameters with their Adam state: the training step (forward pass, hand-written gradients, AdamW
  * update) and the evaluation forward pass. Owns its tensors; `dispose()` frees them.
  */
@@ -125,16 +103,13 @@ export class HeadOptimizer {
   /** Values per row of the first layer's weights and of a batch's inputs: inputSize + 1, zero-padded to LANES. */
   readonly #stride: number;
   /**
-   * The kernels' memory: the first layer's gradient, Adam's two moments and its weights, each `[units, stride]`
-   * (row u: unit u's kernel column, its bias, zeros); then a step's batch (see {@link HeadOptimizer.step}).
+   * The kernels' memory. For each layer, its gradient, Adam's two moments and its weights: the first layer's each
+   * `[units, stride]` (row u: unit u's kernel column, its bias, zeros), then a hidden head's output layer's each
+   * `[hidden + 1, numClasses]` (kernel rows, then the bias row). Then a step's batch (see {@link HeadOptimizer.step}).
    */
   readonly #kernels: HeadKernels;
   /** The first layer as a tensor `[units, inputSize + 1]` for the evaluation pass; built when asked, dropped on update. */
   #first: tf.Tensor2D | undefined;
-  /** A hidden head's output layer, row-major `[hidden + 1, numClasses]` (kernel rows, then the bias), and Adam's. */
-  #output: Float32Array | undefined;
-  readonly #outputMoments: [Float32Array, Float32Array] | undefined;
-  readonly #outputDecay: Float32Array | undefined;
   readonly #settings: Required<AdamSettings>;
   #step = 0;
 
@@ -159,9 +134,9 @@ export class HeadOptimizer {
     const units = hidden > 0 ? hidden : numClasses;
     this.#units = units;
     this.#stride = Math.ceil((inputSize + 1) / LANES) * LANES;
-    this.#kernels = createHeadKernels(this.#region('batch'), kernels);
+    this.#kernels = createHeadKernels(this.#batchStart(), kernels);
     const values = this.#kernels.values;
-    const parameters = this.#region('parameters');
+    const parameters = this.#region('parameters', 'first');
     const kernel = (weights[0] as tf.Tensor).dataSync();
     const bias = (weights[1] as tf.Tensor).dataSync();
     for (let unit = 0; unit < units; unit++) {
@@ -170,17 +145,10 @@ export class HeadOptimizer {
         values[row + input] = kernel[input * units + unit] as number;
       values[row + inputSize] = bias[unit] as number;
     }
-    const { learningRate, weightDecay } = this.#settings;
     if (hidden > 0) {
-      const output = new Float32Array((hidden + 1) * numClasses);
-      output.set((weights[2] as tf.Tensor).dataSync());
-      output.set((weights[3] as tf.Tensor).dataSync(), hidden * numClasses);
-      this.#output = output;
-      this.#outputMoments = [new Float32Array(output.length), new Float32Array(output.length)];
-      if (weightDecay > 0) {
-        const factor = 1 - learningRate * weightDecay;
-        this.#outputDecay = new Float32Array(output.length).fill(factor).fill(1, hidden * numClasses);
-      }
+      const output = this.#region('parameters', 'output');
+      values.set((weights[2] as tf.Tensor).dataSync(), output);
+      values.set((weights[3] as tf.Tensor).dataSync(), output + hidden * numClasses);
     }
   }
 
@@ -198,7 +166,7 @@ export class HeadOptimizer {
     const stride = this.#stride;
     const rows = batch.labels.length;
     const units = this.#units;
-    const out = this.#region('batch');
+    const out = this.#batchStart();
     const upstream = out + rows * units;
     const inputs = upstream + rows * units;
     this.#kernels.reserve(inputs + rows * stride);
@@ -207,24 +175,26 @@ export class HeadOptimizer {
       values.set(batch.inputs.subarray(row * width, (row + 1) * width), inputs + row * stride);
       values.fill(0, inputs + row * stride + width, inputs + (row + 1) * stride);
     }
-    this.#kernels.forward(inputs, this.#region('parameters'), out, rows, units, stride, hidden > 0);
+    this.#kernels.forward(inputs, this.#region('parameters', 'first'), out, rows, units, stride, hidden > 0);
     const layerOutput = values.subarray(out, out + rows * units);
     // d loss / d (the first layer's pre-activation): `[rows, units]`.
     const upstreamValues = values.subarray(upstream, upstream + rows * units).fill(0);
     let logits: Float64Array;
-    let outputGradient: Float64Array | undefined;
     if (hidden > 0) {
       const { hiddenValues, logits: outputLogits } = this.#outputLayer(layerOutput, rows, batch.dropoutMask);
       logits = outputLogits;
       const logitsGradient = this.#logitsGradient(logits, batch);
-      outputGradient = this.#outputGradient(hiddenValues, logitsGradient, rows);
+      values.set(
+        this.#outputGradient(hiddenValues, logitsGradient, rows),
+        this.#region('gradient', 'output'),
+      );
       this.#hiddenGradient(layerOutput, logitsGradient, batch.dropoutMask, rows, upstreamValues);
     } else {
       logits = Float64Array.from(layerOutput);
       upstreamValues.set(this.#logitsGradient(logits, batch));
     }
-    this.#kernels.backward(inputs, upstream, this.#region('gradient'), rows, units, stride);
-    this.#update(outputGradient);
+    this.#kernels.backward(inputs, upstream, this.#region('gradient', 'first'), rows, units, stride);
+    this.#update();
     return logits;
   }
 
@@ -242,17 +212,17 @@ export class HeadOptimizer {
 
   /** A copy of the current parameters, for {@link restore}. */
   snapshot(): HeadSnapshot {
-    const parameters = this.#region('parameters');
+    const first = this.#region('parameters', 'first');
     return {
-      first: this.#kernels.values.slice(parameters, parameters + this.#units * this.#stride),
-      output: this.#output?.slice(),
+      first: this.#kernels.values.slice(first, first + this.#size('first')),
+      output: this.#layout.hidden > 0 ? this.#outputWeights().slice() : undefined,
     };
   }
 
   /** Replaces the parameters with a snapshot's (e.g. the best epoch's). */
   restore(snapshot: HeadSnapshot): void {
-    this.#kernels.values.set(snapshot.first, this.#region('parameters'));
-    this.#output = snapshot.output?.slice();
+    this.#kernels.values.set(snapshot.first, this.#region('parameters', 'first'));
+    if (snapshot.output) this.#kernels.values.set(snapshot.output, this.#region('parameters', 'output'));
     this.#first?.dispose();
     this.#first = undefined;
   }
@@ -262,7 +232,7 @@ export class HeadOptimizer {
     const { inputSize, hidden, numClasses } = this.#layout;
     const units = this.#units;
     const values = this.#kernels.values;
-    const parameters = this.#region('parameters');
+    const parameters = this.#region('parameters', 'first');
     const kernel = new Float32Array(inputSize * units);
     const bias = new Float32Array(units);
     for (let unit = 0; unit < units; unit++) {
@@ -272,8 +242,8 @@ export class HeadOptimizer {
       bias[unit] = values[row + inputSize] as number;
     }
     const weights: tf.Tensor[] = [tf.tensor2d(kernel, [inputSize, units]), tf.tensor1d(bias)];
-    const output = this.#output;
-    if (output) {
+    if (hidden > 0) {
+      const output = this.#outputWeights();
       weights.push(
         tf.tensor2d(output.slice(0, hidden * numClasses), [hidden, numClasses]),
         tf.tensor1d(output.slice(hidden * numClasses)),
@@ -288,10 +258,31 @@ export class HeadOptimizer {
     this.#first = undefined;
   }
 
-  /** Where a region of the kernels' memory starts (see `#kernels`); the batch's comes last, sized per step. */
-  #region(name: 'gradient' | 'firstMoment' | 'secondMoment' | 'parameters' | 'batch'): number {
-    const order = { gradient: 0, firstMoment: 1, secondMoment: 2, parameters: 3, batch: 4 } as const;
-    return order[name] * this.#units * this.#stride;
+  /** Values in one region of `layer`: `[units, stride]` for the first, `[hidden + 1, numClasses]` (or none) else. */
+  #size(layer: 'first' | 'output'): number {
+    const { hidden, numClasses } = this.#layout;
+    if (layer === 'first') return this.#units * this.#stride;
+    return hidden > 0 ? (hidden + 1) * numClasses : 0;
+  }
+
+  /** Where one of `layer`'s regions of the kernels' memory starts (see `#kernels`). */
+  #region(
+    part: 'gradient' | 'firstMoment' | 'secondMoment' | 'parameters',
+    layer: 'first' | 'output',
+  ): number {
+    const order = { gradient: 0, firstMoment: 1, secondMoment: 2, parameters: 3 } as const;
+    return (layer === 'first' ? 0 : 4 * this.#size('first')) + order[part] * this.#size(layer);
+  }
+
+  /** Where the step's batch starts in the kernels' memory: after both layers' regions; it is sized per step. */
+  #batchStart(): number {
+    return 4 * (this.#size('first') + this.#size('output'));
+  }
+
+  /** A hidden head's output layer, `[hidden + 1, numClasses]`: a view of the kernels' memory (read it afresh). */
+  #outputWeights(): Float32Array {
+    const output = this.#region('parameters', 'output');
+    return this.#kernels.values.subarray(output, output + this.#size('output'));
   }
 
   /** The first layer's output for the evaluation pass (after a hidden head's ReLU), row-major `[rows, units]`. */
@@ -301,7 +292,7 @@ export class HeadOptimizer {
       // The weights without their padding, `[units, inputSize + 1]`.
       const width = this.#layout.inputSize + 1;
       const compact = new Float32Array(units * width);
-      const parameters = this.#region('parameters');
+      const parameters = this.#region('parameters', 'first');
       for (let unit = 0; unit < units; unit++) {
         const row = parameters + unit * this.#stride;
         compact.set(this.#kernels.values.subarray(row, row + width), unit * width);
@@ -337,7 +328,7 @@ export class HeadOptimizer {
     mask: Float32Array | undefined,
   ): { hiddenValues: Float64Array; logits: Float64Array } {
     const { hidden, numClasses } = this.#layout;
-    const output = this.#output as Float32Array;
+    const output = this.#outputWeights();
     const hiddenValues = new Float64Array(rows * hidden);
     const logits = new Float64Array(rows * numClasses);
     for (let row = 0; row < rows; row++) {
@@ -419,7 +410,7 @@ export class HeadOptimizer {
     target: Float32Array,
   ): void {
     const { hidden, numClasses } = this.#layout;
-    const output = this.#output as Float32Array;
+    const output = this.#outputWeights();
     for (let row = 0; row < rows; row++) {
       for (let unit = 0; unit < hidden; unit++) {
         if (!((activated[row * hidden + unit] as number) > 0)) continue;
@@ -432,41 +423,44 @@ export class HeadOptimizer {
     }
   }
 
-  /** One AdamW update of both layers; the first layer's gradient is in the kernels' memory. */
-  #update(outputGradient: Float64Array | undefined): void {
+  /** One AdamW update of both layers, from their gradients in the kernels' memory. */
+  #update(): void {
     const { learningRate, beta1, beta2, epsilon, weightDecay } = this.#settings;
+    const { inputSize, hidden, numClasses } = this.#layout;
     this.#step++;
     // Bias corrections folded into the step size and epsilon: m̂ / (√v̂ + ε) = m·√c2/c1 / (√v + ε·√c2).
     const rootSecondCorrection = Math.sqrt(1 - beta2 ** this.#step);
-    const stepSize = (learningRate * rootSecondCorrection) / (1 - beta1 ** this.#step);
-    const stepEpsilon = epsilon * rootSecondCorrection;
-    if (outputGradient && this.#output && this.#outputMoments) {
-      adamInPlace(
-        this.#output,
-        this.#outputMoments[0],
-        this.#outputMoments[1],
-        outputGradient,
-        { beta1, beta2, stepSize, epsilon: stepEpsilon },
-        this.#outputDecay,
+    const decayed = {
+      beta1,
+      beta2,
+      stepSize: (learningRate * rootSecondCorrection) / (1 - beta1 ** this.#step),
+      epsilon: epsilon * rootSecondCorrection,
+      decay: 1 - learningRate * weightDecay,
+    };
+    const kept = { ...decayed, decay: 1 };
+    /** Adam over `count` values of `layer` from `offset`, with its constants. */
+    const adam = (layer: 'first' | 'output', offset: number, count: number, constants: AdamConstants) =>
+      this.#kernels.adam(
+        this.#region('gradient', layer) + offset,
+        this.#region('firstMoment', layer) + offset,
+        this.#region('secondMoment', layer) + offset,
+        this.#region('parameters', layer) + offset,
+        count,
+        constants,
       );
-    }
-    const constants = { beta1, beta2, stepSize, epsilon: stepEpsilon, decay: 1 - learningRate * weightDecay };
-    const at = (offset: number) =>
-      [
-        this.#region('gradient') + offset,
-        this.#region('firstMoment') + offset,
-        this.#region('secondMoment') + offset,
-        this.#region('parameters') + offset,
-      ] as const;
-    const { inputSize } = this.#layout;
     const stride = this.#stride;
     if (weightDecay === 0) {
-      this.#kernels.adam(...at(0), this.#units * stride, constants);
+      adam('first', 0, this.#size('first'), kept);
+      adam('output', 0, this.#size('output'), kept);
     } else {
-      // Each unit's kernel entries decay; its bias and padding (zeros, with zero gradients) do not.
+      // Kernel entries decay; biases do not, nor the first layer's padding (zeros, with zero gradients).
       for (let unit = 0; unit < this.#units; unit++) {
-        this.#kernels.adam(...at(unit * stride), inputSize, constants);
-        this.#kernels.adam(...at(unit * stride + inputSize), stride - inputSize, { ...constants, decay: 1 });
+        adam('first', unit * stride, inputSize, decayed);
+        adam('first', unit * stride + inputSize, stride - inputSize, kept);
+      }
+      if (hidden > 0) {
+        adam('output', 0, hidden * numClasses, decayed);
+        adam('output', hidden * numClasses, numClasses, kept);
       }
     }
     this.#first?.dispose();
