@@ -114,10 +114,11 @@ function phaseTables(node: NodeFigures | undefined, browser: BrowserFigures | un
   }
   if (browser?.longTasks && browser.longTasks.length > 0) {
     tables.push({
-      title: 'Worst main-thread long tasks after first paint (scripted app run)',
-      header: ['duration', 'at', 'during'],
+      title: 'Worst main-thread long tasks after first paint (scripted app runs)',
+      header: ['duration', 'run', 'at', 'during'],
       rows: browser.longTasks.map((task) => [
         `${task.durationMs} ms`,
+        String(task.run),
         `${(task.startMs / 1000).toFixed(1)} s`,
         task.phase,
       ]),
