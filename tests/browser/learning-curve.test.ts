@@ -14,6 +14,7 @@ import {
   downloadText,
   openTab,
   runAllPrompts,
+  setInput,
   startModelLoad,
   TRAIN_TIMEOUT_MS,
   UI_TIMEOUT_MS,
@@ -26,6 +27,22 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 let session: BrowserSession;
 let page: Page;
+
+/**
+ * Head settings for the curve that gets cancelled: 1,000 one-example epochs on the widest hidden layer (the
+ * settings' maxima), so its 15 trainings take tens of seconds and the cancel lands inside the curve however busy
+ * the machine. With the fixture's own head the whole curve takes about 1 s, close to the time a click takes under
+ * load.
+ */
+const SLOW_HEAD = { 'head-epochs': '1000', 'head-batch-size': '1', 'head-hidden': '4096' };
+/** The fixture's head (crossover.json), which the full curve below is designed for. */
+const FIXTURE_HEAD = { 'head-epochs': '10', 'head-batch-size': '4', 'head-hidden': '0' };
+
+/** Sets the edited head's fields in the fine-tune tab (the curve trains that head). */
+async function setHead(fields: Record<string, string>): Promise<void> {
+  const panel = await openTab(page, 'finetune');
+  for (const [testId, value] of Object.entries(fields)) await setInput(panel.getByTestId(testId), value);
+}
 
 /** The crossover experiment with its CSV carried inline (a browser cannot open a dataset by path). */
 async function crossoverExperiment(): Promise<Experiment> {
@@ -73,17 +90,25 @@ describe('learning curve in the app', () => {
   });
 
   test('a curve in progress can be cancelled, leaving no curve and no error', async () => {
-    const compare = await openTab(page, 'compare');
-    await compare.getByTestId('curve-run').click();
-    await compare
-      .getByTestId('curve-progress')
-      .and(page.getByText(/\(1 of 15\)/))
-      .waitFor({ timeout: UI_TIMEOUT_MS * 3 });
-    await compare.getByTestId('curve-cancel').click();
-    await compare.getByTestId('curve-progress').waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
-    await compare.getByTestId('curve-run').and(page.locator(':enabled')).waitFor({ timeout: UI_TIMEOUT_MS });
-    expect(await compare.getByTestId('curve-answer').count()).toBe(0);
-    expect(await compare.getByTestId('curve-error').count()).toBe(0);
+    await setHead(SLOW_HEAD);
+    try {
+      const compare = await openTab(page, 'compare');
+      await compare.getByTestId('curve-run').click();
+      await compare
+        .getByTestId('curve-progress')
+        .and(page.getByText(/\(1 of 15\)/))
+        .waitFor({ timeout: UI_TIMEOUT_MS * 3 });
+      await compare.getByTestId('curve-cancel').click();
+      await compare.getByTestId('curve-progress').waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
+      await compare
+        .getByTestId('curve-run')
+        .and(page.locator(':enabled'))
+        .waitFor({ timeout: UI_TIMEOUT_MS });
+      expect(await compare.getByTestId('curve-answer').count()).toBe(0);
+      expect(await compare.getByTestId('curve-error').count()).toBe(0);
+    } finally {
+      await setHead(FIXTURE_HEAD);
+    }
   });
 
   test('a full curve names the designed crossover on the chart, in words, in the table and in the results', async () => {
