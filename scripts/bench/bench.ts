@@ -115,9 +115,10 @@ function phaseTables(node: NodeFigures | undefined, browser: BrowserFigures | un
   if (browser?.longTasks && browser.longTasks.length > 0) {
     tables.push({
       title: 'Worst main-thread long tasks after first paint (scripted app runs)',
-      header: ['duration', 'run', 'at', 'during'],
+      header: ['duration', 'CPU', 'run', 'at', 'during'],
       rows: browser.longTasks.map((task) => [
         `${task.durationMs} ms`,
+        typeof task.cpuMs === 'number' ? `${task.cpuMs} ms` : '?',
         String(task.run),
         `${(task.startMs / 1000).toFixed(1)} s`,
         task.phase,

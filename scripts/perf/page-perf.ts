@@ -374,31 +374,58 @@ export function tracedLongTasks(events: TraceEvent[]): TracedTask[] {
   });
 }
 
-/** Main-thread tasks of a trace over 50 ms of wall time, with their CPU time: what {@link cpuTime} reports. */
-export interface CpuTimeReport {
-  /** Tasks over 50 ms of wall time that started at or after `from`, in order. */
-  tasks: { at: number; ms: number; cpuMs: number | null }[];
-  /** How many of them spent over 50 ms of CPU time on the main thread. */
-  overCpu: number;
-  /** The largest CPU time among them, ms (0 with none; null when the trace reports no CPU time). */
-  worstCpuMs: number | null;
-}
-
 /**
- * The long tasks of a trace (recorded with at least the `toplevel` category) that started at or after `fromMs`
- * (ms since navigation), with the CPU time each spent: a task long on the wall clock but short in CPU time was
- * waiting for a core, not working.
+ * The main thread's CPU time in each of `tasks` (long tasks as the page's `PerformanceObserver` saw them: start and
+ * duration in ms on the page clock), from a trace recorded with at least the `toplevel` category. A long task can be
+ * long on the wall clock because its thread waited for a core; this says how much of it was work.
+ *
+ * Each observed task gets the thread time of the trace's top-level tasks that overlap it, each counted for the share
+ * of its wall time inside the observed one (the two clocks agree to well under a millisecond, and one observed task
+ * is one trace task in practice). The thread is the one that recorded `navigationStart` (every renderer main thread
+ * when none did). Null where the trace has no thread times or no task there.
  */
-export function cpuTime(events: TraceEvent[], fromMs = 0): CpuTimeReport {
-  const tasks = tracedLongTasks(events)
-    .filter((task) => task.at >= fromMs)
-    .map((task) => ({ at: task.at, ms: task.ms, cpuMs: task.cpuMs }));
-  const cpu = tasks.map((task) => task.cpuMs).filter((ms): ms is number => ms !== null);
-  return {
-    tasks,
-    overCpu: cpu.filter((ms) => ms > LONG_TASK_MS).length,
-    worstCpuMs: tasks.length > 0 && cpu.length === 0 ? null : Math.max(0, ...cpu),
-  };
+export function cpuOfTasks(
+  events: readonly TraceEvent[],
+  tasks: readonly { at: number; ms: number }[],
+): (number | null)[] {
+  const navigation = events.find((event) => event.name === 'navigationStart');
+  const mainThreads = new Set(
+    navigation
+      ? [`${navigation.pid}:${navigation.tid}`]
+      : events
+          .filter((event) => event.ph === 'M' && event.name === 'thread_name')
+          .filter((event) => event.args?.name === 'CrRendererMain')
+          .map((event) => `${event.pid}:${event.tid}`),
+  );
+  const zero = navigation?.ts ?? 0;
+  const onMain = events.filter((event) => event.ph === 'X' && mainThreads.has(`${event.pid}:${event.tid}`));
+  const taskName = onMain.some((event) => event.name === 'RunTask')
+    ? 'RunTask'
+    : 'ThreadControllerImpl::RunTask';
+  // Outermost tasks only: a nested run loop's tasks are inside their parent's time already.
+  const topLevel: TraceEvent[] = [];
+  for (const event of onMain
+    .filter((candidate) => candidate.name === taskName)
+    .sort((x, y) => x.ts - y.ts || (y.dur ?? 0) - (x.dur ?? 0))) {
+    const last = topLevel.at(-1);
+    if (last && last.pid === event.pid && last.tid === event.tid && event.ts < last.ts + (last.dur ?? 0))
+      continue;
+    topLevel.push(event);
+  }
+  return tasks.map((task) => {
+    const from = zero + task.at * 1000;
+    const to = from + task.ms * 1000;
+    let cpuUs = 0;
+    let found = false;
+    for (const event of topLevel) {
+      const dur = event.dur ?? 0;
+      const overlap = Math.min(to, event.ts + dur) - Math.max(from, event.ts);
+      if (overlap <= 0 || dur <= 0 || event.tdur === undefined) continue;
+      found = true;
+      cpuUs += event.tdur * (overlap / dur);
+    }
+    return found ? Math.round(cpuUs / 1000) : null;
+  });
 }
 
 /** A V8 CPU profile, as CDP's `Profiler.stop` returns it (the fields used here). */

@@ -1,9 +1,10 @@
 /**
  * @file The pure halves of scripts/perf/page-perf.ts: long tasks named after their step and counted from first
- * paint, and a Chromium trace's long tasks split by cause (innermost named event wins; the rest is `other`).
+ * paint, a Chromium trace's long tasks split by cause (innermost named event wins; the rest is `other`), and the
+ * CPU time of each observed long task from the trace.
  */
 import { describe, expect, it } from 'vitest';
-import { cpuTime, namePagePerf, tracedLongTasks } from '../../../scripts/perf/page-perf.ts';
+import { cpuOfTasks, namePagePerf, tracedLongTasks } from '../../../scripts/perf/page-perf.ts';
 
 describe('namePagePerf', () => {
   const record = {
@@ -119,73 +120,73 @@ describe('tracedLongTasks', () => {
   });
 });
 
-describe('cpuTime', () => {
-  const navigation = { ...event('navigationStart', 1000, 0), ph: 'X' };
+describe('cpuOfTasks', () => {
+  /** Navigation starts at 1,000 ms of trace time on thread 1: the page clock's zero. */
+  const navigation = { ...event('navigationStart', 1000, 0), ph: 'R' };
+  const scheduler = (atMs: number, durMs: number, cpuMs: number) => ({
+    ...task(atMs, durMs, cpuMs),
+    name: 'ThreadControllerImpl::RunTask',
+    cat: 'toplevel',
+  });
 
   it.each([
     {
-      what: 'counts tasks over 50 ms of CPU time, not those stretched by waiting for a core',
-      tasks: [task(1100, 120, 110), task(1300, 200, 30), task(1600, 60, 51)],
-      from: 0,
-      overCpu: 2,
-      worstCpuMs: 110,
-      cpu: [110, 30, 51],
+      what: 'gives each observed task the CPU time of the trace task it is',
+      trace: [task(1100, 120, 110), task(1300, 200, 30)],
+      observed: [
+        { at: 100, ms: 120 },
+        { at: 300, ms: 200 },
+      ],
+      cpu: [110, 30],
     },
     {
-      what: 'starts at first paint, on the page clock (ms since navigation start)',
-      tasks: [task(1100, 300, 300), task(1400, 80, 70)],
-      from: 200,
-      overCpu: 1,
-      worstCpuMs: 70,
-      cpu: [70],
+      what: 'reads a toplevel-only trace, whose tasks are the scheduler events',
+      trace: [scheduler(1100, 149, 25), scheduler(1400, 90, 80)],
+      observed: [
+        { at: 400, ms: 90 },
+        { at: 100, ms: 149 },
+      ],
+      cpu: [80, 25],
     },
     {
-      what: 'a task of exactly 50 ms of CPU time is not over',
-      tasks: [task(1100, 90, 50)],
-      from: 0,
-      overCpu: 0,
-      worstCpuMs: 50,
-      cpu: [50],
+      what: 'counts a task once when the trace has both names for it',
+      trace: [task(1100, 120, 100), { ...task(1100, 121, 101), name: 'ThreadControllerImpl::RunTask' }],
+      observed: [{ at: 100, ms: 120 }],
+      cpu: [100],
     },
-    { what: 'no long task at all', tasks: [task(1100, 40, 40)], from: 0, overCpu: 0, worstCpuMs: 0, cpu: [] },
     {
-      what: 'a trace without thread times reports none',
-      tasks: [task(1100, 90)],
-      from: 0,
-      overCpu: 0,
-      worstCpuMs: null,
-      cpu: [null],
+      what: 'leaves out tasks nested in another (a nested run loop) and tasks outside the window',
+      trace: [task(1100, 100, 60), task(1120, 20, 20), task(1250, 10, 10)],
+      observed: [{ at: 100, ms: 100 }],
+      cpu: [60],
     },
-  ])('$what', ({ tasks, from, overCpu, worstCpuMs, cpu }) => {
-    const report = cpuTime([threadName(1, 'CrRendererMain'), navigation, ...tasks], from);
-    expect(report.tasks.map((entry) => entry.cpuMs)).toEqual(cpu);
-    expect(report.overCpu).toBe(overCpu);
-    expect(report.worstCpuMs).toBe(worstCpuMs);
+    {
+      what: 'counts a task that only partly overlaps for its share inside the window',
+      // Half of the first task (20 of 40 ms) and three quarters of the second (15 of 20 ms).
+      trace: [task(1100, 60, 40), task(1160, 40, 20)],
+      observed: [{ at: 130, ms: 60 }],
+      cpu: [35],
+    },
+    {
+      what: 'null where the trace has no task there, or no thread time for it',
+      trace: [task(1100, 90)],
+      observed: [
+        { at: 100, ms: 90 },
+        { at: 500, ms: 60 },
+      ],
+      cpu: [null, null],
+    },
+  ])('$what', ({ trace, observed, cpu }) => {
+    expect(cpuOfTasks([navigation, ...trace], observed)).toEqual(cpu);
   });
 
-  it('reads a toplevel-only trace, whose tasks are the scheduler events', () => {
-    const scheduler = (atMs: number, durMs: number, cpuMs: number) => ({
-      ...task(atMs, durMs, cpuMs),
-      name: 'ThreadControllerImpl::RunTask',
-      cat: 'toplevel',
-    });
-    const report = cpuTime([
-      threadName(1, 'CrRendererMain'),
-      navigation,
-      scheduler(1100, 149, 25),
-      scheduler(1400, 90, 80),
-    ]);
-    expect(report.tasks).toEqual([
-      { at: 100, ms: 149, cpuMs: 25 },
-      { at: 400, ms: 90, cpuMs: 80 },
-    ]);
-    expect(report.overCpu).toBe(1);
-  });
-
-  it('counts a task once when the trace has both names for it', () => {
-    const both = [task(1100, 120, 100), { ...task(1100, 121, 101), name: 'ThreadControllerImpl::RunTask' }];
-    expect(cpuTime([threadName(1, 'CrRendererMain'), navigation, ...both]).tasks).toEqual([
-      { at: 100, ms: 120, cpuMs: 100 },
-    ]);
+  it("uses the navigating thread's tasks, not another renderer's at the same time", () => {
+    const otherRenderer = { ...task(1100, 120, 5), pid: 2, tid: 2 };
+    const events = [threadName(1, 'CrRendererMain'), { ...threadName(2, 'CrRendererMain'), pid: 2 }];
+    expect(
+      cpuOfTasks([...events, navigation, otherRenderer, task(1100, 120, 90)], [{ at: 100, ms: 120 }]),
+    ).toEqual([90]);
+    // Without a navigationStart every renderer main thread counts, on the trace's own clock.
+    expect(cpuOfTasks([...events, task(100, 120, 90)], [{ at: 100, ms: 120 }])).toEqual([90]);
   });
 });
