@@ -118,9 +118,10 @@ export function installObservers(): void {
 export async function markStep(page: Page, name: string): Promise<void> {
   await withTimeout(
     page.evaluate((stepName) => {
+      // A user-timing mark also lands in a trace (blink.user_timing) with its page-clock time: see pageClock.
       (window as unknown as { __perf: PerfRecord }).__perf.steps.push({
         name: stepName,
-        at: performance.now(),
+        at: performance.mark(`pvf-step:${stepName}`).startTime,
       });
     }, name),
     UI_TIMEOUT_MS,
@@ -303,6 +304,32 @@ function scriptName(event: TraceEvent): string | undefined {
 }
 
 /**
+ * Where the page's clock (`performance.now()`, ms) starts on a trace's clock (µs), and the page's main thread. A
+ * trace holds several `navigationStart` events (other renderers, empty documents), the page's not always first:
+ * the surest anchor is a step mark of {@link markStep}, which carries its page-clock time; then the navigation
+ * whose document has an http(s) URL; then any navigation. Without any, zero and every thread.
+ */
+export function pageClock(events: readonly TraceEvent[]): { zero: number; thread: string | undefined } {
+  const mark = events.find(
+    (event) =>
+      event.cat === 'blink.user_timing' &&
+      event.name.startsWith('pvf-step:') &&
+      typeof event.args?.data?.['startTime'] === 'number',
+  );
+  const markTime = mark?.args?.data?.['startTime'];
+  if (mark && typeof markTime === 'number') {
+    return { zero: mark.ts - markTime * 1000, thread: `${mark.pid}:${mark.tid}` };
+  }
+  const navigations = events.filter((event) => event.name === 'navigationStart');
+  const navigation =
+    navigations.find((event) => /^https?:/.test(String(event.args?.data?.['documentLoaderURL'] ?? ''))) ??
+    navigations[0];
+  return navigation
+    ? { zero: navigation.ts, thread: `${navigation.pid}:${navigation.tid}` }
+    : { zero: 0, thread: undefined };
+}
+
+/**
  * The main thread's tasks over 50 ms in a trace, each with its time split by cause: a nested timeline event
  * (style, layout, paint, gc, compile) counts for its own time; what is left of a script event (FunctionCall,
  * event dispatch, timer, animation frame) counts for that script; the rest is `other`.
@@ -314,7 +341,7 @@ export function tracedLongTasks(events: TraceEvent[]): TracedTask[] {
       .filter((event) => event.args?.name === 'CrRendererMain')
       .map((event) => `${event.pid}:${event.tid}`),
   );
-  const navigation = events.find((event) => event.name === 'navigationStart')?.ts ?? 0;
+  const navigation = pageClock(events).zero;
   const onMain = events
     .filter((event) => event.ph === 'X' && mainThreads.has(`${event.pid}:${event.tid}`))
     .sort((a, b) => a.ts - b.ts || (b.dur ?? 0) - (a.dur ?? 0));
@@ -381,23 +408,22 @@ export function tracedLongTasks(events: TraceEvent[]): TracedTask[] {
  *
  * Each observed task gets the thread time of the trace's top-level tasks that overlap it, each counted for the share
  * of its wall time inside the observed one (the two clocks agree to well under a millisecond, and one observed task
- * is one trace task in practice). The thread is the one that recorded `navigationStart` (every renderer main thread
- * when none did). Null where the trace has no thread times or no task there.
+ * is one trace task in practice). The thread and the clock's zero are {@link pageClock}'s. Null where the trace has
+ * no thread times or no task there.
  */
 export function cpuOfTasks(
   events: readonly TraceEvent[],
   tasks: readonly { at: number; ms: number }[],
 ): (number | null)[] {
-  const navigation = events.find((event) => event.name === 'navigationStart');
+  const { zero, thread } = pageClock(events);
   const mainThreads = new Set(
-    navigation
-      ? [`${navigation.pid}:${navigation.tid}`]
+    thread !== undefined
+      ? [thread]
       : events
           .filter((event) => event.ph === 'M' && event.name === 'thread_name')
           .filter((event) => event.args?.name === 'CrRendererMain')
           .map((event) => `${event.pid}:${event.tid}`),
   );
-  const zero = navigation?.ts ?? 0;
   const onMain = events.filter((event) => event.ph === 'X' && mainThreads.has(`${event.pid}:${event.tid}`));
   const taskName = onMain.some((event) => event.name === 'RunTask')
     ? 'RunTask'

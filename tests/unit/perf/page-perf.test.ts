@@ -4,7 +4,7 @@
  * CPU time of each observed long task from the trace.
  */
 import { describe, expect, it } from 'vitest';
-import { cpuOfTasks, namePagePerf, tracedLongTasks } from '../../../scripts/perf/page-perf.ts';
+import { cpuOfTasks, namePagePerf, pageClock, tracedLongTasks } from '../../../scripts/perf/page-perf.ts';
 
 describe('namePagePerf', () => {
   const record = {
@@ -120,6 +120,52 @@ describe('tracedLongTasks', () => {
   });
 });
 
+describe('pageClock', () => {
+  /** A navigationStart on process `pid`'s main thread at `atMs` of trace time, for a document at `url`. */
+  const navigationAt = (pid: number, atMs: number, url: string) => ({
+    name: 'navigationStart',
+    cat: 'blink.user_timing',
+    ph: 'R',
+    pid,
+    tid: pid,
+    ts: atMs * 1000,
+    args: { data: { documentLoaderURL: url } },
+  });
+  /** A step mark of markStep on process `pid`, at `atMs` of trace time and `pageMs` of page time. */
+  const markAt = (pid: number, atMs: number, pageMs: number) => ({
+    name: 'pvf-step:load the model',
+    cat: 'blink.user_timing',
+    ph: 'I',
+    pid,
+    tid: pid,
+    ts: atMs * 1000,
+    args: { data: { startTime: pageMs } },
+  });
+
+  it.each([
+    {
+      what: "a step mark gives the page clock's zero and thread, whatever navigations come first",
+      events: [
+        navigationAt(7, 500, ''),
+        navigationAt(3, 900, 'http://127.0.0.1:4173/'),
+        markAt(3, 2400, 1250.5),
+      ],
+      zero: 1_149_500,
+      thread: '3:3',
+    },
+    {
+      what: "without a mark, the navigation of an http(s) document, not another renderer's empty one before it",
+      events: [navigationAt(7, 500, ''), navigationAt(3, 900, 'http://127.0.0.1:4173/')],
+      zero: 900_000,
+      thread: '3:3',
+    },
+    { what: 'then any navigation', events: [navigationAt(7, 500, '')], zero: 500_000, thread: '7:7' },
+    { what: 'nothing to go by: zero and every thread', events: [], zero: 0, thread: undefined },
+  ])('$what', ({ events, zero, thread }) => {
+    expect(pageClock(events)).toEqual({ zero, thread });
+  });
+});
+
 describe('cpuOfTasks', () => {
   /** Navigation starts at 1,000 ms of trace time on thread 1: the page clock's zero. */
   const navigation = { ...event('navigationStart', 1000, 0), ph: 'R' };
@@ -185,6 +231,19 @@ describe('cpuOfTasks', () => {
     const events = [threadName(1, 'CrRendererMain'), { ...threadName(2, 'CrRendererMain'), pid: 2 }];
     expect(
       cpuOfTasks([...events, navigation, otherRenderer, task(1100, 120, 90)], [{ at: 100, ms: 120 }]),
+    ).toEqual([90]);
+    // Another renderer's navigation first: the page's step mark still picks the page's thread and clock.
+    const otherNavigation = { ...navigation, pid: 2, tid: 2, ts: 0 };
+    const mark = {
+      ...event('pvf-step:run', 1050, 0, { startTime: 50 }),
+      cat: 'blink.user_timing',
+      ph: 'I',
+    };
+    expect(
+      cpuOfTasks(
+        [...events, otherNavigation, mark, otherRenderer, task(1100, 120, 90)],
+        [{ at: 100, ms: 120 }],
+      ),
     ).toEqual([90]);
     // Without a navigationStart every renderer main thread counts, on the trace's own clock.
     expect(cpuOfTasks([...events, task(100, 120, 90)], [{ at: 100, ms: 120 }])).toEqual([90]);
