@@ -329,27 +329,42 @@ export function pageClock(events: readonly TraceEvent[]): { zero: number; thread
     : { zero: 0, thread: undefined };
 }
 
+/** Every renderer main thread of a trace, as `pid:tid`. */
+function rendererMainThreads(events: readonly TraceEvent[]): Set<string> {
+  return new Set(
+    events
+      .filter((event) => event.ph === 'M' && event.name === 'thread_name')
+      .filter((event) => event.args?.name === 'CrRendererMain')
+      .map((event) => `${event.pid}:${event.tid}`),
+  );
+}
+
+/**
+ * The complete events of `threads` in time order (of two that start together, the longer first: the outer one), and
+ * the name their tasks go by: DevTools' timeline category names a task `RunTask`; a trace of `toplevel` alone has
+ * only the scheduler's own event for it, one level out.
+ */
+function threadEvents(
+  events: readonly TraceEvent[],
+  threads: ReadonlySet<string>,
+): { onMain: TraceEvent[]; taskName: string } {
+  const onMain = events
+    .filter((event) => event.ph === 'X' && threads.has(`${event.pid}:${event.tid}`))
+    .sort((a, b) => a.ts - b.ts || (b.dur ?? 0) - (a.dur ?? 0));
+  const taskName = onMain.some((event) => event.name === 'RunTask')
+    ? 'RunTask'
+    : 'ThreadControllerImpl::RunTask';
+  return { onMain, taskName };
+}
+
 /**
  * The main thread's tasks over 50 ms in a trace, each with its time split by cause: a nested timeline event
  * (style, layout, paint, gc, compile) counts for its own time; what is left of a script event (FunctionCall,
  * event dispatch, timer, animation frame) counts for that script; the rest is `other`.
  */
 export function tracedLongTasks(events: TraceEvent[]): TracedTask[] {
-  const mainThreads = new Set(
-    events
-      .filter((event) => event.ph === 'M' && event.name === 'thread_name')
-      .filter((event) => event.args?.name === 'CrRendererMain')
-      .map((event) => `${event.pid}:${event.tid}`),
-  );
   const navigation = pageClock(events).zero;
-  const onMain = events
-    .filter((event) => event.ph === 'X' && mainThreads.has(`${event.pid}:${event.tid}`))
-    .sort((a, b) => a.ts - b.ts || (b.dur ?? 0) - (a.dur ?? 0));
-  // DevTools' timeline category names a task `RunTask`; a trace of `toplevel` alone has only the scheduler's own
-  // event for it, one level out.
-  const taskName = onMain.some((event) => event.name === 'RunTask')
-    ? 'RunTask'
-    : 'ThreadControllerImpl::RunTask';
+  const { onMain, taskName } = threadEvents(events, rendererMainThreads(events));
   const tasks = onMain.filter((event) => event.name === taskName && (event.dur ?? 0) > LONG_TASK_MS * 1000);
   return tasks.map((task) => {
     const end = task.ts + (task.dur ?? 0);
@@ -416,23 +431,13 @@ export function cpuOfTasks(
   tasks: readonly { at: number; ms: number }[],
 ): (number | null)[] {
   const { zero, thread } = pageClock(events);
-  const mainThreads = new Set(
-    thread !== undefined
-      ? [thread]
-      : events
-          .filter((event) => event.ph === 'M' && event.name === 'thread_name')
-          .filter((event) => event.args?.name === 'CrRendererMain')
-          .map((event) => `${event.pid}:${event.tid}`),
+  const { onMain, taskName } = threadEvents(
+    events,
+    thread !== undefined ? new Set([thread]) : rendererMainThreads(events),
   );
-  const onMain = events.filter((event) => event.ph === 'X' && mainThreads.has(`${event.pid}:${event.tid}`));
-  const taskName = onMain.some((event) => event.name === 'RunTask')
-    ? 'RunTask'
-    : 'ThreadControllerImpl::RunTask';
   // Outermost tasks only: a nested run loop's tasks are inside their parent's time already.
   const topLevel: TraceEvent[] = [];
-  for (const event of onMain
-    .filter((candidate) => candidate.name === taskName)
-    .sort((x, y) => x.ts - y.ts || (y.dur ?? 0) - (x.dur ?? 0))) {
+  for (const event of onMain.filter((candidate) => candidate.name === taskName)) {
     const last = topLevel.at(-1);
     if (last && last.pid === event.pid && last.tid === event.tid && event.ts < last.ts + (last.dur ?? 0))
       continue;
