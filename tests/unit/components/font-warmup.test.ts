@@ -1,7 +1,7 @@
 /**
  * @file Font strikes warmed in idle time (src/lib/components/shared/font-warmup.ts): the list covers every font
- * size the app's styles set, and the warm-up lays out one strike per idle callback, leaves nothing in the
- * document and stops when cancelled.
+ * size the app's styles set, and the warm-up lays out strikes for at most a slice of each idle period (one when
+ * there is no idle time), leaves nothing in the document and stops when cancelled.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,7 +10,9 @@ import {
   EM_SIZES,
   FONT_SIZES,
   fontStrikes,
+  IDLE_SLICE_MS,
   warmFontStrikes,
+  type IdleTime,
 } from '../../../src/lib/components/shared/font-warmup.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -109,24 +111,56 @@ describe('warmFontStrikes', () => {
     delete (globalThis as { document?: unknown }).document;
   });
 
-  it('lays out one strike per idle callback and leaves the document as it was', () => {
-    const { body, laidOut } = fakeDocument();
-    const queue: (() => void)[] = [];
+  /** An idle period of `ms` that each strike laid out uses `perStrike` of. */
+  function idlePeriod(ms: number, perStrike: number, laidOut: string[]): IdleTime {
+    const before = laidOut.length;
+    return { timeRemaining: () => Math.max(0, ms - (laidOut.length - before) * perStrike) };
+  }
+
+  it.each([
+    // idle period, ms per strike, strikes per callback
+    { idle: 50, perStrike: 1, strikes: IDLE_SLICE_MS },
+    { idle: 50, perStrike: 4, strikes: 3 },
+    { idle: 16, perStrike: 1, strikes: 6 },
+    { idle: 5, perStrike: 1, strikes: 1 },
+    { idle: 50, perStrike: 30, strikes: 1 },
+  ])(
+    'lays out strikes for at most a slice of a $idle ms idle period ($perStrike ms each: $strikes a callback)',
+    ({ idle, perStrike, strikes }) => {
+      const { body, laidOut } = fakeDocument();
+      const queue: ((idle?: IdleTime) => void)[] = [];
+      warmFontStrikes((task) => {
+        queue.push(task);
+        return () => undefined;
+      });
+      expect(laidOut).toEqual([]);
+      const perCallback: number[] = [];
+      while (queue.length > 0) {
+        const before = laidOut.length;
+        (queue.shift() as (idle?: IdleTime) => void)(idlePeriod(idle, perStrike, laidOut));
+        perCallback.push(laidOut.length - before);
+        expect(body.children).toEqual([]);
+      }
+      expect(laidOut).toHaveLength(fontStrikes().length);
+      // Every callback but the last takes the same share; the last takes what is left.
+      const last = perCallback.at(-1) as number;
+      expect(perCallback.slice(0, -1).every((count) => count === strikes)).toBe(true);
+      expect(last).toBeLessThanOrEqual(strikes);
+      expect(perCallback).toHaveLength(Math.ceil(fontStrikes().length / strikes) + (last === 0 ? 1 : 0));
+    },
+  );
+
+  it('lays out a single strike in a callback with no idle time (its timeout passed)', () => {
+    const { laidOut } = fakeDocument();
+    const queue: ((idle?: IdleTime) => void)[] = [];
     warmFontStrikes((task) => {
       queue.push(task);
       return () => undefined;
     });
-    expect(laidOut).toEqual([]);
-    let callbacks = 0;
-    while (queue.length > 0) {
-      const before = laidOut.length;
-      (queue.shift() as () => void)();
-      callbacks++;
-      expect(laidOut.length - before).toBeLessThanOrEqual(1);
-      expect(body.children).toEqual([]);
-    }
-    expect(laidOut).toHaveLength(fontStrikes().length);
-    expect(callbacks).toBe(fontStrikes().length + 1);
+    (queue.shift() as (idle?: IdleTime) => void)();
+    expect(laidOut).toHaveLength(1);
+    (queue.shift() as (idle?: IdleTime) => void)({ timeRemaining: () => 0 });
+    expect(laidOut).toHaveLength(2);
   });
 
   it('stops when cancelled', () => {
