@@ -12,7 +12,10 @@ import { ISOLATION_HEADERS } from './src/offline/csp.ts';
  */
 const isolationHeaders = { ...ISOLATION_HEADERS };
 
-/** The service worker precaches the whole build, including onnxruntime-web's ~27 MB WASM binary. */
+/**
+ * The precache list names every file of the build, onnxruntime-web's two WASM builds (14 and 27 MB) included: the
+ * service worker leaves those out of its precache and keeps the one a browser uses (src/sw.ts).
+ */
 const MAX_PRECACHED_FILE_BYTES = 64 * 1024 * 1024;
 
 /**

@@ -2,9 +2,14 @@
  * @file The service worker: makes the app load and run with the network off after the first visit.
  *
  * - Precache (Workbox, list injected by vite-plugin-pwa at build): the app shell, every JS chunk and CSS file,
- *   the web manifest and icons, and the WASM binaries (onnxruntime-web ~27 MB, tfjs ~1 MB). Precached rather
- *   than cached on first use: the app is useless without them, they change only with a new build (hashed
- *   names), and a new version is then installed whole, in the background, before it takes over.
+ *   the web manifest and icons, and tfjs's WASM (~1 MB). Precached rather than cached on first use: the app is
+ *   useless without them, they change only with a new build (hashed names), and a new version is then installed
+ *   whole, in the background, before it takes over.
+ * - onnxruntime-web's runtime: of its two builds (WebGPU 27 MB, CPU-only 14 MB) a browser runs one, chosen by the
+ *   model worker, so it is cached when first used instead (cache-first, this build's files only), and handed over
+ *   like a model file when read before this worker controlled the page. A new version fetches, while it
+ *   installs, its files of each build the cache holds, so it too takes over whole; older files are dropped when
+ *   it activates.
  * - Model files under /models/: cache-first at run time, only complete (200), non-HTML answers, so a missing
  *   file (answered by a 404 or a dev server's index.html) is never stored. The adapter's HEAD check before each
  *   file goes to the server when it answers, and a cached copy that differs from the file the server now serves
@@ -32,9 +37,10 @@ import {
 } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { CacheFirst, NetworkFirst } from 'workbox-strategies';
-import { MODEL_FILES_CACHE, MODEL_INDEX_CACHE } from './offline/cache-names.ts';
+import { MODEL_FILES_CACHE, MODEL_INDEX_CACHE, ORT_RUNTIME_CACHE } from './offline/cache-names.ts';
 import { ISOLATION_HEADERS, WORKER_DOWNLOADS_PARAM, policyForRequest, reportUriOf } from './offline/csp.ts';
 import { isCacheModelFilesMessage, type CacheModelFilesReply } from './offline/model-file-log.ts';
+import { runtimeFileKind } from './offline/runtime-files.ts';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: Array<PrecacheEntry | string> };
 
@@ -129,7 +135,52 @@ async function cacheModelIndex(): Promise<void> {
   }
 }
 
-self.addEventListener('install', (event) => event.waitUntil(cacheModelIndex()));
+const manifest = self.__WB_MANIFEST;
+const entryUrl = (entry: PrecacheEntry | string) =>
+  new URL(typeof entry === 'string' ? entry : entry.url, self.location.href).href;
+/** This version's runtime files (absolute URLs): left out of the precache, cached when used. */
+const runtimeFiles = new Set(manifest.map(entryUrl).filter((href) => runtimeFileKind(href) !== undefined));
+
+function isRuntimeFile(url: URL): boolean {
+  return isSameOrigin(url) && runtimeFiles.has(`${url.origin}${url.pathname}`);
+}
+
+/**
+ * Fetches this version's runtime files of each kind the cache holds (the build this browser used before), so an
+ * update never needs the network to start the runtime. Fails the install when one cannot be stored: the version
+ * in use keeps serving, and the browser tries the update again later.
+ */
+async function refreshRuntimeFiles(): Promise<void> {
+  const cache = await caches.open(ORT_RUNTIME_CACHE);
+  const held = [...(await cache.keys())];
+  // Versions before this cache precached the WebGPU build: what they kept counts as used.
+  if (held.length === 0) {
+    for (const name of await caches.keys()) {
+      if (name.startsWith('workbox-precache')) held.push(...(await (await caches.open(name)).keys()));
+    }
+  }
+  const kinds = new Set(held.map((request) => runtimeFileKind(request.url)));
+  for (const href of runtimeFiles) {
+    if (!kinds.has(runtimeFileKind(href)) || (await cache.match(href))) continue;
+    // A file the update did not change is copied from where the version in use keeps it.
+    const response = (await caches.match(href)) ?? (await fetch(href, { cache: 'no-store' }));
+    if (response.status !== 200) throw new Error(`${href}: the server answered ${response.status}`);
+    await cache.put(href, response);
+  }
+}
+
+/** Drops runtime files of earlier versions (the active version is this one). */
+async function dropOldRuntimeFiles(): Promise<void> {
+  const cache = await caches.open(ORT_RUNTIME_CACHE);
+  for (const request of await cache.keys()) {
+    if (!runtimeFiles.has(request.url)) await cache.delete(request);
+  }
+}
+
+self.addEventListener('install', (event) =>
+  event.waitUntil(Promise.all([cacheModelIndex(), refreshRuntimeFiles()])),
+);
+self.addEventListener('activate', (event) => event.waitUntil(dropOldRuntimeFiles()));
 
 self.addEventListener('message', (event) => {
   if ((event.data as { type?: unknown } | null)?.type === SKIP_WAITING) void self.skipWaiting();
@@ -138,10 +189,13 @@ self.addEventListener('message', (event) => {
 clientsClaim();
 cleanupOutdatedCaches();
 addPlugins([securityHeadersPlugin]);
-precacheAndRoute(self.__WB_MANIFEST, {
-  // The downloads flag on a worker script URL changes its policy, not its contents.
-  ignoreURLParametersMatching: [/^utm_/, /^fbclid$/, new RegExp(`^${WORKER_DOWNLOADS_PARAM}$`)],
-});
+precacheAndRoute(
+  manifest.filter((entry) => !runtimeFiles.has(entryUrl(entry))),
+  {
+    // The downloads flag on a worker script URL changes its policy, not its contents.
+    ignoreURLParametersMatching: [/^utm_/, /^fbclid$/, new RegExp(`^${WORKER_DOWNLOADS_PARAM}$`)],
+  },
+);
 
 // Any other navigation inside the app (e.g. a query string) gets the precached shell.
 registerRoute(
@@ -166,6 +220,16 @@ const modelFilesStrategy = new CacheFirst({
 
 registerRoute(({ url }) => isModelFile(url), modelFilesStrategy);
 
+const runtimeStrategy = new CacheFirst({
+  cacheName: ORT_RUNTIME_CACHE,
+  // Servers answer with `Vary: Origin`, and the loader's `import()` sends an Origin header that the copy stored from
+  // a plain fetch lacks: matched with Vary, that import missed the cache and failed offline.
+  matchOptions: { ignoreVary: true },
+  plugins: [new CacheableResponsePlugin({ statuses: [200] }), notHtmlPlugin, securityHeadersPlugin],
+});
+
+registerRoute(({ url }) => isRuntimeFile(url), runtimeStrategy);
+
 self.addEventListener('message', (event) => {
   if (!isCacheModelFilesMessage(event.data)) return;
   const port = event.ports[0];
@@ -173,12 +237,11 @@ self.addEventListener('message', (event) => {
 });
 
 /**
- * Fetches and stores model files the page read before this worker controlled it, through the same strategy as
- * a model file request (so the same answers are refused), waiting until each is stored. Never rejects: a file
- * that could not be stored is named in `failed` with the reason.
+ * Fetches and stores model files (and runtime files) the page read before this worker controlled it, through the
+ * same strategy as a request for them (so the same answers are refused), waiting until each is stored. Never
+ * rejects: a file that could not be stored is named in `failed` with the reason.
  */
 async function cacheModelFiles(urls: string[], event: ExtendableEvent): Promise<CacheModelFilesReply> {
-  const cache = await caches.open(MODEL_FILES_CACHE);
   const cached: string[] = [];
   const failed: string[] = [];
   for (const href of urls) {
@@ -189,19 +252,20 @@ async function cacheModelFiles(urls: string[], event: ExtendableEvent): Promise<
       failed.push(`${href}: not a URL`);
       continue;
     }
-    if (!isModelFile(url)) {
-      failed.push(`${href}: not a model file of this app`);
+    const strategy = isModelFile(url) ? modelFilesStrategy : isRuntimeFile(url) ? runtimeStrategy : undefined;
+    if (!strategy) {
+      failed.push(`${href}: not a model or runtime file of this app`);
       continue;
     }
     try {
-      const [response, stored] = modelFilesStrategy.handleAll({ request: new Request(url.href), event });
+      const [response, stored] = strategy.handleAll({ request: new Request(url.href), event });
       await response;
       await stored;
     } catch (error) {
       failed.push(`${href}: ${error instanceof Error ? error.message : String(error)}`);
       continue;
     }
-    if (await cache.match(url.href)) cached.push(url.href);
+    if (await caches.match(url.href, { cacheName: strategy.cacheName })) cached.push(url.href);
     else failed.push(`${href}: not stored (the server did not answer with the file)`);
   }
   return { cached, failed };

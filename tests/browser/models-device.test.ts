@@ -159,6 +159,8 @@ describe('with a WebGPU adapter (SwiftShader, --enable-unsafe-webgpu)', () => {
     await expect(page.getByTestId('model-device').textContent()).resolves.toBe('webgpu');
     await expect(page.getByTestId('model-dtype').textContent()).resolves.toBe('fp32');
     await expect(page.getByTestId('model-adapter').textContent()).resolves.toContain('swiftshader');
+    // With an adapter the worker starts the runtime build that serves WebGPU too.
+    await expect(page.getByTestId('model-runtime').textContent()).resolves.toContain('WebGPU and WASM build');
     expect(await notices(page)).toContainEqual(expect.stringContaining('software WebGPU adapter'));
 
     // A prompt scored on WebGPU, on a dataset small enough for SwiftShader: the run goes through the loaded model
@@ -272,9 +274,11 @@ describe('without a WebGPU adapter (plain headless Chromium)', () => {
     expect(await loadFixture(page, 'webgpu', 'auto')).toBe('ready');
     await expect(page.getByTestId('model-device').textContent()).resolves.toBe('wasm');
     await expect(page.getByTestId('model-info').textContent()).resolves.toContain('(asked: webgpu)');
+    // No adapter when the worker started: it runs the CPU-only build, and the notice says when that was checked.
+    await expect(page.getByTestId('model-runtime').textContent()).resolves.toContain('CPU-only build');
     expect(await notices(page)).toContainEqual(
       expect.stringMatching(
-        /^WebGPU was requested, but the browser found no WebGPU adapter.*Running on WASM instead\./,
+        /^WebGPU was requested, but the browser found no WebGPU adapter.*checked when the page started, reload it to check again.*Running on WASM instead\./,
       ),
     );
     await expect(page.getByTestId('model-capabilities').textContent()).resolves.toContain('no WebGPU');

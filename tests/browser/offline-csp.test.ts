@@ -148,7 +148,7 @@ async function reloadWhenControlled(): Promise<void> {
 describe('content security policy', () => {
   beforeAll(async () => {
     proxy = await startProxy(inject('baseUrl'));
-    // A browser of its own, with its profile on disk: the service worker's ~30 MB precache and the model cache
+    // A browser of its own, with its profile on disk: the service worker's caches (~18 MB with the runtime) and the model cache
     // are what this file tests, and a context of the shared browser keeps storage in memory under a small quota.
     session = await openBrowser({ ownBrowser: true });
     page = session.page;

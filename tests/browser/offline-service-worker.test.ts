@@ -1,18 +1,18 @@
 /**
- * @file Offline after the first visit: the service worker precaches the app and its WASM, keeps the model files
- * loaded online, offers a new version with "reload to update", and with the network gone (browser offline and
+ * @file Offline after the first visit: the service worker precaches the app and tfjs's WASM, keeps the one
+ * onnxruntime-web build this browser runs (CPU-only here: no WebGPU adapter) and the model files loaded online, offers a new version with "reload to update", and with the network gone (browser offline and
  * the app's origin no longer answering) the app still loads cross-origin isolated, loads the fixture model and
  * runs prompts. Runs on its own origin (a proxy in front of the preview server), so no other test file meets
  * its service worker.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { MODEL_FILES_CACHE, MODEL_INDEX_CACHE } from '../../src/offline/cache-names.ts';
+import { MODEL_FILES_CACHE, MODEL_INDEX_CACHE, ORT_RUNTIME_CACHE } from '../../src/offline/cache-names.ts';
 import { openTab, RUN_TIMEOUT_MS, startModelLoad, UI_TIMEOUT_MS, waitForModelStatus } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import { startProxy, type TestProxy } from './offline-proxy.ts';
 
-/** Installing the service worker downloads the whole build (~30 MB) from the local server. */
+/** Installing the service worker downloads the build (~4 MB) and the runtime the page used (14 MB). */
 const INSTALL_TIMEOUT_MS = 90_000;
 
 /** Files of the fixture model the app reads (the ONNX graph, tokenizer and config). */
@@ -21,6 +21,15 @@ const FIXTURE_FILES = [
   '/models/fixtures/tiny-bert/onnx/model.onnx',
   '/models/fixtures/tiny-bert/tokenizer.json',
   '/models/fixtures/tiny-bert/tokenizer_config.json',
+];
+
+/** onnxruntime-web's files in the build: both runtime builds' WASM and loaders, cached only when used. */
+const RUNTIME_FILE = /^\/assets\/ort-wasm-/;
+
+/** The CPU-only build's files, the one a browser without a WebGPU adapter runs. */
+const CPU_RUNTIME = [
+  /^\/assets\/ort-wasm-simd-threaded-[\w-]+\.mjs$/,
+  /^\/assets\/ort-wasm-simd-threaded-[\w-]+\.wasm$/,
 ];
 
 /** A file the fixture model does not have: the server answers 404 (logged by the browser as a console error). */
@@ -86,7 +95,7 @@ async function runAllPrompts(): Promise<number[]> {
 describe('offline after the first visit', () => {
   beforeAll(async () => {
     proxy = await startProxy(inject('baseUrl'));
-    // A browser of its own, with its profile on disk: the service worker's ~30 MB precache and the model cache
+    // A browser of its own, with its profile on disk: the service worker's caches (~18 MB with the runtime) and the model cache
     // are what this file tests, and a context of the shared browser keeps storage in memory under a small quota.
     session = await openBrowser({ ownBrowser: true });
     page = session.page;
@@ -98,7 +107,7 @@ describe('offline after the first visit', () => {
     await proxy?.close();
   });
 
-  test('the first visit installs a service worker that precaches the app shell, chunks and WASM', async () => {
+  test('the first visit installs a service worker that precaches the app shell, chunks and WASM, and keeps the runtime it used', async () => {
     await waitForControllingWorker();
     await page.getByTestId('sw-offline-ready').waitFor({ timeout: UI_TIMEOUT_MS });
 
@@ -112,6 +121,7 @@ describe('offline after the first visit', () => {
       /^\/assets\/head\.worker-[\w-]+\.js$/,
       /^\/assets\/ort-wasm-simd-threaded\.asyncify-[\w-]+\.wasm$/,
       /^\/assets\/ort-wasm-simd-threaded\.asyncify-[\w-]+\.mjs$/,
+      ...CPU_RUNTIME,
       /^\/assets\/tfjs-backend-wasm-simd-[\w-]+\.wasm$/,
     ]) {
       expect(
@@ -119,9 +129,20 @@ describe('offline after the first visit', () => {
         `precache list has ${String(pattern)}`,
       ).toBe(true);
     }
-    // Everything on the list is in the cache once the worker is active, not fetched later on demand.
+    // Everything on the list but the runtime is in the cache once the worker is active, not fetched later on
+    // demand; of the runtime, only the build this page started (CPU-only: this browser has no WebGPU adapter),
+    // and "works offline" was said only once it was kept.
     const cached = await cachedPaths({ prefix: 'workbox-precache' });
-    expect(cached).toEqual(expect.arrayContaining(manifest));
+    expect(cached).toEqual(expect.arrayContaining(manifest.filter((url) => !RUNTIME_FILE.test(url))));
+    expect(cached.filter((url) => RUNTIME_FILE.test(url))).toEqual([]);
+    const runtime = await cachedPaths({ name: ORT_RUNTIME_CACHE });
+    expect(runtime).toHaveLength(CPU_RUNTIME.length);
+    for (const pattern of CPU_RUNTIME) {
+      expect(
+        runtime.filter((url) => pattern.test(url)),
+        `runtime cache has ${String(pattern)}`,
+      ).toHaveLength(1);
+    }
     await expect(page.evaluate(() => crossOriginIsolated)).resolves.toBe(true);
   });
 
@@ -129,6 +150,7 @@ describe('offline after the first visit', () => {
     const panel = await openTab(page, 'model');
     await startModelLoad(panel);
     expect(await waitForModelStatus(page, ['ready', 'error'])).toBe('ready');
+    await expect(panel.getByTestId('model-runtime').textContent()).resolves.toContain('CPU-only');
     await expect(cachedPaths({ name: MODEL_FILES_CACHE })).resolves.toEqual(FIXTURE_FILES);
     await expect(cachedPaths({ name: MODEL_INDEX_CACHE })).resolves.toEqual(['/models/index.json']);
 
@@ -200,6 +222,8 @@ describe('offline after the first visit', () => {
     });
     expect(state).toEqual({ waiting: null, active: 'activated', controlled: true });
     await expect(banner.count()).resolves.toBe(0);
+    // The new version kept the runtime build in use (its files are the same here: only sw.js changed).
+    await expect(cachedPaths({ name: ORT_RUNTIME_CACHE })).resolves.toHaveLength(CPU_RUNTIME.length);
   });
 
   test('with the network gone, the app loads isolated from the cache, loads the fixture model and runs prompts', async () => {

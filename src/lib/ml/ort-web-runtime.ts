@@ -1,8 +1,9 @@
 /**
  * @file Starts onnxruntime-web's WASM runtime on its own, ahead of the first model session: fetching and compiling
- * its ~27 MB binary and starting its threads then overlaps with reading the model files, instead of waiting for
- * them inside the first session's creation, and the model panel can show it as a phase of its own. Browser
- * only (the model worker); the runtime is the very instance transformers.js runs its sessions on.
+ * its binary (14 or 27 MB, the build the model worker chose) and starting its threads then overlaps with reading
+ * the model files, instead of waiting for them inside the first session's creation, and the model panel can show
+ * it as a phase of its own. Browser only (the model worker); the runtime is the very instance transformers.js runs
+ * its sessions on.
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import { identityModelBytes } from './onnx-graph/identity-model.ts';

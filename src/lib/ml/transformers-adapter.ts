@@ -87,7 +87,7 @@ export interface LoadEncoderOptions {
    * the load, e.g. a file too large for this device's memory.
    */
   onWeightsSize?(file: string, bytes: number): void;
-  /** Browser: URLs of onnxruntime-web's `ort-wasm-simd-threaded.asyncify.{wasm,mjs}`, served by the app. */
+  /** Browser: URLs of the onnxruntime-web build the model worker chose (`.wasm` and its `.mjs` loader), served by the app. */
   wasmPaths?: { wasm: string; mjs: string };
   /** Browser WASM threads; must be set before the first session is created. */
   numThreads?: number;

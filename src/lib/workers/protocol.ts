@@ -69,6 +69,9 @@ export interface LoadOrder {
   preferredDtype?: Dtype;
 }
 
+/** onnxruntime-web's WASM builds: `webgpu` runs WebGPU and WASM sessions, `cpu` (half the size) WASM only. */
+export type RuntimeBuild = 'webgpu' | 'cpu';
+
 /** What the loaded encoder turned out to be (device and dtype actually used). */
 export interface LoadedModelInfo {
   modelId: string;
@@ -81,6 +84,8 @@ export interface LoadedModelInfo {
   sentenceEmbedding: boolean;
   /** WASM threads ORT was allowed (1 without cross-origin isolation). */
   numThreads: number;
+  /** Which onnxruntime-web build the worker runs: with WebGPU, or CPU-only (no WebGPU adapter here). */
+  runtimeBuild: RuntimeBuild;
   /** Wall time of the load, warm-up included. */
   loadMs: number;
   /** Where the files came from. */

@@ -116,6 +116,7 @@ function modelWorker(): Handlers<ModelWorkerMethods> {
             maxTokens: encoder.maxTokens,
             sentenceEmbedding: false,
             numThreads: 1,
+            runtimeBuild: 'cpu',
             loadMs: 1,
             source: request.source.kind,
             requestedDevice: request.device,

@@ -78,6 +78,7 @@ function infoOf(encoder: Encoder, request: LoadRequest): LoadedModelInfo {
     maxTokens: encoder.maxTokens,
     sentenceEmbedding: encoder.sentenceEmbedding,
     numThreads: 1,
+    runtimeBuild: 'cpu',
     loadMs: 1,
     source: request.source.kind,
     requestedDevice: request.device,
