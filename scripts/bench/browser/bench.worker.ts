@@ -1,7 +1,9 @@
 /**
  * @file The bench worker: what `npm run bench` measures inside Chromium, in a module worker as the app's model
  * and head workers run. It imports `onnxruntime-web/webgpu`, the module transformers.js imports, so the bundle holds
- * one runtime: the product's Encoder and a bare `InferenceSession` run on the same WASM binary and threads.
+ * one runtime: the product's Encoder and a bare `InferenceSession` run on the same WASM binary and threads. That
+ * binary is the CPU-only build, the one the app's model worker runs in a browser without a WebGPU adapter such as
+ * the bench's Chromium.
  *
  * Methods (each answers `{ id, ok, value }` or `{ id, ok: false, error }`):
  * - `p1`: the Encoder against bare onnxruntime-web (tokenising included on both sides), interleaved rounds;
@@ -15,8 +17,8 @@
 import tfjsWasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import tfjsWasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import tfjsWasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import * as ort from 'onnxruntime-web/webgpu';
 
 /** A request from the bench page. */
