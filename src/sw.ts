@@ -40,7 +40,7 @@ import { CacheFirst, NetworkFirst } from 'workbox-strategies';
 import { MODEL_FILES_CACHE, MODEL_INDEX_CACHE, ORT_RUNTIME_CACHE } from './offline/cache-names.ts';
 import { ISOLATION_HEADERS, WORKER_DOWNLOADS_PARAM, policyForRequest, reportUriOf } from './offline/csp.ts';
 import { isCacheModelFilesMessage, type CacheModelFilesReply } from './offline/model-file-log.ts';
-import { runtimeFileKind } from './offline/runtime-files.ts';
+import { dropOldRuntimeFiles, refreshRuntimeFiles, runtimeFileKind } from './offline/runtime-files.ts';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: Array<PrecacheEntry | string> };
 
@@ -145,42 +145,17 @@ function isRuntimeFile(url: URL): boolean {
   return isSameOrigin(url) && runtimeFiles.has(`${url.origin}${url.pathname}`);
 }
 
-/**
- * Fetches this version's runtime files of each kind the cache holds (the build this browser used before), so an
- * update never needs the network to start the runtime. Fails the install when one cannot be stored: the version
- * in use keeps serving, and the browser tries the update again later.
- */
-async function refreshRuntimeFiles(): Promise<void> {
-  const cache = await caches.open(ORT_RUNTIME_CACHE);
-  const held = [...(await cache.keys())];
-  // Versions before this cache precached the WebGPU build: what they kept counts as used.
-  if (held.length === 0) {
-    for (const name of await caches.keys()) {
-      if (name.startsWith('workbox-precache')) held.push(...(await (await caches.open(name)).keys()));
-    }
-  }
-  const kinds = new Set(held.map((request) => runtimeFileKind(request.url)));
-  for (const href of runtimeFiles) {
-    if (!kinds.has(runtimeFileKind(href)) || (await cache.match(href))) continue;
-    // A file the update did not change is copied from where the version in use keeps it.
-    const response = (await caches.match(href)) ?? (await fetch(href, { cache: 'no-store' }));
-    if (response.status !== 200) throw new Error(`${href}: the server answered ${response.status}`);
-    await cache.put(href, response);
-  }
-}
-
-/** Drops runtime files of earlier versions (the active version is this one). */
-async function dropOldRuntimeFiles(): Promise<void> {
-  const cache = await caches.open(ORT_RUNTIME_CACHE);
-  for (const request of await cache.keys()) {
-    if (!runtimeFiles.has(request.url)) await cache.delete(request);
-  }
-}
-
+// An update fetches its runtime files of each build in use while it installs, so it takes over whole; once it is
+// the active version, the files of earlier ones go.
 self.addEventListener('install', (event) =>
-  event.waitUntil(Promise.all([cacheModelIndex(), refreshRuntimeFiles()])),
+  event.waitUntil(
+    Promise.all([
+      cacheModelIndex(),
+      refreshRuntimeFiles(runtimeFiles, caches, (href) => fetch(href, { cache: 'no-store' })),
+    ]),
+  ),
 );
-self.addEventListener('activate', (event) => event.waitUntil(dropOldRuntimeFiles()));
+self.addEventListener('activate', (event) => event.waitUntil(dropOldRuntimeFiles(runtimeFiles, caches)));
 
 self.addEventListener('message', (event) => {
   if ((event.data as { type?: unknown } | null)?.type === SKIP_WAITING) void self.skipWaiting();

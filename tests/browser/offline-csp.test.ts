@@ -148,8 +148,9 @@ async function reloadWhenControlled(): Promise<void> {
 describe('content security policy', () => {
   beforeAll(async () => {
     proxy = await startProxy(inject('baseUrl'));
-    // A browser of its own, with its profile on disk: the service worker's caches (~18 MB with the runtime) and the model cache
-    // are what this file tests, and a context of the shared browser keeps storage in memory under a small quota.
+    // A browser of its own, with its profile on disk: the service worker's caches (~19 MB with the runtime) and the
+    // model cache are what this file tests, and a context of the shared browser keeps storage in memory under a small
+    // quota.
     session = await openBrowser({ ownBrowser: true });
     page = session.page;
     await session.context.addInitScript(() => {

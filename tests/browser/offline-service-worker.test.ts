@@ -12,7 +12,7 @@ import { openTab, RUN_TIMEOUT_MS, startModelLoad, UI_TIMEOUT_MS, waitForModelSta
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import { startProxy, type TestProxy } from './offline-proxy.ts';
 
-/** Installing the service worker downloads the build (~4 MB) and the runtime the page used (14 MB). */
+/** Installing the service worker downloads the build (~5 MB) and the runtime the page used (14 MB). */
 const INSTALL_TIMEOUT_MS = 90_000;
 
 /** Files of the fixture model the app reads (the ONNX graph, tokenizer and config). */
@@ -95,8 +95,9 @@ async function runAllPrompts(): Promise<number[]> {
 describe('offline after the first visit', () => {
   beforeAll(async () => {
     proxy = await startProxy(inject('baseUrl'));
-    // A browser of its own, with its profile on disk: the service worker's caches (~18 MB with the runtime) and the model cache
-    // are what this file tests, and a context of the shared browser keeps storage in memory under a small quota.
+    // A browser of its own, with its profile on disk: the service worker's caches (~19 MB with the runtime) and the
+    // model cache are what this file tests, and a context of the shared browser keeps storage in memory under a small
+    // quota.
     session = await openBrowser({ ownBrowser: true });
     page = session.page;
     await withTimeout(page.goto(proxy.url), UI_TIMEOUT_MS, 'open the app');

@@ -11,7 +11,7 @@ import { openTab, startModelLoad, UI_TIMEOUT_MS, waitForModelStatus } from './ap
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import { startProxy, type TestProxy } from './offline-proxy.ts';
 
-/** Installing the service worker downloads the build (~4 MB; the runtime, 14 MB, is stored as it is used). */
+/** Installing the service worker downloads the build (~5 MB; the runtime, 14 MB, is stored as it is used). */
 const INSTALL_TIMEOUT_MS = 90_000;
 const SECURITY_HEADERS = [
   'cross-origin-opener-policy',
@@ -28,8 +28,9 @@ let page: Page;
 describe('on a static host that sends no security headers', () => {
   beforeAll(async () => {
     proxy = await startProxy(inject('baseUrl'), { stripHeaders: SECURITY_HEADERS });
-    // A browser of its own, with its profile on disk: the service worker's caches (~18 MB with the runtime) and the model cache
-    // are what this file tests, and a context of the shared browser keeps storage in memory under a small quota.
+    // A browser of its own, with its profile on disk: the service worker's caches (~19 MB with the runtime) and the
+    // model cache are what this file tests, and a context of the shared browser keeps storage in memory under a small
+    // quota.
     session = await openBrowser({ ownBrowser: true });
     page = session.page;
   });
