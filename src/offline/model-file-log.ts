@@ -1,7 +1,8 @@
 /**
- * @file Tells the page which model files the model worker read from the app's own server, so that files read
- * before the service worker controlled the page (they bypassed it, so nothing cached them) can be handed to it
- * once it does, and "works offline" is said only when they are cached (src/offline/service-worker.svelte.ts).
+ * @file Tells the page which model files (and onnxruntime-web runtime files, announced the same way) the model
+ * worker read from the app's own server, so that files read before the service worker controlled the page (they
+ * bypassed it, so nothing cached them) can be handed to it once it does, and "works offline" is said only when they
+ * are cached (src/offline/service-worker.svelte.ts).
  *
  * A BroadcastChannel of this origin: the worker announces, the page listens. No DOM; a no-op where the channel
  * does not exist.

@@ -16,8 +16,9 @@ import {
 /** Service-worker state for the update banner. */
 export class ServiceWorkerState {
   /**
-   * Everything the page needs is cached: the app and its WASM (after the first install) and every model file it
-   * read from its server, including those read before the service worker controlled the page.
+   * Everything the page needs is cached: the app and tfjs's WASM (after the first install), the onnxruntime-web
+   * build the model worker started and every model file it read from its server, including those read before the
+   * service worker controlled the page.
    */
   get offlineReady(): boolean {
     return this.#appCached && this.#uncachedModelFiles.size === 0 && !this.#dismissed;
