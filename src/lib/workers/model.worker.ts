@@ -37,7 +37,7 @@ import {
   readModelWeights,
 } from '../ml/transformers-adapter.ts';
 import { sourceKindOf } from '../ml/model-sources/index.ts';
-import { startWasmRuntime } from '../ml/ort-web-runtime.ts';
+import { startWasmRuntime, type WasmRuntimeOptions } from '../ml/ort-web-runtime.ts';
 import { decodeGraph } from '../ml/onnx-graph/model-proto.ts';
 import { layerStackOfGraph } from '../ml/unfreeze/layer-parameters.ts';
 import {
@@ -174,7 +174,7 @@ let runtimeReported = false;
  * machine without WebGPU: the CPU-only build's runtime phase took 0.9-1.3 s instead of 1.8-2.5 s, and the model was
  * ready about 0.6 s sooner, because V8 compiles half the code.
  */
-const RUNTIME_BUILDS: Record<RuntimeBuild, { wasm: string; mjs: string }> = {
+const RUNTIME_BUILDS: Record<RuntimeBuild, WasmRuntimeOptions['wasmPaths']> = {
   webgpu: { wasm: ortWebGpuWasmUrl, mjs: ortWebGpuMjsUrl },
   cpu: { wasm: ortCpuWasmUrl, mjs: ortCpuMjsUrl },
 };
@@ -182,7 +182,7 @@ const RUNTIME_BUILDS: Record<RuntimeBuild, { wasm: string; mjs: string }> = {
 /** The build this worker runs and the WebGPU probe it was chosen by. */
 interface RuntimeChoice {
   build: RuntimeBuild;
-  paths: { wasm: string; mjs: string };
+  paths: WasmRuntimeOptions['wasmPaths'];
   gpu: GpuProbe;
 }
 
@@ -191,10 +191,11 @@ let runtimeChoice: Promise<RuntimeChoice> | undefined;
 /**
  * Chooses the runtime build once per worker: ORT starts one runtime for both of its backends, so the build must
  * serve every session this worker may create. With a WebGPU adapter that is the WebGPU build; without one,
- * WebGPU cannot run here anyway, so the CPU-only build.
+ * WebGPU cannot run here anyway, so the CPU-only build. `probed`, a probe the caller has started anyway, is used
+ * for the first choice instead of asking for an adapter twice.
  */
-function chooseRuntime(): Promise<RuntimeChoice> {
-  runtimeChoice ??= probeGpu().then((gpu) => {
+function chooseRuntime(probed?: Promise<GpuProbe>): Promise<RuntimeChoice> {
+  runtimeChoice ??= (probed ?? probeGpu()).then((gpu) => {
     const build: RuntimeBuild = gpu.available ? 'webgpu' : 'cpu';
     return { build, paths: RUNTIME_BUILDS[build], gpu };
   });
@@ -219,8 +220,8 @@ let runtimeAnnounced = false;
  * started, its two files are announced like model files: the service worker keeps only the build this browser
  * uses (src/sw.ts), and a first visit reads it before the service worker controls the page.
  */
-async function startRuntime(): Promise<number> {
-  const { paths } = await chooseRuntime();
+async function startRuntime(probed?: Promise<GpuProbe>): Promise<number> {
+  const { paths } = await chooseRuntime(probed);
   const ms = await startWasmRuntime({ wasmPaths: paths, numThreads: threadCount() });
   if (!runtimeAnnounced) {
     runtimeAnnounced = true;
@@ -654,12 +655,13 @@ const handlers: Handlers<ModelWorkerMethods> = {
   async probe() {
     // The page probes as soon as it starts this worker: start the runtime now, off the page's thread, so a load
     // finds it ready. A failure here is reported by the load that needs the runtime.
-    startRuntime().catch(() => undefined);
+    const gpu = probeGpu();
+    startRuntime(gpu).catch(() => undefined);
     const memory = deviceMemoryGb();
     return {
       reply: {
         type: 'probed',
-        gpu: await probeGpu(),
+        gpu: await gpu,
         crossOriginIsolated: scope.crossOriginIsolated,
         threads: threadCount(),
         ...(memory === undefined ? {} : { deviceMemoryGb: memory }),
