@@ -118,6 +118,21 @@ describe('tracedLongTasks', () => {
     ]);
     expect(tasks.map((task) => task.ms)).toEqual([51]);
   });
+
+  it('with cpuOverMs, also lists shorter tasks that spent more CPU time than that', () => {
+    const events = [
+      threadName(1, 'CrRendererMain'),
+      task(0, 40, 21),
+      task(100, 40, 20),
+      task(200, 30),
+      task(300, 51, 2),
+    ];
+    expect(tracedLongTasks(events, { cpuOverMs: 20 }).map((t) => [t.ms, t.cpuMs])).toEqual([
+      [40, 21],
+      [51, 2],
+    ]);
+    expect(tracedLongTasks(events).map((t) => t.ms)).toEqual([51]);
+  });
 });
 
 describe('pageClock', () => {
