@@ -21,6 +21,7 @@ import {
   waitForModelStatus,
 } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
+import { fontStrikes } from '../../src/lib/components/shared/font-warmup.ts';
 
 const TABS = ['model', 'data', 'prompts', 'finetune', 'compare'] as const;
 
@@ -47,6 +48,33 @@ let page: Page;
 /** Whether the focused element matches `selector`. */
 async function focusedMatches(selector: string): Promise<boolean> {
   return page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector);
+}
+
+/** Every font strike (computed family, pixel size, weight, style) the page drew text in, with where first seen. */
+const drawnStrikes = new Map<string, string>();
+
+/**
+ * Adds the strikes of every visible text, form field and SVG label on the page to {@link drawnStrikes}: the
+ * start-up font warm-up (shared/font-warmup.ts) must have fetched each, or drawing it costs a synchronous font
+ * lookup in the middle of a layout.
+ */
+async function recordDrawnStrikes(where: string): Promise<void> {
+  const keys = await page.evaluate(() => {
+    const found = new Set<string>();
+    const add = (element: Element) => {
+      if (element.getClientRects().length === 0) return;
+      const style = getComputedStyle(element);
+      if (style.visibility === 'hidden') return;
+      found.add(`${style.fontFamily}|${style.fontSize}|${style.fontWeight}|${style.fontStyle}`);
+    };
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.parentElement && node.textContent?.trim()) add(node.parentElement);
+    }
+    document.querySelectorAll('input, select, textarea').forEach(add);
+    return [...found];
+  });
+  for (const key of keys) if (!drawnStrikes.has(key)) drawnStrikes.set(key, where);
 }
 
 /** Presses Tab (or Shift+Tab) until the focused element matches `selector`, as a keyboard user would. */
@@ -262,6 +290,7 @@ describe('accessibility', () => {
         }
         const where = `the ${tab} tab, ${viewport.name}, ${scheme}`;
         tally.push(...(await expectNoSeriousViolations(page, where)));
+        await recordDrawnStrikes(where);
         if (tab === 'data') await page.getByTestId('draft-close').click();
         const widths = await page.evaluate(() => ({
           page: document.scrollingElement?.scrollWidth ?? 0,
@@ -294,6 +323,7 @@ describe('accessibility', () => {
         await guide.waitFor({ timeout: UI_TIMEOUT_MS });
         const where = `${viewport.name}, ${scheme}`;
         await expectNoSeriousViolations(page, `the guided tour, ${where}`, '[data-testid="guide"]');
+        await recordDrawnStrikes(`the guided tour, ${where}`);
         const widths = await page.evaluate(() => ({
           page: document.scrollingElement?.scrollWidth ?? 0,
           window: window.innerWidth,
@@ -309,6 +339,7 @@ describe('accessibility', () => {
         await glossary.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
         expect(await glossary.evaluate((dialog) => dialog.contains(document.activeElement))).toBe(true);
         await expectNoSeriousViolations(page, `the glossary dialog, ${where}`, '[data-testid="glossary"]');
+        await recordDrawnStrikes(`the glossary dialog, ${where}`);
         await page.keyboard.press('Escape');
         await glossary.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
         expect(await focusedTestId()).toBe('glossary-open');
@@ -396,6 +427,29 @@ describe('accessibility', () => {
     console.info(`Compare on the spam dataset, ${VIEWPORTS[0].width} px wide: ${height} px tall`);
     expect(height).toBeLessThan(SPAM_COMPARE_MAX_HEIGHT_PX);
     await expectNoSeriousViolations(page, 'the compare tab on the spam dataset');
+    await recordDrawnStrikes('the compare tab on the spam dataset');
+  });
+
+  test('the font warm-up fetched every strike the tabs, the tour and the glossary drew', async () => {
+    expect(drawnStrikes.size).toBeGreaterThan(10);
+    // The warm-up's strikes as this page resolves them, laid out where the warm-up lays them out.
+    const warmed = await page.evaluate((strikes) => {
+      return strikes.map((strike) => {
+        const text = document.createElement('span');
+        text.style.fontFamily = strike.family;
+        text.style.fontSize = strike.size;
+        text.style.fontWeight = strike.weight;
+        text.style.fontStyle = strike.style;
+        document.body.append(text);
+        const style = getComputedStyle(text);
+        const key = `${style.fontFamily}|${style.fontSize}|${style.fontWeight}|${style.fontStyle}`;
+        text.remove();
+        return key;
+      });
+    }, fontStrikes());
+    const missing = [...drawnStrikes].filter(([key]) => !warmed.includes(key));
+    console.info(`font strikes drawn: ${drawnStrikes.size}; warmed: ${new Set(warmed).size}`);
+    expect(missing.map(([key, where]) => `${key} (first on ${where})`)).toEqual([]);
   });
 
   test('logged no console errors and made no request off the machine', () => {

@@ -5,50 +5,68 @@
  * browser process for the font's data and render style, a synchronous round trip inside the layout. Measured in a
  * trace of the data tab's first opening: two such lookups made one layout of 226 objects take 0.6 s on a loaded
  * 2-core machine (`FontCache::GetFontPlatformData`, `GetWebFontRenderStyleForStrike`). Opening a tab that used a
- * size or weight not seen yet paid for it while the user waited. Here each strike the app's styles use is laid
+ * size or weight not seen yet paid for it while the user waited. Here each strike the app draws text in is laid
  * out once, off screen, in idle callbacks of at most 10 ms each, so the lookups happen while nothing else is going
  * on, split into short tasks; a tab opened later finds them cached.
  */
 
-/** Font sizes the app's styles use (src/app.css and the components' `<style>` blocks): a test keeps it complete. */
-export const FONT_SIZES = [
-  '11px',
-  '12px',
-  '0.75rem',
-  '0.8rem',
-  '0.85rem',
-  '0.88rem',
-  '0.9rem',
-  '0.92rem',
-  '1rem',
-  '1.05rem',
-  '1.17rem',
-  '1.25rem',
-  '1.6rem',
-] as const;
-
-/** The page's text font (inherited from the root) and the one for code. */
-const FAMILIES = ['inherit', "ui-monospace, 'Liberation Mono', monospace"] as const;
 /** The code font (src/app.css `code`). */
-const MONOSPACE = FAMILIES[1];
+const MONOSPACE = "ui-monospace, 'Liberation Mono', monospace";
+
+/** A font weight the styles set: 400 text, 500 form fields, 600 labels and table heads, 700 headings. */
+type Weight = '400' | '500' | '600' | '700';
+
+/** One size of a family and the weights (and whether the italic) the app draws at it. */
+interface DrawnSize {
+  size: string;
+  weights: readonly Weight[];
+  italic?: true;
+}
 
 /**
- * Sizes set relative to the parent's (`em`), with the family they are drawn in: `code` is 0.9em of the text around
- * it, a table's interval line (compare/RunsTable.svelte `.ci`) 0.8em. Each lands on a pixel size of its own, a strike
- * of its own: the prompt lab's first layout, with `code` inside 0.85rem and 0.9rem text, spent over a second in two
- * such lookups on a loaded machine. A test keeps this list complete.
+ * The strikes the app draws text in, by family and size. Every combination of family, size and weight was 133
+ * strikes, each a lookup; the tabs, the guided tour and the glossary draw 30 of them. The accessibility browser
+ * test walks all of them (every tab after a full run, with their collapsed parts open, at two widths and in both
+ * colour schemes), collects the strike of every visible text and form field, and fails on one missing here; a
+ * unit test keeps every size the styles set in the list. A size set in `em` lands on a pixel size of its own per
+ * parent size, a strike of its own: the prompt lab's first layout, with `code` inside 0.85rem and 0.9rem text,
+ * spent over a second in two such lookups on a loaded machine.
  */
-export const EM_SIZES = [
-  { scale: '0.9em', family: MONOSPACE },
-  { scale: '0.8em', family: 'inherit' },
-] as const;
-/**
- * The weights the styles set (inputs are 500, headings and labels 600 or 700): each is its own font request, even
- * where two resolve to the same face.
- */
-const WEIGHTS = ['400', '500', '600', '700'] as const;
-/** Sizes whose italic is used in running text (`<em>` in notes and paragraphs). */
-const ITALIC_SIZES = new Set<string>(['0.85rem', '0.9rem', '1rem']);
+const DRAWN: readonly { family: string; sizes: readonly DrawnSize[] }[] = [
+  {
+    family: 'inherit',
+    sizes: [
+      { size: '1rem', weights: ['400', '500', '600', '700'] },
+      { size: '0.9rem', weights: ['400', '600', '700'], italic: true },
+      { size: '0.92rem', weights: ['400', '500', '600', '700'] },
+      { size: '0.85rem', weights: ['400'] },
+      { size: '0.8rem', weights: ['400', '600', '700'] },
+      { size: '0.88rem', weights: ['400'] },
+      { size: '0.75rem', weights: ['400'] },
+      { size: '1.05rem', weights: ['400', '700'] },
+      { size: '1.17rem', weights: ['700'] },
+      { size: '1.25rem', weights: ['700'] },
+      { size: '1.6rem', weights: ['700'] },
+      // Chart labels (SVG text in px).
+      { size: '11px', weights: ['400'] },
+      { size: '12px', weights: ['400'] },
+      // A table's interval line, 0.8em of its 0.92rem cell.
+      { size: 'calc(0.92rem * 0.8)', weights: ['400'] },
+    ],
+  },
+  {
+    family: MONOSPACE,
+    sizes: [
+      // `code` is 0.9em of the text around it.
+      { size: 'calc(0.85rem * 0.9)', weights: ['400'] },
+      { size: 'calc(0.9rem * 0.9)', weights: ['400'] },
+      { size: 'calc(0.92rem * 0.9)', weights: ['400'] },
+      // Text areas and code fields.
+      { size: '0.85rem', weights: ['400'] },
+      { size: '0.9rem', weights: ['500'] },
+    ],
+  },
+];
 /** Glyphs the app's text uses beyond plain ASCII, so their fallback fonts are looked up too. */
 const SAMPLE = 'Ag 09 %,.:; … – — → ← ↑ ↓ ✓ × ≈ ± “ ” ‘ ’ µ';
 
@@ -60,26 +78,14 @@ export interface FontStrike {
   style: 'normal' | 'italic';
 }
 
-/** Every strike the app's styles can ask for, most common first. */
+/** Every strike the app draws text in ({@link DRAWN}), most common first. */
 export function fontStrikes(): FontStrike[] {
-  const strikes: FontStrike[] = [];
-  for (const family of FAMILIES) {
-    for (const weight of WEIGHTS) {
-      for (const size of FONT_SIZES) {
-        strikes.push({ family, size, weight, style: 'normal' });
-        if (family === 'inherit' && weight === '400' && ITALIC_SIZES.has(size)) {
-          strikes.push({ family, size, weight, style: 'italic' });
-        }
-      }
-    }
-  }
-  // Relative sizes inside running text, at the text weight (code and interval lines are not bold).
-  for (const { scale, family } of EM_SIZES) {
-    for (const size of FONT_SIZES) {
-      strikes.push({ family, size: `calc(${size} * ${parseFloat(scale)})`, weight: '400', style: 'normal' });
-    }
-  }
-  return strikes;
+  return DRAWN.flatMap(({ family, sizes }) =>
+    sizes.flatMap(({ size, weights, italic }) => [
+      ...weights.map((weight) => ({ family, size, weight, style: 'normal' as const })),
+      ...(italic ? [{ family, size, weight: '400', style: 'italic' as const }] : []),
+    ]),
+  );
 }
 
 /** What an idle callback is told: how long the page is expected to stay idle (`IdleDeadline`). */
@@ -91,8 +97,9 @@ export interface IdleTime {
  * The most one idle callback spends on strikes, in milliseconds of its idle period. An idle period with nothing
  * scheduled lasts up to 50 ms, so filling it whole made tasks of 50-76 ms; one strike per callback (about 120
  * callbacks, at most one a frame) kept the warm-up running for 2.4-3.1 s after start, through the model's load,
- * where a lookup that waits for a core becomes a long task of its own. With this slice it ends after 50-70
- * callbacks, 1.3-1.9 s after start (a scripted run of the production build on this 2-core machine, side by side).
+ * where a lookup that waits for a core becomes a long task of its own. With this slice the 133 strikes of every
+ * family, size and weight took 50-70 callbacks and ended 1.3-1.9 s after start; the 31 drawn ones end 1.0-1.15 s
+ * after start, 0.2-0.4 s after the first (the production build on this 2-core machine, side by side, no model load).
  */
 export const IDLE_SLICE_MS = 10;
 
