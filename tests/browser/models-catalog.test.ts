@@ -3,8 +3,8 @@
  * and `npm start` do): it is listed first, selected, loads from models/ with no hub at all, and runs the whole flow
  * (prompts, a head on its sentence embeddings, compare). Without it (the server's list hides it): a first run says
  * which models come with npm install (and the command that builds it) and which need a hub download, the sizes
- * shown before any download, the persisted download setting, and the whole flow on the untrained fixture. No
- * request may leave 127.0.0.1.
+ * shown before any download, the persisted download setting, and the whole flow on the untrained fixture. A Load
+ * pressed before the server's list has arrived waits for it. No request may leave 127.0.0.1.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
@@ -147,6 +147,54 @@ describe('the model that comes with npm install, built', () => {
     expect(session.externalRequests).toEqual([]);
     expect(session.consoleErrors).toEqual([]);
   });
+});
+
+describe('a Load pressed before the list of served models has arrived', () => {
+  test(
+    'waits for the list, with no first-run guide meanwhile, then loads the built model from models/',
+    async () => {
+      const early = await openBrowser();
+      try {
+        // The list is held until Load has been pressed: on a busy machine it can take that long.
+        let release: () => void = () => undefined;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let requested: () => void = () => undefined;
+        const asked = new Promise<void>((resolve) => (requested = resolve));
+        await early.context.route('**/models/index.json', async (route) => {
+          requested();
+          await held;
+          await route.continue();
+        });
+        await withTimeout(early.page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app');
+        const panel = await openTab(early.page, 'model');
+        await withTimeout(asked, UI_TIMEOUT_MS, 'the request for the list of models');
+        await expect(panel.getByTestId('model-select').inputValue()).resolves.toBe(USE);
+        await panel.getByTestId('model-load').click();
+        await expect(panel.getByTestId('model-status').textContent()).resolves.toContain(
+          'Reading the list of models',
+        );
+        await expect(panel.getByTestId('model-load').isDisabled()).resolves.toBe(true);
+        await expect(panel.getByTestId('first-run').count()).resolves.toBe(0);
+        release();
+        // Settled either way: loading (then ready), or refused as not built, as it was before the fix.
+        await panel
+          .locator(
+            '[data-testid="model-status"]:not([data-status="idle"]), [data-testid="model-source-error"]',
+          )
+          .first()
+          .waitFor({ timeout: UI_TIMEOUT_MS });
+        await expect(panel.getByTestId('model-source-error').count()).resolves.toBe(0);
+        expect(await settledStatus(early.page, REAL_MODEL_LOAD_TIMEOUT_MS)).toBe('ready');
+        await expect(panel.getByTestId('model-source').textContent()).resolves.toContain('models/');
+        await expect(panel.getByTestId('first-run').count()).resolves.toBe(0);
+        expect(early.consoleErrors).toEqual([]);
+        expect(early.externalRequests).toEqual([]);
+      } finally {
+        await early.close();
+      }
+    },
+    REAL_MODEL_LOAD_TIMEOUT_MS + 60_000,
+  );
 });
 
 describe('a first run without it: model catalog and first-run guide', () => {
