@@ -1,7 +1,8 @@
 /**
  * @file Browser entry: narrows the Content-Security-Policy when model downloads are off (first, before any
  * other module runs or any worker starts), mounts the app, and registers the service worker that keeps it
- * working offline (builds only; under the dev server a leftover one is removed so it cannot serve a stale build).
+ * working offline once the page is quiet (builds only; under the dev server a leftover one is removed so it cannot
+ * serve a stale build).
  */
 import './offline/startup-policy.ts';
 import { mount } from 'svelte';
@@ -13,9 +14,10 @@ import UpdateBanner from './offline/UpdateBanner.svelte';
 const target = document.getElementById('app');
 if (!target) throw new Error('index.html has no #app element to mount the app into.');
 
-const app = mount(App, { target });
-
 const serviceWorker = new ServiceWorkerState();
+// The app tells the service worker when a model load, run or training is going on: its first install waits.
+const app = mount(App, { target, props: { onBusy: (busy: boolean) => serviceWorker.setBusy(busy) } });
+
 const statusTarget = document.getElementById('app-status');
 if (statusTarget) mount(UpdateBanner, { target: statusTarget, props: { sw: serviceWorker } });
 

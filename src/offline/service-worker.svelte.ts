@@ -12,6 +12,13 @@ import {
   type CacheModelFilesMessage,
   type CacheModelFilesReply,
 } from './model-file-log.ts';
+import { startWhenQuiet, type QuietStart } from './quiet-start.ts';
+
+/**
+ * How long the page must have been quiet (no model load, run or training) before the offline copy is stored:
+ * long enough to cover the moment between opening the page and pressing Load, and between the steps of a run.
+ */
+export const OFFLINE_COPY_QUIET_MS = 2000;
 
 /** Service-worker state for the update banner. */
 export class ServiceWorkerState {
@@ -35,19 +42,37 @@ export class ServiceWorkerState {
   #dismissed = $state(false);
   /** Absolute URLs of model files the page read that the model cache is not known to hold. */
   #uncachedModelFiles = new SvelteSet<string>();
+  /** The registration, waiting for a quiet page. */
+  #registration: QuietStart | undefined;
+  #busy = false;
   /** Hand-overs to the service worker, one at a time. */
   #handOvers: Promise<void> = Promise.resolve();
 
   #activateUpdate: ((reloadPage?: boolean) => Promise<void>) | undefined;
   #reloading = false;
 
-  /** Registers the worker once the page has loaded; does nothing where service workers are unavailable. */
+  /**
+   * Registers the worker once the page has been quiet for {@link OFFLINE_COPY_QUIET_MS} (see {@link setBusy}), so
+   * that its first install does not compete with a model load; does nothing where service workers are unavailable.
+   * Model files the page reads meanwhile are noted now and handed over once the app is cached.
+   */
   register(): void {
     if (!('serviceWorker' in navigator)) return;
     listenForServedModelFiles((url) => {
       this.#uncachedModelFiles.add(url);
       if (this.#appCached) this.#handOverModelFiles();
     });
+    this.#registration = startWhenQuiet(() => this.#registerNow(), OFFLINE_COPY_QUIET_MS);
+    this.#registration.setBusy(this.#busy);
+  }
+
+  /** Whether work the user asked for is going on (a model load, a run, training): registering waits for it. */
+  setBusy(busy: boolean): void {
+    this.#busy = busy;
+    this.#registration?.setBusy(busy);
+  }
+
+  #registerNow(): void {
     this.#activateUpdate = registerSW({
       onOfflineReady: () => {
         this.#appCached = true;
