@@ -43,6 +43,7 @@ import {
   runLearningCurve,
 } from '../core/experiment/learning-curve.ts';
 import { keepRowsRaw } from '../clients/DataClient.svelte.ts';
+import { painted } from '../clients/frame-batch.ts';
 import { HeadClient, type HeadStatus, type ImportedHeadFile } from '../clients/HeadClient.svelte.ts';
 import {
   messageOf,
@@ -698,6 +699,7 @@ export class ExperimentState {
     const switched: { name: string; model: string }[] = [];
     this.activity = { kind: 'prompts', name: current };
     try {
+      await painted();
       await runParts(
         this.#parts(),
         data,
@@ -894,6 +896,7 @@ export class ExperimentState {
     const trainer = new RemoteHeadTrainer(this.head);
     const layerTrainer = new RemoteLayerTrainer(this.model, this.head);
     try {
+      await painted();
       await runParts(
         { ...this.#parts(), prompts: [], heads: [spec] },
         context.value,
@@ -986,6 +989,7 @@ export class ExperimentState {
     this.activity = { kind: 'head', phase: 'features' };
     this.curveProgress = 'Starting';
     try {
+      await painted();
       const parts = this.#parts();
       const heads = parts.heads.length > 0 ? parts.heads : [$state.snapshot(this.headSpec)];
       const curve = await runLearningCurve(
@@ -1051,6 +1055,7 @@ export class ExperimentState {
     this.probe = { head: spec.name, model, pooling: spec.pooling, numLayers, points: [] };
     this.activity = { kind: 'probe', phase: 'features' };
     try {
+      await painted();
       const result = await probeLayers({ ...this.#parts(), prompts: [], heads: [spec] }, context.value, 0, {
         encoders: new RemoteEncoderProvider(this.model, { signal: controller.signal }),
         trainer: new RemoteHeadTrainer(this.head),

@@ -4,6 +4,7 @@ import {
   FrameBatch,
   FrameLatest,
   nextFrame,
+  painted,
 } from '../../../src/lib/clients/frame-batch.ts';
 import { controlledScheduler } from '../../helpers/controlled-scheduler.ts';
 
@@ -81,5 +82,36 @@ describe('nextFrame without animation frames (Node, a hidden page)', () => {
     await vi.advanceTimersByTimeAsync(FRAME_FALLBACK_MS);
     expect(run).toHaveBeenCalledTimes(1);
     expect(cancelled).not.toHaveBeenCalled();
+  });
+});
+
+describe('painted', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.useRealTimers();
+  });
+
+  test('resolves at once where nothing paints (Node)', async () => {
+    let resolved = false;
+    void painted().then(() => (resolved = true));
+    await Promise.resolve();
+    expect(resolved).toBe(true);
+  });
+
+  test('in a page, resolves only after the next frame and a task after it', async () => {
+    vi.useFakeTimers();
+    const frames: FrameRequestCallback[] = [];
+    vi.stubGlobal('requestAnimationFrame', (callback: FrameRequestCallback) => frames.push(callback));
+    vi.stubGlobal('cancelAnimationFrame', () => undefined);
+    let resolved = false;
+    void painted().then(() => (resolved = true));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(resolved).toBe(false);
+    expect(frames).toHaveLength(1);
+    frames[0]?.(0);
+    await Promise.resolve();
+    expect(resolved).toBe(false);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(resolved).toBe(true);
   });
 });

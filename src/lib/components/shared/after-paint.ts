@@ -4,22 +4,9 @@
  * and tools) kept the main thread busy for hundreds of milliseconds on a loaded machine; in steps, the tab
  * appears at once and no single step is long.
  */
-import { nextFrame, type FrameScheduler } from '../../clients/frame-batch.ts';
+import { afterPaint, type FrameScheduler } from '../../clients/frame-batch.ts';
 
-/**
- * Runs `run` once the next frame has been painted: the animation-frame callback runs just before the paint, and
- * a task queued from it runs after. Returns a function that cancels it.
- */
-export const afterPaint: FrameScheduler = (run) => {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const cancelFrame = nextFrame(() => {
-    timer = setTimeout(run, 0);
-  });
-  return () => {
-    cancelFrame();
-    clearTimeout(timer);
-  };
-};
+export { afterPaint };
 
 /**
  * Calls `reveal(1)`, `reveal(2)`, … `reveal(stages)`, each after its own painted frame, in order.
