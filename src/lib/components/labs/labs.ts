@@ -4,7 +4,7 @@
  * and evaluated the first time it is wanted: when its tab is opened, or a moment earlier, when the pointer or the
  * keyboard focus reaches the tab.
  */
-import type { Component } from 'svelte';
+import { getContext, setContext, type Component } from 'svelte';
 
 /** The tabs whose panel is loaded on demand. */
 export type LabId = 'prompts' | 'finetune' | 'compare';
@@ -14,6 +14,21 @@ const IMPORTERS: Readonly<Record<LabId, () => Promise<{ default: Component }>>> 
   finetune: () => import('../finetune/FinetunePanel.svelte'),
   compare: () => import('../compare/ComparePanel.svelte'),
 };
+
+const ACTIVE = Symbol('lab-active');
+
+/** For the lab's panel: lets the lab read, with {@link labActive}, whether its tab is the one open. */
+export function setLabActive(isActive: () => boolean): void {
+  setContext(ACTIVE, isActive);
+}
+
+/**
+ * Whether the lab's tab is the one open (a lab stays mounted, hidden, once opened), read reactively; always true
+ * outside a lab panel.
+ */
+export function labActive(): () => boolean {
+  return getContext<(() => boolean) | undefined>(ACTIVE) ?? (() => true);
+}
 
 /** One import per lab, shared by every caller; a failed import is forgotten so the next call tries again. */
 const loading = new Map<LabId, Promise<Component>>();
