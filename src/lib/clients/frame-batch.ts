@@ -59,8 +59,8 @@ export const afterPaint: FrameScheduler = (run) => {
  * Resolves once the page has painted what changed so far; at once where nothing paints (Node: the CLI, unit
  * tests). Work that fills the workers and the cores starts after it, so the page's answer to a click (the button
  * disabled, the status line) is drawn while a core is still free. Started inside the click's own task, feature
- * extraction on two onnxruntime threads stretched that task past 50 ms on a 2-core machine in six of six scripted
- * runs; started after the paint, in two of six.
+ * extraction on two onnxruntime threads stretched the Train click past 50 ms on a 2-core machine in five of six
+ * scripted runs; started after the paint, in one of six.
  */
 export function painted(): Promise<void> {
   if (typeof requestAnimationFrame !== 'function') return Promise.resolve();
