@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import {
+  afterPaint,
   FRAME_FALLBACK_MS,
   FrameBatch,
   FrameLatest,
@@ -113,5 +114,24 @@ describe('painted', () => {
     expect(resolved).toBe(false);
     await vi.advanceTimersByTimeAsync(0);
     expect(resolved).toBe(true);
+  });
+});
+
+describe('afterPaint', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  test('runs after the frame (here the fallback timer, as in Node) and a task after it; cancel stops it', () => {
+    const runs: string[] = [];
+    afterPaint(() => runs.push('first'));
+    const cancel = afterPaint(() => runs.push('cancelled'));
+    cancel();
+    expect(runs).toEqual([]);
+    vi.runAllTimers();
+    expect(runs).toEqual(['first']);
   });
 });

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { afterPaint, revealInStages } from '../../../src/lib/components/shared/after-paint.ts';
+import { describe, expect, test } from 'vitest';
+import { revealInStages } from '../../../src/lib/components/shared/after-paint.ts';
 import { controlledScheduler } from '../../helpers/controlled-scheduler.ts';
 
 describe('revealInStages', () => {
@@ -25,24 +25,5 @@ describe('revealInStages', () => {
     expect(paints.waiting).toBe(0);
     paints.runWaiting();
     expect(revealed).toEqual([1]);
-  });
-});
-
-describe('afterPaint', () => {
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
-  test('runs after the frame (here the fallback timer, as in Node) and a task after it; cancel stops it', () => {
-    const runs: string[] = [];
-    afterPaint(() => runs.push('first'));
-    const cancel = afterPaint(() => runs.push('cancelled'));
-    cancel();
-    expect(runs).toEqual([]);
-    vi.runAllTimers();
-    expect(runs).toEqual(['first']);
   });
 });

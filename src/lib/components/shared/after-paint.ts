@@ -6,8 +6,6 @@
  */
 import { afterPaint, type FrameScheduler } from '../../clients/frame-batch.ts';
 
-export { afterPaint };
-
 /**
  * Calls `reveal(1)`, `reveal(2)`, … `reveal(stages)`, each after its own painted frame, in order.
  * @returns a function that stops the remaining steps (call it when the component is destroyed).
