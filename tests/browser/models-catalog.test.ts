@@ -175,6 +175,12 @@ describe('a Load pressed before the list of served models has arrived', () => {
         );
         await expect(panel.getByTestId('model-load').isDisabled()).resolves.toBe(true);
         await expect(panel.getByTestId('first-run').count()).resolves.toBe(0);
+        // No row is called missing before the list says so: the built-in model flashed "Not built yet".
+        const builtin = panel.locator(`[data-testid="catalog-row"][data-id="${USE}"]`);
+        await expect(builtin.getAttribute('data-status')).resolves.toBe('checking');
+        await expect(builtin.getByTestId('catalog-status').textContent()).resolves.toContain('Checking');
+        await expect(panel.getByTestId('catalog-command').count()).resolves.toBe(0);
+        await expect(panel.getByTestId('model-catalog').getAttribute('aria-busy')).resolves.toBe('true');
         release();
         // Settled either way: loading (then ready), or refused as not built, as it was before the fix.
         await panel
@@ -187,6 +193,7 @@ describe('a Load pressed before the list of served models has arrived', () => {
         expect(await settledStatus(early.page, REAL_MODEL_LOAD_TIMEOUT_MS)).toBe('ready');
         await expect(panel.getByTestId('model-source').textContent()).resolves.toContain('models/');
         await expect(panel.getByTestId('first-run').count()).resolves.toBe(0);
+        await expect(builtin.getAttribute('data-status')).resolves.toBe('served');
         expect(early.consoleErrors).toEqual([]);
         expect(early.externalRequests).toEqual([]);
       } finally {
@@ -204,6 +211,10 @@ describe('a first run without it: model catalog and first-run guide', () => {
     await hideServedModels(session.context, [USE]);
     await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app');
     await openTab(page, 'model');
+    // Every row says "Checking…" until the list of served models has arrived.
+    await page
+      .locator('[data-testid="model-catalog"][aria-busy="false"]')
+      .waitFor({ timeout: UI_TIMEOUT_MS });
   });
 
   afterAll(async () => {
