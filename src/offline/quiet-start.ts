@@ -2,9 +2,15 @@
  * @file Background work that waits for a quiet page. Storing the offline copy (the service worker's first install
  * downloads and writes the app's ~5 MB) ran beside the first model load, which a user starts a second after the
  * page opens: on a 2-core machine the default model was ready 2.8-3.4 s after Load instead of 2.0-2.5 s, and the
- * page's own tasks during the load were stretched past 50 ms by the wait for a core (scripted runs side by side). Here it starts once nothing the user asked for
- * (a model load, a run, training) has been going on for a while.
+ * page's own tasks during the load were stretched past 50 ms by the wait for a core (scripted runs side by side).
+ * Here it starts once nothing the user asked for (a model load, a run, training) has been going on for a while.
  */
+
+/**
+ * How long the page must have been quiet (no model load, run or training) before the offline copy is stored:
+ * long enough to cover the moment between opening the page and pressing Load, and between the steps of a run.
+ */
+export const OFFLINE_COPY_QUIET_MS = 2000;
 
 /** The timer functions used, so that tests can drive time. */
 export interface Timers {

@@ -12,13 +12,7 @@ import {
   type CacheModelFilesMessage,
   type CacheModelFilesReply,
 } from './model-file-log.ts';
-import { startWhenQuiet, type QuietStart } from './quiet-start.ts';
-
-/**
- * How long the page must have been quiet (no model load, run or training) before the offline copy is stored:
- * long enough to cover the moment between opening the page and pressing Load, and between the steps of a run.
- */
-export const OFFLINE_COPY_QUIET_MS = 2000;
+import { OFFLINE_COPY_QUIET_MS, startWhenQuiet, type QuietStart } from './quiet-start.ts';
 
 /** Service-worker state for the update banner. */
 export class ServiceWorkerState {
