@@ -96,7 +96,11 @@ const P2_PLAN: RoundPlan = { warmup: 1, rounds: 7 };
  * backend's start), then both sides are warmed once more untimed, then three interleaved samples.
  */
 const P3_PLAN: RoundPlan = { warmup: 1, rounds: 3 };
-const P4_PLAN: RoundPlan = { warmup: 1, rounds: 3 };
+/**
+ * P4 (embedding): five rounds (~2.5 s each). With three, one slow round on a busy machine decided the median: on
+ * unchanged code one run gave 1.32 (1.32-1.43) and the next 1.17 (0.93-1.65).
+ */
+const P4_PLAN: RoundPlan = { warmup: 1, rounds: 5 };
 
 /** Sizes of the scaling table (on the fixture, so 9,600 texts fit the bench's time on a shared machine). */
 export const SCALING_SIZES = [150, 600, 2400, 9600] as const;
