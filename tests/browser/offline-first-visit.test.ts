@@ -6,39 +6,15 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { MODEL_FILES_CACHE } from '../../src/offline/cache-names.ts';
 import { openTab, startModelLoad, UI_TIMEOUT_MS, waitForModelStatus } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
+import { cachedModelFiles, FIXTURE_FILES, INSTALL_TIMEOUT_MS } from './offline-caches.ts';
 import { startProxy, type TestProxy } from './offline-proxy.ts';
-
-/** Installing the service worker downloads the build (~5 MB; the runtime, 14 MB, is stored as it is used). */
-const INSTALL_TIMEOUT_MS = 90_000;
-
-/** Files of the fixture model the app reads (the ONNX graph, tokenizer and config). */
-const FIXTURE_FILES = [
-  '/models/fixtures/tiny-bert/config.json',
-  '/models/fixtures/tiny-bert/onnx/model.onnx',
-  '/models/fixtures/tiny-bert/tokenizer.json',
-  '/models/fixtures/tiny-bert/tokenizer_config.json',
-];
 
 let proxy: TestProxy;
 let session: BrowserSession;
 let page: Page;
 let releaseServiceWorker: () => void;
-
-/** Paths of the entries in the model files cache (none when the cache does not exist). */
-async function cachedModelFiles(): Promise<string[]> {
-  return withTimeout(
-    page.evaluate(async (name) => {
-      if (!(await caches.has(name))) return [];
-      const requests = await (await caches.open(name)).keys();
-      return requests.map((request) => new URL(request.url).pathname).sort();
-    }, MODEL_FILES_CACHE),
-    UI_TIMEOUT_MS,
-    'list the cached model files',
-  );
-}
 
 describe('offline from the first visit', () => {
   beforeAll(async () => {
@@ -63,14 +39,14 @@ describe('offline from the first visit', () => {
     await startModelLoad(panel);
     expect(await waitForModelStatus(page, ['ready', 'error'])).toBe('ready');
     await expect(page.evaluate(() => navigator.serviceWorker.controller === null)).resolves.toBe(true);
-    await expect(cachedModelFiles()).resolves.toEqual([]);
+    await expect(cachedModelFiles(page)).resolves.toEqual([]);
     await expect(page.getByTestId('sw-offline-ready').count()).resolves.toBe(0);
   });
 
   test('once the worker controls the page, "offline ready" appears only with the loaded model cached', async () => {
     releaseServiceWorker();
     await page.getByTestId('sw-offline-ready').waitFor({ timeout: INSTALL_TIMEOUT_MS });
-    await expect(cachedModelFiles()).resolves.toEqual(FIXTURE_FILES);
+    await expect(cachedModelFiles(page)).resolves.toEqual(FIXTURE_FILES);
     await expect(page.evaluate(() => navigator.serviceWorker.controller !== null)).resolves.toBe(true);
     await expect(page.getByTestId('sw-offline-problem').count()).resolves.toBe(0);
   });

@@ -7,40 +7,20 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { MODEL_FILES_CACHE } from '../../src/offline/cache-names.ts';
 import { OFFLINE_COPY_QUIET_MS } from '../../src/offline/quiet-start.ts';
 import { openTab, startModelLoad, UI_TIMEOUT_MS, waitForModelStatus } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
+import { cachedModelFiles, FIXTURE_FILES, INSTALL_TIMEOUT_MS } from './offline-caches.ts';
 import { startProxy, type TestProxy } from './offline-proxy.ts';
-
-/** Installing the service worker downloads the build (~5 MB) and the runtime the page used (14 MB). */
-const INSTALL_TIMEOUT_MS = 90_000;
 
 /** The fixture model's weights: held, its load stays under way for as long as the test needs. */
 const HELD_FILE = '**/models/fixtures/tiny-bert/onnx/model.onnx';
-
-/** Every file of the fixture model the app reads. */
-const FIXTURE_FILES = [
-  '/models/fixtures/tiny-bert/config.json',
-  '/models/fixtures/tiny-bert/onnx/model.onnx',
-  '/models/fixtures/tiny-bert/tokenizer.json',
-  '/models/fixtures/tiny-bert/tokenizer_config.json',
-];
 
 let proxy: TestProxy;
 let session: BrowserSession;
 let page: Page;
 
 const askedForWorker = (): boolean => proxy.requests.some((request) => request.startsWith('GET /sw.js'));
-
-/** Paths (no query) of the model files cache's entries. */
-async function cachedModelFiles(): Promise<string[]> {
-  return page.evaluate(async (name) => {
-    if (!(await caches.has(name))) return [];
-    const keys = await (await caches.open(name)).keys();
-    return keys.map((request) => new URL(request.url).pathname).sort();
-  }, MODEL_FILES_CACHE);
-}
 
 describe('the offline copy waits for a quiet page', () => {
   beforeAll(async () => {
@@ -90,7 +70,7 @@ describe('the offline copy waits for a quiet page', () => {
     await expect.poll(askedForWorker, { timeout: UI_TIMEOUT_MS }).toBe(true);
     await page.getByTestId('sw-offline-ready').waitFor({ timeout: INSTALL_TIMEOUT_MS });
     // The files read before there was a worker to see them are in the model cache all the same.
-    await expect.poll(cachedModelFiles, { timeout: UI_TIMEOUT_MS }).toEqual(FIXTURE_FILES);
+    await expect.poll(() => cachedModelFiles(page), { timeout: UI_TIMEOUT_MS }).toEqual(FIXTURE_FILES);
     expect(session.consoleErrors).toEqual([]);
     expect(session.externalRequests).toEqual([]);
   });

@@ -10,18 +10,8 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { MODEL_FILES_CACHE, MODEL_INDEX_CACHE, ORT_RUNTIME_CACHE } from '../../src/offline/cache-names.ts';
 import { openTab, RUN_TIMEOUT_MS, startModelLoad, UI_TIMEOUT_MS, waitForModelStatus } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
+import { FIXTURE_FILES, INSTALL_TIMEOUT_MS } from './offline-caches.ts';
 import { startProxy, type TestProxy } from './offline-proxy.ts';
-
-/** Installing the service worker downloads the build (~5 MB) and the runtime the page used (14 MB). */
-const INSTALL_TIMEOUT_MS = 90_000;
-
-/** Files of the fixture model the app reads (the ONNX graph, tokenizer and config). */
-const FIXTURE_FILES = [
-  '/models/fixtures/tiny-bert/config.json',
-  '/models/fixtures/tiny-bert/onnx/model.onnx',
-  '/models/fixtures/tiny-bert/tokenizer.json',
-  '/models/fixtures/tiny-bert/tokenizer_config.json',
-];
 
 /** onnxruntime-web's files in the build: both runtime builds' WASM and loaders, cached only when used. */
 const RUNTIME_FILE = /^\/assets\/ort-wasm-/;

@@ -9,10 +9,9 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { HUB_CONNECT_SOURCES } from '../../src/offline/csp.ts';
 import { openTab, startModelLoad, UI_TIMEOUT_MS, waitForModelStatus } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
+import { INSTALL_TIMEOUT_MS } from './offline-caches.ts';
 import { startProxy, type TestProxy } from './offline-proxy.ts';
 
-/** Installing the service worker downloads the build (~5 MB; the runtime, 14 MB, is stored as it is used). */
-const INSTALL_TIMEOUT_MS = 90_000;
 const SECURITY_HEADERS = [
   'cross-origin-opener-policy',
   'cross-origin-embedder-policy',
