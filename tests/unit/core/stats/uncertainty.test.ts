@@ -167,6 +167,15 @@ describe('bootstrap intervals', () => {
     expect(b).toEqual(plainBootstrap(truth, second, 3, options.seed, options.resamples));
   });
 
+  it('hands its result over in a task of its own, not in the task of its last slice', async () => {
+    let taskBetween = false;
+    // One slice computes all ten resamples; a task queued behind it runs before the result arrives.
+    const result = bootstrapIntervalsCooperative([0, 1, 1, 0], [0, 1, 0, 0], 2, { seed: 5, resamples: 10 });
+    setTimeout(() => (taskBetween = true), 0);
+    await result;
+    expect(taskBetween).toBe(true);
+  });
+
   it('rejects cooperatively what it refuses synchronously, with the same messages', async () => {
     await expect(bootstrapIntervalsCooperative([], [], 2)).rejects.toThrow(/zero test examples/);
     await expect(bootstrapIntervalsCooperative([0, 1], [0, -1], 2)).rejects.toThrow(
