@@ -66,8 +66,8 @@ export const COOPERATIVE_SLICE_MS = 8;
  * with a new task between them (a `setTimeout`, which Node and browsers both have): on the app's main thread a
  * large test split's 1,000 resamples never block input or painting for long. It also starts in a task of its
  * own, after the scoring that produced the predictions, and hands its result over in another: what the caller
- * does with it (in the app, the run's result drawn on screen, 10-15 ms of CPU) used to run in the last slice's
- * task, which then held the main thread for 14-20 ms of CPU, the largest of a prompt run.
+ * does with it (in the app, the run's result drawn on screen: 15-17 ms of CPU) ran in the last slice's task,
+ * 20-22 ms of CPU together, the largest task of a prompt run (scripted walks of both builds, side by side).
  * @throws RangeError (as a rejection) like bootstrapIntervals.
  */
 export async function bootstrapIntervalsCooperative(
