@@ -12,17 +12,6 @@
  */
 export const OFFLINE_COPY_QUIET_MS = 2000;
 
-/** The timer functions used, so that tests can drive time. */
-export interface Timers {
-  setTimeout(run: () => void, ms: number): ReturnType<typeof setTimeout>;
-  clearTimeout(handle: ReturnType<typeof setTimeout> | undefined): void;
-}
-
-const globalTimers: Timers = {
-  setTimeout: (run, ms) => setTimeout(run, ms),
-  clearTimeout: (handle) => clearTimeout(handle),
-};
-
 /** A start that waits for a quiet page: see {@link startWhenQuiet}. */
 export interface QuietStart {
   /** Whether work the user asked for is going on now; when it ends, the quiet period starts over. */
@@ -35,19 +24,15 @@ export interface QuietStart {
  * Calls `start` once, after `quietMs` in a row without work the user asked for: the wait begins now (nothing is
  * busy until {@link QuietStart.setBusy} says so), stops while something is busy and begins again when it ends.
  */
-export function startWhenQuiet(
-  start: () => void,
-  quietMs: number,
-  timers: Timers = globalTimers,
-): QuietStart {
+export function startWhenQuiet(start: () => void, quietMs: number): QuietStart {
   let busy = false;
   let settled = false;
   let handle: ReturnType<typeof setTimeout> | undefined;
   const wait = (): void => {
-    timers.clearTimeout(handle);
+    clearTimeout(handle);
     handle = undefined;
     if (settled || busy) return;
-    handle = timers.setTimeout(() => {
+    handle = setTimeout(() => {
       handle = undefined;
       settled = true;
       start();
@@ -62,7 +47,7 @@ export function startWhenQuiet(
     },
     cancel() {
       settled = true;
-      timers.clearTimeout(handle);
+      clearTimeout(handle);
       handle = undefined;
     },
   };
