@@ -5,16 +5,20 @@
  */
 import type { Attachment } from 'svelte/attachments';
 
-/** The attributes that make an overflowing box reachable by keyboard, as a named region. */
+/**
+ * The attributes that make an overflowing box reachable by keyboard, as a named region. Written only when they
+ * change, so a resize report that changes nothing leaves the document alone (no attribute mutation for the next
+ * region's size read in the same callback to lay out again).
+ */
 function mark(element: HTMLElement, label: string, overflowing: boolean): void {
   if (overflowing) {
-    element.tabIndex = 0;
-    element.setAttribute('role', 'region');
-    element.setAttribute('aria-label', label);
+    if (element.getAttribute('tabindex') !== '0') element.tabIndex = 0;
+    if (element.getAttribute('role') !== 'region') element.setAttribute('role', 'region');
+    if (element.getAttribute('aria-label') !== label) element.setAttribute('aria-label', label);
   } else {
-    element.removeAttribute('tabindex');
-    element.removeAttribute('role');
-    element.removeAttribute('aria-label');
+    for (const name of ['tabindex', 'role', 'aria-label']) {
+      if (element.hasAttribute(name)) element.removeAttribute(name);
+    }
   }
 }
 
