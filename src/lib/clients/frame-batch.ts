@@ -144,3 +144,39 @@ export class FrameLatest<T> {
     this.#batch.clear();
   }
 }
+
+/**
+ * Longest {@link afterFirstPaint} waits for the first contentful paint: a page opened in a background tab paints
+ * nothing until shown, and one whose browser has no paint timing never reports it.
+ */
+export const FIRST_PAINT_FALLBACK_MS = 3000;
+
+/**
+ * Resolves once the page's first contentful paint has been presented (at once where nothing paints: Node, the
+ * CLI, unit tests), or after {@link FIRST_PAINT_FALLBACK_MS}. For what the first screen does not show (a hidden
+ * tab's panel): mounted after it, it is not part of the task that the first frame waits for.
+ */
+export function afterFirstPaint(): Promise<void> {
+  if (typeof PerformanceObserver !== 'function' || typeof requestAnimationFrame !== 'function') {
+    return Promise.resolve();
+  }
+  const painted = () =>
+    performance.getEntriesByType('paint').some((entry) => entry.name === 'first-contentful-paint');
+  if (painted()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      observer.disconnect();
+      clearTimeout(timer);
+      resolve();
+    };
+    const observer = new PerformanceObserver(() => {
+      if (painted()) done();
+    });
+    const timer = setTimeout(done, FIRST_PAINT_FALLBACK_MS);
+    try {
+      observer.observe({ type: 'paint', buffered: true });
+    } catch {
+      done();
+    }
+  });
+}

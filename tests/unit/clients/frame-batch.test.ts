@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import {
+  afterFirstPaint,
   afterPaint,
+  FIRST_PAINT_FALLBACK_MS,
   FRAME_FALLBACK_MS,
   FrameBatch,
   FrameLatest,
@@ -133,5 +135,96 @@ describe('afterPaint', () => {
     expect(runs).toEqual([]);
     vi.runAllTimers();
     expect(runs).toEqual(['first']);
+  });
+});
+
+describe('afterFirstPaint', () => {
+  /** A page's paint timing: `paint()` records the first contentful paint and tells the observers. */
+  function fakePaintTiming(options: { painted?: boolean; observeThrows?: boolean } = {}) {
+    let painted = options.painted ?? false;
+    const observers = new Set<FakeObserver>();
+    class FakeObserver {
+      readonly #callback: () => void;
+      constructor(callback: () => void) {
+        this.#callback = callback;
+      }
+      observe(init: { type: string; buffered: boolean }): void {
+        if (options.observeThrows) throw new TypeError(`unsupported entry type ${init.type}`);
+        observers.add(this);
+      }
+      disconnect(): void {
+        observers.delete(this);
+      }
+      notify(): void {
+        this.#callback();
+      }
+    }
+    vi.stubGlobal('PerformanceObserver', FakeObserver);
+    vi.stubGlobal('requestAnimationFrame', () => 1);
+    vi.spyOn(performance, 'getEntriesByType').mockImplementation((type: string) =>
+      type === 'paint' && painted ? ([{ name: 'first-contentful-paint' }] as PerformanceEntryList) : [],
+    );
+    return {
+      observers,
+      paint(name = 'first-contentful-paint'): void {
+        if (name === 'first-contentful-paint') painted = true;
+        for (const observer of [...observers]) observer.notify();
+      },
+    };
+  }
+
+  /** Whether `promise` has settled after the microtasks queued so far. */
+  async function settled(promise: Promise<void>): Promise<boolean> {
+    let done = false;
+    void promise.then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(0);
+    return done;
+  }
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.restoreAllMocks();
+    vi.useRealTimers();
+  });
+
+  test('resolves at once where nothing paints (Node)', async () => {
+    expect(await settled(afterFirstPaint())).toBe(true);
+  });
+
+  test('resolves at once when the first contentful paint is already recorded', async () => {
+    const timing = fakePaintTiming({ painted: true });
+    expect(await settled(afterFirstPaint())).toBe(true);
+    expect(timing.observers.size).toBe(0);
+  });
+
+  test('waits for the first contentful paint, not an earlier blank paint, then stops observing', async () => {
+    const timing = fakePaintTiming();
+    const waiting = afterFirstPaint();
+    expect(await settled(waiting)).toBe(false);
+    timing.paint('first-paint');
+    expect(await settled(waiting)).toBe(false);
+    timing.paint();
+    expect(await settled(waiting)).toBe(true);
+    expect(timing.observers.size).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  test('a page that never paints (a background tab) goes on after the fallback', async () => {
+    const timing = fakePaintTiming();
+    const waiting = afterFirstPaint();
+    await vi.advanceTimersByTimeAsync(FIRST_PAINT_FALLBACK_MS - 1);
+    expect(await settled(waiting)).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await settled(waiting)).toBe(true);
+    expect(timing.observers.size).toBe(0);
+  });
+
+  test('a browser without paint timing goes on at once', async () => {
+    fakePaintTiming({ observeThrows: true });
+    expect(await settled(afterFirstPaint())).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
