@@ -153,8 +153,8 @@ export const FIRST_PAINT_FALLBACK_MS = 3000;
 
 /**
  * Resolves once the page's first contentful paint has been presented (at once where nothing paints: Node, the
- * CLI, unit tests), or after {@link FIRST_PAINT_FALLBACK_MS}. For what the first screen does not show (a hidden
- * tab's panel): mounted after it, it is not part of the task that the first frame waits for.
+ * CLI, unit tests), or after {@link FIRST_PAINT_FALLBACK_MS}. For what the first screen does not need (a hidden
+ * tab's panel, idle-time warm-ups), so that it does not run beside the first frame.
  */
 export function afterFirstPaint(): Promise<void> {
   if (typeof PerformanceObserver !== 'function' || typeof requestAnimationFrame !== 'function') {
