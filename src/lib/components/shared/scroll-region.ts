@@ -7,8 +7,7 @@ import type { Attachment } from 'svelte/attachments';
 
 /**
  * The attributes that make an overflowing box reachable by keyboard, as a named region. Written only when they
- * change, so a resize report that changes nothing leaves the document alone (no attribute mutation for the next
- * region's size read in the same callback to lay out again).
+ * change, so a resize report that changes nothing changes nothing in the document.
  */
 function mark(element: HTMLElement, label: string, overflowing: boolean): void {
   if (overflowing) {
