@@ -34,9 +34,22 @@ export async function openTab(page: Page, id: string): Promise<Locator> {
 
 /**
  * What a lazily loaded tab (LazyTabPanel) shows instead of its panel: its error, or its loading placeholder, or
- * that neither is on the page. Said when a panel does not show, so a failure tells why.
+ * that neither is on the page; and which tab the page has selected and how long ago it was loaded. Said when a
+ * panel does not show, so a failure tells why (a click that selected no tab, a reloaded page, a lab that hangs).
  */
 async function labState(page: Page): Promise<string> {
+  const context = await page
+    .evaluate(() => ({
+      selected: document.querySelector('[role="tab"][aria-selected="true"]')?.id ?? 'none',
+      sinceLoad: Math.round(performance.now()),
+    }))
+    .then(({ selected, sinceLoad }) => ` Selected tab: ${selected}; page loaded ${sinceLoad} ms ago.`)
+    .catch(() => ' (The page could not be read.)');
+  return (await placeholderState(page)) + context;
+}
+
+/** The lab's error, or its loading placeholder, or that neither is on the page. */
+async function placeholderState(page: Page): Promise<string> {
   const read = async (testId: string) => {
     const found = page.getByTestId(testId);
     if ((await found.count()) === 0) return undefined;
