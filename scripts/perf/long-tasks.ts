@@ -24,6 +24,7 @@ import {
   waitForModelStatus,
 } from '../../tests/browser/app-driver.ts';
 import { openBrowser, withTimeout } from '../../tests/browser/browser.ts';
+import { browserCpuMs, waitUntilQuiet } from '../../tests/browser/browser-processes.ts';
 import {
   hotspots,
   installObservers,
@@ -180,6 +181,8 @@ export async function measureLongTasks(options: MeasureOptions = {}): Promise<Lo
   const session = await openBrowser({ ownBrowser: true });
   try {
     const { page } = session;
+    // As the bench's walks do: the app is opened once the fresh browser has finished its own start-up.
+    await waitUntilQuiet(() => browserCpuMs(session.userDataDir));
     await page.addInitScript(installObservers);
     const wantProfile = options.profile !== undefined || options.attribute === true;
     const cdp = wantProfile ? await session.context.newCDPSession(page) : undefined;

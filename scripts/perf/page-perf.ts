@@ -365,8 +365,13 @@ function threadEvents(
  * that script; the rest is `other`.
  */
 export function tracedLongTasks(events: TraceEvent[], options: { cpuOverMs?: number } = {}): TracedTask[] {
-  const navigation = pageClock(events).zero;
-  const { onMain, taskName } = threadEvents(events, rendererMainThreads(events));
+  // The page's own main thread when the trace names it: the browser's own pages (its omnibox popup) have renderer
+  // main threads too, whose tasks are not the app's.
+  const { zero: navigation, thread } = pageClock(events);
+  const { onMain, taskName } = threadEvents(
+    events,
+    thread !== undefined ? new Set([thread]) : rendererMainThreads(events),
+  );
   const cpuOverUs = options.cpuOverMs === undefined ? Number.POSITIVE_INFINITY : options.cpuOverMs * 1000;
   const tasks = onMain.filter(
     (event) =>

@@ -11,7 +11,6 @@
  *   hundred MB above the rest, and once memory fell by 460 MB late in a run); the switching goes on until enough
  *   readings follow the last drop, or a limit.
  */
-import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import onnxProto from 'onnx-proto';
@@ -19,6 +18,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { openTab, UI_TIMEOUT_MS } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
+import { rendererMemoryBytes } from './browser-processes.ts';
 import { fixtureFile, modelWorker, settledStatus } from './models-helpers.ts';
 import { installWorkerCall, type WorkerCallGlobal } from './worker-call.ts';
 
@@ -75,49 +75,12 @@ async function fatModel(): Promise<Buffer> {
   return Buffer.from(onnx.ModelProto.encode(model).finish());
 }
 
-/**
- * Proportional set size (bytes) of the renderer processes of the browser whose profile is `userDataDir`: where the
- * page and its workers run. The browser and network processes are left out: they hold the bytes Playwright's
- * routes answer with for a while, which has nothing to do with the app.
- */
-async function browserMemoryBytes(userDataDir: string): Promise<number> {
-  const processes = new Map<number, { parent: number; pss: number; root: boolean; renderer: boolean }>();
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      // Proportional: pages shared between Chromium's processes count once in the sum.
-      const rollup = await readFile(`/proc/${name}/smaps_rollup`, 'utf8');
-      const pss = Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) * 1024;
-      const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8');
-      processes.set(Number(name), {
-        parent,
-        pss,
-        root: cmdline.includes(`--user-data-dir=${userDataDir}`),
-        renderer: cmdline.includes('--type=renderer'),
-      });
-    } catch {
-      // The process ended while being read.
-    }
-  }
-  const inTree = (pid: number): boolean => {
-    for (let current = processes.get(pid); current; current = processes.get(current.parent)) {
-      if (current.root) return true;
-    }
-    return false;
-  };
-  let total = 0;
-  for (const [pid, info] of processes) if (info.renderer && inTree(pid)) total += info.pss;
-  return total;
-}
-
 /** Freed buffers go back to the system a moment after a collection: read until two readings agree. */
 async function settledMemoryBytes(userDataDir: string): Promise<number> {
-  let previous = await browserMemoryBytes(userDataDir);
+  let previous = await rendererMemoryBytes(userDataDir);
   for (let attempt = 0; attempt < SETTLE_ATTEMPTS; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, SETTLE_INTERVAL_MS));
-    const current = await browserMemoryBytes(userDataDir);
+    const current = await rendererMemoryBytes(userDataDir);
     if (Math.abs(current - previous) < SETTLED_BYTES) return current;
     previous = current;
   }

@@ -133,6 +133,19 @@ describe('tracedLongTasks', () => {
     ]);
     expect(tracedLongTasks(events).map((t) => t.ms)).toEqual([51]);
   });
+
+  it("keeps to the page's main thread when a step mark names it, not the browser's own pages", () => {
+    const renderers = [threadName(1, 'CrRendererMain'), { ...threadName(2, 'CrRendererMain'), pid: 2 }];
+    const browserPage = { ...task(200, 300, 150), pid: 2, tid: 2 };
+    const mark = { ...event('pvf-step:run', 100, 0, { startTime: 100 }), cat: 'blink.user_timing', ph: 'I' };
+    expect(tracedLongTasks([...renderers, mark, browserPage, task(600, 80, 40)]).map((t) => t.ms)).toEqual([
+      80,
+    ]);
+    // Without a mark or a navigation to tell, every renderer main thread counts.
+    expect(tracedLongTasks([...renderers, browserPage, task(600, 80, 40)]).map((t) => t.ms)).toEqual([
+      300, 80,
+    ]);
+  });
 });
 
 describe('pageClock', () => {

@@ -1,0 +1,139 @@
+/**
+ * @file The processes of a Chromium launched on its own profile folder, read from Linux's /proc: the browser
+ * process (the one whose command line names the profile) and every process it started. The memory test and the
+ * bench read the renderers' proportional set size; the bench also waits for a just-launched browser to finish its
+ * own start-up before it opens the app ({@link waitUntilQuiet}). Linux only.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+
+/** One process of the browser's tree. */
+export interface BrowserProcess {
+  pid: number;
+  /** A renderer: where pages and their workers run. */
+  renderer: boolean;
+  /** User + system CPU time used so far, ms. */
+  cpuMs: number;
+  /** Proportional set size (pages shared between processes count once in a sum), when memory was asked for. */
+  pssBytes?: number;
+}
+
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`; 100 on Linux when it cannot be asked). */
+let ticksPerSecond: number | undefined;
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** The processes of the browser whose profile folder is `userDataDir`; with `memory`, each one's PSS too. */
+export async function browserProcesses(
+  userDataDir: string,
+  options: { memory?: boolean } = {},
+): Promise<BrowserProcess[]> {
+  const msPerTick = 1000 / clockTicks();
+  const all = new Map<number, BrowserProcess & { parent: number; root: boolean }>();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8');
+      if (!cmdline.includes('chrom')) continue;
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
+      // After the command name in parentheses: state, ppid, … utime (12th), stime (13th).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const entry: BrowserProcess & { parent: number; root: boolean } = {
+        pid: Number(name),
+        parent: Number(fields[1]),
+        root: cmdline.includes(`--user-data-dir=${userDataDir}`),
+        renderer: cmdline.includes('--type=renderer'),
+        cpuMs: (Number(fields[11]) + Number(fields[12])) * msPerTick,
+      };
+      if (options.memory) {
+        const rollup = await readFile(`/proc/${name}/smaps_rollup`, 'utf8');
+        entry.pssBytes = Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) * 1024;
+      }
+      all.set(entry.pid, entry);
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let current = all.get(pid); current; current = all.get(current.parent)) {
+      if (current.root) return true;
+    }
+    return false;
+  };
+  return [...all.values()]
+    .filter((entry) => inTree(entry.pid))
+    .map(({ pid, renderer, cpuMs, pssBytes }) => ({
+      pid,
+      renderer,
+      cpuMs,
+      ...(pssBytes === undefined ? {} : { pssBytes }),
+    }));
+}
+
+/**
+ * Proportional set size (bytes) of the renderer processes of the browser whose profile is `userDataDir`: the page
+ * and its workers. The browser and network processes are left out: they hold the bytes Playwright's routes answer
+ * with for a while, which has nothing to do with the app.
+ */
+export async function rendererMemoryBytes(userDataDir: string): Promise<number> {
+  const processes = await browserProcesses(userDataDir, { memory: true });
+  return processes.reduce((sum, entry) => sum + (entry.renderer ? (entry.pssBytes ?? 0) : 0), 0);
+}
+
+/** CPU time (ms) the whole browser whose profile is `userDataDir` has used so far. */
+export async function browserCpuMs(userDataDir: string): Promise<number> {
+  const processes = await browserProcesses(userDataDir);
+  return processes.reduce((sum, entry) => sum + entry.cpuMs, 0);
+}
+
+/** When {@link waitUntilQuiet} calls a browser quiet. */
+export interface QuietOptions {
+  /** Length of one reading window, ms. */
+  windowMs: number;
+  /** Most CPU time (ms) the browser may use in a window that counts as quiet. */
+  maxCpuMs: number;
+  /** Quiet windows in a row needed. */
+  windows: number;
+  /** Longest wait, ms: past it the wait ends with `quiet: false`. */
+  timeoutMs: number;
+}
+
+/**
+ * Two windows of half a second in which the browser used at most 50 ms of CPU (a tenth of one core). A fresh
+ * headless Chromium on the 2-core machine took 2.2 s to get there: its own pages (the omnibox popup's WebUI) load
+ * at start and spent about 0.6 s of main-thread CPU while the app's first frame was being made.
+ */
+export const QUIET_BROWSER: QuietOptions = { windowMs: 500, maxCpuMs: 50, windows: 2, timeoutMs: 20_000 };
+
+/**
+ * Waits until `readCpuMs` (a process tree's CPU time so far) grows by at most `maxCpuMs` in each of `windows`
+ * windows in a row, or `timeoutMs` passes. Returns whether it got quiet and how long the wait took.
+ */
+export async function waitUntilQuiet(
+  readCpuMs: () => Promise<number>,
+  options: QuietOptions = QUIET_BROWSER,
+  clock: { now(): number; sleep(ms: number): Promise<void> } = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  },
+): Promise<{ quiet: boolean; waitedMs: number }> {
+  const start = clock.now();
+  let previous = await readCpuMs();
+  let quietInARow = 0;
+  while (clock.now() - start < options.timeoutMs) {
+    await clock.sleep(options.windowMs);
+    const current = await readCpuMs();
+    quietInARow = current - previous <= options.maxCpuMs ? quietInARow + 1 : 0;
+    previous = current;
+    if (quietInARow >= options.windows) return { quiet: true, waitedMs: clock.now() - start };
+  }
+  return { quiet: false, waitedMs: clock.now() - start };
+}

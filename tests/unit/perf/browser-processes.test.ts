@@ -1,0 +1,82 @@
+/**
+ * @file `waitUntilQuiet` (tests/browser/browser-processes.ts): how the bench decides that a just-launched browser
+ * has finished its own start-up, on a fake clock and scripted CPU readings; and that the /proc reader finds
+ * nothing for a profile no browser uses.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  browserCpuMs,
+  browserProcesses,
+  QUIET_BROWSER,
+  waitUntilQuiet,
+  type QuietOptions,
+} from '../../browser/browser-processes.ts';
+
+/** A fake clock whose sleeps advance time at once; `readings` are the CPU totals read, one per call. */
+function scripted(readings: number[]) {
+  let time = 0;
+  let calls = 0;
+  return {
+    read: () => Promise.resolve(readings[Math.min(calls++, readings.length - 1)] as number),
+    clock: {
+      now: () => time,
+      sleep: (ms: number) => {
+        time += ms;
+        return Promise.resolve();
+      },
+    },
+    calls: () => calls,
+  };
+}
+
+const OPTIONS: QuietOptions = { windowMs: 500, maxCpuMs: 50, windows: 2, timeoutMs: 5_000 };
+
+describe('waitUntilQuiet', () => {
+  it.each([
+    {
+      name: 'quiet from the start: two windows',
+      readings: [1000, 1010, 1020],
+      result: { quiet: true, waitedMs: 1000 },
+    },
+    {
+      name: 'a busy window in between starts the count again',
+      readings: [0, 400, 420, 700, 720, 740],
+      result: { quiet: true, waitedMs: 2500 },
+    },
+    {
+      name: 'exactly the limit counts as quiet',
+      readings: [0, 50, 100],
+      result: { quiet: true, waitedMs: 1000 },
+    },
+    {
+      name: 'one quiet window between busy ones is not enough',
+      readings: [0, 10, 300, 310, 600, 610, 900, 910, 1200, 1210, 1500],
+      result: { quiet: false, waitedMs: 5000 },
+    },
+  ])('$name', async ({ readings, result }) => {
+    const fake = scripted(readings);
+    await expect(waitUntilQuiet(fake.read, OPTIONS, fake.clock)).resolves.toEqual(result);
+  });
+
+  it('gives up at the timeout with quiet: false, having read once per window', async () => {
+    const fake = scripted(Array.from({ length: 40 }, (_, index) => index * 200));
+    await expect(waitUntilQuiet(fake.read, OPTIONS, fake.clock)).resolves.toEqual({
+      quiet: false,
+      waitedMs: 5000,
+    });
+    expect(fake.calls()).toBe(1 + 5000 / 500);
+  });
+
+  it('asks for a tenth of a core over two half-second windows by default', () => {
+    expect(QUIET_BROWSER.maxCpuMs / QUIET_BROWSER.windowMs).toBeCloseTo(0.1);
+    expect(QUIET_BROWSER.windows).toBe(2);
+  });
+});
+
+describe('browserProcesses', () => {
+  it('finds no process for a profile no browser uses', async () => {
+    const profile = `/nonexistent/pvf-profile-${process.pid}`;
+    await expect(browserProcesses(profile, { memory: true })).resolves.toEqual([]);
+    await expect(browserCpuMs(profile)).resolves.toBe(0);
+  });
+});
