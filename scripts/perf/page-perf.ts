@@ -329,8 +329,12 @@ export function pageClock(events: readonly TraceEvent[]): { zero: number; thread
     : { zero: 0, thread: undefined };
 }
 
-/** Every renderer main thread of a trace, as `pid:tid`. */
-function rendererMainThreads(events: readonly TraceEvent[]): Set<string> {
+/**
+ * The main threads to read, as `pid:tid`: the page's own when {@link pageClock} names it (the browser's own pages,
+ * such as its omnibox popup, have renderer main threads too), else every renderer main thread of the trace.
+ */
+function mainThreads(events: readonly TraceEvent[], pageThread: string | undefined): Set<string> {
+  if (pageThread !== undefined) return new Set([pageThread]);
   return new Set(
     events
       .filter((event) => event.ph === 'M' && event.name === 'thread_name')
@@ -365,13 +369,8 @@ function threadEvents(
  * that script; the rest is `other`.
  */
 export function tracedLongTasks(events: TraceEvent[], options: { cpuOverMs?: number } = {}): TracedTask[] {
-  // The page's own main thread when the trace names it: the browser's own pages (its omnibox popup) have renderer
-  // main threads too, whose tasks are not the app's.
   const { zero: navigation, thread } = pageClock(events);
-  const { onMain, taskName } = threadEvents(
-    events,
-    thread !== undefined ? new Set([thread]) : rendererMainThreads(events),
-  );
+  const { onMain, taskName } = threadEvents(events, mainThreads(events, thread));
   const cpuOverUs = options.cpuOverMs === undefined ? Number.POSITIVE_INFINITY : options.cpuOverMs * 1000;
   const tasks = onMain.filter(
     (event) =>
@@ -442,10 +441,7 @@ export function cpuOfTasks(
   tasks: readonly { at: number; ms: number }[],
 ): (number | null)[] {
   const { zero, thread } = pageClock(events);
-  const { onMain, taskName } = threadEvents(
-    events,
-    thread !== undefined ? new Set([thread]) : rendererMainThreads(events),
-  );
+  const { onMain, taskName } = threadEvents(events, mainThreads(events, thread));
   // Outermost tasks only: a nested run loop's tasks are inside their parent's time already.
   const topLevel: TraceEvent[] = [];
   for (const event of onMain.filter((candidate) => candidate.name === taskName)) {
