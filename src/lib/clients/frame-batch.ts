@@ -160,9 +160,9 @@ export function afterFirstPaint(): Promise<void> {
   if (typeof PerformanceObserver !== 'function' || typeof requestAnimationFrame !== 'function') {
     return Promise.resolve();
   }
-  const painted = () =>
+  const contentfulPaintSeen = () =>
     performance.getEntriesByType('paint').some((entry) => entry.name === 'first-contentful-paint');
-  if (painted()) return Promise.resolve();
+  if (contentfulPaintSeen()) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       observer.disconnect();
@@ -170,7 +170,7 @@ export function afterFirstPaint(): Promise<void> {
       resolve();
     };
     const observer = new PerformanceObserver(() => {
-      if (painted()) done();
+      if (contentfulPaintSeen()) done();
     });
     const timer = setTimeout(done, FIRST_PAINT_FALLBACK_MS);
     try {
