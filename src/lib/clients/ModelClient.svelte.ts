@@ -275,15 +275,17 @@ export class ModelClient {
   ): Promise<TextTokenStates[]> {
     if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
     this.embedProgress = { done: 0, total: texts.length };
+    const progress = this.#embedProgressPerFrame();
     try {
       const reply = await this.#worker().call(
         'embed-tokens',
         { texts, options },
-        { signal, onEvent: (event) => (this.embedProgress = { done: event.done, total: event.total }) },
+        { signal, onEvent: (event) => progress.set({ done: event.done, total: event.total }) },
       );
       this.textsEmbedded += texts.length;
       return reply.states;
     } finally {
+      progress.clear();
       this.embedProgress = undefined;
     }
   }

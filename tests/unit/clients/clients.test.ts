@@ -120,6 +120,66 @@ describe('ModelClient', () => {
   });
 });
 
+describe('ModelClient embed progress', () => {
+  /** Every value written to `client.embedProgress`, in order (an instance accessor over the class's own). */
+  function recordProgress(client: ModelClient): unknown[] {
+    const written: unknown[] = [];
+    let value = client.embedProgress;
+    Object.defineProperty(client, 'embedProgress', {
+      get: () => value,
+      set: (next: typeof value) => {
+        value = next;
+        written.push(next === undefined ? undefined : { ...next });
+      },
+    });
+    return written;
+  }
+
+  // Five progress events inside one frame: the page is told the total at the start and nothing at the end; the
+  // events in between reach it once per frame at most (here no frame comes before the reply).
+  it.each([
+    {
+      call: 'embed',
+      worker: 'embed',
+      run: (client: ModelClient) => client.embed(['a', 'b', 'c', 'd', 'e'], { layer: -1, pooling: 'mean' }),
+      reply: { type: 'embedded', vectors: [], ms: 1 },
+    },
+    {
+      call: 'embedTokens',
+      worker: 'embed-tokens',
+      run: (client: ModelClient) =>
+        client.embedTokens(['a', 'b', 'c', 'd', 'e'], { layer: -1, maxTokens: 16 }),
+      reply: { type: 'embedded-tokens', states: [], ms: 1 },
+    },
+    {
+      call: 'classifyPairs',
+      worker: 'classify-pairs',
+      run: (client: ModelClient) =>
+        client.classifyPairs(['a', 'b', 'c', 'd', 'e'].map((premise) => ({ premise, hypothesis: 'h' }))),
+      reply: { type: 'pairs-classified', logits: [], tokens: 0, truncated: [] },
+    },
+  ] as const)('$call writes its progress at most once per frame', async ({ worker, run, reply }) => {
+    const fake = fakeModelWorker();
+    const handlers = fake.handlers as unknown as Record<
+      string,
+      (request: unknown, context: { emit(event: unknown): void }) => Promise<unknown>
+    >;
+    handlers[worker] = async (_request, { emit }) => {
+      for (let done = 1; done <= 5; done++) emit({ type: 'embed-progress', done, total: 5 });
+      return { reply };
+    };
+    const client = new ModelClient(() => {
+      const port = serveOverChannel<ModelWorkerMethods>(fake.handlers);
+      open.push(port);
+      return port;
+    });
+    await client.load('fixtures/tiny-bert', AUTO);
+    const written = recordProgress(client);
+    await run(client);
+    expect(written).toEqual([{ done: 0, total: 5 }, undefined]);
+  });
+});
+
 describe('remote ports over ModelClient', () => {
   it('an encoder refuses to embed once another model replaced its own', async () => {
     const { client, log } = modelClient();
