@@ -1,6 +1,6 @@
 /**
  * @file `npx tsx scripts/perf/long-tasks.ts [--url http://127.0.0.1:4173] [--model fixtures/tiny-bert]
- * [--attribute] [--cpu-over MS] [--profile file.cpuprofile] [--json]`:
+ * [--attribute] [--cpu-over MS] [--threads] [--profile file.cpuprofile] [--json]`:
  * a scripted full run of the app in headless Chromium that lists every main-thread task over 50 ms.
  *
  * Builds the app and serves it with `vite preview` (or uses `--url`), opens it with a `PerformanceObserver` for
@@ -9,8 +9,11 @@
  * named after the step during which it started. The model's load phases are read from the model panel
  * (`data-testid="model-phase"`). `--cpu-over 20` (implies `--attribute`) also lists the tasks that spent over 20 ms
  * of CPU time, however short by the wall clock: the page's own work, comparable between runs on a shared machine.
- * `measureLongTasks` is the reusable part (`npm run bench` calls it); this file run directly prints the list. Not a
- * test: nothing here asserts a time.
+ * `--threads` reads every thread of the browser from /proc at each step and lists, per step, the CPU time each kind
+ * of thread used (the page's main thread, its workers, V8's compile threads, the browser and GPU processes): what
+ * held the two cores while a task waited for one.
+ * `measureLongTasks` is the reusable part (the bench's P5 walks share its pieces in page-perf.ts); this file run
+ * directly prints the list. Not a test: nothing here asserts a time.
  */
 import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
@@ -24,12 +27,18 @@ import {
   waitForModelStatus,
 } from '../../tests/browser/app-driver.ts';
 import { openBrowser, withTimeout } from '../../tests/browser/browser.ts';
-import { browserCpuMs, waitUntilQuiet } from '../../tests/browser/browser-processes.ts';
+import {
+  browserCpuMs,
+  browserThreads,
+  cpuByThreadKind,
+  waitUntilQuiet,
+  type BrowserThread,
+} from '../../tests/browser/browser-processes.ts';
 import {
   hotspots,
   installObservers,
   LONG_TASK_MS,
-  markStep as step,
+  markStep,
   readPagePerf,
   serveBuild,
   settle,
@@ -76,6 +85,16 @@ export interface LongTaskReport {
   steps: { name: string; at: number }[];
   /** With `attribute`: each long task of the trace with its causes. */
   attributed?: AttributedTask[];
+  /** With `threads`: per step, its wall time and the CPU time each kind of thread used in it, largest first. */
+  threadCpu?: StepThreadCpu[];
+}
+
+/** The CPU time the browser's threads used during one scripted step. */
+export interface StepThreadCpu {
+  step: string;
+  /** The step's wall time, ms. */
+  ms: number;
+  kinds: { kind: string; cpuMs: number }[];
 }
 
 /** Options of {@link measureLongTasks}. */
@@ -96,15 +115,28 @@ export interface MeasureOptions {
    * took by the wall clock: the page's own work, which stays comparable between runs on a shared machine.
    */
   cpuOverMs?: number;
+  /** Read every thread's CPU time from /proc at each step ({@link LongTaskReport.threadCpu}). Linux only. */
+  threads?: boolean;
 }
 
-/** The scripted run: every lab, as a first-time user walks it. Returns ms from Load to ready (page clock). */
-async function walkTheApp(page: Page, model: string): Promise<number> {
+/**
+ * The scripted run: every lab, as a first-time user walks it. Returns ms from Load to ready (page clock).
+ * `onStep` is told each step's name as it starts, and `end` after the last.
+ */
+async function walkTheApp(
+  page: Page,
+  model: string,
+  onStep: (name: string) => Promise<void>,
+): Promise<number> {
   await page
     .locator('[data-testid="experiments-bar"][data-ready="true"]')
     .waitFor({ timeout: UI_TIMEOUT_MS * 3 });
+  const step = async (name: string): Promise<void> => {
+    await onStep(name);
+    await markStep(page, name);
+  };
 
-  await step(page, 'load model');
+  await step('load model');
   const modelPanel = await openTab(page, 'model');
   await modelPanel.getByTestId('model-select').selectOption(model);
   const pressed = await withTimeout(
@@ -124,12 +156,12 @@ async function walkTheApp(page: Page, model: string): Promise<number> {
     'read the page clock',
   );
 
-  await step(page, 'open tab data');
+  await step('open tab data');
   await openTab(page, 'data');
 
-  await step(page, 'open tab prompts');
+  await step('open tab prompts');
   const prompts = await openTab(page, 'prompts');
-  await step(page, 'run prompts');
+  await step('run prompts');
   const cards = await prompts.getByTestId('prompt-card').count();
   await prompts.getByTestId('prompts-run-all').click();
   await prompts
@@ -137,21 +169,22 @@ async function walkTheApp(page: Page, model: string): Promise<number> {
     .nth(cards - 1)
     .waitFor({ timeout: RUN_TIMEOUT_MS });
 
-  await step(page, 'open tab finetune');
+  await step('open tab finetune');
   const finetune = await openTab(page, 'finetune');
-  await step(page, 'train head');
+  await step('train head');
   await finetune.getByTestId('head-train').click();
   await waitForHeadStatus(page, 'done', TRAIN_TIMEOUT_MS);
 
-  await step(page, 'open tab compare');
+  await step('open tab compare');
   const compare = await openTab(page, 'compare');
   await compare.getByTestId('compare-run-row').first().waitFor({ timeout: UI_TIMEOUT_MS });
   for (const tab of ['data', 'prompts', 'finetune', 'compare', 'model']) {
-    await step(page, `open tab ${tab} again`);
+    await step(`open tab ${tab} again`);
     await openTab(page, tab);
   }
   // Let the last autosave and paint land inside the measured window.
   await settle(page);
+  await onStep('end');
   return ready - pressed;
 }
 
@@ -188,8 +221,15 @@ export async function measureLongTasks(options: MeasureOptions = {}): Promise<Lo
     const cdp = wantProfile ? await session.context.newCDPSession(page) : undefined;
     const profiler = cdp ? await startProfile(cdp) : undefined;
     const tracer = cdp && options.attribute ? await startTrace(cdp) : undefined;
+    const threadReadings: { step: string; at: number; threads: BrowserThread[] }[] = [];
+    const readThreads = async (step: string): Promise<void> => {
+      if (options.threads) {
+        threadReadings.push({ step, at: Date.now(), threads: await browserThreads(session.userDataDir) });
+      }
+    };
+    await readThreads('start-up');
     await withTimeout(page.goto(server.url), UI_TIMEOUT_MS, 'open the app');
-    const modelReadyMs = await walkTheApp(page, options.model ?? DEFAULT_MODEL_ID);
+    const modelReadyMs = await walkTheApp(page, options.model ?? DEFAULT_MODEL_ID, readThreads);
     const perf = await readPagePerf(page);
     const events = tracer ? await tracer.stop() : undefined;
     const profile = profiler ? await profiler.stop() : undefined;
@@ -213,11 +253,26 @@ export async function measureLongTasks(options: MeasureOptions = {}): Promise<Lo
       modelReadyMs: Math.round(modelReadyMs),
       steps: perf.steps.map((entry) => ({ name: entry.name, at: Math.round(entry.at) })),
       ...(attributed ? { attributed } : {}),
+      ...(options.threads ? { threadCpu: stepThreadCpu(threadReadings) } : {}),
     };
   } finally {
     await session.close();
     await server.stop();
   }
+}
+
+/** Each step's CPU time by kind of thread, from the readings taken as each step started (and one at the end). */
+function stepThreadCpu(
+  readings: readonly { step: string; at: number; threads: BrowserThread[] }[],
+): StepThreadCpu[] {
+  return readings.slice(0, -1).map((reading, index) => {
+    const next = readings[index + 1] as (typeof readings)[number];
+    return {
+      step: reading.step,
+      ms: next.at - reading.at,
+      kinds: cpuByThreadKind(reading.threads, next.threads),
+    };
+  });
 }
 
 /** The report as lines of text, worst task first. */
@@ -253,6 +308,16 @@ export function formatLongTasks(report: LongTaskReport): string {
       lines.push(`      app: ${task.inclusive.map((entry) => `${entry.fn} ${entry.ms}`).join('; ')}`);
     }
   }
+  if (report.threadCpu) {
+    lines.push('CPU time (ms) by kind of thread, per step (the 8 largest):');
+    for (const step of report.threadCpu) {
+      const kinds = step.kinds
+        .slice(0, 8)
+        .map((entry) => `${entry.kind} ${entry.cpuMs}`)
+        .join(', ');
+      lines.push(`  ${step.step} (${step.ms} ms): ${kinds || 'none'}`);
+    }
+  }
   return lines.join('\n');
 }
 
@@ -272,6 +337,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     ...(profile === undefined ? {} : { profile }),
     attribute: process.argv.includes('--attribute') || cpuOver !== undefined,
     ...(cpuOver === undefined ? {} : { cpuOverMs: Number(cpuOver) }),
+    threads: process.argv.includes('--threads'),
   });
   console.log(process.argv.includes('--json') ? JSON.stringify(report, null, 2) : formatLongTasks(report));
 }

@@ -12,6 +12,8 @@ export interface BrowserProcess {
   pid: number;
   /** A renderer: where pages and their workers run. */
   renderer: boolean;
+  /** Its role: the `--type=` of its command line (`renderer`, `gpu-process`, `utility`, …), else `browser`. */
+  type: string;
   /** User + system CPU time used so far, ms. */
   cpuMs: number;
   /** Proportional set size (pages shared between processes count once in a sum), when memory was asked for. */
@@ -46,11 +48,13 @@ export async function browserProcesses(
       const stat = await readFile(`/proc/${name}/stat`, 'utf8');
       // After the command name in parentheses: state, ppid, … utime (12th), stime (13th).
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const type = /--type=([\w-]+)/.exec(cmdline)?.[1] ?? 'browser';
       const entry: BrowserProcess & { parent: number; root: boolean } = {
         pid: Number(name),
         parent: Number(fields[1]),
         root: cmdline.includes(`--user-data-dir=${userDataDir}`),
-        renderer: cmdline.includes('--type=renderer'),
+        renderer: type === 'renderer',
+        type,
         cpuMs: (Number(fields[11]) + Number(fields[12])) * msPerTick,
       };
       if (options.memory) {
@@ -70,12 +74,80 @@ export async function browserProcesses(
   };
   return [...all.values()]
     .filter((entry) => inTree(entry.pid))
-    .map(({ pid, renderer, cpuMs, pssBytes }) => ({
+    .map(({ pid, renderer, type, cpuMs, pssBytes }) => ({
       pid,
       renderer,
+      type,
       cpuMs,
       ...(pssBytes === undefined ? {} : { pssBytes }),
     }));
+}
+
+/** One thread of the browser's processes and the CPU time it has used so far. */
+export interface BrowserThread {
+  pid: number;
+  tid: number;
+  /** Its process's {@link BrowserProcess.type}. */
+  process: string;
+  /**
+   * The thread's name as Linux keeps it (15 characters at most: `ThreadPoolForeg` for Chromium's pool, where V8
+   * compiles; `DedicatedWorker` for a Web Worker and each of onnxruntime's threads), `main` for a process's
+   * first thread.
+   */
+  name: string;
+  cpuMs: number;
+}
+
+/** Every thread of the browser whose profile folder is `userDataDir`, with its CPU time so far. */
+export async function browserThreads(userDataDir: string): Promise<BrowserThread[]> {
+  const msPerTick = 1000 / clockTicks();
+  const threads: BrowserThread[] = [];
+  for (const { pid, type } of await browserProcesses(userDataDir)) {
+    let tids: string[];
+    try {
+      tids = await readdir(`/proc/${pid}/task`);
+    } catch {
+      continue; // The process ended.
+    }
+    for (const tid of tids) {
+      try {
+        const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        threads.push({
+          pid,
+          tid: Number(tid),
+          process: type,
+          name: Number(tid) === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+          cpuMs: (Number(fields[11]) + Number(fields[12])) * msPerTick,
+        });
+      } catch {
+        // The thread ended while being read.
+      }
+    }
+  }
+  return threads;
+}
+
+/**
+ * CPU time (ms) used between two {@link browserThreads} readings, summed by kind of thread (`<process> <name>`,
+ * e.g. `renderer ThreadPoolForeg`), largest first; kinds that used none are left out. A thread that started in
+ * between counts all its time; one that ended in between is not in the later reading, and its time is lost.
+ */
+export function cpuByThreadKind(
+  before: readonly BrowserThread[],
+  after: readonly BrowserThread[],
+): { kind: string; cpuMs: number }[] {
+  const earlier = new Map(before.map((thread) => [`${thread.pid}/${thread.tid}`, thread.cpuMs]));
+  const byKind = new Map<string, number>();
+  for (const thread of after) {
+    const used = thread.cpuMs - (earlier.get(`${thread.pid}/${thread.tid}`) ?? 0);
+    if (used <= 0) continue;
+    const kind = `${thread.process} ${thread.name}`;
+    byKind.set(kind, (byKind.get(kind) ?? 0) + used);
+  }
+  return [...byKind]
+    .map(([kind, cpuMs]) => ({ kind, cpuMs: Math.round(cpuMs) }))
+    .sort((a, b) => b.cpuMs - a.cpuMs || a.kind.localeCompare(b.kind));
 }
 
 /**

@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
 import {
   browserCpuMs,
   browserProcesses,
+  browserThreads,
+  cpuByThreadKind,
   QUIET_BROWSER,
+  type BrowserThread,
   waitUntilQuiet,
   type QuietOptions,
 } from '../../browser/browser-processes.ts';
@@ -78,5 +81,59 @@ describe('browserProcesses', () => {
     const profile = `/nonexistent/pvf-profile-${process.pid}`;
     await expect(browserProcesses(profile, { memory: true })).resolves.toEqual([]);
     await expect(browserCpuMs(profile)).resolves.toBe(0);
+    await expect(browserThreads(profile)).resolves.toEqual([]);
+  });
+});
+
+/** A thread of a reading: `pid/tid process name cpuMs`. */
+function thread(spec: string): BrowserThread {
+  const [ids, process, name, cpuMs] = spec.split(' ') as [string, string, string, string];
+  const [pid, tid] = ids.split('/').map(Number) as [number, number];
+  return { pid, tid, process, name, cpuMs: Number(cpuMs) };
+}
+
+describe('cpuByThreadKind', () => {
+  it.each([
+    {
+      name: 'the time each thread used in between, summed by process and thread name, largest first',
+      before: [
+        '10/10 renderer main 100',
+        '10/11 renderer ThreadPoolForeg 50',
+        '10/12 renderer ThreadPoolForeg 0',
+      ],
+      after: [
+        '10/10 renderer main 130',
+        '10/11 renderer ThreadPoolForeg 250',
+        '10/12 renderer ThreadPoolForeg 40',
+      ],
+      kinds: [
+        { kind: 'renderer ThreadPoolForeg', cpuMs: 240 },
+        { kind: 'renderer main', cpuMs: 30 },
+      ],
+    },
+    {
+      name: 'the same thread name in two processes stays apart when their types differ',
+      before: ['1/1 browser main 0', '2/2 gpu-process main 0'],
+      after: ['1/1 browser main 20', '2/2 gpu-process main 20'],
+      kinds: [
+        { kind: 'browser main', cpuMs: 20 },
+        { kind: 'gpu-process main', cpuMs: 20 },
+      ],
+    },
+    {
+      name: 'a thread started in between counts all its time; threads that used none are left out',
+      before: ['10/10 renderer main 100'],
+      after: ['10/10 renderer main 100', '10/20 renderer DedicatedWorker 70'],
+      kinds: [{ kind: 'renderer DedicatedWorker', cpuMs: 70 }],
+    },
+    {
+      name: 'a thread gone from the later reading counts nothing; a new one counts from zero',
+      before: ['10/10 renderer main 500'],
+      after: ['10/11 renderer main 30'],
+      kinds: [{ kind: 'renderer main', cpuMs: 30 }],
+    },
+    { name: 'nothing read', before: [], after: [], kinds: [] },
+  ])('$name', ({ before, after, kinds }) => {
+    expect(cpuByThreadKind(before.map(thread), after.map(thread))).toEqual(kinds);
   });
 });
