@@ -22,7 +22,13 @@ import {
   waitForModelStatus,
 } from '../../tests/browser/app-driver.ts';
 import { openBrowser, withTimeout, type OwnBrowserSession } from '../../tests/browser/browser.ts';
-import { browserCpuMs, rendererMemoryBytes, waitUntilQuiet } from '../../tests/browser/browser-processes.ts';
+import {
+  browserCpuMs,
+  browserThreads,
+  cpuByThreadKind,
+  rendererMemoryBytes,
+  waitUntilQuiet,
+} from '../../tests/browser/browser-processes.ts';
 import { SCALING_BUDGET_MS, type BenchModel, type ScalingRow } from './node-goals.ts';
 import { ensureQuantized } from './q8.ts';
 import { evaluateGoal, roundRatios, round, unmeasuredGoal, type GoalResult, type GoalSpec } from './stats.ts';
@@ -472,6 +478,8 @@ interface AppRunResult {
   steps: { name: string; start: number }[];
   /** How long the fresh browser took to finish its own start-up, and whether it did (else the walk began anyway). */
   browserSettle: { waitedMs: number; quiet: boolean };
+  /** CPU time (ms) the browser's threads used over the walk, by kind, the largest five: what shared the cores. */
+  threadCpu: { kind: string; cpuMs: number }[];
 }
 
 /**
@@ -484,6 +492,7 @@ async function appRun(url: string, log: (line: string) => void): Promise<AppRunR
   try {
     const { page } = session;
     const browserSettle = await waitUntilQuiet(() => browserCpuMs(session.userDataDir));
+    const threadsBefore = await browserThreads(session.userDataDir);
     await page.addInitScript(installObservers);
     // A light trace (main-thread tasks only) gives each long task's CPU time: on this shared machine a task can
     // be long on the wall clock because another process held the core.
@@ -507,6 +516,7 @@ async function appRun(url: string, log: (line: string) => void): Promise<AppRunR
     log('  P6: loading the fixture model in the warm browser');
     const fixtureLoadMs = await timedModelLoad(page, FIXTURE_MODEL_ID);
     await markStep(page, 'end');
+    const threadCpu = cpuByThreadKind(threadsBefore, await browserThreads(session.userDataDir)).slice(0, 5);
     const perf = await readPagePerf(page);
     const cpu = cpuOfTasks(await tracer.stop(), perf.longTasks);
     const longTasks = perf.longTasks
@@ -528,6 +538,7 @@ async function appRun(url: string, log: (line: string) => void): Promise<AppRunR
       fixtureLoadMs,
       steps: perf.steps.map((entry) => ({ name: entry.name, start: entry.at })),
       browserSettle,
+      threadCpu,
     };
   } finally {
     await session.close();
@@ -591,6 +602,8 @@ async function appRuns(
           // The same long tasks by the main thread's CPU time (from the trace; the counting above is by wall time).
           overCpuAfterPaint: runs.map((run) => run.overCpu),
           worstCpuMs: worstCpu,
+          // What shared the two cores with the page's main thread over each walk (/proc, per kind of thread).
+          threadCpuMs: runs.map((run) => run.threadCpu),
         },
         note:
           `per run: ${perRun(runs.map((run) => run.longTasks.length))} long tasks after first paint, ` +
