@@ -2,7 +2,8 @@
  * @file The processes of a Chromium launched on its own profile folder, read from Linux's /proc: the browser
  * process (the one whose command line names the profile) and every process it started. The memory test and the
  * bench read the renderers' proportional set size; the bench also waits for a just-launched browser to finish its
- * own start-up before it opens the app ({@link waitUntilQuiet}). Linux only.
+ * own start-up before it opens the app ({@link waitUntilQuiet}), and it and `scripts/perf/long-tasks.ts --threads`
+ * read each thread's CPU time ({@link browserThreads}). Linux only.
  */
 import { execFileSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
@@ -33,21 +34,32 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
+/**
+ * A process's or thread's /proc `stat` line: its name (in parentheses, may hold spaces) and the fields after it
+ * (state, ppid, …; utime is the 12th and stime the 13th), with the CPU time so far in ms.
+ */
+export function readStat(stat: string): { name: string; fields: string[]; cpuMs: number } {
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  return {
+    name: stat.slice(stat.indexOf('(') + 1, close),
+    fields,
+    cpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks(),
+  };
+}
+
 /** The processes of the browser whose profile folder is `userDataDir`; with `memory`, each one's PSS too. */
 export async function browserProcesses(
   userDataDir: string,
   options: { memory?: boolean } = {},
 ): Promise<BrowserProcess[]> {
-  const msPerTick = 1000 / clockTicks();
   const all = new Map<number, BrowserProcess & { parent: number; root: boolean }>();
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8');
       if (!cmdline.includes('chrom')) continue;
-      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
-      // After the command name in parentheses: state, ppid, … utime (12th), stime (13th).
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const { fields, cpuMs } = readStat(await readFile(`/proc/${name}/stat`, 'utf8'));
       const type = /--type=([\w-]+)/.exec(cmdline)?.[1] ?? 'browser';
       const entry: BrowserProcess & { parent: number; root: boolean } = {
         pid: Number(name),
@@ -55,7 +67,7 @@ export async function browserProcesses(
         root: cmdline.includes(`--user-data-dir=${userDataDir}`),
         renderer: type === 'renderer',
         type,
-        cpuMs: (Number(fields[11]) + Number(fields[12])) * msPerTick,
+        cpuMs,
       };
       if (options.memory) {
         const rollup = await readFile(`/proc/${name}/smaps_rollup`, 'utf8');
@@ -100,7 +112,6 @@ export interface BrowserThread {
 
 /** Every thread of the browser whose profile folder is `userDataDir`, with its CPU time so far. */
 export async function browserThreads(userDataDir: string): Promise<BrowserThread[]> {
-  const msPerTick = 1000 / clockTicks();
   const threads: BrowserThread[] = [];
   for (const { pid, type } of await browserProcesses(userDataDir)) {
     let tids: string[];
@@ -111,14 +122,13 @@ export async function browserThreads(userDataDir: string): Promise<BrowserThread
     }
     for (const tid of tids) {
       try {
-        const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const { name, cpuMs } = readStat(await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
         threads.push({
           pid,
           tid: Number(tid),
           process: type,
-          name: Number(tid) === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
-          cpuMs: (Number(fields[11]) + Number(fields[12])) * msPerTick,
+          name: Number(tid) === pid ? 'main' : name,
+          cpuMs,
         });
       } catch {
         // The thread ended while being read.

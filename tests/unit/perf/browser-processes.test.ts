@@ -3,6 +3,7 @@
  * has finished its own start-up, on a fake clock and scripted CPU readings; and that the /proc reader finds
  * nothing for a profile no browser uses.
  */
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
   browserCpuMs,
@@ -10,6 +11,7 @@ import {
   browserThreads,
   cpuByThreadKind,
   QUIET_BROWSER,
+  readStat,
   type BrowserThread,
   waitUntilQuiet,
   type QuietOptions,
@@ -82,6 +84,22 @@ describe('browserProcesses', () => {
     await expect(browserProcesses(profile, { memory: true })).resolves.toEqual([]);
     await expect(browserCpuMs(profile)).resolves.toBe(0);
     await expect(browserThreads(profile)).resolves.toEqual([]);
+  });
+});
+
+describe('readStat', () => {
+  // /proc/<pid>/stat: pid (comm) state ppid … utime stime …; a thread may name itself with spaces and parentheses.
+  it.each([
+    { name: 'ThreadPoolForeg', comm: 'ThreadPoolForeg' },
+    { name: 'a name with ) and spaces', comm: 'a name with ) and spaces' },
+  ])('reads "$name", its fields and its CPU time', ({ comm }) => {
+    const stat = `4242 (${comm}) R 4200 1 2 3 4 5 6 7 8 9 300 200 0 0 20 0 1 0 99`;
+    const read = readStat(stat);
+    expect(read.name).toBe(comm);
+    expect(read.fields.slice(0, 2)).toEqual(['R', '4200']);
+    // utime + stime = 500 clock ticks (five seconds at Linux's usual 100 a second).
+    const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    expect(read.cpuMs).toBeCloseTo((500 * 1000) / ticksPerSecond);
   });
 });
 
