@@ -11,9 +11,10 @@ import { readdir, readFile } from 'node:fs/promises';
 /** One process of the browser's tree. */
 export interface BrowserProcess {
   pid: number;
-  /** A renderer: where pages and their workers run. */
-  renderer: boolean;
-  /** Its role: the `--type=` of its command line (`renderer`, `gpu-process`, `utility`, …), else `browser`. */
+  /**
+   * Its role: the `--type=` of its command line (`renderer`, where pages and their workers run; `gpu-process`,
+   * `utility`, …), else `browser`.
+   */
   type: string;
   /** User + system CPU time used so far, ms. */
   cpuMs: number;
@@ -65,7 +66,6 @@ export async function browserProcesses(
         pid: Number(name),
         parent: Number(fields[1]),
         root: cmdline.includes(`--user-data-dir=${userDataDir}`),
-        renderer: type === 'renderer',
         type,
         cpuMs,
       };
@@ -86,9 +86,8 @@ export async function browserProcesses(
   };
   return [...all.values()]
     .filter((entry) => inTree(entry.pid))
-    .map(({ pid, renderer, type, cpuMs, pssBytes }) => ({
+    .map(({ pid, type, cpuMs, pssBytes }) => ({
       pid,
-      renderer,
       type,
       cpuMs,
       ...(pssBytes === undefined ? {} : { pssBytes }),
@@ -167,7 +166,7 @@ export function cpuByThreadKind(
  */
 export async function rendererMemoryBytes(userDataDir: string): Promise<number> {
   const processes = await browserProcesses(userDataDir, { memory: true });
-  return processes.reduce((sum, entry) => sum + (entry.renderer ? (entry.pssBytes ?? 0) : 0), 0);
+  return processes.reduce((sum, entry) => sum + (entry.type === 'renderer' ? (entry.pssBytes ?? 0) : 0), 0);
 }
 
 /** CPU time (ms) the whole browser whose profile is `userDataDir` has used so far. */
