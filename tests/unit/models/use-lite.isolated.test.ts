@@ -197,6 +197,21 @@ describe('the conversion', () => {
     }
   }, 60_000);
 
+  it('has no Cast node in the fp32 graph, whose float mask and positions come from a Gather and a CumSum', async () => {
+    // onnxruntime-web's Cast kernel is one 490 kB WebAssembly function: once a few runs make it hot, V8 spends
+    // 1–3 s of CPU optimising it beside the page (docs/performance.md, round 7). The q8 file's Casts are fused
+    // away by onnxruntime's graph optimiser and never run.
+    const { onnx } = onnxProto;
+    const model = onnx.ModelProto.decode(await readFile(join(folder, 'onnx/model.onnx')));
+    const ops = new Set(model.graph?.node?.map((node) => node.opType));
+    expect(ops.has('Cast')).toBe(false);
+    expect([...ops].filter((op) => ['Gather', 'CumSum', 'Expand'].includes(op!)).sort()).toEqual([
+      'CumSum',
+      'Expand',
+      'Gather',
+    ]);
+  });
+
   it('skips a folder built from the same package and rebuilds a damaged one', async () => {
     const scratch = await mkdtemp(join(tmpdir(), 'use-lite-'));
     try {
