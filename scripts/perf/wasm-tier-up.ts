@@ -1,0 +1,161 @@
+/**
+ * @file `npx tsx scripts/perf/wasm-tier-up.ts [--model models/universal-sentence-encoder-lite] [--runs 40]
+ * [--top 12]`: which of onnxruntime-web's WebAssembly functions V8 optimises while a model is loaded and run, and
+ * what each costs to optimise.
+ *
+ * V8 first compiles a WebAssembly function quickly (Liftoff) and recompiles it with its optimising compiler
+ * (TurboFan) on background threads once the function has run enough. In the browser those compiler threads share
+ * the cores with the page, so an optimisation that takes a second slows the page down on a 2-core machine
+ * (docs/performance.md, round 7). Node runs the same onnxruntime-web module with the same function numbers, so
+ * this runs the model's `onnx/model.onnx` there, one onnxruntime thread, in a child `node
+ * --trace-wasm-compilation-times`: first the session's creation, then `--runs` batches of 8 built-in texts (padded
+ * to lengths 8–40 tokens, as the app's batches are), and lists the optimised functions, the largest compile
+ * first, each with its code size and the phase in which its optimisation finished. Function numbers are those of
+ * the onnxruntime-web build in node_modules (no names: the build has no name section); a new function in the list
+ * after a model change is the one to look for. Not a test: nothing here asserts a time.
+ */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-web';
+import { loadBatchTokenizer } from '../../src/lib/ml/transformers-adapter.ts';
+import { benchTexts } from '../bench/texts.ts';
+import { PROJECT_ROOT } from './page-perf.ts';
+import { collectTierUps, PHASE_MARK, type TierUp } from './tier-up-log.ts';
+
+const BATCH = 8;
+
+/** What the child prints once a phase's work is done; it then waits for a line on stdin before going on. */
+const SETTLE_MARK = '@@settle';
+
+/** Resolves on the next line the parent writes to the child's stdin. */
+function nextLine(): Promise<void> {
+  return new Promise((resolveLine) => process.stdin.once('data', () => resolveLine()));
+}
+
+/**
+ * The child: creates the session, then runs the batches. After each phase it waits until the parent has seen no
+ * compile finish for a while, so that every optimisation a phase started is counted in that phase.
+ */
+async function child(folder: string, runs: number): Promise<void> {
+  ort.env.wasm.numThreads = 1;
+  const tokenizer = await loadBatchTokenizer(folder);
+  const { texts } = benchTexts('spam-assassin', BATCH * runs);
+  console.log(`${PHASE_MARK}create session`);
+  const session = await ort.InferenceSession.create(await readFile(join(folder, 'onnx/model.onnx')));
+  console.log(SETTLE_MARK);
+  await nextLine();
+  console.log(`${PHASE_MARK}runs`);
+  for (let run = 0; run < runs; run++) {
+    const maxTokens = 8 + (run % 5) * 8;
+    const batch = tokenizer.tokenize(texts.slice(run * BATCH, (run + 1) * BATCH), maxTokens);
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', batch.inputIds, batch.dims),
+      attention_mask: new ort.Tensor('int64', batch.attentionMask, batch.dims),
+    };
+    if (session.inputNames.includes('token_type_ids')) {
+      feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(batch.inputIds.length), batch.dims);
+    }
+    await session.run(feeds);
+  }
+  console.log(SETTLE_MARK);
+  await nextLine();
+  await session.release();
+  process.exit(0);
+}
+
+/** A phase is over once its work is done and no compile has finished for this long. */
+const QUIET_MS = 2000;
+
+/** Runs the child under the trace flag and returns its TurboFan compiles. */
+export async function measureTierUps(folder: string, runs: number): Promise<TierUp[]> {
+  const script = fileURLToPath(import.meta.url);
+  // V8 prints through C's stdio, which holds a pipe's output in blocks: `stdbuf -oL` (coreutils) makes it write
+  // each line as it is printed, in order with the phase marks.
+  const child = spawn(
+    'stdbuf',
+    [
+      '-oL',
+      process.execPath,
+      '--import',
+      'tsx',
+      '--trace-wasm-compilation-times',
+      script,
+      '--child',
+      folder,
+      String(runs),
+    ],
+    { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  let output = '';
+  let settles = 0;
+  let quietTimer: NodeJS.Timeout | undefined;
+  const finished = new Promise<void>((resolvePromise, reject) => {
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      output += chunk;
+      // Once the child has done a phase's work, every new line (a compile finishing) restarts the wait.
+      if (output.split(SETTLE_MARK).length - 1 > settles) {
+        clearTimeout(quietTimer);
+        quietTimer = setTimeout(() => {
+          settles += 1;
+          child.stdin.write('\n');
+        }, QUIET_MS);
+      }
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(quietTimer);
+      if (code === 0) resolvePromise();
+      else reject(new Error(`The measuring process ended with code ${code}.`));
+    });
+  });
+  await finished;
+  return collectTierUps(output);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string', default: 'models/universal-sentence-encoder-lite' },
+      runs: { type: 'string', default: '40' },
+      top: { type: 'string', default: '12' },
+    },
+  });
+  const runs = Number(values.runs);
+  const top = Number(values.top);
+  if (!Number.isInteger(runs) || runs < 0)
+    throw new Error(`--runs must be a whole number; got "${values.runs}".`);
+  if (!Number.isInteger(top) || top < 1)
+    throw new Error(`--top must be a whole number ≥ 1; got "${values.top}".`);
+  const folder = resolve(PROJECT_ROOT, values.model);
+  const tierUps = await measureTierUps(folder, runs);
+  const byPhase = new Map<string, { count: number; ms: number }>();
+  for (const { phase, compileMs } of tierUps) {
+    const entry = byPhase.get(phase) ?? { count: 0, ms: 0 };
+    byPhase.set(phase, { count: entry.count + 1, ms: entry.ms + compileMs });
+  }
+  console.log(
+    `Optimising (TurboFan) compiles of onnxruntime-web's WebAssembly, ${values.model}, ${runs} runs:`,
+  );
+  for (const [phase, { count, ms }] of byPhase) {
+    console.log(`  finished during ${phase}: ${count} functions, ${Math.round(ms)} ms`);
+  }
+  console.log(`The ${Math.min(top, tierUps.length)} longest:`);
+  for (const tierUp of [...tierUps].sort((a, b) => b.compileMs - a.compileMs).slice(0, top)) {
+    console.log(
+      `  #${tierUp.functionIndex}  ${Math.round(tierUp.compileMs)} ms  body ${Math.round(tierUp.bodyBytes / 1000)} kB  (${tierUp.phase})`,
+    );
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const childAt = process.argv.indexOf('--child');
+  const run = childAt >= 0 ? child(process.argv[childAt + 1]!, Number(process.argv[childAt + 2])) : main();
+  run.catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
