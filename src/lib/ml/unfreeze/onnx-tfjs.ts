@@ -150,7 +150,8 @@ function gather(node: NodeProto, data: tf.Tensor, indices: tf.Tensor): tf.Tensor
   const dim = data.shape[axis] ?? 0;
   const fixed = tf.tidy(() => {
     const asInt = tf.cast(indices, 'int32');
-    return tf.where(tf.less(asInt, 0), tf.add(asInt, dim), asInt);
+    // The dimension as an int32 scalar: a plain number would make the sum (and the indices) float32.
+    return tf.where(tf.less(asInt, 0), tf.add(asInt, tf.scalar(dim, 'int32')), asInt);
   });
   if (fixed.rank === 0) return tf.squeeze(tf.gather(data, fixed.reshape([1]), axis), [axis]);
   return tf.gather(data, fixed, axis);
