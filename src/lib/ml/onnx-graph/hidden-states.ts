@@ -5,7 +5,7 @@
 import { layerIndex } from '../../core/experiment/layers.ts';
 import { elementTypes } from './element-types.ts';
 import { layerOutputsOfGraph, type FindLayerOptions } from './layer-outputs.ts';
-import { appendToGraph, DataType, decodeGraph, type GraphProto } from './model-proto.ts';
+import { DataType, decodeGraph, rewriteGraph, type GraphEdit, type GraphProto } from './model-proto.ts';
 
 /** Graph output name of hidden state `layer` (0 = embeddings, N = output of layer N-1). */
 export function hiddenStateOutputName(layer: number): string {
@@ -24,8 +24,17 @@ export function addHiddenStateOutputs(
   layers: readonly number[],
   options: FindLayerOptions = {},
 ): Uint8Array {
+  const edit = hiddenStateEdit(decodeGraph(modelBytes), layers, options);
+  return edit.addition ? rewriteGraph(modelBytes, edit) : modelBytes;
+}
+
+/** What {@link addHiddenStateOutputs} adds to `graph`, as an edit (no addition when every output is there). */
+export function hiddenStateEdit(
+  graph: GraphProto,
+  layers: readonly number[],
+  options: FindLayerOptions = {},
+): GraphEdit {
   if (layers.length === 0) throw new Error('addHiddenStateOutputs needs at least one layer index');
-  const graph = decodeGraph(modelBytes);
   const types = elementTypes(graph);
   const { hiddenStates, numLayers } = layerOutputsOfGraph(graph, types, options);
   const resolved = layers.map((layer) => {
@@ -74,5 +83,5 @@ export function addHiddenStateOutputs(
       },
     });
   }
-  return (addition.node ?? []).length === 0 ? modelBytes : appendToGraph(modelBytes, addition);
+  return (addition.node ?? []).length === 0 ? {} : { addition };
 }

@@ -14,6 +14,8 @@ export type ValueInfoProto = onnxProto.onnx.IValueInfoProto;
 
 /** Field number of `ModelProto.graph` in onnx.proto. */
 const MODEL_GRAPH_FIELD = 7;
+/** Field number of `GraphProto.node` in onnx.proto. */
+const GRAPH_NODE_FIELD = 1;
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
 const WIRE_LENGTH_DELIMITED = 2;
@@ -72,35 +74,64 @@ function writeVarint(value: number): number[] {
   return bytes;
 }
 
-/** Byte range of the single `graph` field of a ModelProto: where its tag starts, its body's start and end. */
-function locateGraphField(modelBytes: Uint8Array): { tagStart: number; bodyStart: number; bodyEnd: number } {
-  let found: { tagStart: number; bodyStart: number; bodyEnd: number } | undefined;
-  let offset = 0;
-  while (offset < modelBytes.length) {
+/** One protobuf field of a message: its number, where its tag starts, and (length-delimited) its body. */
+interface Field {
+  field: number;
+  tagStart: number;
+  /** Start and end of a length-delimited field's body; for other wire types, both are the field's end. */
+  bodyStart: number;
+  end: number;
+}
+
+/** The fields of the message in `bytes[start, end)`, in order. */
+function* fields(bytes: Uint8Array, start: number, end: number): Generator<Field> {
+  let offset = start;
+  while (offset < end) {
     const tagStart = offset;
-    const tag = readVarint(modelBytes, offset);
+    const tag = readVarint(bytes, offset);
     const field = Math.floor(tag.value / 8);
     const wireType = tag.value % 8;
     offset = tag.next;
-    if (wireType === WIRE_VARINT) offset = readVarint(modelBytes, offset).next;
-    else if (wireType === WIRE_FIXED64) offset += 8;
-    else if (wireType === WIRE_FIXED32) offset += 4;
+    let bodyStart: number;
+    if (wireType === WIRE_VARINT) offset = bodyStart = readVarint(bytes, offset).next;
+    else if (wireType === WIRE_FIXED64) offset = bodyStart = offset + 8;
+    else if (wireType === WIRE_FIXED32) offset = bodyStart = offset + 4;
     else if (wireType === WIRE_LENGTH_DELIMITED) {
-      const length = readVarint(modelBytes, offset);
-      const bodyStart = length.next;
+      const length = readVarint(bytes, offset);
+      bodyStart = length.next;
       offset = bodyStart + length.value;
-      if (field === MODEL_GRAPH_FIELD) {
-        if (found)
-          throw new Error('The ONNX model has two graph fields; re-save it with the onnx tools first');
-        found = { tagStart, bodyStart, bodyEnd: offset };
-      }
     } else {
       throw new Error(`Unsupported protobuf wire type ${wireType} at byte ${tagStart} of the ONNX model`);
     }
-    if (offset > modelBytes.length) throw new Error('The ONNX model is truncated: a field runs past its end');
+    if (offset > end) throw new Error('The ONNX model is truncated: a field runs past its end');
+    yield { field, tagStart, bodyStart, end: offset };
+  }
+}
+
+/** Byte range of the single `graph` field of a ModelProto: where its tag starts, its body's start and end. */
+function locateGraphField(modelBytes: Uint8Array): { tagStart: number; bodyStart: number; bodyEnd: number } {
+  let found: { tagStart: number; bodyStart: number; bodyEnd: number } | undefined;
+  for (const { field, tagStart, bodyStart, end } of fields(modelBytes, 0, modelBytes.length)) {
+    if (field !== MODEL_GRAPH_FIELD) continue;
+    if (found) throw new Error('The ONNX model has two graph fields; re-save it with the onnx tools first');
+    found = { tagStart, bodyStart, bodyEnd: end };
   }
   if (!found) throw new Error('The ONNX model has no graph field');
   return found;
+}
+
+/** A length-delimited field: tag, length, body. */
+function lengthDelimited(field: number, body: Uint8Array): Uint8Array[] {
+  return [
+    Uint8Array.from([...writeVarint(field * 8 + WIRE_LENGTH_DELIMITED), ...writeVarint(body.length)]),
+    body,
+  ];
+}
+
+/** A change to a graph: nodes replaced (by their position among the graph's nodes), repeated fields appended. */
+export interface GraphEdit {
+  replacements?: ReadonlyMap<number, NodeProto>;
+  addition?: GraphProto;
 }
 
 /**
@@ -110,25 +141,54 @@ function locateGraphField(modelBytes: Uint8Array): { tagStart: number; bodyStart
  * `onnx-proto`'s schema survive).
  */
 export function appendToGraph(modelBytes: Uint8Array, addition: GraphProto): Uint8Array {
+  return rewriteGraph(modelBytes, { addition });
+}
+
+/**
+ * Returns new model bytes with every edit made, in one copy: each replaced node (its index as `decodeGraph(...).node`
+ * lists them) re-encoded in its place, the additions' repeated fields appended in the order given. Everything else,
+ * weights included, is copied byte for byte, as by {@link appendToGraph}.
+ * @throws Error when an index is not a node of the graph, or two edits replace the same node.
+ */
+export function rewriteGraph(modelBytes: Uint8Array, ...edits: GraphEdit[]): Uint8Array {
+  const replacements = new Map<number, NodeProto>();
+  for (const [index, node] of edits.flatMap((edit) => [...(edit.replacements ?? [])])) {
+    if (replacements.has(index)) throw new Error(`Two edits replace node ${index} of the ONNX graph`);
+    replacements.set(index, node);
+  }
   const { tagStart, bodyStart, bodyEnd } = locateGraphField(modelBytes);
-  const extra = onnx.GraphProto.encode(addition).finish();
-  const header = [
-    MODEL_GRAPH_FIELD * 8 + WIRE_LENGTH_DELIMITED,
-    ...writeVarint(bodyEnd - bodyStart + extra.length),
-  ];
-  const result = new Uint8Array(
-    tagStart + header.length + (bodyEnd - bodyStart) + extra.length + (modelBytes.length - bodyEnd),
-  );
+  const body: Uint8Array[] = [];
+  if (replacements.size === 0) {
+    body.push(modelBytes.subarray(bodyStart, bodyEnd));
+  } else {
+    let nodeIndex = 0;
+    for (const field of fields(modelBytes, bodyStart, bodyEnd)) {
+      const replacement = field.field === GRAPH_NODE_FIELD ? replacements.get(nodeIndex) : undefined;
+      if (field.field === GRAPH_NODE_FIELD) nodeIndex += 1;
+      if (replacement)
+        body.push(...lengthDelimited(GRAPH_NODE_FIELD, onnx.NodeProto.encode(replacement).finish()));
+      else body.push(modelBytes.subarray(field.tagStart, field.end));
+    }
+    const missing = [...replacements.keys()].filter((index) => index < 0 || index >= nodeIndex);
+    if (missing.length > 0) {
+      throw new Error(
+        `The ONNX graph has ${nodeIndex} nodes; there is no node ${missing.join(', ')} to replace`,
+      );
+    }
+  }
+  for (const { addition } of edits) if (addition) body.push(onnx.GraphProto.encode(addition).finish());
+  const bodyLength = body.reduce((total, piece) => total + piece.length, 0);
+  const header = Uint8Array.from([
+    ...writeVarint(MODEL_GRAPH_FIELD * 8 + WIRE_LENGTH_DELIMITED),
+    ...writeVarint(bodyLength),
+  ]);
+  const pieces = [modelBytes.subarray(0, tagStart), header, ...body, modelBytes.subarray(bodyEnd)];
+  const result = new Uint8Array(pieces.reduce((total, piece) => total + piece.length, 0));
   let offset = 0;
-  const put = (bytes: ArrayLike<number>): void => {
-    result.set(bytes, offset);
-    offset += bytes.length;
-  };
-  put(modelBytes.subarray(0, tagStart));
-  put(header);
-  put(modelBytes.subarray(bodyStart, bodyEnd));
-  put(extra);
-  put(modelBytes.subarray(bodyEnd));
+  for (const piece of pieces) {
+    result.set(piece, offset);
+    offset += piece.length;
+  }
   return result;
 }
 
