@@ -1,8 +1,17 @@
 /**
  * @file Which hidden layers a loaded model can return: the ONNX graph is extended with a `hidden_states.N` output
- * for every layer (onnx-graph/), after checking that its layers agree with config.json.
+ * for every layer (onnx-graph/), after checking that its layers agree with config.json. The same copy of the graph
+ * also gets its attention mask made float without a Cast (onnx-graph/mask-cast.ts): identical outputs, and the
+ * browser is spared optimising onnxruntime's largest WebAssembly function.
  */
-import { addHiddenStateOutputs, findLayerOutputs, OnnxFormatError } from './onnx-graph/index.ts';
+import {
+  decodeGraph,
+  findLayerOutputs,
+  hiddenStateEdit,
+  maskCastEdit,
+  OnnxFormatError,
+  rewriteGraph,
+} from './onnx-graph/index.ts';
 import { ModelFileError } from './model-errors.ts';
 
 /** Which hidden layers a loaded model can return. */
@@ -14,9 +23,10 @@ export interface LayerAccess {
 }
 
 /**
- * Adds a `hidden_states.N` output for every layer 0..numLayers to the model bytes. The layer count found in the
- * graph must agree with config.json's (`configLayers`). A graph whose layers cannot be found still loads, with only
- * its last layer readable; bytes that are not an ONNX model fail here with a message naming the file (`location`).
+ * Adds a `hidden_states.N` output for every layer 0..numLayers to the model bytes, and replaces the Casts of the
+ * attention mask (`maskCastEdit`), in one copy. The layer count found in the graph must agree with config.json's
+ * (`configLayers`). A graph whose layers cannot be found still loads, with only its last layer readable (its mask
+ * Casts still replaced); bytes that are not an ONNX model fail here with a message naming the file (`location`).
  * @throws ModelFileError for bytes that are not an ONNX model, or layers that disagree with config.json.
  */
 export function exposeHiddenStates(
@@ -36,7 +46,7 @@ export function exposeHiddenStates(
         { cause: error },
       );
     }
-    return { bytes, layers: { numLayers: configLayers ?? 0, unavailable: reason } };
+    return { bytes: edited(bytes), layers: { numLayers: configLayers ?? 0, unavailable: reason } };
   }
   if (configLayers !== undefined && configLayers !== found.numLayers) {
     throw new ModelFileError(
@@ -47,5 +57,13 @@ export function exposeHiddenStates(
     );
   }
   const all = Array.from({ length: found.numLayers + 1 }, (_, layer) => layer);
-  return { bytes: addHiddenStateOutputs(bytes, all), layers: { numLayers: found.numLayers } };
+  return { bytes: edited(bytes, all), layers: { numLayers: found.numLayers } };
+}
+
+/** `bytes` with the mask Casts replaced and, given `layers`, their hidden-state outputs added; the same bytes when neither changes anything. */
+function edited(bytes: Uint8Array, layers?: readonly number[]): Uint8Array {
+  const graph = decodeGraph(bytes);
+  const edits = [maskCastEdit(graph), ...(layers ? [hiddenStateEdit(graph, layers)] : [])];
+  const changes = edits.some((edit) => edit.addition || edit.replacements);
+  return changes ? rewriteGraph(bytes, ...edits) : bytes;
 }
