@@ -1,17 +1,18 @@
 /**
  * @file `npx tsx scripts/perf/wasm-tier-up.ts [--model models/universal-sentence-encoder-lite] [--runs 40]
- * [--top 12]`: which of onnxruntime-web's WebAssembly functions V8 optimises while a model is loaded and run, and
- * what each costs to optimise.
+ * [--top 12] [--raw]`: which of onnxruntime-web's WebAssembly functions V8 optimises while a model is loaded and
+ * run, and what each costs to optimise.
  *
  * V8 first compiles a WebAssembly function quickly (Liftoff) and recompiles it with its optimising compiler
  * (TurboFan) on background threads once the function has run enough. In the browser those compiler threads share
  * the cores with the page, so an optimisation that takes a second slows the page down on a 2-core machine
  * (docs/performance.md, round 7). Node runs the same onnxruntime-web module with the same function numbers, so
- * this runs the model's `onnx/model.onnx` there, one onnxruntime thread, in a child `node
+ * this runs the model's `onnx/model.onnx` there, prepared as the app prepares it (layer outputs added, the
+ * attention mask's Casts replaced; `--raw`: the file as it is), one onnxruntime thread, in a child `node
  * --trace-wasm-compilation-times`: first the session's creation, then `--runs` batches of 8 built-in texts (padded
  * to lengths 8–40 tokens, as the app's batches are), and lists the optimised functions, the largest compile
- * first, each with its code size and the phase in which its optimisation finished. Function numbers are those of
- * the onnxruntime-web build in node_modules (no names: the build has no name section); a new function in the list
+ * first, each with its code size and the phase that made it hot. Function numbers are those of the
+ * onnxruntime-web build in node_modules (no names: the build has no name section); a new function in the list
  * after a model change is the one to look for. Not a test: nothing here asserts a time.
  */
 import { spawn } from 'node:child_process';
@@ -20,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-web';
+import { exposeHiddenStates } from '../../src/lib/ml/layer-access.ts';
 import { loadBatchTokenizer } from '../../src/lib/ml/transformers-adapter.ts';
 import { benchTexts } from '../bench/texts.ts';
 import { PROJECT_ROOT } from './page-perf.ts';
@@ -39,12 +41,15 @@ function nextLine(): Promise<void> {
  * The child: creates the session, then runs the batches. After each phase it waits until the parent has seen no
  * compile finish for a while, so that every optimisation a phase started is counted in that phase.
  */
-async function child(folder: string, runs: number): Promise<void> {
+async function child(folder: string, runs: number, raw: boolean): Promise<void> {
   ort.env.wasm.numThreads = 1;
   const tokenizer = await loadBatchTokenizer(folder);
   const { texts } = benchTexts('spam-assassin', BATCH * runs);
   console.log(`${PHASE_MARK}create session`);
-  const session = await ort.InferenceSession.create(await readFile(join(folder, 'onnx/model.onnx')));
+  const file = await readFile(join(folder, 'onnx/model.onnx'));
+  // As the app prepares it (layer outputs added, the attention mask's Casts replaced), unless --raw.
+  const bytes = raw ? file : exposeHiddenStates(file, undefined, folder).bytes;
+  const session = await ort.InferenceSession.create(bytes);
   console.log(SETTLE_MARK);
   await nextLine();
   console.log(`${PHASE_MARK}runs`);
@@ -70,7 +75,7 @@ async function child(folder: string, runs: number): Promise<void> {
 const QUIET_MS = 2000;
 
 /** Runs the child under the trace flag and returns its TurboFan compiles. */
-export async function measureTierUps(folder: string, runs: number): Promise<TierUp[]> {
+export async function measureTierUps(folder: string, runs: number, raw = false): Promise<TierUp[]> {
   const script = fileURLToPath(import.meta.url);
   // V8 prints through C's stdio, which holds a pipe's output in blocks: `stdbuf -oL` (coreutils) makes it write
   // each line as it is printed, in order with the phase marks.
@@ -86,6 +91,7 @@ export async function measureTierUps(folder: string, runs: number): Promise<Tier
       '--child',
       folder,
       String(runs),
+      raw ? 'raw' : 'prepared',
     ],
     { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
   );
@@ -121,6 +127,7 @@ async function main(): Promise<void> {
     options: {
       model: { type: 'string', default: 'models/universal-sentence-encoder-lite' },
       runs: { type: 'string', default: '40' },
+      raw: { type: 'boolean', default: false },
       top: { type: 'string', default: '12' },
     },
   });
@@ -131,7 +138,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(top) || top < 1)
     throw new Error(`--top must be a whole number ≥ 1; got "${values.top}".`);
   const folder = resolve(PROJECT_ROOT, values.model);
-  const tierUps = await measureTierUps(folder, runs);
+  const tierUps = await measureTierUps(folder, runs, values.raw);
   const byPhase = new Map<string, { count: number; ms: number }>();
   for (const { phase, compileMs } of tierUps) {
     const entry = byPhase.get(phase) ?? { count: 0, ms: 0 };
@@ -141,7 +148,7 @@ async function main(): Promise<void> {
     `Optimising (TurboFan) compiles of onnxruntime-web's WebAssembly, ${values.model}, ${runs} runs:`,
   );
   for (const [phase, { count, ms }] of byPhase) {
-    console.log(`  finished during ${phase}: ${count} functions, ${Math.round(ms)} ms`);
+    console.log(`  made hot during ${phase}: ${count} functions, ${Math.round(ms)} ms`);
   }
   console.log(`The ${Math.min(top, tierUps.length)} longest:`);
   for (const tierUp of [...tierUps].sort((a, b) => b.compileMs - a.compileMs).slice(0, top)) {
@@ -153,7 +160,14 @@ async function main(): Promise<void> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const childAt = process.argv.indexOf('--child');
-  const run = childAt >= 0 ? child(process.argv[childAt + 1]!, Number(process.argv[childAt + 2])) : main();
+  const run =
+    childAt >= 0
+      ? child(
+          process.argv[childAt + 1]!,
+          Number(process.argv[childAt + 2]),
+          process.argv[childAt + 3] === 'raw',
+        )
+      : main();
   run.catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
     process.exit(1);
