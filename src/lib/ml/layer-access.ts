@@ -60,7 +60,10 @@ export function exposeHiddenStates(
   return { bytes: edited(bytes, all), layers: { numLayers: found.numLayers } };
 }
 
-/** `bytes` with the mask Casts replaced and, given `layers`, their hidden-state outputs added; the same bytes when neither changes anything. */
+/**
+ * `bytes` with the mask Casts replaced and, given `layers`, their hidden-state outputs added, in one copy; the same
+ * bytes when neither changes anything.
+ */
 function edited(bytes: Uint8Array, layers?: readonly number[]): Uint8Array {
   const graph = decodeGraph(bytes);
   const edits = [maskCastEdit(graph), ...(layers ? [hiddenStateEdit(graph, layers)] : [])];

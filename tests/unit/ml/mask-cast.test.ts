@@ -26,11 +26,11 @@ const int64 = (rows: number[][]) =>
 /** A model with int64 inputs `input_ids` and `maskInput` [2, 4], and the graph `build` adds, ending in `out`. */
 function model(
   build: (g: GraphBuilder, mask: string, ids: string) => string,
-  { maskInput = 'attention_mask', outType = ElementType.float, rank = 2 } = {},
+  { maskInput = 'attention_mask', maskType = ElementType.int64, outType = ElementType.float, rank = 2 } = {},
 ): Uint8Array {
   const g = new GraphBuilder();
   const ids = g.input('input_ids', ElementType.int64, ['batch', 'sequence']);
-  const mask = g.input(maskInput, ElementType.int64, ['batch', 'sequence']);
+  const mask = g.input(maskInput, maskType, ['batch', 'sequence']);
   const last = build(g, mask, ids);
   g.node('Identity', 'out/Identity', [last], {}, 'out');
   g.output(
@@ -118,25 +118,34 @@ describe('withoutMaskCasts', () => {
       replaced: 0,
     },
     {
+      what: 'a Cast to float of a float attention_mask, which cannot index the table',
+      build: (g: GraphBuilder, mask: string) => g.node('Cast', 'c', [mask], toFloat),
+      maskType: ElementType.float,
+      replaced: 0,
+    },
+    {
       what: 'a Cast to float of an input that is not named attention_mask',
       build: (g: GraphBuilder, mask: string) => g.node('Cast', 'c', [mask], toFloat),
       maskInput: 'mask',
       replaced: 0,
     },
-  ])('$what: $replaced replaced, same outputs', async ({ build, replaced, maskInput, outType, rank }) => {
-    const original = model(build, { maskInput, outType, rank });
-    const result = withoutMaskCasts(original);
-    expect(result.replaced).toBe(replaced);
-    if (replaced === 0) {
-      expect(result.bytes).toBe(original);
-      return;
-    }
-    expect(opTypes(result.bytes).filter((op) => op === 'Cast')).toEqual([]);
-    const [before, after] = await Promise.all([run(original, maskInput), run(result.bytes, maskInput)]);
-    expect(after.dims).toEqual(before.dims);
-    expect(after.type).toBe(before.type);
-    expect(Array.from(after.data as Float32Array)).toEqual(Array.from(before.data as Float32Array));
-  });
+  ])(
+    '$what: $replaced replaced, same outputs',
+    async ({ build, replaced, maskInput, maskType, outType, rank }) => {
+      const original = model(build, { maskInput, maskType, outType, rank });
+      const result = withoutMaskCasts(original);
+      expect(result.replaced).toBe(replaced);
+      if (replaced === 0) {
+        expect(result.bytes).toBe(original);
+        return;
+      }
+      expect(opTypes(result.bytes).filter((op) => op === 'Cast')).toEqual([]);
+      const [before, after] = await Promise.all([run(original, maskInput), run(result.bytes, maskInput)]);
+      expect(after.dims).toEqual(before.dims);
+      expect(after.type).toBe(before.type);
+      expect(Array.from(after.data as Float32Array)).toEqual(Array.from(before.data as Float32Array));
+    },
+  );
 
   it('keeps every node’s name and place, and names its table after no existing tensor', () => {
     const original = model((g, mask) => {

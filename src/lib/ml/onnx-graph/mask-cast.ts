@@ -14,7 +14,7 @@ import {
   type NodeProto,
 } from './model-proto.ts';
 
-/** The graph input every tokenizer fills with 0 (padding) and 1 (a token). */
+/** The graph input every tokenizer fills with 0 (padding) and 1 (a token), as int64 (or int32). */
 const MASK_INPUT = 'attention_mask';
 /** Ops whose output holds only values of their first input: what comes out of them is still a 0/1 mask. */
 const VALUE_PRESERVING = new Set([
@@ -43,7 +43,9 @@ export function withoutMaskCasts(modelBytes: Uint8Array): { bytes: Uint8Array; r
 /** What {@link withoutMaskCasts} changes in `graph`, as an edit (empty when there is nothing to replace). */
 export function maskCastEdit(graph: GraphProto): GraphEdit {
   const nodes = graph.node ?? [];
-  if (!(graph.input ?? []).some((input) => input.name === MASK_INPUT)) return {};
+  // Only an integer mask can index the table (an export that takes a float mask casts nothing worth replacing).
+  const maskType = (graph.input ?? []).find((input) => input.name === MASK_INPUT)?.type?.tensorType?.elemType;
+  if (maskType !== DataType.INT64 && maskType !== DataType.INT32) return {};
   const masks = new Set([MASK_INPUT]);
   // Nodes are usually in order; repeat until nothing changes so that an unsorted graph is followed too.
   for (let grew = true; grew;) {
