@@ -111,7 +111,11 @@ export async function measureTierUps(folder: string, runs: number, raw = false):
         }, QUIET_MS);
       }
     });
-    child.on('error', reject);
+    child.on('error', (error) =>
+      reject(
+        new Error(`Could not start stdbuf (GNU coreutils), which this measurement needs: ${error.message}`),
+      ),
+    );
     child.on('exit', (code) => {
       clearTimeout(quietTimer);
       if (code === 0) resolvePromise();
