@@ -6,6 +6,7 @@
  * up in the float table [0, 1] (a `Gather`) gives the same floats.
  */
 import {
+  AttributeType,
   DataType,
   decodeGraph,
   rewriteGraph,
@@ -26,7 +27,6 @@ const VALUE_PRESERVING = new Set([
   'Expand',
   'Transpose',
 ]);
-const ATTRIBUTE_INT = 2;
 
 /**
  * Returns the model with every `Cast` to float of the attention mask (the graph input `attention_mask`, or what
@@ -76,7 +76,7 @@ export function maskCastEdit(graph: GraphProto): GraphEdit {
       domain: '',
       input: [table, node.input![0]!],
       output: node.output,
-      attribute: [{ name: 'axis', type: ATTRIBUTE_INT, i: 0 }],
+      attribute: [{ name: 'axis', type: AttributeType.INT, i: 0 }],
     });
   });
   if (replacements.size === 0) return {};

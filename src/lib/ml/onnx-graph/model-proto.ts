@@ -194,3 +194,6 @@ export function rewriteGraph(modelBytes: Uint8Array, ...edits: GraphEdit[]): Uin
 
 /** ONNX element type numbers (TensorProto.DataType) used when declaring outputs. */
 export const DataType = onnx.TensorProto.DataType;
+
+/** ONNX attribute type numbers (AttributeProto.AttributeType) used when writing nodes. */
+export const AttributeType = onnx.AttributeProto.AttributeType;
