@@ -31,6 +31,7 @@ import { SPAM_EXPERIMENT_BASELINE } from './baseline.ts';
 import { runQ8Node } from './q8.ts';
 import { countForwardPasses, interleave, type RoundPlan } from './measure.ts';
 import { evaluateGoal, roundRatios, round, unmeasuredGoal, type GoalResult, type GoalSpec } from './stats.ts';
+import { encoderFeeds } from './feeds.ts';
 import { benchTexts } from './texts.ts';
 
 /** A model the bench runs, by a short name for the tables and its folder. */
@@ -182,17 +183,11 @@ async function bareEmbed(
   const vectors: Float32Array[] = [];
   for (let start = 0; start < texts.length; start += BATCH_SIZE) {
     const batch = tokenize(texts.slice(start, start + BATCH_SIZE));
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', batch.inputIds, batch.dims),
-      attention_mask: new ort.Tensor('int64', batch.attentionMask, batch.dims),
-    };
-    if (session.inputNames.includes('token_type_ids')) {
-      feeds.token_type_ids = new ort.Tensor(
-        'int64',
-        batch.tokenTypeIds ?? new BigInt64Array(batch.inputIds.length),
-        batch.dims,
-      );
-    }
+    const feeds = encoderFeeds(
+      batch,
+      session.inputNames,
+      (values, dims) => new ort.Tensor('int64', values, dims),
+    );
     const outputs = await session.run(feeds, ['last_hidden_state']);
     const hidden = outputs.last_hidden_state;
     if (!hidden) throw new Error('The session returned no last_hidden_state.');

@@ -20,6 +20,7 @@ import { parseExperiment } from '../../src/lib/core/experiment/schema.ts';
 import type { ExperimentResults } from '../../src/lib/core/experiment/types.ts';
 import type { Dtype } from '../../src/lib/core/ports.ts';
 import { loadBatchTokenizer, type TokenizedBatch } from '../../src/lib/ml/transformers-adapter.ts';
+import { encoderFeeds } from './feeds.ts';
 import { interleave, type RoundPlan } from './measure.ts';
 import { evaluateGoal, round, roundRatios, type GoalResult, type GoalSpec } from './stats.ts';
 import { benchTexts } from './texts.ts';
@@ -91,16 +92,11 @@ async function embedBatches(
   const sentence = session.outputNames.includes('sentence_embedding');
   const vectors: Float32Array[] = [];
   for (const batch of batches) {
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new Tensor('int64', batch.inputIds, batch.dims) as ort.Tensor,
-      attention_mask: new Tensor('int64', batch.attentionMask, batch.dims) as ort.Tensor,
-    };
-    if (session.inputNames.includes('token_type_ids'))
-      feeds.token_type_ids = new Tensor(
-        'int64',
-        new BigInt64Array(batch.inputIds.length),
-        batch.dims,
-      ) as ort.Tensor;
+    const feeds = encoderFeeds(
+      batch,
+      session.inputNames,
+      (values, dims) => new Tensor('int64', values, dims) as ort.Tensor,
+    );
     const name = sentence ? 'sentence_embedding' : 'last_hidden_state';
     const output = (await (session as ort.InferenceSession).run(feeds, [name]))[name]!;
     const data = output.data as Float32Array;

@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-web';
 import { exposeHiddenStates } from '../../src/lib/ml/layer-access.ts';
 import { loadBatchTokenizer } from '../../src/lib/ml/transformers-adapter.ts';
+import { encoderFeeds } from '../bench/feeds.ts';
 import { benchTexts } from '../bench/texts.ts';
 import { PROJECT_ROOT } from './page-perf.ts';
 import { collectTierUps, PHASE_MARK, type TierUp } from './tier-up-log.ts';
@@ -56,14 +57,9 @@ async function child(folder: string, runs: number, raw: boolean): Promise<void> 
   for (let run = 0; run < runs; run++) {
     const maxTokens = 8 + (run % 5) * 8;
     const batch = tokenizer.tokenize(texts.slice(run * BATCH, (run + 1) * BATCH), maxTokens);
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', batch.inputIds, batch.dims),
-      attention_mask: new ort.Tensor('int64', batch.attentionMask, batch.dims),
-    };
-    if (session.inputNames.includes('token_type_ids')) {
-      feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(batch.inputIds.length), batch.dims);
-    }
-    await session.run(feeds);
+    await session.run(
+      encoderFeeds(batch, session.inputNames, (values, dims) => new ort.Tensor('int64', values, dims)),
+    );
   }
   console.log(SETTLE_MARK);
   await nextLine();
