@@ -1,7 +1,7 @@
 /**
  * @file Tests src/lib/ml/onnx-graph on the fixture models: layer boundaries found from node
  * name scopes, and `hidden_states.N` outputs that onnxruntime-node runs (the last one equal to
- * `last_hidden_state`), plus the errors for models it cannot read.
+ * `last_hidden_state`), plus the errors for models it cannot read; and the model's metadata entries, read and added.
  */
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
@@ -14,6 +14,8 @@ import {
   addHiddenStateOutputs,
   findLayerOutputs,
   hiddenStateOutputName,
+  modelMetadata,
+  withModelMetadata,
 } from '../../../src/lib/ml/onnx-graph/index.ts';
 
 const readModel = (id: string): Promise<Uint8Array> =>
@@ -269,5 +271,57 @@ describe('addHiddenStateOutputs', () => {
     expect(
       maxDifference(augmented.results['hidden_states.1'], augmented.results['hidden_states.2']),
     ).toBeGreaterThan(0.01);
+  });
+});
+
+describe('model metadata', () => {
+  const { onnx } = onnxProto;
+
+  it('reads none from a model without metadata_props', async () => {
+    expect(modelMetadata(await readModel('tiny-bert'))).toEqual(new Map());
+  });
+
+  it('adds entries after the bytes, which stay whole, and reads them back as protobuf and onnxruntime do', async () => {
+    const original = await readModel('tiny-bert');
+    const entries = new Map([
+      ['graph_optimization_level', 'disabled'],
+      ['note', 'ünïcode ✓'],
+    ]);
+    const tagged = withModelMetadata(original, entries);
+    expect(Buffer.from(tagged.subarray(0, original.length)).equals(original)).toBe(true);
+    expect(modelMetadata(tagged)).toEqual(entries);
+    const decoded = onnx.ModelProto.decode(tagged);
+    expect(decoded.metadataProps.map(({ key, value }) => [key, value])).toEqual([...entries]);
+    expect(decoded.graph?.node?.length).toBe(onnx.ModelProto.decode(original).graph?.node?.length);
+    const before = await run(original, bertFeeds());
+    const after = await run(tagged, bertFeeds());
+    expect(maxDifference(before.results.last_hidden_state, after.results.last_hidden_state)).toBe(0);
+  });
+
+  it('appends to metadata a model already has; a repeated key reads as its last entry', () => {
+    const model = onnx.ModelProto.encode({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      metadataProps: [{ key: 'author', value: 'a' }],
+      graph: { name: 'g', node: [{ opType: 'Identity', input: ['x'], output: ['y'] }] },
+    }).finish();
+    const tagged = withModelMetadata(
+      model,
+      new Map([
+        ['author', 'b'],
+        ['level', 'basic'],
+      ]),
+    );
+    expect(onnx.ModelProto.decode(tagged).metadataProps.map(({ key, value }) => `${key}=${value}`)).toEqual([
+      'author=a',
+      'author=b',
+      'level=basic',
+    ]);
+    expect(modelMetadata(tagged)).toEqual(
+      new Map([
+        ['author', 'b'],
+        ['level', 'basic'],
+      ]),
+    );
   });
 });

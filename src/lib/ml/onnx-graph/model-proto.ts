@@ -1,5 +1,5 @@
 /**
- * Reading an ONNX ModelProto, and adding nodes/outputs to its graph without re-encoding it.
+ * Reading an ONNX ModelProto, adding nodes/outputs to its graph and entries to its metadata, without re-encoding it.
  */
 import onnxProto from 'onnx-proto';
 
@@ -14,6 +14,8 @@ export type ValueInfoProto = onnxProto.onnx.IValueInfoProto;
 
 /** Field number of `ModelProto.graph` in onnx.proto. */
 const MODEL_GRAPH_FIELD = 7;
+/** Field number of `ModelProto.metadata_props` in onnx.proto. */
+const MODEL_METADATA_FIELD = 14;
 /** Field number of `GraphProto.node` in onnx.proto. */
 const GRAPH_NODE_FIELD = 1;
 const WIRE_VARINT = 0;
@@ -182,7 +184,11 @@ export function rewriteGraph(modelBytes: Uint8Array, ...edits: GraphEdit[]): Uin
     ...writeVarint(MODEL_GRAPH_FIELD * 8 + WIRE_LENGTH_DELIMITED),
     ...writeVarint(bodyLength),
   ]);
-  const pieces = [modelBytes.subarray(0, tagStart), header, ...body, modelBytes.subarray(bodyEnd)];
+  return concatBytes([modelBytes.subarray(0, tagStart), header, ...body, modelBytes.subarray(bodyEnd)]);
+}
+
+/** The pieces one after another, in one new array. */
+function concatBytes(pieces: readonly Uint8Array[]): Uint8Array {
   const result = new Uint8Array(pieces.reduce((total, piece) => total + piece.length, 0));
   let offset = 0;
   for (const piece of pieces) {
@@ -190,6 +196,34 @@ export function rewriteGraph(modelBytes: Uint8Array, ...edits: GraphEdit[]): Uin
     offset += piece.length;
   }
   return result;
+}
+
+/**
+ * The model's `metadata_props`, key to value, read without decoding the graph or the weights. Keys are unique in a
+ * valid model; should one repeat, its last entry is kept.
+ */
+export function modelMetadata(modelBytes: Uint8Array): Map<string, string> {
+  const entries = new Map<string, string>();
+  for (const { field, bodyStart, end } of fields(modelBytes, 0, modelBytes.length)) {
+    if (field !== MODEL_METADATA_FIELD) continue;
+    const entry = onnx.StringStringEntryProto.decode(modelBytes.subarray(bodyStart, end));
+    entries.set(entry.key, entry.value);
+  }
+  return entries;
+}
+
+/**
+ * Returns new model bytes with `entries` appended to the model's `metadata_props`. Protobuf reads a repeated field
+ * written twice as one list, so the original bytes are kept whole and the entries follow them.
+ */
+export function withModelMetadata(modelBytes: Uint8Array, entries: ReadonlyMap<string, string>): Uint8Array {
+  const pieces = [modelBytes];
+  for (const [key, value] of entries) {
+    pieces.push(
+      ...lengthDelimited(MODEL_METADATA_FIELD, onnx.StringStringEntryProto.encode({ key, value }).finish()),
+    );
+  }
+  return concatBytes(pieces);
 }
 
 /** ONNX element type numbers (TensorProto.DataType) used when declaring outputs. */
