@@ -1,7 +1,7 @@
 /**
  * @file What the adapter reads from a model's config.json and tokenizer: sizes under their several names, the
- * token limit, the external-data flag, and whether tokenizer and model belong together. Pure; the adapter passes
- * the parsed config in as a plain record.
+ * token limit, the external-data flag, and whether tokenizer and model belong together; and from the ONNX file's
+ * metadata, the graph optimisation its session asks for. Pure; the adapter passes the parsed config and metadata in.
  */
 import { ModelFileError } from './model-errors.ts';
 
@@ -83,5 +83,36 @@ export function checkTokenizerFitsModel(
     `${tokenizerFile} does not match the model: its token ids go up to ${largestTokenId}, but config.json says ` +
       `the model has ${vocabSize} tokens (vocab_size). The tokenizer comes from a different model. Copy ` +
       'tokenizer.json and tokenizer_config.json from the same export as config.json and the ONNX file.',
+  );
+}
+
+/** onnxruntime's graph optimisation levels (`SessionOptions.graphOptimizationLevel`); `all` is its default. */
+export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+export type GraphOptimizationLevel = (typeof GRAPH_OPTIMIZATION_LEVELS)[number];
+
+/** The ONNX `metadata_props` key by which a model file asks for a graph optimisation level (README, *Models*). */
+export const GRAPH_OPTIMIZATION_KEY = 'graph_optimization_level';
+
+/** Whether `value` is one of onnxruntime's graph optimisation levels. */
+export function isGraphOptimizationLevel(value: string): value is GraphOptimizationLevel {
+  return (GRAPH_OPTIMIZATION_LEVELS as readonly string[]).includes(value);
+}
+
+/**
+ * The graph optimisation level the ONNX file's metadata asks its session to use, or undefined when it asks for
+ * none (onnxruntime's default then applies). `onnxFile` names the file in the error.
+ * @throws ModelFileError naming the file, the value and the levels onnxruntime knows.
+ */
+export function graphOptimizationOf(
+  metadata: ReadonlyMap<string, string>,
+  onnxFile: string,
+): GraphOptimizationLevel | undefined {
+  const level = metadata.get(GRAPH_OPTIMIZATION_KEY);
+  if (level === undefined || isGraphOptimizationLevel(level)) return level;
+  throw new ModelFileError(
+    onnxFile,
+    `${onnxFile} asks for the graph optimisation level ${JSON.stringify(level)} (metadata ` +
+      `"${GRAPH_OPTIMIZATION_KEY}"), which onnxruntime does not have: use one of ` +
+      `${GRAPH_OPTIMIZATION_LEVELS.join(', ')}, or remove the entry.`,
   );
 }

@@ -60,6 +60,7 @@ import { exposeHiddenStates, type LayerAccess } from './layer-access.ts';
 import {
   checkTokenizerFitsModel,
   configNumber,
+  graphOptimizationOf,
   hiddenSizeOf,
   LAYER_COUNT_KEYS,
   maxTokensOf,
@@ -72,7 +73,7 @@ import {
   sourceKindOf,
   type SourceEnvironment,
 } from './model-sources/index.ts';
-import { hiddenStateOutputName } from './onnx-graph/index.ts';
+import { hiddenStateOutputName, modelMetadata } from './onnx-graph/index.ts';
 import { assertPooling, poolBatch } from './pooling.ts';
 import { padEncodings, type TextEncoding } from './token-batch.ts';
 
@@ -357,12 +358,19 @@ async function loadConfigured(
     weightsHash = await sha256Hex(weights);
     const prepared = exposeHiddenStates(weights, configLayers, onnxLocation);
     layers = prepared.layers;
+    // A file may ask for less of onnxruntime's graph optimiser (the built-in converted model asks for none: its
+    // graph gains nothing from it, and in the browser V8 spends a second of CPU optimising the optimiser's code).
+    const graphOptimizationLevel = graphOptimizationOf(modelMetadata(weights), onnxLocation);
     endPhase(options, 'prepare');
     const served = inMemoryModels.serve(prepared.bytes, options.dtype);
     // No progress callback: readModelFile reported the real file, and without one transformers.js takes the
     // in-memory bytes with arrayBuffer() instead of copying them through a stream.
     try {
-      model = await AutoModel.from_pretrained(reference, { ...modelOptions, model_file_name: served.stem });
+      model = await AutoModel.from_pretrained(reference, {
+        ...modelOptions,
+        model_file_name: served.stem,
+        ...(graphOptimizationLevel === undefined ? {} : { session_options: { graphOptimizationLevel } }),
+      });
     } catch (error) {
       throw loadError(error);
     } finally {
