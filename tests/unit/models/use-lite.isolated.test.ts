@@ -17,6 +17,8 @@ import {
   parseCatalog,
   requireCatalogModel,
 } from '../../../src/lib/core/models/catalog.ts';
+import { GRAPH_OPTIMIZATION_KEY, graphOptimizationOf } from '../../../src/lib/ml/model-config.ts';
+import { modelMetadata } from '../../../src/lib/ml/onnx-graph/index.ts';
 import { loadBatchTokenizer, type BatchTokenizer } from '../../../src/lib/ml/transformers-adapter.ts';
 import {
   builtinTexts,
@@ -45,12 +47,19 @@ const texts = builtin.map((row) => row.text);
  */
 const EMBEDDED_PER_DATASET = 16;
 
+/** A session of the fp32 file with the graph optimisation it asks for, as the app creates it. */
+async function appSession(file: string): Promise<ort.InferenceSession> {
+  const bytes = await readFile(file);
+  const graphOptimizationLevel = graphOptimizationOf(modelMetadata(bytes), file);
+  return ort.InferenceSession.create(bytes, graphOptimizationLevel ? { graphOptimizationLevel } : {});
+}
+
 beforeAll(async () => {
   folder = await ensureUseLite();
   [reference, tokenizer, session] = await Promise.all([
     loadUseReference(),
     loadBatchTokenizer(folder),
-    ort.InferenceSession.create(join(folder, 'onnx/model.onnx')),
+    appSession(join(folder, 'onnx/model.onnx')),
   ]);
 }, 120_000);
 
@@ -238,6 +247,13 @@ describe('the conversion', () => {
       'Expand',
       'Gather',
     ]);
+  });
+
+  it('asks for no graph optimisation in the fp32 file only: the q8 file needs it to fuse its integer products', async () => {
+    expect(modelMetadata(await readFile(join(folder, 'onnx/model.onnx')))).toEqual(
+      new Map([[GRAPH_OPTIMIZATION_KEY, 'disabled']]),
+    );
+    expect(modelMetadata(await readFile(join(folder, 'onnx/model_quantized.onnx')))).toEqual(new Map());
   });
 
   it('skips a folder built from the same package and rebuilds a damaged one', async () => {
