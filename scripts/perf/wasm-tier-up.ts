@@ -1,7 +1,7 @@
 /**
  * @file `npx tsx scripts/perf/wasm-tier-up.ts [--model models/universal-sentence-encoder-lite] [--runs 40]
- * [--top 12] [--raw]`: which of onnxruntime-web's WebAssembly functions V8 optimises while a model is loaded and
- * run, and what each costs to optimise.
+ * [--top 12] [--raw] [--optimization LEVEL]`: which of onnxruntime-web's WebAssembly functions V8 optimises while
+ * a model is loaded and run, and what each costs to optimise.
  *
  * V8 first compiles a WebAssembly function quickly (Liftoff) and recompiles it with its optimising compiler
  * (TurboFan) on background threads once the function has run enough. In the browser those compiler threads share
@@ -13,7 +13,10 @@
  * to lengths 8–40 tokens, as the app's batches are), and lists the optimised functions, the largest compile
  * first, each with its code size and the phase that made it hot. Function numbers are those of the
  * onnxruntime-web build in node_modules (no names: the build has no name section); a new function in the list
- * after a model change is the one to look for. Not a test: nothing here asserts a time.
+ * after a model change is the one to look for. `--optimization disabled|basic|extended|all` sets onnxruntime's
+ * graph optimisation level for the session; by default it is the one the file asks for, as in the app (else
+ * `all`, onnxruntime's default): the optimiser's code is much of what creating a session makes hot
+ * (docs/performance.md, round 8). Not a test: nothing here asserts a time.
  */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -22,6 +25,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-web';
 import { exposeHiddenStates } from '../../src/lib/ml/layer-access.ts';
+import {
+  GRAPH_OPTIMIZATION_LEVELS,
+  graphOptimizationOf,
+  isGraphOptimizationLevel,
+  type GraphOptimizationLevel,
+} from '../../src/lib/ml/model-config.ts';
+import { modelMetadata } from '../../src/lib/ml/onnx-graph/index.ts';
 import { loadBatchTokenizer } from '../../src/lib/ml/transformers-adapter.ts';
 import { encoderFeeds } from '../bench/feeds.ts';
 import { benchTexts } from '../bench/texts.ts';
@@ -42,7 +52,12 @@ function nextLine(): Promise<void> {
  * The child: creates the session, then runs the batches. After each phase it waits until the parent has seen no
  * compile finish for a while, so that every optimisation a phase started is counted in that phase.
  */
-async function child(folder: string, runs: number, raw: boolean): Promise<void> {
+async function child(
+  folder: string,
+  runs: number,
+  raw: boolean,
+  graphOptimizationLevel: GraphOptimizationLevel,
+): Promise<void> {
   ort.env.wasm.numThreads = 1;
   const tokenizer = await loadBatchTokenizer(folder);
   const { texts } = benchTexts('spam-assassin', BATCH * runs);
@@ -50,7 +65,7 @@ async function child(folder: string, runs: number, raw: boolean): Promise<void> 
   const file = await readFile(join(folder, 'onnx/model.onnx'));
   // As the app prepares it (layer outputs added, the attention mask's Casts replaced), unless --raw.
   const bytes = raw ? file : exposeHiddenStates(file, undefined, folder).bytes;
-  const session = await ort.InferenceSession.create(bytes);
+  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel });
   console.log(SETTLE_MARK);
   await nextLine();
   console.log(`${PHASE_MARK}runs`);
@@ -71,7 +86,12 @@ async function child(folder: string, runs: number, raw: boolean): Promise<void> 
 const QUIET_MS = 2000;
 
 /** Runs the child under the trace flag and returns its TurboFan compiles. */
-export async function measureTierUps(folder: string, runs: number, raw = false): Promise<TierUp[]> {
+export async function measureTierUps(
+  folder: string,
+  runs: number,
+  raw = false,
+  optimization: GraphOptimizationLevel = 'all',
+): Promise<TierUp[]> {
   const script = fileURLToPath(import.meta.url);
   // V8 prints through C's stdio, which holds a pipe's output in blocks: `stdbuf -oL` (coreutils) makes it write
   // each line as it is printed, in order with the phase marks.
@@ -88,6 +108,7 @@ export async function measureTierUps(folder: string, runs: number, raw = false):
       folder,
       String(runs),
       raw ? 'raw' : 'prepared',
+      optimization,
     ],
     { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
   );
@@ -129,6 +150,7 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '40' },
       raw: { type: 'boolean', default: false },
       top: { type: 'string', default: '12' },
+      optimization: { type: 'string' },
     },
   });
   const runs = Number(values.runs);
@@ -138,14 +160,23 @@ async function main(): Promise<void> {
   if (!Number.isInteger(top) || top < 1)
     throw new Error(`--top must be a whole number ≥ 1; got "${values.top}".`);
   const folder = resolve(PROJECT_ROOT, values.model);
-  const tierUps = await measureTierUps(folder, runs, values.raw);
+  const file = join(folder, 'onnx/model.onnx');
+  const optimization =
+    values.optimization ?? graphOptimizationOf(modelMetadata(await readFile(file)), file) ?? 'all';
+  if (!isGraphOptimizationLevel(optimization)) {
+    throw new Error(
+      `--optimization must be one of ${GRAPH_OPTIMIZATION_LEVELS.join(', ')}; got "${optimization}".`,
+    );
+  }
+  const tierUps = await measureTierUps(folder, runs, values.raw, optimization);
   const byPhase = new Map<string, { count: number; ms: number }>();
   for (const { phase, compileMs } of tierUps) {
     const entry = byPhase.get(phase) ?? { count: 0, ms: 0 };
     byPhase.set(phase, { count: entry.count + 1, ms: entry.ms + compileMs });
   }
   console.log(
-    `Optimising (TurboFan) compiles of onnxruntime-web's WebAssembly, ${values.model}, ${runs} runs:`,
+    `Optimising (TurboFan) compiles of onnxruntime-web's WebAssembly, ${values.model}, ${runs} runs, ` +
+      `graph optimisation ${optimization}:`,
   );
   for (const [phase, { count, ms }] of byPhase) {
     console.log(`  made hot during ${phase}: ${count} functions, ${Math.round(ms)} ms`);
@@ -160,12 +191,14 @@ async function main(): Promise<void> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const childAt = process.argv.indexOf('--child');
+  const level = process.argv[childAt + 4] ?? '';
   const run =
     childAt >= 0
       ? child(
           process.argv[childAt + 1]!,
           Number(process.argv[childAt + 2]),
           process.argv[childAt + 3] === 'raw',
+          isGraphOptimizationLevel(level) ? level : 'all',
         )
       : main();
   run.catch((error: unknown) => {
