@@ -359,7 +359,8 @@ async function loadConfigured(
     const prepared = exposeHiddenStates(weights, configLayers, onnxLocation);
     layers = prepared.layers;
     // A file may ask for less of onnxruntime's graph optimiser (the built-in converted model asks for none: its
-    // graph gains nothing from it, and in the browser V8 spends a second of CPU optimising the optimiser's code).
+    // graph gains nothing from it, and in the browser V8 spends CPU optimising the optimiser's own code beside the
+    // page; docs/performance.md, round 8).
     const graphOptimizationLevel = graphOptimizationOf(modelMetadata(weights), onnxLocation);
     endPhase(options, 'prepare');
     const served = inMemoryModels.serve(prepared.bytes, options.dtype);
