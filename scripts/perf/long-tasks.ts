@@ -1,6 +1,6 @@
 /**
  * @file `npx tsx scripts/perf/long-tasks.ts [--url http://127.0.0.1:4173] [--model fixtures/tiny-bert]
- * [--attribute] [--cpu-over MS] [--threads] [--profile file.cpuprofile] [--json]`:
+ * [--attribute] [--cpu-over MS] [--threads] [--profile file.cpuprofile] [--trace file.json] [--json]`:
  * a scripted full run of the app in headless Chromium that lists every main-thread task over 50 ms.
  *
  * Builds the app and serves it with `vite preview` (or uses `--url`), opens it with a `PerformanceObserver` for
@@ -105,6 +105,11 @@ export interface MeasureOptions {
   model?: string;
   /** Also write a CPU profile of the page's main thread over the whole run here (open it in Chrome DevTools). */
   profile?: string;
+  /**
+   * With `attribute`, also write the timeline trace here (`{ "traceEvents": [...] }`, which DevTools' Performance
+   * panel opens): to see what a long task the attribution could not name was made of.
+   */
+  trace?: string;
   /**
    * Record a timeline trace and a CPU profile and attribute every long task (slower; builds without
    * minification so functions keep their names, unless `url` is given).
@@ -234,6 +239,7 @@ export async function measureLongTasks(options: MeasureOptions = {}): Promise<Lo
     const events = tracer ? await tracer.stop() : undefined;
     const profile = profiler ? await profiler.stop() : undefined;
     if (profile && options.profile) await writeFile(options.profile, JSON.stringify(profile));
+    if (events && options.trace) await writeFile(options.trace, JSON.stringify({ traceEvents: events }));
     const stepOf = (at: number) => perf.steps.filter((s) => s.at <= at).at(-1)?.name ?? 'start-up';
     const attributed =
       events && profile
@@ -331,11 +337,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const model = option('model');
   const profile = option('profile');
   const cpuOver = option('cpu-over');
+  const trace = option('trace');
   const report = await measureLongTasks({
     ...(url === undefined ? {} : { url }),
     ...(model === undefined ? {} : { model }),
     ...(profile === undefined ? {} : { profile }),
-    attribute: process.argv.includes('--attribute') || cpuOver !== undefined,
+    ...(trace === undefined ? {} : { trace }),
+    attribute: process.argv.includes('--attribute') || cpuOver !== undefined || trace !== undefined,
     ...(cpuOver === undefined ? {} : { cpuOverMs: Number(cpuOver) }),
     threads: process.argv.includes('--threads'),
   });
