@@ -333,6 +333,33 @@ describe('bad dataset files', () => {
     expect(session.consoleErrors.slice(errorsBefore)).toEqual([]);
   });
 
+  test('a label column with a value per row lists 50 classes and counts the rest', async () => {
+    const errorsBefore = session.consoleErrors.length;
+    const rows = Array.from({ length: 3000 }, (_, i) => `message number ${i},id-${i}`);
+    await panel.getByTestId('dataset-file-input').setInputFiles({
+      name: 'ids.csv',
+      mimeType: 'text/csv',
+      buffer: utf8(`text,id\n${rows.join('\n')}\n`),
+    });
+    const draft = panel.getByTestId('dataset-draft');
+    await draft.getByTestId('report-classes-more').waitFor({ timeout: UI_TIMEOUT_MS });
+    await expect(draft.getByTestId('draft-error').allTextContents()).resolves.toEqual([
+      'The label column "id" has 3,000 distinct values; at most 50 classes are supported: check that it is the ' +
+        'label column, or merge rare classes.',
+    ]);
+    await expect(draft.getByTestId('report-class').count()).resolves.toBe(50);
+    await expect(draft.getByTestId('report-class').first().getAttribute('data-label')).resolves.toBe('id-0');
+    await expect(draft.getByTestId('report-classes').locator('caption').textContent()).resolves.toBe(
+      'Examples per class (50 of 3,000 classes listed, largest first)',
+    );
+    await expect(draft.getByTestId('report-classes-more').textContent()).resolves.toBe(
+      '2,950 more classes, one example each, not listed.',
+    );
+    await expect(draft.getByTestId('use-dataset').isDisabled()).resolves.toBe(true);
+    await expectPreviousDatasetIntact();
+    expect(session.consoleErrors.slice(errorsBefore)).toEqual([]);
+  });
+
   test('dropping two files at once asks for one', async () => {
     await withTimeout(
       page.evaluate(() => {

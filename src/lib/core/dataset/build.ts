@@ -6,6 +6,7 @@ import { DatasetError, quoteList } from '../errors.ts';
 import type { Table } from './parse.ts';
 import type { Dataset, LabeledExample } from './types.ts';
 import { emptyRecord } from '../records.ts';
+import { formatCount } from './limits.ts';
 
 /** More classes than this make confusion matrices unreadable and few-shot runs meaningless. */
 export const MAX_CLASSES = 50;
@@ -211,7 +212,8 @@ function classErrors(
     errors.push(
       new DatasetError(
         'too-many-examples',
-        `The dataset has ${exampleCount} usable rows; at most ${limits.maxExamples} are supported: use a sample.`,
+        `The dataset has ${formatCount(exampleCount)} usable rows; at most ${formatCount(limits.maxExamples)} are ` +
+          'supported: use a sample.',
       ),
     );
   }
@@ -228,7 +230,7 @@ function classErrors(
     errors.push(
       new DatasetError(
         'too-many-classes',
-        `The label column "${columns.label}" has ${labels.length} distinct values; at most ${limits.maxClasses} ` +
+        `The label column "${columns.label}" has ${formatCount(labels.length)} distinct values; at most ${limits.maxClasses} ` +
           'classes are supported: check that it is the label column, or merge rare classes.',
       ),
     );
