@@ -70,6 +70,9 @@ const INVISIBLE = /[\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/gu;
 const INVISIBLE_OR_EMOJI_JOINER =
   /((?<=\p{Extended_Pictographic}[\p{M}\p{Emoji_Modifier}]*)\u200d(?=\p{Extended_Pictographic}))|[\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/gu;
 
+/** A trimmed label of printable ASCII only: neither blank nor holding invisible characters. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
+
 /** `label` with each invisible character written as `<U+XXXX>`, so a report can show what the eye cannot. */
 export function showInvisible(label: string): string {
   return label.replace(
@@ -151,13 +154,26 @@ export function analyzeDataset(
   const firstLabelOfText = new Map<string, string>();
   let conflictingDuplicates = 0;
   const invisibleLabelRows = new Map<string, number[]>();
+  // Two Unicode regular expressions per row were a third of the time on a 50,000-row file with three labels:
+  // printable ASCII needs neither, and any other label is checked once however often it repeats.
+  const labelKinds = new Map<string, 'blank' | 'invisible' | 'plain'>();
+  const kindOf = (label: string): 'blank' | 'invisible' | 'plain' => {
+    if (PRINTABLE_ASCII.test(label)) return 'plain';
+    let kind = labelKinds.get(label);
+    if (kind === undefined) {
+      kind = isBlank(label) ? 'blank' : hasInvisible(label) ? 'invisible' : 'plain';
+      labelKinds.set(label, kind);
+    }
+    return kind;
+  };
   table.rows.forEach((row, index) => {
     const rowNumber = index + 1;
     const text = (row[columns.text] ?? '').trim();
     const label = (row[columns.label] ?? '').trim();
     if (text === '') return drop('empty-text', rowNumber);
-    if (isBlank(label)) return drop('missing-label', rowNumber);
-    if (hasInvisible(label))
+    const kind = kindOf(label);
+    if (kind === 'blank') return drop('missing-label', rowNumber);
+    if (kind === 'invisible')
       invisibleLabelRows.set(label, [...(invisibleLabelRows.get(label) ?? []), rowNumber]);
     const earlierLabel = firstLabelOfText.get(text);
     if (earlierLabel !== undefined) {

@@ -123,6 +123,33 @@ describe('buildDataset', () => {
     ]);
   });
 
+  it('checks a repeated label beyond printable ASCII on every row it is on', () => {
+    const { report } = analyzeDataset(
+      table([
+        ['a', 'n\u00e9gatif'],
+        ['b', '\u3164'],
+        ['c', '\u00e9t\u00e9\u200b'],
+        ['d', 'n\u00e9gatif'],
+        ['e', '\u3164'],
+        ['f', '\u00e9t\u00e9\u200b'],
+        ['g', 'tab\there'],
+        ['h', 'tab\there'],
+      ]),
+      columns,
+      'd',
+    );
+    expect(report.dropped).toEqual([{ reason: 'missing-label', count: 2, sampleRows: [2, 5] }]);
+    expect(Object.entries(report.classCounts)).toEqual([
+      ['n\u00e9gatif', 2],
+      ['tab\there', 2],
+      ['\u00e9t\u00e9\u200b', 2],
+    ]);
+    expect(report.warnings).toEqual([
+      'The label "\u00e9t\u00e9<U+200B>" (rows 3, 6) holds invisible characters, shown here as <U+…>: it is a ' +
+        'different class from "\u00e9t\u00e9" typed without them. Remove them from the file unless they are meant.',
+    ]);
+  });
+
   it.each([
     ['cat', 'cat'],
     ['c\u200bat', 'c<U+200B>at'],
