@@ -46,6 +46,21 @@ const CASES: [string, Experiment][] = [
   ['an empty text field name', uploaded(ROWS, {}, { text: '' })],
   ['rows lacking a renamed label field', uploaded(ROWS, {}, { label: 'category' })],
   ['a bad split, with valid rows', uploaded(ROWS, { split: { test: 2, seed: 1 } })],
+  ['a row that is not an object', uploaded([...ROWS, 'just a text'])],
+  ['a number in a row before its missing label', uploaded([{ text: 'x', votes: 2 }])],
+  [
+    'a row whose label is inherited, not its own',
+    uploaded([Object.create({ label: 'food' }, { text: { value: 'x', enumerable: true } })]),
+  ],
+  [
+    'a row from JSON with a "__proto__" field',
+    uploaded(JSON.parse('[{"text":"x","label":"a","__proto__":"y"}]')),
+  ],
+  [
+    'a row from JSON with a numeric "__proto__"',
+    uploaded(JSON.parse('[{"text":"x","label":"a","__proto__":1}]')),
+  ],
+  ['more rows than a file may have', uploaded(Array.from({ length: 50_001 }, () => ROWS[0]))],
   [
     'a duplicate prompt name, with valid rows',
     uploaded(ROWS, { prompts: [...defaultExperiment().prompts, defaultExperiment().prompts[0]!] }),

@@ -96,6 +96,18 @@ describe('schema: inline dataset', () => {
       /is missing: every row needs/,
     ],
     [
+      'a label the row only inherits',
+      { rows: [Object.create({ label: 'a' }, { text: { value: 'x', enumerable: true } })] },
+      'dataset.rows[0].label',
+      /is missing: every row needs/,
+    ],
+    [
+      'a number after the text and label',
+      { rows: [...inlineRows(5), { text: 'x', label: 'a', votes: 2 }] },
+      'dataset.rows[5].votes',
+      /must be a string.*got 2\./,
+    ],
+    [
       'a label field named differently',
       { rows: inlineRows(2), label: 'class' },
       'dataset.rows[0].class',
