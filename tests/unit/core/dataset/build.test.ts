@@ -123,6 +123,21 @@ describe('buildDataset', () => {
     ]);
   });
 
+  it('counts the rows of a label with invisible characters on many rows and lists the first five', () => {
+    const rows = Array.from({ length: 50_000 }, (_, index): [string, string] => [
+      `text ${index}`,
+      index % 2 === 1 ? 'spam\u200b' : 'ham',
+    ]);
+    const { report, dataset } = analyzeDataset(table(rows), columns, 'd');
+    expect(report.classCounts).toEqual({ ham: 25_000, 'spam\u200b': 25_000 });
+    expect(dataset?.examples).toHaveLength(50_000);
+    expect(report.warnings).toEqual([
+      'The label "spam<U+200B>" (25,000 rows: 2, 4, 6, 8, 10, …) holds invisible characters, shown here as ' +
+        '<U+…>: it is a different class from "spam" typed without them. Remove them from the file unless they ' +
+        'are meant.',
+    ]);
+  });
+
   it('checks a repeated label beyond printable ASCII on every row it is on', () => {
     const { report } = analyzeDataset(
       table([
