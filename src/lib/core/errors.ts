@@ -37,6 +37,7 @@ export type DatasetErrorCode =
   | 'split'
   | 'file-too-large'
   | 'too-many-rows'
+  | 'too-many-columns'
   | 'not-utf8'
   | 'binary-file';
 

@@ -11,6 +11,18 @@ export const MAX_FILE_BYTES = 20_000_000;
 /** Most data rows read from one file (header and blank lines not counted). */
 export const MAX_ROWS = 50_000;
 
+/**
+ * Most columns read from one file. Wider files exist (survey exports, feature tables), but the lab reads two
+ * columns of them; reading thousands means a page with thousands of column choices and, for JSON records that
+ * each bring fields of their own, a table of rows × columns cells that can exhaust the tab's memory.
+ */
+export const MAX_COLUMNS = 1_000;
+/**
+ * Most cells (rows × columns) of a JSON or JSONL file, whose records may each name different fields: every record
+ * gets every column. A CSV at the size limit holds at most about this many (a one-character cell and its comma).
+ */
+export const MAX_CELLS = MAX_FILE_BYTES / 2;
+
 /** `50000` → `"50,000"`, the same in every locale (messages must read the same in browser and CLI). */
 export function formatCount(count: number): string {
   return String(count).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
@@ -36,5 +48,24 @@ export function tooManyRowsError(maxRows: number): DatasetError {
     'too-many-rows',
     `The file has more than ${formatCount(maxRows)} data rows; the app reads at most ${formatCount(maxRows)}: ` +
       'keep a sample of the rows and choose that file.',
+  );
+}
+
+/** The error for a file with more than `maxColumns` columns (header cells, or distinct fields of JSON records). */
+export function tooManyColumnsError(columns: number, maxColumns: number, what: string): DatasetError {
+  return new DatasetError(
+    'too-many-columns',
+    `The file has ${formatCount(columns)} ${what}; the app reads at most ${formatCount(maxColumns)}: ` +
+      'save the text and label columns (and any others you need) as a new file and choose that.',
+  );
+}
+
+/** The error for JSON records whose distinct fields, given to every record, make more than `maxCells` cells. */
+export function tooManyCellsError(records: number, columns: number, maxCells: number): DatasetError {
+  return new DatasetError(
+    'too-many-columns',
+    `The file's ${formatCount(records)} records use ${formatCount(columns)} distinct fields between them: as a ` +
+      `table that is ${formatCount(records * columns)} cells, and the app reads at most ${formatCount(maxCells)}. ` +
+      'Keep the text and label fields (and any others you need) in every record and drop the rest.',
   );
 }

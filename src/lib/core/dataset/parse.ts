@@ -4,7 +4,14 @@
  */
 import Papa from 'papaparse';
 import { DatasetError, quoteList } from '../errors.ts';
-import { MAX_ROWS, tooManyRowsError } from './limits.ts';
+import {
+  MAX_CELLS,
+  MAX_COLUMNS,
+  MAX_ROWS,
+  tooManyCellsError,
+  tooManyColumnsError,
+  tooManyRowsError,
+} from './limits.ts';
 import { emptyRecord } from '../records.ts';
 
 export type TableFormat = 'csv' | 'tsv' | 'jsonl' | 'json';
@@ -59,17 +66,28 @@ export function formatFromFileName(fileName: string): TableFormat {
 export interface ParseOptions {
   /** Most data rows accepted; more is a `too-many-rows` error. Default {@link MAX_ROWS}. */
   maxRows?: number;
+  /** Most columns accepted; more is a `too-many-columns` error. Default {@link MAX_COLUMNS}. */
+  maxColumns?: number;
+  /** Most cells (records × distinct fields) of JSON(L) records; more is a `too-many-columns` error. */
+  maxCells?: number;
 }
+
+type Limits = Required<ParseOptions>;
 
 /**
  * Parses file content into a table. CSV/TSV need a header row; CSV auto-detects `,` `;` `|` or tab as delimiter.
  * JSONL needs one JSON object per line; JSON needs an array of objects. Non-string values become strings
  * (null becomes '', nested values their JSON).
- * @throws DatasetError for an empty file, a file without data rows, more rows than `maxRows`, or malformed
- *   content (naming the row, or the line and column).
+ * @throws DatasetError for an empty file, a file without data rows, more rows than `maxRows`, more columns than
+ *   `maxColumns` (or JSON records whose fields make more than `maxCells` cells), or malformed content (naming
+ *   the row, or the line and column).
  */
 export function parseTable(content: string, format: TableFormat, options: ParseOptions = {}): Table {
-  const maxRows = options.maxRows ?? MAX_ROWS;
+  const limits: Limits = {
+    maxRows: options.maxRows ?? MAX_ROWS,
+    maxColumns: options.maxColumns ?? MAX_COLUMNS,
+    maxCells: options.maxCells ?? MAX_CELLS,
+  };
   // A BOM is common in files saved by spreadsheet programs; it would otherwise stick to the first column name.
   const text = content.startsWith('\ufeff') ? content.slice(1) : content;
   if (text.trim() === '') {
@@ -77,13 +95,13 @@ export function parseTable(content: string, format: TableFormat, options: ParseO
   }
   switch (format) {
     case 'csv':
-      return parseDelimited(text, undefined, maxRows);
+      return parseDelimited(text, undefined, limits);
     case 'tsv':
-      return parseDelimited(text, '\t', maxRows);
+      return parseDelimited(text, '\t', limits);
     case 'jsonl':
-      return parseJsonLines(text, maxRows);
+      return parseJsonLines(text, limits);
     case 'json':
-      return parseJsonArray(text, maxRows);
+      return parseJsonArray(text, limits);
     default:
       throw new DatasetError(
         'unsupported-format',
@@ -92,7 +110,7 @@ export function parseTable(content: string, format: TableFormat, options: ParseO
   }
 }
 
-function parseDelimited(text: string, delimiter: string | undefined, maxRows: number): Table {
+function parseDelimited(text: string, delimiter: string | undefined, { maxRows, maxColumns }: Limits): Table {
   const parsed = Papa.parse<string[]>(text, {
     header: false,
     skipEmptyLines: true,
@@ -111,6 +129,9 @@ function parseDelimited(text: string, delimiter: string | undefined, maxRows: nu
   const [headerCells, ...dataCells] = parsed.data;
   if (headerCells === undefined) {
     throw new DatasetError('empty-file', 'The file is empty: choose a file with a header row and data rows.');
+  }
+  if (headerCells.length > maxColumns) {
+    throw tooManyColumnsError(headerCells.length, maxColumns, 'columns in its header row');
   }
   const warnings: string[] = [];
   const columns = uniqueColumnNames(headerCells, warnings);
@@ -161,24 +182,36 @@ function addOverflowWarning(warnings: string[], count: number, what: string): vo
   }
 }
 
-/** Trims header names, names blank ones and makes duplicates unique, warning about each change. */
+/**
+ * Trims header names, names blank ones and makes duplicates unique, warning about each change (the first
+ * {@link MAX_WARNINGS_PER_KIND} of each kind, then how many more).
+ */
 function uniqueColumnNames(headerCells: string[], warnings: string[]): string[] {
   const seen = new Set<string>();
-  return headerCells.map((cell, index) => {
+  // The next suffix to try per repeated name: a header of one name repeated stays linear.
+  const nextSuffix = new Map<string, number>();
+  const kinds = { unnamed: 0, reserved: 0, repeated: 0 };
+  const warn = (kind: keyof typeof kinds, message: string): void => {
+    kinds[kind]++;
+    if (kinds[kind] <= MAX_WARNINGS_PER_KIND) warnings.push(message);
+  };
+  const names = headerCells.map((cell, index) => {
     let name = cell.trim();
     if (name === '') {
       name = `column ${index + 1}`;
-      warnings.push(`Column ${index + 1} has no name in the header row; it is called "${name}".`);
+      warn('unnamed', `Column ${index + 1} has no name in the header row; it is called "${name}".`);
     }
     if (name === RESERVED_KEY) {
       name = renamedReserved(index);
-      warnings.push(`Column ${index + 1} cannot be called "${RESERVED_KEY}"; it is called "${name}".`);
+      warn('reserved', `Column ${index + 1} cannot be called "${RESERVED_KEY}"; it is called "${name}".`);
     }
     if (seen.has(name)) {
-      let suffix = 2;
+      let suffix = nextSuffix.get(name) ?? 2;
       while (seen.has(`${name} (${suffix})`)) suffix++;
+      nextSuffix.set(name, suffix + 1);
       const renamed = `${name} (${suffix})`;
-      warnings.push(
+      warn(
+        'repeated',
         `Column name "${name}" appears more than once; column ${index + 1} is called "${renamed}".`,
       );
       name = renamed;
@@ -186,9 +219,30 @@ function uniqueColumnNames(headerCells: string[], warnings: string[]): string[] 
     seen.add(name);
     return name;
   });
+  const more = (count: number, one: string, many: string): void => {
+    const left = count - MAX_WARNINGS_PER_KIND;
+    if (left > 0) warnings.push(`${left} more ${left === 1 ? `column ${one}` : `columns ${many}`}.`);
+  };
+  more(
+    kinds.unnamed,
+    'has no name in the header row and is called "column N"',
+    'have no name in the header row and are called "column N"',
+  );
+  more(
+    kinds.reserved,
+    `is called "${RESERVED_KEY}" and was renamed`,
+    `are called "${RESERVED_KEY}" and were renamed`,
+  );
+  more(
+    kinds.repeated,
+    'repeats an earlier name and was given a number',
+    'repeat an earlier name and were given a number',
+  );
+  return names;
 }
 
-function parseJsonLines(text: string, maxRows: number): Table {
+function parseJsonLines(text: string, limits: Limits): Table {
+  const { maxRows } = limits;
   const records: Record<string, unknown>[] = [];
   text.split(/\r?\n/).forEach((line, index) => {
     if (line.trim() === '') return;
@@ -215,10 +269,11 @@ function parseJsonLines(text: string, maxRows: number): Table {
     }
     records.push(value);
   });
-  return tableFromRecords(records);
+  return tableFromRecords(records, limits);
 }
 
-function parseJsonArray(text: string, maxRows: number): Table {
+function parseJsonArray(text: string, limits: Limits): Table {
+  const { maxRows } = limits;
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -260,11 +315,15 @@ function parseJsonArray(text: string, maxRows: number): Table {
     }
     return item;
   });
-  return tableFromRecords(records);
+  return tableFromRecords(records, limits);
 }
 
-/** Columns are the union of keys, in order of first appearance. */
-function tableFromRecords(records: Record<string, unknown>[]): Table {
+/**
+ * Columns are the union of keys, in order of first appearance; every record gets every column. Checked before
+ * any row is built: a few thousand records that each bring one field of their own would otherwise make billions
+ * of cells.
+ */
+function tableFromRecords(records: Record<string, unknown>[], { maxColumns, maxCells }: Limits): Table {
   if (records.length === 0) {
     throw new DatasetError(
       'no-rows',
@@ -274,6 +333,12 @@ function tableFromRecords(records: Record<string, unknown>[]): Table {
   const columnSet = new Set<string>();
   for (const record of records) {
     for (const key of Object.keys(record)) columnSet.add(key);
+  }
+  if (columnSet.size > maxColumns) {
+    throw tooManyColumnsError(columnSet.size, maxColumns, 'distinct fields across its records');
+  }
+  if (records.length * columnSet.size > maxCells) {
+    throw tooManyCellsError(records.length, columnSet.size, maxCells);
   }
   const keys = [...columnSet];
   const warnings: string[] = [];

@@ -78,6 +78,35 @@ describe('parseTable: CSV and TSV', () => {
     expect(table.warnings).toHaveLength(2);
   });
 
+  it('caps header warnings at five of each kind and counts the rest, renaming repeats the same way', () => {
+    const names = [...Array(8).fill('a'), 'a (3)', ...Array(7).fill(''), ...Array(6).fill('__proto__')];
+    const cells = names.map((_, index) => `v${index}`);
+    const table = parseTable(`${names.join(',')}\n${cells.join(',')}\n`, 'csv');
+    expect(table.columns.slice(0, 9)).toEqual([
+      'a',
+      'a (2)',
+      'a (3)',
+      'a (4)',
+      'a (5)',
+      'a (6)',
+      'a (7)',
+      'a (8)',
+      'a (3) (2)',
+    ]);
+    expect(new Set(table.columns).size).toBe(names.length);
+    expect(table.columns[9]).toBe('column 10');
+    expect(table.columns[16]).toBe('__proto__ (column 17)');
+    expect(table.rows[0]?.['a (3) (2)']).toBe('v8');
+    expect(table.warnings.filter((line) => line.startsWith('Column name "a'))).toHaveLength(5);
+    expect(table.warnings.filter((line) => /has no name/.test(line))).toHaveLength(5);
+    expect(table.warnings.filter((line) => /cannot be called/.test(line))).toHaveLength(5);
+    expect(table.warnings.slice(-3)).toEqual([
+      '2 more columns have no name in the header row and are called "column N".',
+      '1 more column is called "__proto__" and was renamed.',
+      '3 more columns repeat an earlier name and were given a number.',
+    ]);
+  });
+
   it('reads a single-column file', () => {
     const table = parseTable('text\nhello\nworld\n', 'csv');
     expect(table.columns).toEqual(['text']);

@@ -3,6 +3,8 @@ import { analyzeDataset } from '../../../../src/lib/core/dataset/build.ts';
 import {
   checkFileSize,
   formatCount,
+  MAX_CELLS,
+  MAX_COLUMNS,
   MAX_FILE_BYTES,
   MAX_ROWS,
 } from '../../../../src/lib/core/dataset/limits.ts';
@@ -65,6 +67,69 @@ describe('parseTable: row limit', () => {
     expect(datasetError(() => parseTable(csv(MAX_ROWS + 1), 'csv')).message).toMatch(
       /^The file has more than 50,000 data rows/,
     );
+  });
+});
+
+describe('parseTable: column limit', () => {
+  const header = (columns: number): string => Array.from({ length: columns }, (_, i) => `c${i}`).join(',');
+  const row = (columns: number): string => Array.from({ length: columns }, () => 'x').join(',');
+  /** JSONL records with `text`, `label` and one field of their own each: columns = records + 2. */
+  const ownFields = (records: number): string =>
+    Array.from({ length: records }, (_, i) =>
+      JSON.stringify({ text: `t${i}`, label: 'a', [`f${i}`]: 1 }),
+    ).join('\n');
+
+  it.each([
+    ['a CSV header at the limit', () => parseTable(`${header(4)}\n${row(4)}\n`, 'csv', { maxColumns: 4 }), 4],
+    ['JSON fields at the limit', () => parseTable(ownFields(2), 'jsonl', { maxColumns: 4 }), 4],
+    [
+      'the default limit',
+      () => parseTable(`${header(MAX_COLUMNS)}\n${row(MAX_COLUMNS)}\n`, 'csv'),
+      MAX_COLUMNS,
+    ],
+  ])('reads %s', (_, parse, columns) => {
+    expect(parse().columns).toHaveLength(columns);
+  });
+
+  it.each([
+    [
+      'a CSV header one column over',
+      () => parseTable(`${header(5)}\n${row(5)}\n`, 'csv', { maxColumns: 4 }),
+      'The file has 5 columns in its header row; the app reads at most 4: save the text and label columns (and ' +
+        'any others you need) as a new file and choose that.',
+    ],
+    [
+      'a header of 20,000 repeated names (before renaming any)',
+      () => parseTable(`${Array(20_000).fill('a').join(',')}\n${Array(20_000).fill('x').join(',')}\n`, 'csv'),
+      'The file has 20,000 columns in its header row; the app reads at most 1,000: save the text and label ' +
+        'columns (and any others you need) as a new file and choose that.',
+    ],
+    [
+      'JSONL records whose own fields add up past the limit',
+      () => parseTable(ownFields(5_000), 'jsonl'),
+      'The file has 5,002 distinct fields across its records; the app reads at most 1,000: save the text and ' +
+        'label columns (and any others you need) as a new file and choose that.',
+    ],
+    [
+      'JSON records whose fields, given to every record, make too many cells',
+      () => parseTable(`[${ownFields(5).split('\n').join(',')}]`, 'json', { maxCells: 30 }),
+      "The file's 5 records use 7 distinct fields between them: as a table that is 35 cells, and the app reads " +
+        'at most 30. Keep the text and label fields (and any others you need) in every record and drop the rest.',
+    ],
+  ])('refuses %s, saying why', (_, parse, message) => {
+    const error = datasetError(parse);
+    expect(error.code).toBe('too-many-columns');
+    expect(error.message).toBe(message);
+  });
+
+  it('allows as many JSON cells as the largest CSV the size limit lets in', () => {
+    expect(MAX_CELLS).toBe(MAX_FILE_BYTES / 2);
+    const records = Math.floor(MAX_CELLS / MAX_COLUMNS) + 1;
+    const wide = JSON.stringify(
+      Object.fromEntries(Array.from({ length: MAX_COLUMNS }, (_, i) => [`f${i}`, 1])),
+    );
+    const error = datasetError(() => parseTable(Array(records).fill(wide).join('\n'), 'jsonl'));
+    expect(error.message).toMatch(/^The file's 10,001 records use 1,000 distinct fields between them/);
   });
 });
 
