@@ -131,6 +131,26 @@ const CATALOGUE: BadDataset[] = [
       'choose that file.',
   },
   {
+    what: 'a header of 20,000 repeated column names',
+    name: 'wide.csv',
+    content: `${Array(20_000).fill('a').join(',')}\n${Array(20_000).fill('x').join(',')}\n`,
+    shownIn: 'upload-error',
+    message:
+      'The file has 20,000 columns in its header row; the app reads at most 1,000: save the text and label ' +
+      'columns (and any others you need) as a new file and choose that.',
+  },
+  {
+    what: 'records that each bring a field of their own',
+    name: 'own-fields.jsonl',
+    content: Array.from({ length: 20_000 }, (_, i) =>
+      JSON.stringify({ text: `t${i}`, label: 'a', [`id${i}`]: i }),
+    ).join('\n'),
+    shownIn: 'upload-error',
+    message:
+      'The file has 20,002 distinct fields across its records; the app reads at most 1,000: save the text and ' +
+      'label columns (and any others you need) as a new file and choose that.',
+  },
+  {
     what: 'a Windows-1252 (not UTF-8) file',
     name: 'latin1.csv',
     content: Buffer.concat([utf8('text,label\nnice,a\nthe caf'), Buffer.from([0xe9]), utf8(' is open,b\n')]),
