@@ -3,7 +3,7 @@
  * the outcome as rune state (`status`, `error`, `file`). Components never post messages themselves.
  */
 import type { DatasetRef } from '../core/experiment/types.ts';
-import type { DatasetFile } from '../core/dataset/read.ts';
+import type { DatasetFileView } from '../core/dataset/read.ts';
 import { DATA_EVENT_TYPES, type DataWorkerMethods } from '../workers/protocol.ts';
 import { CancelledError, RpcClient, type WorkerPort } from '../workers/rpc.ts';
 import { messageOf, type WorkerFactory } from './ModelClient.svelte.ts';
@@ -24,12 +24,16 @@ export class DataClient {
   error = $state<string | undefined>(undefined);
   /** Name of the file being read or last read. */
   fileName = $state<string | undefined>(undefined);
-  /** The last file read successfully. Raw: a table of up to 50,000 rows must not become deep reactive state. */
-  file = $state.raw<DatasetFile | undefined>(undefined);
+  /**
+   * The page's view of the last file read successfully (the worker holds its table). Raw: columns of up to 50,000
+   * cells must not become deep reactive state.
+   */
+  file = $state.raw<DatasetFileView | undefined>(undefined);
 
   readonly #createWorker: WorkerFactory;
   #rpc: RpcClient<DataWorkerMethods> | undefined;
   #controller: AbortController | undefined;
+  #columnsController: AbortController | undefined;
 
   constructor(createWorker: WorkerFactory = createDataWorker) {
     this.#createWorker = createWorker;
@@ -39,8 +43,9 @@ export class DataClient {
    * Reads and parses a dataset file in the worker. Resolves with the file, or with undefined when it could
    * not be used (the reason is in `error`) or a newer read replaced this one.
    */
-  async read(file: Blob, name: string): Promise<DatasetFile | undefined> {
+  async read(file: Blob, name: string): Promise<DatasetFileView | undefined> {
     this.#controller?.abort();
+    this.#columnsController?.abort();
     const controller = new AbortController();
     this.#controller = controller;
     this.status = 'reading';
@@ -64,10 +69,41 @@ export class DataClient {
     }
   }
 
-  /** Forgets the last file or error (a read in progress is cancelled). */
+  /**
+   * The cells of `columns` of the file last read (`name`), from the worker that holds it. Resolves with undefined
+   * when a newer request or read replaced this one.
+   * @throws Error when the worker no longer holds the file (it crashed, or another file was read) or lacks a
+   *   column; the message says what to do.
+   */
+  async readColumns(
+    name: string,
+    columns: readonly string[],
+  ): Promise<ReadonlyMap<string, readonly string[]> | undefined> {
+    this.#columnsController?.abort();
+    const controller = new AbortController();
+    this.#columnsController = controller;
+    try {
+      const reply = await this.#worker().call(
+        'read-columns',
+        { name, columns: [...columns] },
+        { signal: controller.signal },
+      );
+      return this.#columnsController === controller ? reply.cells : undefined;
+    } catch (error) {
+      if (error instanceof CancelledError || this.#columnsController !== controller) return undefined;
+      throw error;
+    } finally {
+      if (this.#columnsController === controller) this.#columnsController = undefined;
+    }
+  }
+
+  /** Forgets the last file or error (a read in progress is cancelled), and lets the worker drop its table. */
   clear(): void {
     this.#controller?.abort();
     this.#controller = undefined;
+    this.#columnsController?.abort();
+    this.#columnsController = undefined;
+    if (this.file !== undefined) this.#rpc?.call('forget-file', {}).catch(() => undefined);
     this.status = 'idle';
     this.error = undefined;
     this.fileName = undefined;

@@ -7,7 +7,7 @@
  * Each worker's `...Methods` map ties a request type to its result and event types, so the RPC helper
  * (rpc.ts) can type `call('embed', ...)` end to end without casts at the call sites.
  */
-import type { DatasetFile } from '../core/dataset/read.ts';
+import type { DatasetFileView } from '../core/dataset/read.ts';
 import type { HeadFileInfo, HeadFileInput } from '../core/heads/head-file.ts';
 import type { Pooling } from '../core/experiment/types.ts';
 import type { CachedHubFile, HubFile } from '../core/models/files.ts';
@@ -537,15 +537,35 @@ export interface ReadFileRequest extends Envelope<'read-file'> {
   name: string;
 }
 
+/** The page's view of the file; the worker keeps the whole table (the last file read) for `read-columns`. */
 export interface FileReadReply extends Envelope<'file-read'> {
-  file: DatasetFile;
+  file: DatasetFileView;
   /** Wall time of reading and parsing. */
   ms: number;
 }
 
+/** The cells of other columns of the file the worker holds, when the user maps them. */
+export interface ReadColumnsRequest extends Envelope<'read-columns'> {
+  /** The file's name as read: a request about a file the worker no longer holds is refused. */
+  name: string;
+  columns: string[];
+}
+
+export interface ColumnsReadReply extends Envelope<'columns-read'> {
+  /** Cells per column, in row order. */
+  cells: ReadonlyMap<string, readonly string[]>;
+}
+
+/** Lets the worker drop the table it holds (the page closed the file). */
+export type ForgetFileRequest = Envelope<'forget-file'>;
+
+export type FileForgottenReply = Envelope<'file-forgotten'>;
+
 /** Request type → its final reply and its events, for the data worker. */
 export interface DataWorkerMethods {
   'read-file': { request: ReadFileRequest; result: FileReadReply; event: never };
+  'read-columns': { request: ReadColumnsRequest; result: ColumnsReadReply; event: never };
+  'forget-file': { request: ForgetFileRequest; result: FileForgottenReply; event: never };
 }
 
 /** The data worker sends no events. */

@@ -4,23 +4,30 @@
  * rows, so the exported experiment stays one file) after a confirmation when runs would be cleared.
  */
 import { DataClient } from '../../clients/DataClient.svelte.ts';
-import { analyzeDataset, type ColumnMapping, type DatasetAnalysis } from '../../core/dataset/build.ts';
+import { messageOf } from '../../clients/ModelClient.svelte.ts';
+import {
+  analyzeColumns,
+  tableColumns,
+  type ColumnMapping,
+  type DatasetAnalysis,
+  type TableColumns,
+} from '../../core/dataset/build.ts';
 import type { BuiltinDataset } from '../../core/dataset/builtin/registry.ts';
 import type { Table } from '../../core/dataset/parse.ts';
-import type { DatasetFile } from '../../core/dataset/read.ts';
+import { PREVIEW_ROWS, type DatasetFileView } from '../../core/dataset/read.ts';
 import { inlineDatasetRef } from '../../core/dataset/ref.ts';
 import type { DatasetRef } from '../../core/experiment/types.ts';
 import type { ExperimentState } from '../../state/ExperimentState.svelte.ts';
 import { TokenCheck } from './TokenCheck.svelte.ts';
 
-/** Rows shown in the preview. */
-export const PREVIEW_ROWS = 5;
 /** Characters of a cell shown in the preview; the whole text is in the cell's title. */
 export const PREVIEW_CELL_CHARS = 160;
 
 /** Where the draft comes from. */
 export type DraftSource =
-  { kind: 'builtin'; dataset: BuiltinDataset; table: Table } | { kind: 'upload'; file: DatasetFile };
+  | { kind: 'builtin'; dataset: BuiltinDataset; table: Table }
+  /** An upload: the data worker holds its table; the page, its view with the mapped columns' cells. */
+  | { kind: 'upload'; file: DatasetFileView };
 
 /** The draft of the data panel; create it during component setup (its token check owns an effect). */
 export class DatasetDraft {
@@ -33,13 +40,16 @@ export class DatasetDraft {
   confirming = $state(false);
   /** A problem with what was dropped (not with a file's content), e.g. several files at once. */
   dropError = $state<string | undefined>(undefined);
+  /** Why the cells of a newly mapped column could not be read from the data worker. */
+  columnsError = $state<string | undefined>(undefined);
 
   readonly #lab: ExperimentState;
 
-  readonly table: Table | undefined = $derived.by(() => {
+  /** The draft's columns as the checks read them: an upload's view, or every column of a built-in table. */
+  readonly table: TableColumns | undefined = $derived.by(() => {
     const source = this.source;
     if (source === undefined) return undefined;
-    return source.kind === 'builtin' ? source.table : source.file.table;
+    return source.kind === 'builtin' ? tableColumns(source.table, source.table.columns) : source.file;
   });
 
   readonly name: string = $derived.by(() => {
@@ -48,20 +58,32 @@ export class DatasetDraft {
     return source.kind === 'builtin' ? source.dataset.title : source.file.name;
   });
 
+  /** The mapped columns the data worker is still sending (none when they are at hand or failed to come). */
+  readonly columnsPending: string[] = $derived.by(() => {
+    const table = this.table;
+    if (table === undefined || this.columnsError !== undefined) return [];
+    return missingCells(table, this.mapping);
+  });
+
+  /** The check of the mapped columns; undefined while their cells are on their way from the data worker. */
   readonly analysis: DatasetAnalysis | undefined = $derived.by(() => {
     const table = this.table;
-    if (table === undefined) return undefined;
-    return analyzeDataset(table, { text: this.mapping.text, label: this.mapping.label }, this.name);
+    const mapping = { text: this.mapping.text, label: this.mapping.label };
+    if (table === undefined || missingCells(table, mapping).length > 0) return undefined;
+    return analyzeColumns(table, mapping, this.name);
   });
 
   /** The first rows, every cell cut to {@link PREVIEW_CELL_CHARS}. */
-  readonly preview: Record<string, string>[] = $derived.by(() =>
-    (this.table?.rows ?? []).slice(0, PREVIEW_ROWS).map((row) => {
+  readonly preview: Record<string, string>[] = $derived.by(() => {
+    const source = this.source;
+    if (source === undefined) return [];
+    const rows = source.kind === 'builtin' ? source.table.rows.slice(0, PREVIEW_ROWS) : source.file.preview;
+    return rows.map((row) => {
       const cells: Record<string, string> = {};
       for (const [column, cell] of Object.entries(row)) cells[column] = shorten(cell, PREVIEW_CELL_CHARS);
       return cells;
-    }),
-  );
+    });
+  });
 
   /** True when the draft can become the experiment's dataset. */
   readonly usable: boolean = $derived(this.analysis?.dataset !== undefined);
@@ -88,6 +110,7 @@ export class DatasetDraft {
   showBuiltin(dataset: BuiltinDataset): void {
     this.data.clear();
     this.dropError = undefined;
+    this.columnsError = undefined;
     this.confirming = false;
     this.source = { kind: 'builtin', dataset, table: dataset.table() };
     this.mapping = { text: dataset.textColumn, label: dataset.labelColumn };
@@ -97,6 +120,7 @@ export class DatasetDraft {
   async upload(file: File): Promise<void> {
     this.source = undefined;
     this.dropError = undefined;
+    this.columnsError = undefined;
     this.confirming = false;
     const read = await this.data.read(file, file.name);
     if (read === undefined) return;
@@ -122,9 +146,12 @@ export class DatasetDraft {
     await this.upload(file);
   }
 
+  /** Maps `column` to `role`; an upload's column not at hand yet is read from the data worker. */
   setMapping(role: keyof ColumnMapping, column: string): void {
     this.mapping = { ...this.mapping, [role]: column };
     this.confirming = false;
+    this.columnsError = undefined;
+    void this.#readMappedColumns();
   }
 
   /**
@@ -153,11 +180,39 @@ export class DatasetDraft {
     this.source = undefined;
     this.confirming = false;
     this.dropError = undefined;
+    this.columnsError = undefined;
     this.data.clear();
   }
 
   destroy(): void {
     this.data.destroy();
+  }
+
+  /**
+   * Fetches the cells of mapped columns an upload's view lacks; the view then keeps the mapped columns' cells
+   * only, so the page never holds more than two columns of a file.
+   */
+  async #readMappedColumns(): Promise<void> {
+    const source = this.source;
+    if (source?.kind !== 'upload') return;
+    const wanted = missingCells(source.file, this.mapping);
+    if (wanted.length === 0) return;
+    let cells: ReadonlyMap<string, readonly string[]> | undefined;
+    try {
+      cells = await this.data.readColumns(source.file.name, wanted);
+    } catch (error) {
+      if (this.source === source) this.columnsError = messageOf(error);
+      return;
+    }
+    if (cells === undefined || this.source !== source) return;
+    // Plain and never mutated after this: the view is raw state, replaced whole when columns change.
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity
+    const kept = new Map<string, readonly string[]>();
+    for (const column of [this.mapping.text, this.mapping.label]) {
+      const found = cells.get(column) ?? source.file.cells.get(column);
+      if (found !== undefined) kept.set(column, found);
+    }
+    this.source = { kind: 'upload', file: { ...source.file, cells: kept } };
   }
 
   #apply(): void {
@@ -172,8 +227,14 @@ export class DatasetDraft {
     const mapping = { text: this.mapping.text, label: this.mapping.label };
     if (source === undefined) return undefined;
     if (source.kind === 'builtin') return { builtin: source.dataset.id, ...mapping };
-    return inlineDatasetRef(source.file.name, source.file.table, mapping);
+    return inlineDatasetRef(source.file.name, source.file, mapping);
   }
+}
+
+/** The mapped columns that are the file's but whose cells are not at hand. */
+function missingCells(table: TableColumns, mapping: ColumnMapping): string[] {
+  const columns = mapping.text === mapping.label ? [mapping.text] : [mapping.text, mapping.label];
+  return columns.filter((column) => table.columns.includes(column) && !table.cells.has(column));
 }
 
 /** `text` cut to `max` characters with an ellipsis. */

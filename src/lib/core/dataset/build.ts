@@ -101,6 +101,36 @@ export function exampleIdForRow(rowNumber: number): string {
 }
 
 /**
+ * The columns of a table a check reads, as one array of cells per column in row order. The page holds a file
+ * read in the data worker this way: a structured clone of 50,000 row objects cost it 43 ms, two arrays of
+ * strings 5 ms.
+ */
+export interface TableColumns {
+  /** Every column of the file, in file order: the mapping is checked against these. */
+  columns: readonly string[];
+  /** Data rows in the file. */
+  rowCount: number;
+  /** Problems that did not stop reading the file; the report repeats them. */
+  warnings: readonly string[];
+  /** Cells of the columns at hand (not necessarily all), `rowCount` per column; a missing cell is ''. */
+  cells: ReadonlyMap<string, readonly string[]>;
+}
+
+/** The cells of `wanted` columns of `table` (names it does not have are left out). */
+export function tableColumns(table: Table, wanted: readonly string[]): TableColumns {
+  const cells = new Map<string, string[]>();
+  for (const column of wanted) {
+    if (!cells.has(column) && table.columns.includes(column)) {
+      cells.set(
+        column,
+        table.rows.map((row) => row[column] ?? ''),
+      );
+    }
+  }
+  return { columns: table.columns, rowCount: table.rows.length, warnings: table.warnings, cells };
+}
+
+/**
  * Validates a table as labeled data without throwing: returns the report, every error found, and the dataset
  * when there are no errors. Texts and labels are trimmed; a duplicate text keeps its first row.
  */
@@ -110,8 +140,22 @@ export function analyzeDataset(
   name: string,
   limits: DatasetLimits = DEFAULT_DATASET_LIMITS,
 ): DatasetAnalysis {
+  return analyzeColumns(tableColumns(table, [columns.text, columns.label]), columns, name, limits);
+}
+
+/**
+ * {@link analyzeDataset} on a table's columns.
+ * @throws Error when a mapped column is one of the file's but its cells are not at hand (a caller's mistake:
+ *   read them first).
+ */
+export function analyzeColumns(
+  table: TableColumns,
+  columns: ColumnMapping,
+  name: string,
+  limits: DatasetLimits = DEFAULT_DATASET_LIMITS,
+): DatasetAnalysis {
   const report: DatasetReport = {
-    rowsRead: table.rows.length,
+    rowsRead: table.rowCount,
     examples: 0,
     dropped: [],
     classCounts: emptyRecord<number>(),
@@ -135,6 +179,14 @@ export function analyzeDataset(
         ),
     );
     return { report, errors };
+  }
+  const texts = table.cells.get(columns.text);
+  const labelCells = table.cells.get(columns.label);
+  if (texts === undefined || labelCells === undefined) {
+    const absent = texts === undefined ? columns.text : columns.label;
+    throw new Error(
+      `The cells of column "${absent}" are not at hand: read them before checking the columns.`,
+    );
   }
   if (columns.text === columns.label) {
     report.warnings.push(
@@ -168,13 +220,19 @@ export function analyzeDataset(
     }
     return kind;
   };
-  table.rows.forEach((row, index) => {
+  for (let index = 0; index < table.rowCount; index++) {
     const rowNumber = index + 1;
-    const text = (row[columns.text] ?? '').trim();
-    const label = (row[columns.label] ?? '').trim();
-    if (text === '') return drop('empty-text', rowNumber);
+    const text = (texts[index] ?? '').trim();
+    const label = (labelCells[index] ?? '').trim();
+    if (text === '') {
+      drop('empty-text', rowNumber);
+      continue;
+    }
     const kind = kindOf(label);
-    if (kind === 'blank') return drop('missing-label', rowNumber);
+    if (kind === 'blank') {
+      drop('missing-label', rowNumber);
+      continue;
+    }
     if (kind === 'invisible') {
       const entry = invisibleLabelRows.get(label) ?? { count: 0, sampleRows: [] };
       entry.count++;
@@ -184,11 +242,12 @@ export function analyzeDataset(
     const earlierLabel = firstLabelOfText.get(text);
     if (earlierLabel !== undefined) {
       if (earlierLabel !== label) conflictingDuplicates++;
-      return drop('duplicate-text', rowNumber);
+      drop('duplicate-text', rowNumber);
+      continue;
     }
     firstLabelOfText.set(text, label);
     examples.push({ id: exampleIdForRow(rowNumber), text, label });
-  });
+  }
 
   const order: DropReason[] = ['empty-text', 'missing-label', 'duplicate-text'];
   report.dropped = order.flatMap((reason) => dropped.get(reason) ?? []);
@@ -322,12 +381,22 @@ export function buildDataset(
   name: string,
   limits: DatasetLimits = DEFAULT_DATASET_LIMITS,
 ): { dataset: Dataset; report: DatasetReport } {
-  const { dataset, report, errors } = analyzeDataset(table, columns, name, limits);
+  return buildDatasetFromColumns(tableColumns(table, [columns.text, columns.label]), columns, name, limits);
+}
+
+/** {@link buildDataset} on a table's columns (see {@link analyzeColumns}). */
+export function buildDatasetFromColumns(
+  table: TableColumns,
+  columns: ColumnMapping,
+  name: string,
+  limits: DatasetLimits = DEFAULT_DATASET_LIMITS,
+): { dataset: Dataset; report: DatasetReport } {
+  const { dataset, report, errors } = analyzeColumns(table, columns, name, limits);
   const [first] = errors;
   if (first !== undefined) {
     if (errors.length === 1) throw first;
     throw new DatasetError(first.code, errors.map((error) => error.message).join('\n'));
   }
-  if (dataset === undefined) throw new Error('analyzeDataset returned neither a dataset nor errors');
+  if (dataset === undefined) throw new Error('analyzeColumns returned neither a dataset nor errors');
   return { dataset, report };
 }

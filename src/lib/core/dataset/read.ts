@@ -3,7 +3,7 @@
  * encoding, the table, and a first guess at which columns hold the text and the label. Pure, so the data
  * worker runs it off the main thread and unit tests run it in Node.
  */
-import type { ColumnMapping } from './build.ts';
+import { tableColumns, type ColumnMapping, type TableColumns } from './build.ts';
 import { guessColumns } from './columns.ts';
 import { decodeDatasetBytes } from './decode.ts';
 import { checkFileSize, MAX_FILE_BYTES, MAX_ROWS } from './limits.ts';
@@ -19,6 +19,40 @@ export interface DatasetFile {
   table: Table;
   /** The columns most likely to hold the text and the label. */
   guess: ColumnMapping;
+}
+
+/** Rows of a file the page shows in full, every column (the preview). */
+export const PREVIEW_ROWS = 5;
+
+/**
+ * What the page holds of a file read in the data worker: every column's name, the first rows in full and the
+ * cells of the columns in use. The worker keeps the whole table and sends other columns when they are chosen:
+ * a 50,000-row file with 10 columns took the page 114 ms to receive as row objects, its two mapped columns 5 ms.
+ */
+export interface DatasetFileView extends TableColumns {
+  name: string;
+  format: TableFormat;
+  /** Size in bytes. */
+  size: number;
+  /** The first {@link PREVIEW_ROWS} rows, every column. */
+  preview: Record<string, string>[];
+  /** The columns most likely to hold the text and the label. */
+  guess: ColumnMapping;
+}
+
+/** The view of a read file with the cells of `columns` (the guessed text and label when not given). */
+export function viewOfFile(
+  file: DatasetFile,
+  columns: readonly string[] = [file.guess.text, file.guess.label],
+): DatasetFileView {
+  return {
+    ...tableColumns(file.table, columns),
+    name: file.name,
+    format: file.format,
+    size: file.size,
+    preview: file.table.rows.slice(0, PREVIEW_ROWS),
+    guess: file.guess,
+  };
 }
 
 /** Limits of {@link readDatasetFile}. */

@@ -4,11 +4,17 @@
  * are the same whatever the source, in the browser and in the CLI.
  */
 import type { DatasetRef, InlineDatasetRef } from '../experiment/types.ts';
-import { buildDataset, type ColumnMapping, type DatasetLimits, type DatasetReport } from './build.ts';
+import {
+  buildDatasetFromColumns,
+  tableColumns,
+  type ColumnMapping,
+  type DatasetLimits,
+  type DatasetReport,
+  type TableColumns,
+} from './build.ts';
 import { getBuiltinDataset } from './builtin/registry.ts';
 import type { Table } from './parse.ts';
 import type { Dataset } from './types.ts';
-import { emptyRecord } from '../records.ts';
 
 /** A dataset reference that needs no file: built-in or inline. */
 export type InMemoryDatasetRef = Exclude<DatasetRef, { path: string }>;
@@ -23,10 +29,10 @@ export function isFileDatasetRef(ref: DatasetRef): ref is Extract<DatasetRef, { 
   return 'path' in ref;
 }
 
-/** The table, column mapping and display name of an in-memory dataset. */
+/** The mapped columns, column mapping and display name of an in-memory dataset. */
 export interface DatasetSource {
   name: string;
-  table: Table;
+  table: TableColumns;
   columns: ColumnMapping;
 }
 
@@ -36,23 +42,31 @@ export interface DatasetSource {
  */
 export function datasetSource(ref: InMemoryDatasetRef): DatasetSource {
   if (isInlineDatasetRef(ref)) {
-    const columns = ref.text === ref.label ? [ref.text] : [ref.text, ref.label];
-    const rows = ref.rows.map((row) => {
-      const cells = emptyRecord<string>();
-      for (const column of columns) cells[column] = typeof row[column] === 'string' ? row[column] : '';
+    // Column by column, without copying the rows: this runs on the page's thread when an upload is used. A plain
+    // loop: the page keeps inline rows in an Array subclass (RawRows), whose `map` takes V8's slow species path
+    // (8 ms against under 1 for 50,000 rows in Node).
+    const cellsOf = (column: string): string[] => {
+      const cells = new Array<string>(ref.rows.length);
+      for (let index = 0; index < ref.rows.length; index++) {
+        const cell = ref.rows[index]?.[column];
+        cells[index] = typeof cell === 'string' ? cell : '';
+      }
       return cells;
-    });
+    };
+    const cells = new Map<string, string[]>([[ref.text, cellsOf(ref.text)]]);
+    if (ref.label !== ref.text) cells.set(ref.label, cellsOf(ref.label));
     return {
       name: ref.name,
-      table: { columns, rows, warnings: [] },
+      table: { columns: [...cells.keys()], rowCount: ref.rows.length, warnings: [], cells },
       columns: { text: ref.text, label: ref.label },
     };
   }
   const builtin = getBuiltinDataset(ref.builtin);
+  const columns = { text: ref.text ?? builtin.textColumn, label: ref.label ?? builtin.labelColumn };
   return {
     name: builtin.title,
-    table: builtin.table(),
-    columns: { text: ref.text ?? builtin.textColumn, label: ref.label ?? builtin.labelColumn },
+    table: tableColumns(builtin.table(), [columns.text, columns.label]),
+    columns,
   };
 }
 
@@ -65,17 +79,29 @@ export function buildDatasetFromRef(
   limits?: DatasetLimits,
 ): { dataset: Dataset; report: DatasetReport } {
   const { name, table, columns } = datasetSource(ref);
-  return buildDataset(table, columns, name, limits);
+  return buildDatasetFromColumns(table, columns, name, limits);
 }
 
 /**
  * The inline reference for data read from a file: every data row in file order (so ids stay row numbers), each
  * holding only the two mapped columns, which keeps an exported experiment small.
  */
-export function inlineDatasetRef(name: string, table: Table, columns: ColumnMapping): InlineDatasetRef {
-  const rows = table.rows.map((row) => {
-    const cells: Record<string, string> = { [columns.text]: row[columns.text] ?? '' };
-    cells[columns.label] = row[columns.label] ?? '';
+export function inlineDatasetRef(
+  name: string,
+  table: Table | TableColumns,
+  columns: ColumnMapping,
+): InlineDatasetRef {
+  const source = 'rows' in table ? tableColumns(table, [columns.text, columns.label]) : table;
+  const texts = source.cells.get(columns.text);
+  const labels = source.cells.get(columns.label);
+  if (texts === undefined || labels === undefined) {
+    throw new Error(
+      `The cells of columns "${columns.text}" and "${columns.label}" are needed for an inline dataset.`,
+    );
+  }
+  const rows = texts.map((text, index) => {
+    const cells: Record<string, string> = { [columns.text]: text };
+    cells[columns.label] = labels[index] ?? '';
     return cells;
   });
   return { name, rows, text: columns.text, label: columns.label };

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  analyzeColumns,
   analyzeDataset,
   buildDataset,
   MAX_CLASSES,
   showInvisible,
+  tableColumns,
 } from '../../../../src/lib/core/dataset/build.ts';
 import { parseTable, type Table } from '../../../../src/lib/core/dataset/parse.ts';
 import { DatasetError } from '../../../../src/lib/core/errors.ts';
@@ -297,5 +299,40 @@ describe('buildDataset', () => {
       'd',
     );
     expect(dataset.labels).toEqual(['10', '9', 'B', 'a', 'b']);
+  });
+});
+
+describe('analyzeColumns: the check on a table held as columns', () => {
+  const wide = parseTable(
+    'id,text,source,label\n1,a,web,x\n2,,web,y\n3,b,mail,\n4,a,web,y\n5,c,mail,y\n6,d,web,x\n',
+    'csv',
+  );
+
+  it('keeps only the wanted columns the table has, every cell in row order', () => {
+    const held = tableColumns(wide, ['label', 'text', 'label', 'topic']);
+    expect(held.columns).toEqual(['id', 'text', 'source', 'label']);
+    expect(held.rowCount).toBe(6);
+    expect([...held.cells]).toEqual([
+      ['label', ['x', 'y', '', 'y', 'y', 'x']],
+      ['text', ['a', '', 'b', 'a', 'c', 'd']],
+    ]);
+  });
+
+  it.each([
+    ['the file’s own columns', { text: 'text', label: 'label' }],
+    ['a text column used as the label', { text: 'source', label: 'source' }],
+    ['another label column', { text: 'text', label: 'source' }],
+    ['a column the file lacks', { text: 'text', label: 'topic' }],
+    ['no column chosen', { text: '', label: 'label' }],
+  ])('gives what analyzeDataset gives for %s', (_, mapping) => {
+    const held = tableColumns(wide, [mapping.text, mapping.label]);
+    expect(analyzeColumns(held, mapping, 'wide.csv')).toEqual(analyzeDataset(wide, mapping, 'wide.csv'));
+  });
+
+  it('refuses to check a mapped column whose cells are not at hand', () => {
+    const held = tableColumns(wide, ['text']);
+    expect(() => analyzeColumns(held, { text: 'text', label: 'label' }, 'wide.csv')).toThrow(
+      'The cells of column "label" are not at hand: read them before checking the columns.',
+    );
   });
 });

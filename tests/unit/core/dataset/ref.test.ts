@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildDataset } from '../../../../src/lib/core/dataset/build.ts';
+import { buildDataset, tableColumns } from '../../../../src/lib/core/dataset/build.ts';
 import { parseTable } from '../../../../src/lib/core/dataset/parse.ts';
 import {
   buildDatasetFromRef,
@@ -25,6 +25,16 @@ describe('inline dataset references', () => {
     expect(isFileDatasetRef(ref)).toBe(false);
   });
 
+  it('are the same made from the mapped columns alone (as the page holds an upload)', () => {
+    const table = parseTable(CSV, 'csv');
+    const columns = { text: 'comment', label: 'topic' };
+    const held = tableColumns(table, ['topic', 'comment']);
+    expect(inlineDatasetRef('mini.csv', held, columns)).toEqual(inlineDatasetRef('mini.csv', table, columns));
+    expect(() => inlineDatasetRef('mini.csv', tableColumns(table, ['comment']), columns)).toThrow(
+      /cells of columns "comment" and "topic" are needed/,
+    );
+  });
+
   it('build the same dataset, ids and report as the file they came from', () => {
     const table = parseTable(CSV, 'csv');
     const columns = { text: 'comment', label: 'topic' };
@@ -43,9 +53,10 @@ describe('inline dataset references', () => {
       text: 'text',
       label: 'label',
     });
-    expect(source.table.rows).toEqual([
-      { text: 'a', label: '' },
-      { text: 'b', label: '' },
+    expect(source.table.rowCount).toBe(2);
+    expect([...source.table.cells]).toEqual([
+      ['text', ['a', 'b']],
+      ['label', ['', '']],
     ]);
   });
 
