@@ -1,7 +1,7 @@
 /**
  * @file Uploaded rows are stored apart from the experiment, once, against real IndexedDB in headless Chromium:
  * an imported experiment carrying rows is saved as a small document referencing the rows by their SHA-256 hash
- * plus one rows record; edits rewrite the document only; export writes one self-contained file with the rows
+ * plus one rows record (the JSON bytes the hash is taken of); edits rewrite the document only; export writes one self-contained file with the rows
  * inline again; a duplicate shares the rows; deleting the last experiment using them deletes them.
  */
 import type { Page } from 'playwright-core';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { parseExperimentText } from '../../src/lib/core/experiment/schema.ts';
 import type { Experiment } from '../../src/lib/core/experiment/types.ts';
 import { hashRowsSync, type Row } from '../../src/lib/storage/hash.ts';
-import type { ExperimentDocument, RowsRecord } from '../../src/lib/storage/schema.ts';
+import type { ExperimentDocument, RowsRecord, StoredRowsRecord } from '../../src/lib/storage/schema.ts';
 import { downloadText, openTab, setInput, UI_TIMEOUT_MS } from './app-driver.ts';
 import { openBrowser, withTimeout, type BrowserSession } from './browser.ts';
 import {
@@ -46,8 +46,15 @@ let session: BrowserSession;
 let page: Page;
 let uploadedId = '';
 
+/** The rows records of a dump, each read back from the JSON bytes it must be stored as. */
 function rowsRecords(dump: DatabaseDump | undefined): RowsRecord[] {
-  return (dump?.stores.rows ?? []).map((entry) => entry.value as RowsRecord);
+  return (dump?.stores.rows ?? []).map((entry) => {
+    const stored = entry.value as StoredRowsRecord;
+    if (!('json' in stored) || !(stored.json instanceof Uint8Array)) {
+      throw new Error(`rows ${stored.hash} are not stored as JSON bytes`);
+    }
+    return { hash: stored.hash, rows: JSON.parse(new TextDecoder().decode(stored.json)) as Row[] };
+  });
 }
 
 describe('uploaded rows in storage', () => {

@@ -9,14 +9,19 @@ import { sha256Hex, sha256HexSync } from '../core/hash/sha256.ts';
 /** One data row of an uploaded file: field name → cell. */
 export type Row = Record<string, string>;
 
-/** The bytes a hash is taken of: the rows as compact JSON, UTF-8 encoded. */
-function rowsBytes(rows: readonly Row[]): Uint8Array {
+/** The bytes a hash is taken of, and the rows store keeps: the rows as compact JSON, UTF-8 encoded. */
+export function rowsBytes(rows: readonly Row[]): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(rows));
 }
 
 /** The content hash of `rows`: SHA-256 of their JSON, 64 lower-case hex digits. */
 export async function hashRows(rows: readonly Row[]): Promise<string> {
   return sha256Hex(rowsBytes(rows));
+}
+
+/** The content hash of rows already serialised by {@link rowsBytes}. */
+export async function hashRowsBytes(bytes: Uint8Array): Promise<string> {
+  return sha256Hex(bytes);
 }
 
 /** The same hash as {@link hashRows}, computed synchronously (for database upgrades). */

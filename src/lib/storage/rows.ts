@@ -5,8 +5,8 @@
  * edit that left the dataset alone neither hashes nor serialises its rows.
  */
 import type { Experiment } from '../core/experiment/types.ts';
-import { hashRows, type Row } from './hash.ts';
-import type { ExperimentRecord, RowsRecord, RowsRef } from './schema.ts';
+import { hashRowsBytes, rowsBytes, type Row } from './hash.ts';
+import type { ExperimentRecord, RowsRecord, RowsRef, StoredRowsRecord } from './schema.ts';
 
 /** The inline rows of an experiment's dataset, if it carries any. */
 export function inlineRows(dataset: Experiment['dataset'] | ExperimentRecord['dataset']): Row[] | undefined {
@@ -55,6 +55,21 @@ export function fromRecord(record: ExperimentRecord, rows: Row[] | undefined): E
 }
 
 /**
+ * The rows of a stored rows record, in either form it is stored in.
+ * @throws Error when the stored JSON is not an array (a damaged database).
+ */
+export function rowsOfStored(record: StoredRowsRecord): Row[] {
+  if ('rows' in record) return record.rows;
+  const rows: unknown = JSON.parse(new TextDecoder().decode(record.json));
+  if (!Array.isArray(rows)) {
+    throw new Error(
+      `the rows stored under ${record.hash.slice(0, 12)}… are damaged; import the experiment again.`,
+    );
+  }
+  return rows as Row[];
+}
+
+/**
  * Remembers the content hash of each rows array by identity, so unchanged rows are never hashed twice, and the
  * rows still in memory by hash, so opening an experiment whose rows are already here does not read them again.
  * Rows arrays are never changed in place, so both directions stay true.
@@ -62,11 +77,15 @@ export function fromRecord(record: ExperimentRecord, rows: Row[] | undefined): E
 export class RowsHashes {
   readonly #hashes = new WeakMap<readonly Row[], string>();
   readonly #rows = new Map<string, WeakRef<Row[]>>();
-  readonly #hash: (rows: readonly Row[]) => Promise<string>;
+  /** The bytes of rows just hashed, until they are stored (the write then costs no second serialisation). */
+  readonly #bytes = new WeakMap<readonly Row[], Uint8Array>();
+  readonly #hash: (bytes: Uint8Array) => Promise<string>;
   /** How many times rows were hashed (each time serialising them): for tests and benchmarks. */
   hashed = 0;
+  /** How many times rows were serialised to be stored (not kept from hashing them): for tests. */
+  serialisedToStore = 0;
 
-  constructor(hash: (rows: readonly Row[]) => Promise<string> = hashRows) {
+  constructor(hash: (bytes: Uint8Array) => Promise<string> = hashRowsBytes) {
     this.#hash = hash;
   }
 
@@ -93,9 +112,27 @@ export class RowsHashes {
     const known = this.#hashes.get(rows);
     if (known !== undefined) return known;
     this.hashed++;
-    const hash = await this.#hash(rows);
+    const bytes = rowsBytes(rows);
+    const hash = await this.#hash(bytes);
     this.remember(rows, hash);
+    this.#bytes.set(rows, bytes);
     return hash;
+  }
+
+  /** Drops the bytes kept from hashing `rows` (they turned out to be stored already). */
+  releaseBytes(rows: readonly Row[]): void {
+    this.#bytes.delete(rows);
+  }
+
+  /** The record to write for `record`'s rows: their JSON bytes, kept from hashing them when they were. */
+  toStored(record: RowsRecord): StoredRowsRecord {
+    let bytes = this.#bytes.get(record.rows);
+    if (bytes === undefined) {
+      this.serialisedToStore++;
+      bytes = rowsBytes(record.rows);
+    }
+    this.#bytes.delete(record.rows);
+    return { hash: record.hash, json: bytes };
   }
 
   /**

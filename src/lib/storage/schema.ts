@@ -8,6 +8,8 @@
  *   replaced by their content hash (`dataset.rowsHash`, indexed, to find the last experiment using them);
  * - `rows`: uploaded rows by their SHA-256 content hash (hash.ts), written once when a dataset changes, shared by
  *   every experiment using the same rows (duplicates, re-imports), deleted with the last one referencing them;
+ *   written as the JSON bytes the hash is taken of, read in that form or as row objects (records written before
+ *   and the upgrade's), so the change of form needed no new version;
  * - `runs`: its finished runs, plus a marker while a run is in progress (to tell the user after a reload);
  * - `settings`: small key-value pairs, e.g. which experiment was open last.
  * Version 2 kept the rows inline in each document. Version 1 held one store, `experiments`, with the experiment
@@ -59,11 +61,18 @@ export interface ExperimentDocument {
   experiment: ExperimentRecord;
 }
 
-/** Uploaded rows, stored once under their content hash. */
+/** Uploaded rows under their content hash, as the page holds them. */
 export interface RowsRecord {
   hash: string;
   rows: Row[];
 }
+
+/**
+ * Uploaded rows as stored, once under their content hash: their JSON bytes, the very bytes the hash is taken of
+ * (an IndexedDB write copies them in a millisecond where 50,000 row objects took the page 47 ms), or row objects
+ * (records written before, and by the version 3 upgrade).
+ */
+export type StoredRowsRecord = RowsRecord | { hash: string; json: Uint8Array };
 
 /** A version 2 document: the experiment with an uploaded dataset's rows inline. */
 export interface ExperimentDocumentV2 {
@@ -108,7 +117,7 @@ export interface ExperimentsSchema {
   experiments: { key: string; value: ExperimentMeta; indexes: { updatedAt: number } };
   documents: { key: string; value: ExperimentDocument; indexes: { rowsHash: string } };
   runs: { key: string; value: RunsRecord };
-  rows: { key: string; value: RowsRecord };
+  rows: { key: string; value: StoredRowsRecord };
   settings: { key: string; value: unknown };
 }
 

@@ -8,7 +8,7 @@
 import { openDB, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { Experiment, RunResult } from '../core/experiment/types.ts';
 import { StorageError, toStorageError } from './errors.ts';
-import { fromRecord, RowsHashes, rowsHashOf } from './rows.ts';
+import { fromRecord, RowsHashes, rowsHashOf, rowsOfStored } from './rows.ts';
 import {
   BY_ROWS,
   BY_UPDATED,
@@ -197,11 +197,12 @@ export class ExperimentStore {
         rowsHash === undefined
           ? undefined
           : (this.rowsHashes.inMemory(rowsHash) ??
-            (await transaction.objectStore(STORES.rows).get(rowsHash))?.rows);
-      if (rows && rowsHash !== undefined) this.rowsHashes.remember(rows, rowsHash);
+            (await transaction.objectStore(STORES.rows).get(rowsHash)));
       let experiment: Experiment;
       try {
-        experiment = fromRecord(document.experiment, rows);
+        const held = rows === undefined || Array.isArray(rows) ? rows : rowsOfStored(rows);
+        if (held && rowsHash !== undefined) this.rowsHashes.remember(held, rowsHash);
+        experiment = fromRecord(document.experiment, held);
       } catch (error) {
         throw new StorageError('failed', `Could not open the experiment: ${(error as Error).message}`);
       }
@@ -271,7 +272,10 @@ export class ExperimentStore {
   /** Writes `rows` under `hash` unless rows are stored there already. */
   async #putRows(transaction: WriteTransaction, hash: string, rows: RowsRecord | undefined): Promise<void> {
     const store = transaction.objectStore(STORES.rows);
-    if ((await store.count(hash)) > 0) return;
+    if ((await store.count(hash)) > 0) {
+      if (rows) this.rowsHashes.releaseBytes(rows.rows);
+      return;
+    }
     if (rows?.hash !== hash) {
       throw new StorageError(
         'failed',
@@ -279,7 +283,7 @@ export class ExperimentStore {
           'file, then import that file again.',
       );
     }
-    await store.put(rows);
+    await store.put(this.rowsHashes.toStored(rows));
   }
 
   /**

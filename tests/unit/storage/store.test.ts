@@ -9,11 +9,12 @@ import { afterEach, describe, expect, test } from 'vitest';
 import type { Experiment, RunResult } from '../../../src/lib/core/experiment/types.ts';
 import { defaultExperiment } from '../../../src/lib/state/defaults.ts';
 import { StorageError } from '../../../src/lib/storage/errors.ts';
-import { hashRows, type Row } from '../../../src/lib/storage/hash.ts';
+import { hashRows, rowsBytes, type Row } from '../../../src/lib/storage/hash.ts';
 import type {
   ExperimentDocument,
   ExperimentDocumentV2,
   RowsRecord,
+  StoredRowsRecord,
 } from '../../../src/lib/storage/schema.ts';
 import { toRecord } from '../../../src/lib/storage/rows.ts';
 import type { ExperimentRecord } from '../../../src/lib/storage/schema.ts';
@@ -82,12 +83,37 @@ describe('uploaded rows', () => {
       text: 'text',
       label: 'label',
     });
-    await expect(records<RowsRecord>(`store-test-${databases}`, 'rows')).resolves.toEqual([{ hash, rows }]);
+    // As the JSON bytes the hash is taken of, serialised once for both.
+    await expect(records<StoredRowsRecord>(`store-test-${databases}`, 'rows')).resolves.toEqual([
+      { hash, json: rowsBytes(rows) },
+    ]);
+    expect([store.rowsHashes.hashed, store.rowsHashes.serialisedToStore]).toEqual([1, 0]);
 
     const stored = await store.get(meta.id);
     expect(stored?.experiment).toEqual(uploaded('reviews', rows));
     expect(stored?.rowsHash).toBe(hash);
     expect(stored?.meta.datasetName).toBe('upload.csv');
+    // Another page (no rows in memory) reads them back from the bytes.
+    const other = await freshStore(`store-test-${databases}`);
+    const reopened = await other.get(meta.id);
+    expect(reopened?.experiment).toEqual(uploaded('reviews', rows));
+    expect((reopened?.experiment.dataset as { rows?: Row[] }).rows).not.toBe(rows);
+  });
+
+  test('stored as bytes that are not a JSON array say the database is damaged', async () => {
+    const store = await freshStore();
+    const name = `store-test-${databases}`;
+    const rows = rowsOf(2);
+    const meta = await store.create(uploaded('reviews', rows));
+    const hash = await hashRows(rows);
+    const database = await openDB(name);
+    await database.put('rows', { hash, json: new TextEncoder().encode('{"text":"a"}') });
+    database.close();
+    const other = await freshStore(name);
+    await expect(other.get(meta.id)).rejects.toThrow(
+      `Could not open the experiment: the rows stored under ${hash.slice(0, 12)}… are damaged; import the ` +
+        'experiment again.',
+    );
   });
 
   test('are shared by experiments with the same rows and deleted with the last one', async () => {
@@ -113,7 +139,9 @@ describe('uploaded rows', () => {
     const meta = await store.create(uploaded('reviews', rowsOf(3, 'food')));
     const { record, rows } = await store.rowsHashes.split(uploaded('reviews', rowsOf(3, 'sports')));
     await store.save(meta.id, record, { rows });
-    await expect(records<RowsRecord>(name, 'rows')).resolves.toEqual([rows]);
+    await expect(records<StoredRowsRecord>(name, 'rows')).resolves.toEqual([
+      { hash: rows?.hash, json: rowsBytes(rows?.rows ?? []) },
+    ]);
 
     await store.save(meta.id, builtinRecord());
     await expect(records(name, 'rows')).resolves.toEqual([]);
