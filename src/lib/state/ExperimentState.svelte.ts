@@ -177,9 +177,18 @@ export class ExperimentState {
     return attempt(() => getBuiltinDataset(ref.builtin));
   });
 
+  /**
+   * The dataset and report of the uploaded rows last set with {@link setDataset}, from the check the upload had
+   * (`checkedInlineDataset`: what `buildDatasetFromRef` gives for them, without checking 50,000 rows twice).
+   */
+  #checkedRows: { rows: readonly unknown[]; built: { dataset: Dataset; report: DatasetReport } } | undefined;
+
   /** The dataset (built-in or uploaded rows carried inline) with its validation report, or why it is unusable. */
   readonly datasetOutcome: Outcome<{ dataset: Dataset; report: DatasetReport }> = $derived.by(() => {
     const ref = this.experiment.dataset;
+    const checked = this.#checkedRows;
+    if (checked !== undefined && 'rows' in ref && ref.rows === checked.rows)
+      return { ok: true, value: checked.built };
     if ('path' in ref) {
       return {
         ok: false,
@@ -305,6 +314,7 @@ export class ExperimentState {
   replaceExperiment(experiment: Experiment, runs: RunResult[]): void {
     this.#invalidate();
     this.head.reset();
+    this.#checkedRows = undefined;
     keepRowsRaw(experiment.dataset);
     this.experiment = experiment;
     this.promptKeys = experiment.prompts.map(() => newPromptKey());
@@ -319,8 +329,11 @@ export class ExperimentState {
   /**
    * Uses another dataset (a built-in one, or uploaded rows carried inline); the split is recomputed from it, and
    * runs and caches are cleared since every number depended on the data.
+   * @param checked For uploaded rows, their dataset and report as `checkedInlineDataset` gave them with `ref`.
    */
-  setDataset(ref: DatasetRef): void {
+  setDataset(ref: DatasetRef, checked?: { dataset: Dataset; report: DatasetReport }): void {
+    this.#checkedRows =
+      checked && 'rows' in ref ? { rows: keepRowsRaw(ref).rows, built: checked } : undefined;
     this.experiment.dataset = keepRowsRaw(ref);
     this.#invalidate();
     this.#followLabels();

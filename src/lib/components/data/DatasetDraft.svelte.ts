@@ -15,8 +15,7 @@ import {
 import type { BuiltinDataset } from '../../core/dataset/builtin/registry.ts';
 import type { Table } from '../../core/dataset/parse.ts';
 import { PREVIEW_ROWS, type DatasetFileView } from '../../core/dataset/read.ts';
-import { inlineDatasetRef } from '../../core/dataset/ref.ts';
-import type { DatasetRef } from '../../core/experiment/types.ts';
+import { checkedInlineDataset, inlineDatasetRef } from '../../core/dataset/ref.ts';
 import type { ExperimentState } from '../../state/ExperimentState.svelte.ts';
 import { TokenCheck } from './TokenCheck.svelte.ts';
 
@@ -216,18 +215,19 @@ export class DatasetDraft {
   }
 
   #apply(): void {
-    const ref = this.#ref();
-    if (ref === undefined) return;
-    this.#lab.setDataset(ref);
-    this.close();
-  }
-
-  #ref(): DatasetRef | undefined {
     const source = this.source;
+    const analysis = this.analysis;
+    if (source === undefined || analysis === undefined) return;
     const mapping = { text: this.mapping.text, label: this.mapping.label };
-    if (source === undefined) return undefined;
-    if (source.kind === 'builtin') return { builtin: source.dataset.id, ...mapping };
-    return inlineDatasetRef(source.file.name, source.file, mapping);
+    if (source.kind === 'builtin') {
+      this.#lab.setDataset({ builtin: source.dataset.id, ...mapping });
+    } else {
+      // The check just made gives the experiment its dataset: 50,000 rows are not checked a second time.
+      const checked = checkedInlineDataset(source.file.name, source.file, mapping, analysis);
+      if (checked) this.#lab.setDataset(checked.ref, checked.built);
+      else this.#lab.setDataset(inlineDatasetRef(source.file.name, source.file, mapping));
+    }
+    this.close();
   }
 }
 

@@ -8,6 +8,7 @@ import {
   buildDatasetFromColumns,
   tableColumns,
   type ColumnMapping,
+  type DatasetAnalysis,
   type DatasetLimits,
   type DatasetReport,
   type TableColumns,
@@ -105,4 +106,34 @@ export function inlineDatasetRef(
     return cells;
   });
   return { name, rows, text: columns.text, label: columns.label };
+}
+
+/** An inline reference with the dataset and report {@link buildDatasetFromRef} gives for it. */
+export interface CheckedInlineDataset {
+  ref: InlineDatasetRef;
+  built: { dataset: Dataset; report: DatasetReport };
+}
+
+/**
+ * The inline reference for a file's mapped columns, with what {@link buildDatasetFromRef} gives for it taken from
+ * the check the file's columns just had (`analysis`, `analyzeColumns` on `table` and `columns` with the default
+ * limits) instead of checking the same rows again: the examples, drops, counts and warnings come from the same
+ * cells in the same order; only the warnings about reading the file, which inline rows do not carry, are left out.
+ * Undefined when the two would differ: the check found errors, or the text and the label are one column (inline
+ * rows then have a single column, which the check refuses).
+ */
+export function checkedInlineDataset(
+  name: string,
+  table: TableColumns,
+  columns: ColumnMapping,
+  analysis: DatasetAnalysis,
+): CheckedInlineDataset | undefined {
+  const { dataset, report } = analysis;
+  if (dataset === undefined || columns.text === columns.label || dataset.name !== name) return undefined;
+  const own = report.warnings.slice(0, table.warnings.length);
+  if (own.some((warning, index) => warning !== table.warnings[index])) return undefined;
+  return {
+    ref: inlineDatasetRef(name, table, columns),
+    built: { dataset, report: { ...report, warnings: report.warnings.slice(table.warnings.length) } },
+  };
 }
