@@ -40,6 +40,10 @@ interface BadFile {
 const HUGE_FILE = 'huge.json';
 /** Above the 50 MB import limit. */
 const HUGE_BYTES = 51_000_000;
+/** More prompt variations than an experiment holds. */
+const MANY_PROMPTS_FILE = 'many-prompts.json';
+/** Files written at test time, into a temporary folder. */
+const WRITTEN = new Set([HUGE_FILE, MANY_PROMPTS_FILE]);
 
 const CASES: BadFile[] = [
   {
@@ -144,6 +148,13 @@ const CASES: BadFile[] = [
       '"split": {…} }, not an array.',
   },
   {
+    file: MANY_PROMPTS_FILE,
+    path: 'prompts',
+    message:
+      'prompts: lists 2,000 prompt variations; an experiment holds at most 100: keep the ones to compare and put ' +
+      'the others in another experiment.',
+  },
+  {
     file: HUGE_FILE,
     path: '',
     message:
@@ -168,6 +179,21 @@ describe('bad experiment files', () => {
     await writeFile(
       path.join(workDir, HUGE_FILE),
       `{"version":1,"name":"${'x'.repeat(HUGE_BYTES - 30)}"}`.padEnd(HUGE_BYTES, ' '),
+    );
+    await writeFile(
+      path.join(workDir, MANY_PROMPTS_FILE),
+      JSON.stringify({
+        version: 1,
+        name: 'Every wording at once',
+        model: 'fixtures/tiny-bert',
+        dataset: { builtin: 'topics' },
+        split: { test: 0.3, seed: 1 },
+        prompts: Array.from({ length: 2000 }, (_, i) => ({
+          name: `wording ${i + 1}`,
+          strategy: 'similarity',
+          template: `Wording ${i + 1}: {label}`,
+        })),
+      }),
     );
     await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app');
     await waitForLibrary(page);
@@ -197,7 +223,7 @@ describe('bad experiment files', () => {
   test.each(CASES)(
     '$file: shows the exact message, imports nothing',
     async ({ file, path: fieldPath, message }) => {
-      const location = file === HUGE_FILE ? path.join(workDir, file) : path.join(FIXTURES, file);
+      const location = WRITTEN.has(file) ? path.join(workDir, file) : path.join(FIXTURES, file);
       await importExperimentFile(page, location);
       const failure = page.getByTestId('import-failure');
       await failure.waitFor({ timeout: UI_TIMEOUT_MS });

@@ -71,6 +71,7 @@ import type { TryItPredictor } from '../core/answer/try-it.ts';
 import { headPredictor, promptPredictor, unfrozenHeadPredictor, withPredictor } from './try-it.ts';
 import { headTokenCap, headUnfreeze } from '../core/experiment/unfreeze-run.ts';
 import { layerIndex } from '../core/experiment/layers.ts';
+import { MAX_HEADS, MAX_PROMPTS } from '../core/experiment/limits.ts';
 import { checkExperiment } from './experiment-snapshot.svelte.ts';
 import { FeatureCacheState } from './FeatureCacheState.svelte.ts';
 import { probeLayers, type LayerProbePoint, type LayerProbeResult } from '../core/experiment/layer-probe.ts';
@@ -389,8 +390,19 @@ export class ExperimentState {
 
   // ------------------------------------------------------------ prompt variations
 
-  /** Adds a variation with a unique name; returns its index. */
-  addPrompt(): number {
+  /** True when the experiment holds as many variations as one may ({@link MAX_PROMPTS}): none can be added. */
+  get promptsFull(): boolean {
+    return this.experiment.prompts.length >= MAX_PROMPTS;
+  }
+
+  /** True when the experiment holds as many heads as one may ({@link MAX_HEADS}). */
+  get headsFull(): boolean {
+    return this.experiment.heads.length >= MAX_HEADS;
+  }
+
+  /** Adds a variation with a unique name; returns its index, or undefined when the experiment is full. */
+  addPrompt(): number | undefined {
+    if (this.promptsFull) return undefined;
     const name = uniqueName('variation', this.#takenNames());
     this.experiment.prompts.push({ name, strategy: 'similarity', template: 'A text about {label}.' });
     this.promptKeys = [...this.promptKeys, newPromptKey()];
@@ -399,8 +411,12 @@ export class ExperimentState {
 
   // ------------------------------------------------------------ instruction variations (causal LM)
 
-  /** Adds an instruction variation for a causal LM: zero-shot, each label's name as its verbalizer. */
-  addInstructionPrompt(model: string): number {
+  /**
+   * Adds an instruction variation for a causal LM: zero-shot, each label's name as its verbalizer.
+   * @returns its index, or undefined when the experiment is full.
+   */
+  addInstructionPrompt(model: string): number | undefined {
+    if (this.promptsFull) return undefined;
     const taken = [...this.experiment.prompts, ...this.experiment.heads, ...this.runs].map(
       (item) => item.name,
     );
@@ -573,10 +589,11 @@ export class ExperimentState {
   /**
    * Puts the last removed variation back where it was, under its name (or a fresh one if that was taken since),
    * with its runs unless the model, data or split changed meanwhile.
-   * @returns its index, or undefined when there is nothing to put back.
+   * @returns its index, or undefined when there is nothing to put back (or the experiment is full again).
    */
   undoRemovePrompt(): number | undefined {
     const removed = this.#removed;
+    if (removed !== undefined && this.promptsFull) return undefined;
     this.#removed = undefined;
     if (removed === undefined || removed.experiment !== this.experiment) return undefined;
     const name = uniqueName(removed.prompt.name, this.#takenNames());
@@ -607,11 +624,11 @@ export class ExperimentState {
   /**
    * Adds a copy of a variation right after it, named "<name> copy" (numbered when taken). The copy has no run
    * until it is run.
-   * @returns the copy's index, or undefined when there is no variation `index`.
+   * @returns the copy's index, or undefined when there is no variation `index` or the experiment is full.
    */
   duplicatePrompt(index: number): number | undefined {
     const prompt = this.experiment.prompts[index];
-    if (!prompt) return undefined;
+    if (!prompt || this.promptsFull) return undefined;
     const copy = { ...$state.snapshot(prompt), name: copyName(prompt.name, this.#takenNames()) };
     this.experiment.prompts.splice(index + 1, 0, copy);
     const keys = [...this.promptKeys];
@@ -809,8 +826,9 @@ export class ExperimentState {
     this.learningCurve = undefined;
   }
 
-  /** Adds a copy of the edited head under a new name and selects it. */
+  /** Adds a copy of the edited head under a new name and selects it (nothing when the experiment is full). */
   addHead(): void {
+    if (this.headsFull) return;
     const names = [...this.experiment.prompts, ...this.experiment.heads].map((part) => part.name);
     const base = `${this.headSpec.name} copy`;
     let name = base;

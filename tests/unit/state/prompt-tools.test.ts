@@ -51,6 +51,32 @@ async function loadedLab(
 const names = (lab: ExperimentState): string[] => lab.experiment.prompts.map((prompt) => prompt.name);
 const runNames = (lab: ExperimentState): string[] => lab.orderedRuns.map((run) => run.name);
 
+describe('the most variations and heads an experiment holds', () => {
+  it('adds, copies and puts back no variation past 100, nor a head past 100', async () => {
+    const { lab } = await loadedLab();
+    while (lab.experiment.prompts.length < 99) lab.addPrompt();
+    expect(lab.promptsFull).toBe(false);
+    lab.removePrompt(0);
+    expect(lab.addPrompt()).toBe(98);
+    expect(lab.duplicatePrompt(0)).toBe(1);
+    expect(lab.promptsFull).toBe(true);
+    expect(lab.addPrompt()).toBeUndefined();
+    expect(lab.addInstructionPrompt(lab.experiment.model)).toBeUndefined();
+    expect(lab.duplicatePrompt(0)).toBeUndefined();
+    expect(lab.undoRemovePrompt()).toBeUndefined();
+    expect(lab.experiment.prompts).toHaveLength(100);
+    // Removing another makes room again, and that one can be put back.
+    lab.removePrompt(5);
+    expect(lab.undoRemovePrompt()).toBe(5);
+    expect(lab.experiment.prompts).toHaveLength(100);
+
+    while (!lab.headsFull) lab.addHead();
+    expect(lab.experiment.heads).toHaveLength(100);
+    lab.addHead();
+    expect(lab.experiment.heads).toHaveLength(100);
+  });
+});
+
 describe('duplicate and reorder', () => {
   it('copies a variation right after it under a fresh name, with a key of its own and no run', async () => {
     const { lab } = await loadedLab();

@@ -10,6 +10,7 @@ import { builtinDatasetIds } from '../dataset/builtin/registry.ts';
 import { MAX_ROWS } from '../dataset/limits.ts';
 import { LABEL_PLACEHOLDER, TEXT_PLACEHOLDER } from '../prompts/similarity.ts';
 import { DEFAULT_INSTRUCTION_TEMPLATE } from '../prompts/instruction.ts';
+import { MAX_HEADS, MAX_PROMPTS } from './limits.ts';
 import { EXPERIMENT_FIELDS, MAX_CURVE_SEEDS, MAX_CURVE_SIZES } from './schema.ts';
 import {
   HEAD_SETTINGS,
@@ -312,11 +313,13 @@ export function experimentJsonSchema(): JsonSchema {
       prompts: {
         type: 'array',
         items: { oneOf: promptSchemas() },
+        maxItems: MAX_PROMPTS,
         description: 'Prompt variations: the model’s weights stay untouched.',
       },
       heads: {
         type: 'array',
         items: headSchema(),
+        maxItems: MAX_HEADS,
         description: 'Heads trained on the model’s frozen features (optionally with its top layers).',
       },
       learningCurve,

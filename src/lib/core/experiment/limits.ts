@@ -10,6 +10,14 @@
 export const MAX_EXPERIMENT_FILE_BYTES = 50_000_000;
 
 /**
+ * Most prompt variations, and most heads, one experiment holds. A lab compares a handful; the prompt lab shows one
+ * more card per frame so that opening it never freezes the page, and 2,000 variations kept it filling for over a
+ * minute (20,000 froze the import itself for 0.6 s).
+ */
+export const MAX_PROMPTS = 100;
+export const MAX_HEADS = 100;
+
+/**
  * Deepest nesting of arrays and objects accepted in an experiment file. A real one nests 4 levels; 100,000 nested
  * brackets overflow the stack of a recursive walk (`Maximum call stack size exceeded`), so refuse them up front.
  */

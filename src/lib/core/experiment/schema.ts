@@ -11,7 +11,7 @@ import { emptyRecord, ownValue } from '../records.ts';
 import { LABEL_PLACEHOLDER, TEXT_PLACEHOLDER } from '../prompts/similarity.ts';
 import { instructionTemplateProblem } from '../prompts/instruction.ts';
 import { layerIndex, layerRangeText } from './layers.ts';
-import { jsonTooDeepMessage } from './limits.ts';
+import { jsonTooDeepMessage, MAX_HEADS, MAX_PROMPTS } from './limits.ts';
 import {
   choiceValues,
   HEAD_SETTINGS,
@@ -652,6 +652,14 @@ function parseList<T>(
   if (value === undefined) return [];
   if (!Array.isArray(value)) {
     throw new ExperimentError(key, `must be a list (an array), not ${describe(value)}.`);
+  }
+  const [most, what] = key === 'prompts' ? [MAX_PROMPTS, 'prompt variations'] : [MAX_HEADS, 'heads'];
+  if (value.length > most) {
+    throw new ExperimentError(
+      key,
+      `lists ${formatCount(value.length)} ${what}; an experiment holds at most ${most}: keep the ones to compare ` +
+        'and put the others in another experiment.',
+    );
   }
   return value.map((item: unknown, index) => parseItem(item, fieldPath(key, index)));
 }

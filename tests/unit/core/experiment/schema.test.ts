@@ -204,6 +204,23 @@ describe('parseExperiment: each bad field names its path', () => {
     ['split seed float', (e) => (e.split.seed = 4.2), 'split.seed', /whole number/],
     ['split missing', (e) => delete e.split, 'split', /missing/],
     ['prompts not a list', (e) => (e.prompts = {}), 'prompts', /must be a list/],
+    [
+      'more prompts than an experiment holds',
+      (e) =>
+        (e.prompts = Array.from({ length: 101 }, (_, i) => ({
+          name: `p${i}`,
+          strategy: 'similarity',
+          template: '{label}',
+        }))),
+      'prompts',
+      /^lists 101 prompt variations; an experiment holds at most 100: keep the ones to compare and put the others in another experiment\.$/,
+    ],
+    [
+      'more heads than an experiment holds',
+      (e) => (e.heads = Array.from({ length: 20_000 }, (_, i) => ({ ...e.heads[0], name: `h${i}` }))),
+      'heads',
+      /^lists 20,000 heads; an experiment holds at most 100/,
+    ],
     ['prompt typo', (e) => (e.prompts[0].templat = 'x'), 'prompts[0].templat', /did you mean "template"/],
     [
       'prompt unknown strategy',
@@ -391,6 +408,16 @@ describe('parseExperiment: each bad field names its path', () => {
     expect(error.path).toBe(path);
     expect(error.detail).toMatch(message);
     expect(error.message).toBe(path === '' ? error.detail : `${path}: ${error.detail}`);
+  });
+
+  it('accepts as many prompts and heads as an experiment holds', () => {
+    const experiment = productExample();
+    const [prompt] = experiment.prompts as Record<string, unknown>[];
+    const [head] = experiment.heads as Record<string, unknown>[];
+    experiment.prompts = Array.from({ length: 100 }, (_, i) => ({ ...prompt, name: `p${i}` }));
+    experiment.heads = Array.from({ length: 100 }, (_, i) => ({ ...head, name: `h${i}` }));
+    const parsed = parseExperiment(experiment);
+    expect([parsed.prompts.length, parsed.heads.length]).toEqual([100, 100]);
   });
 
   it('accepts any whole-number head layer: the range depends on the model, checked when it is loaded', () => {
