@@ -52,6 +52,14 @@ const CALL_TIMEOUT_MS = 900_000;
  * to 1.19 over nine rounds on unchanged code (median 1.07): the median of three went from 0.91 to 1.04 between runs.
  */
 const P1_ROUNDS = 7;
+/**
+ * P1: untimed rounds of both sides first. With one, the fixture's first timed round of the Encoder took 1.7× its
+ * later ones in every fresh worker (973–1,223 ms against 560–600; ratio 0.48–0.59) and pulled the median down;
+ * with two, no first round stood out (nine fresh workers, three per setting; the bare side's first timed round
+ * never did). The Encoder alone in a fresh worker is not slow that way (its first call 611–674 ms, then 492–635):
+ * it is the first run after the bare session's first runs on the same runtime.
+ */
+const P1_WARMUP = 2;
 /** P3: timed rounds per head, after its cold training (timed alone) and one untimed warm-up of both sides. */
 const P3_ROUNDS = 3;
 /** Q8: an even number of rounds, so fp32 and q8 go first equally often. */
@@ -242,7 +250,7 @@ async function benchPageGoals(
             rounds: { a: number; b: number }[];
             maxAbsDifference: number;
             threads: number;
-          }>(page, 'p1', { model: model.name, texts, warmup: 1, rounds: P1_ROUNDS });
+          }>(page, 'p1', { model: model.name, texts, warmup: P1_WARMUP, rounds: P1_ROUNDS });
           return [
             evaluateGoal(named(BROWSER_GOALS.p1, model), roundRatios(result.rounds, 'b'), {
               details: {
