@@ -3,6 +3,7 @@
  * the outcome as rune state (`status`, `error`, `file`). Components never post messages themselves.
  */
 import type { DatasetRef } from '../core/experiment/types.ts';
+import type { ColumnMapping, PostedCheck } from '../core/dataset/build.ts';
 import type { DatasetFileView } from '../core/dataset/read.ts';
 import { DATA_EVENT_TYPES, type DataWorkerMethods } from '../workers/protocol.ts';
 import { CancelledError, RpcClient, type WorkerPort } from '../workers/rpc.ts';
@@ -40,10 +41,11 @@ export class DataClient {
   }
 
   /**
-   * Reads and parses a dataset file in the worker. Resolves with the file, or with undefined when it could
-   * not be used (the reason is in `error`) or a newer read replaced this one.
+   * Reads and parses a dataset file in the worker. Resolves with the page's view of the file and the check of its
+   * guessed columns, or with undefined when it could not be used (the reason is in `error`) or a newer read
+   * replaced this one.
    */
-  async read(file: Blob, name: string): Promise<DatasetFileView | undefined> {
+  async read(file: Blob, name: string): Promise<{ file: DatasetFileView; check: PostedCheck } | undefined> {
     this.#controller?.abort();
     this.#columnsController?.abort();
     const controller = new AbortController();
@@ -57,7 +59,7 @@ export class DataClient {
       if (this.#controller !== controller) return undefined;
       this.file = reply.file;
       this.status = 'ready';
-      return reply.file;
+      return { file: reply.file, check: reply.check };
     } catch (error) {
       if (this.#controller === controller && !(error instanceof CancelledError)) {
         this.status = 'error';
@@ -70,25 +72,26 @@ export class DataClient {
   }
 
   /**
-   * The cells of `columns` of the file last read (`name`), from the worker that holds it. Resolves with undefined
-   * when a newer request or read replaced this one.
+   * The check of `mapping` on the file last read (`name`), by the worker that holds it, with the cells of the
+   * `send` columns. Resolves with undefined when a newer request or read replaced this one.
    * @throws Error when the worker no longer holds the file (it crashed, or another file was read) or lacks a
    *   column; the message says what to do.
    */
-  async readColumns(
+  async checkColumns(
     name: string,
-    columns: readonly string[],
-  ): Promise<ReadonlyMap<string, readonly string[]> | undefined> {
+    mapping: ColumnMapping,
+    send: readonly string[],
+  ): Promise<{ cells: ReadonlyMap<string, readonly string[]>; check: PostedCheck } | undefined> {
     this.#columnsController?.abort();
     const controller = new AbortController();
     this.#columnsController = controller;
     try {
       const reply = await this.#worker().call(
-        'read-columns',
-        { name, columns: [...columns] },
+        'check-columns',
+        { name, mapping: { text: mapping.text, label: mapping.label }, send: [...send] },
         { signal: controller.signal },
       );
-      return this.#columnsController === controller ? reply.cells : undefined;
+      return this.#columnsController === controller ? { cells: reply.cells, check: reply.check } : undefined;
     } catch (error) {
       if (error instanceof CancelledError || this.#columnsController !== controller) return undefined;
       throw error;

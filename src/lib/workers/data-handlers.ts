@@ -1,11 +1,12 @@
 /**
  * @file What the data worker does: reads an uploaded dataset file off the main thread (size checked before a byte
  * is read; decoding, parsing and the column guess by the core, core/dataset/read.ts) and keeps its table. The page
- * gets a view of it: every column's name, the first rows, and the cells of the guessed text and label columns;
- * other columns' cells follow when the user maps them (`read-columns`). A file that cannot be used comes back as an
- * `error` reply whose message says why and what to do.
+ * gets a view of it (every column's name, the first rows, and the cells of the guessed text and label columns) and
+ * the check of those columns against the dataset rules, which the worker runs so the page does not; when the user
+ * maps other columns, the worker checks them and sends the cells the page lacks (`check-columns`). A file that
+ * cannot be used comes back as an `error` reply whose message says why and what to do.
  */
-import { tableColumns } from '../core/dataset/build.ts';
+import { postedCheck, tableColumns } from '../core/dataset/build.ts';
 import { checkFileSize } from '../core/dataset/limits.ts';
 import { formatFromFileName } from '../core/dataset/parse.ts';
 import { readDatasetFile, viewOfFile, type DatasetFile } from '../core/dataset/read.ts';
@@ -28,19 +29,24 @@ export function dataHandlers(now: () => number = () => performance.now()): Handl
       throwIfCancelled(signal);
       const file = readDatasetFile(bytes, request.name);
       held = file;
-      return { reply: { type: 'file-read', file: viewOfFile(file), ms: now() - started } };
+      const view = viewOfFile(file);
+      const check = postedCheck(view, file.guess, file.name);
+      return { reply: { type: 'file-read', file: view, check, ms: now() - started } };
     },
 
-    async 'read-columns'(request) {
-      if (held === undefined || held.name !== request.name) {
+    async 'check-columns'(request) {
+      const file = held;
+      if (file === undefined || file.name !== request.name) {
         throw new Error(`"${request.name}" is no longer open in the data worker: choose the file again.`);
       }
-      const unknown = request.columns.filter((column) => !held?.table.columns.includes(column));
+      const unknown = request.send.filter((column) => !file.table.columns.includes(column));
       if (unknown.length > 0) {
         throw new Error(`"${request.name}" has no column ${unknown.map((name) => `"${name}"`).join(', ')}.`);
       }
-      const { cells } = tableColumns(held.table, request.columns);
-      return { reply: { type: 'columns-read', cells } };
+      const { mapping } = request;
+      const mapped = tableColumns(file.table, [mapping.text, mapping.label]);
+      const { cells } = tableColumns(file.table, request.send);
+      return { reply: { type: 'columns-checked', cells, check: postedCheck(mapped, mapping, file.name) } };
     },
 
     async 'forget-file'() {

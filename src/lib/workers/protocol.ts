@@ -7,6 +7,7 @@
  * Each worker's `...Methods` map ties a request type to its result and event types, so the RPC helper
  * (rpc.ts) can type `call('embed', ...)` end to end without casts at the call sites.
  */
+import type { ColumnMapping, PostedCheck } from '../core/dataset/build.ts';
 import type { DatasetFileView } from '../core/dataset/read.ts';
 import type { HeadFileInfo, HeadFileInput } from '../core/heads/head-file.ts';
 import type { Pooling } from '../core/experiment/types.ts';
@@ -537,23 +538,31 @@ export interface ReadFileRequest extends Envelope<'read-file'> {
   name: string;
 }
 
-/** The page's view of the file; the worker keeps the whole table (the last file read) for `read-columns`. */
+/**
+ * The page's view of the file, with the check of its guessed columns; the worker keeps the whole table (the last
+ * file read) for `check-columns`.
+ */
 export interface FileReadReply extends Envelope<'file-read'> {
   file: DatasetFileView;
+  /** The check of the guessed text and label columns (`file.guess`). */
+  check: PostedCheck;
   /** Wall time of reading and parsing. */
   ms: number;
 }
 
-/** The cells of other columns of the file the worker holds, when the user maps them. */
-export interface ReadColumnsRequest extends Envelope<'read-columns'> {
+/** Checks other columns of the file the worker holds, when the user maps them, and sends cells the page lacks. */
+export interface CheckColumnsRequest extends Envelope<'check-columns'> {
   /** The file's name as read: a request about a file the worker no longer holds is refused. */
   name: string;
-  columns: string[];
+  mapping: ColumnMapping;
+  /** Columns whose cells to send (those of the mapping the page does not hold yet). */
+  send: string[];
 }
 
-export interface ColumnsReadReply extends Envelope<'columns-read'> {
-  /** Cells per column, in row order. */
+export interface ColumnsCheckedReply extends Envelope<'columns-checked'> {
+  /** Cells of the columns asked for, in row order. */
   cells: ReadonlyMap<string, readonly string[]>;
+  check: PostedCheck;
 }
 
 /** Lets the worker drop the table it holds (the page closed the file). */
@@ -564,7 +573,7 @@ export type FileForgottenReply = Envelope<'file-forgotten'>;
 /** Request type → its final reply and its events, for the data worker. */
 export interface DataWorkerMethods {
   'read-file': { request: ReadFileRequest; result: FileReadReply; event: never };
-  'read-columns': { request: ReadColumnsRequest; result: ColumnsReadReply; event: never };
+  'check-columns': { request: CheckColumnsRequest; result: ColumnsCheckedReply; event: never };
   'forget-file': { request: ForgetFileRequest; result: FileForgottenReply; event: never };
 }
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dataHandlers } from '../../../src/lib/workers/data-handlers.ts';
+import { postedCheck, tableColumns } from '../../../src/lib/core/dataset/build.ts';
+import { parseTable } from '../../../src/lib/core/dataset/parse.ts';
 import { PREVIEW_ROWS } from '../../../src/lib/core/dataset/read.ts';
 
 const context = { signal: new AbortController().signal, emit: () => undefined };
@@ -13,7 +15,7 @@ function csv(rows: number): Blob {
 }
 
 describe('data worker handlers', () => {
-  it('read a file and send the page a view: every column, the first rows, the guessed columns’ cells only', async () => {
+  it('read a file and send the page a view (every column, the first rows, the guessed columns’ cells only) and their check', async () => {
     const handlers = dataHandlers(() => 0);
     const { reply } = await handlers['read-file'](
       { type: 'read-file', id: 1, file: csv(12), name: 'mail.csv' },
@@ -33,6 +35,10 @@ describe('data worker handlers', () => {
       lang: 'en',
       label: 'ham',
     });
+    // 12 rows: labels ham (8) and spam (4), every text kept.
+    expect(reply.check.errors).toEqual([]);
+    expect(reply.check.report.classCounts).toEqual({ ham: 8, spam: 4 });
+    expect([...(reply.check.kept?.rows ?? [])]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     expect({ name: view.name, format: view.format, size: view.size }).toEqual({
       name: 'mail.csv',
       format: 'csv',
@@ -40,17 +46,21 @@ describe('data worker handlers', () => {
     });
   });
 
-  it('send other columns of the file they hold, in row order', async () => {
+  it('check another mapping and send the cells the page lacks, in row order', async () => {
     const handlers = dataHandlers(() => 0);
     await handlers['read-file']({ type: 'read-file', id: 1, file: csv(4), name: 'mail.csv' }, context);
-    const { reply } = await handlers['read-columns'](
-      { type: 'read-columns', id: 2, name: 'mail.csv', columns: ['lang', 'id'] },
+    const mapping = { text: 'text', label: 'lang' };
+    const { reply } = await handlers['check-columns'](
+      { type: 'check-columns', id: 2, name: 'mail.csv', mapping, send: ['lang', 'id'] },
       context,
     );
     expect([...reply.cells]).toEqual([
       ['lang', ['en', 'fr', 'en', 'fr']],
       ['id', ['1', '2', '3', '4']],
     ]);
+    const table = parseTable(await csv(4).text(), 'csv');
+    expect(reply.check).toEqual(postedCheck(tableColumns(table, ['text', 'lang']), mapping, 'mail.csv'));
+    expect(reply.check.kept?.labels).toEqual(['en', 'fr']);
   });
 
   it.each([
@@ -61,11 +71,12 @@ describe('data worker handlers', () => {
       ['lang'],
       '"other.csv" is no longer open in the data worker: choose the file again.',
     ],
-  ])('refuse %s', async (_, name, columns, message) => {
+  ])('refuse %s', async (_, name, send, message) => {
     const handlers = dataHandlers(() => 0);
     await handlers['read-file']({ type: 'read-file', id: 1, file: csv(4), name: 'mail.csv' }, context);
+    const mapping = { text: 'text', label: 'lang' };
     await expect(
-      handlers['read-columns']({ type: 'read-columns', id: 2, name, columns }, context),
+      handlers['check-columns']({ type: 'check-columns', id: 2, name, mapping, send }, context),
     ).rejects.toThrow(message);
   });
 
@@ -74,14 +85,32 @@ describe('data worker handlers', () => {
     await handlers['read-file']({ type: 'read-file', id: 1, file: csv(4), name: 'mail.csv' }, context);
     await handlers['forget-file']({ type: 'forget-file', id: 3 }, context);
     await expect(
-      handlers['read-columns']({ type: 'read-columns', id: 2, name: 'mail.csv', columns: ['id'] }, context),
+      handlers['check-columns'](
+        {
+          type: 'check-columns',
+          id: 2,
+          name: 'mail.csv',
+          mapping: { text: 'text', label: 'id' },
+          send: ['id'],
+        },
+        context,
+      ),
     ).rejects.toThrow(/no longer open/);
     await handlers['read-file']({ type: 'read-file', id: 1, file: csv(4), name: 'mail.csv' }, context);
     await expect(
       handlers['read-file']({ type: 'read-file', id: 1, file: new Blob(['']), name: 'mail.csv' }, context),
     ).rejects.toThrow(/empty/);
     await expect(
-      handlers['read-columns']({ type: 'read-columns', id: 2, name: 'mail.csv', columns: ['id'] }, context),
+      handlers['check-columns'](
+        {
+          type: 'check-columns',
+          id: 2,
+          name: 'mail.csv',
+          mapping: { text: 'text', label: 'id' },
+          send: ['id'],
+        },
+        context,
+      ),
     ).rejects.toThrow(/no longer open/);
   });
 });

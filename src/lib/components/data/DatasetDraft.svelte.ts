@@ -6,8 +6,10 @@
 import { DataClient } from '../../clients/DataClient.svelte.ts';
 import { messageOf } from '../../clients/ModelClient.svelte.ts';
 import {
+  analysisOfPosted,
   analyzeColumns,
   tableColumns,
+  type PostedCheck,
   type ColumnMapping,
   type DatasetAnalysis,
   type TableColumns,
@@ -25,8 +27,11 @@ export const PREVIEW_CELL_CHARS = 160;
 /** Where the draft comes from. */
 export type DraftSource =
   | { kind: 'builtin'; dataset: BuiltinDataset; table: Table }
-  /** An upload: the data worker holds its table; the page, its view with the mapped columns' cells. */
-  | { kind: 'upload'; file: DatasetFileView };
+  /**
+   * An upload: the data worker holds its table and checks it; the page holds its view with the mapped columns'
+   * cells, and the worker's last check with the mapping it was made for.
+   */
+  | { kind: 'upload'; file: DatasetFileView; check: { mapping: ColumnMapping; posted: PostedCheck } };
 
 /** The draft of the data panel; create it during component setup (its token check owns an effect). */
 export class DatasetDraft {
@@ -39,7 +44,7 @@ export class DatasetDraft {
   confirming = $state(false);
   /** A problem with what was dropped (not with a file's content), e.g. several files at once. */
   dropError = $state<string | undefined>(undefined);
-  /** Why the cells of a newly mapped column could not be read from the data worker. */
+  /** Why newly mapped columns could not be checked by the data worker. */
   columnsError = $state<string | undefined>(undefined);
 
   readonly #lab: ExperimentState;
@@ -57,19 +62,25 @@ export class DatasetDraft {
     return source.kind === 'builtin' ? source.dataset.title : source.file.name;
   });
 
-  /** The mapped columns the data worker is still sending (none when they are at hand or failed to come). */
-  readonly columnsPending: string[] = $derived.by(() => {
-    const table = this.table;
-    if (table === undefined || this.columnsError !== undefined) return [];
-    return missingCells(table, this.mapping);
-  });
-
-  /** The check of the mapped columns; undefined while their cells are on their way from the data worker. */
+  /** The check of the mapped columns, from the data worker for an upload; undefined while it is on its way. */
   readonly analysis: DatasetAnalysis | undefined = $derived.by(() => {
+    const source = this.source;
     const table = this.table;
     const mapping = { text: this.mapping.text, label: this.mapping.label };
-    if (table === undefined || missingCells(table, mapping).length > 0) return undefined;
-    return analyzeColumns(table, mapping, this.name);
+    if (source === undefined || table === undefined) return undefined;
+    if (source.kind === 'builtin') return analyzeColumns(table, mapping, this.name);
+    const { check } = source;
+    if (check.mapping.text !== mapping.text || check.mapping.label !== mapping.label) return undefined;
+    if (missingCells(table, mapping).length > 0) return undefined;
+    return analysisOfPosted(check.posted, table, mapping, this.name);
+  });
+
+  /** The mapped columns the data worker is checking (none when their check is here or failed to come). */
+  readonly columnsPending: string[] = $derived.by(() => {
+    if (this.source === undefined || this.analysis !== undefined || this.columnsError !== undefined)
+      return [];
+    const { text, label } = this.mapping;
+    return text === label ? [text] : [text, label];
   });
 
   /** The first rows, every cell cut to {@link PREVIEW_CELL_CHARS}. */
@@ -123,8 +134,9 @@ export class DatasetDraft {
     this.confirming = false;
     const read = await this.data.read(file, file.name);
     if (read === undefined) return;
-    this.source = { kind: 'upload', file: read };
-    this.mapping = { ...read.guess };
+    const guess = { text: read.file.guess.text, label: read.file.guess.label };
+    this.source = { kind: 'upload', file: read.file, check: { mapping: guess, posted: read.check } };
+    this.mapping = guess;
   }
 
   /** Handles the files of a drop or a file picker: exactly one is read. */
@@ -145,12 +157,12 @@ export class DatasetDraft {
     await this.upload(file);
   }
 
-  /** Maps `column` to `role`; an upload's column not at hand yet is read from the data worker. */
+  /** Maps `column` to `role`; for an upload, the data worker checks the new mapping. */
   setMapping(role: keyof ColumnMapping, column: string): void {
     this.mapping = { ...this.mapping, [role]: column };
     this.confirming = false;
     this.columnsError = undefined;
-    void this.#readMappedColumns();
+    void this.#checkMapping();
   }
 
   /**
@@ -188,30 +200,33 @@ export class DatasetDraft {
   }
 
   /**
-   * Fetches the cells of mapped columns an upload's view lacks; the view then keeps the mapped columns' cells
-   * only, so the page never holds more than two columns of a file.
+   * Has the data worker check an upload's current mapping and send the mapped columns' cells the view lacks; the
+   * view then keeps the mapped columns' cells only, so the page never holds more than two columns of a file.
    */
-  async #readMappedColumns(): Promise<void> {
+  async #checkMapping(): Promise<void> {
     const source = this.source;
     if (source?.kind !== 'upload') return;
-    const wanted = missingCells(source.file, this.mapping);
-    if (wanted.length === 0) return;
-    let cells: ReadonlyMap<string, readonly string[]> | undefined;
+    const mapping = { text: this.mapping.text, label: this.mapping.label };
+    let reply: Awaited<ReturnType<DataClient['checkColumns']>>;
     try {
-      cells = await this.data.readColumns(source.file.name, wanted);
+      reply = await this.data.checkColumns(source.file.name, mapping, missingCells(source.file, mapping));
     } catch (error) {
       if (this.source === source) this.columnsError = messageOf(error);
       return;
     }
-    if (cells === undefined || this.source !== source) return;
+    if (reply === undefined || this.source !== source) return;
     // Plain and never mutated after this: the view is raw state, replaced whole when columns change.
     // eslint-disable-next-line svelte/prefer-svelte-reactivity
     const kept = new Map<string, readonly string[]>();
-    for (const column of [this.mapping.text, this.mapping.label]) {
-      const found = cells.get(column) ?? source.file.cells.get(column);
+    for (const column of [mapping.text, mapping.label]) {
+      const found = reply.cells.get(column) ?? source.file.cells.get(column);
       if (found !== undefined) kept.set(column, found);
     }
-    this.source = { kind: 'upload', file: { ...source.file, cells: kept } };
+    this.source = {
+      kind: 'upload',
+      file: { ...source.file, cells: kept },
+      check: { mapping, posted: reply.check },
+    };
   }
 
   #apply(): void {

@@ -2,7 +2,7 @@
  * @file Turns a parsed table into a labeled dataset, with a validation report a user can act on: which rows
  * were dropped and why, how the classes are balanced, and what stops the data from being usable.
  */
-import { DatasetError, quoteList } from '../errors.ts';
+import { DatasetError, quoteList, type DatasetErrorCode } from '../errors.ts';
 import type { Table } from './parse.ts';
 import type { Dataset, LabeledExample } from './types.ts';
 import { emptyRecord } from '../records.ts';
@@ -154,6 +154,95 @@ export function analyzeColumns(
   name: string,
   limits: DatasetLimits = DEFAULT_DATASET_LIMITS,
 ): DatasetAnalysis {
+  return analyzeKeepingRows(table, columns, name, limits).analysis;
+}
+
+/**
+ * A check of a table's columns as the data worker posts it to the page: the report, the errors as code and
+ * message, and, when the data is usable, the rows kept as examples (0-based, in order) and the labels. The page
+ * turns it back into the analysis with {@link analysisOfPosted}, which costs it a fraction of the check itself.
+ */
+export interface PostedCheck {
+  report: DatasetReport;
+  errors: { code: DatasetErrorCode; message: string }[];
+  kept?: { rows: Int32Array; labels: string[] };
+}
+
+/** {@link analyzeColumns}, in the form the data worker posts (see {@link PostedCheck}). */
+export function postedCheck(
+  table: TableColumns,
+  columns: ColumnMapping,
+  name: string,
+  limits: DatasetLimits = DEFAULT_DATASET_LIMITS,
+): PostedCheck {
+  const { analysis, keptRows } = analyzeKeepingRows(table, columns, name, limits);
+  const errors = analysis.errors.map(({ code, message }) => ({ code, message }));
+  if (analysis.dataset === undefined) return { report: analysis.report, errors };
+  return {
+    report: analysis.report,
+    errors,
+    kept: { rows: Int32Array.from(keptRows), labels: analysis.dataset.labels },
+  };
+}
+
+/**
+ * The analysis a {@link PostedCheck} of `table`'s `columns` describes: exactly what {@link analyzeColumns} gives,
+ * the examples rebuilt from the kept rows' cells.
+ * @throws Error when the mapped columns' cells are not at hand.
+ */
+export function analysisOfPosted(
+  check: PostedCheck,
+  table: TableColumns,
+  columns: ColumnMapping,
+  name: string,
+): DatasetAnalysis {
+  const errors = check.errors.map(({ code, message }) => new DatasetError(code, message));
+  // A posted record arrives with a prototype: counts go back into one without, so a label such as
+  // "constructor" stays an ordinary key.
+  const classCounts = emptyRecord<number>();
+  for (const [label, count] of Object.entries(check.report.classCounts)) classCounts[label] = count;
+  const report = { ...check.report, classCounts };
+  if (check.kept === undefined) return { report, errors };
+  const texts = table.cells.get(columns.text);
+  const labelCells = table.cells.get(columns.label);
+  if (texts === undefined || labelCells === undefined) {
+    throw new Error(
+      `The cells of columns "${columns.text}" and "${columns.label}" are needed for the examples.`,
+    );
+  }
+  const { rows, labels } = check.kept;
+  const examples = new Array<LabeledExample>(rows.length);
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index] as number;
+    examples[index] = {
+      id: exampleIdForRow(row + 1),
+      text: (texts[row] ?? '').trim(),
+      label: (labelCells[row] ?? '').trim(),
+    };
+  }
+  return { dataset: { name, labels, examples }, report, errors };
+}
+
+/** The check behind {@link analyzeColumns}, with the rows it kept as examples (0-based, in order). */
+function analyzeKeepingRows(
+  table: TableColumns,
+  columns: ColumnMapping,
+  name: string,
+  limits: DatasetLimits,
+): { analysis: DatasetAnalysis; keptRows: number[] } {
+  const keptRows: number[] = [];
+  const analysis = analyzeInto(table, columns, name, limits, keptRows);
+  return { analysis, keptRows };
+}
+
+/** The check; each row kept as an example has its index pushed onto `keptRows`. */
+function analyzeInto(
+  table: TableColumns,
+  columns: ColumnMapping,
+  name: string,
+  limits: DatasetLimits,
+  keptRows: number[],
+): DatasetAnalysis {
   const report: DatasetReport = {
     rowsRead: table.rowCount,
     examples: 0,
@@ -247,6 +336,7 @@ export function analyzeColumns(
     }
     firstLabelOfText.set(text, label);
     examples.push({ id: exampleIdForRow(rowNumber), text, label });
+    keptRows.push(index);
   }
 
   const order: DropReason[] = ['empty-text', 'missing-label', 'duplicate-text'];

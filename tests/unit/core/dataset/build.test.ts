@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  analysisOfPosted,
   analyzeColumns,
   analyzeDataset,
   buildDataset,
   MAX_CLASSES,
+  postedCheck,
   showInvisible,
   tableColumns,
 } from '../../../../src/lib/core/dataset/build.ts';
@@ -333,6 +335,32 @@ describe('analyzeColumns: the check on a table held as columns', () => {
     const held = tableColumns(wide, ['text']);
     expect(() => analyzeColumns(held, { text: 'text', label: 'label' }, 'wide.csv')).toThrow(
       'The cells of column "label" are not at hand: read them before checking the columns.',
+    );
+  });
+
+  it.each([
+    [
+      'a usable file with drops and warnings',
+      'text,label\n a ,x \n,y\nb,\na,y\nc,y\nd,x\ne,x\nf,x\ng,x\nh,x\ni,x\n',
+    ],
+    [
+      'labels named like Object members',
+      'text,label\na,constructor\nb,__proto__\nc,constructor\nd,__proto__\ne,toString\nf,toString\n',
+    ],
+    ['integer-like labels', 'text,label\na,10\nb,9\nc,10\nd,9\n'],
+    ['a refused file (a class of one)', 'text,label\na,x\nb,x\nc,y\n'],
+    ['no usable row', 'text,label\n,x\n,y\n'],
+  ])('posted to the page and rebuilt there, is the same analysis: %s', (_, content) => {
+    const held = tableColumns(parseTable(content, 'csv'), ['text', 'label']);
+    const mapping = { text: 'text', label: 'label' };
+    const posted = structuredClone(postedCheck(held, mapping, 'posted.csv'));
+    const rebuilt = analysisOfPosted(posted, held, mapping, 'posted.csv');
+    const direct = analyzeColumns(held, mapping, 'posted.csv');
+    expect(rebuilt).toEqual(direct);
+    expect(Object.getPrototypeOf(rebuilt.report.classCounts)).toBeNull();
+    expect(Object.keys(rebuilt.report.classCounts)).toEqual(Object.keys(direct.report.classCounts));
+    expect(rebuilt.errors.map((error) => [error.name, error.code, error.message])).toEqual(
+      direct.errors.map((error) => [error.name, error.code, error.message]),
     );
   });
 });
