@@ -16,7 +16,7 @@ export function rowsBytes(rows: readonly Row[]): Uint8Array {
 
 /** The content hash of `rows`: SHA-256 of their JSON, 64 lower-case hex digits. */
 export async function hashRows(rows: readonly Row[]): Promise<string> {
-  return sha256Hex(rowsBytes(rows));
+  return hashRowsBytes(rowsBytes(rows));
 }
 
 /** The content hash of rows already serialised by {@link rowsBytes}. */

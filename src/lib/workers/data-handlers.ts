@@ -44,9 +44,10 @@ export function dataHandlers(now: () => number = () => performance.now()): Handl
         throw new Error(`"${request.name}" has no column ${unknown.map((name) => `"${name}"`).join(', ')}.`);
       }
       const { mapping } = request;
-      const mapped = tableColumns(file.table, [mapping.text, mapping.label]);
-      const { cells } = tableColumns(file.table, request.send);
-      return { reply: { type: 'columns-checked', cells, check: postedCheck(mapped, mapping, file.name) } };
+      // One pass per column: the cells sent are taken from those the check reads (they are mapped columns).
+      const read = tableColumns(file.table, [mapping.text, mapping.label, ...request.send]);
+      const cells = new Map(request.send.map((column) => [column, read.cells.get(column) ?? []]));
+      return { reply: { type: 'columns-checked', cells, check: postedCheck(read, mapping, file.name) } };
     },
 
     async 'forget-file'() {

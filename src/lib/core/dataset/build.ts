@@ -154,7 +154,7 @@ export function analyzeColumns(
   name: string,
   limits: DatasetLimits = DEFAULT_DATASET_LIMITS,
 ): DatasetAnalysis {
-  return analyzeKeepingRows(table, columns, name, limits).analysis;
+  return analyzeInto(table, columns, name, limits, []);
 }
 
 /**
@@ -175,7 +175,8 @@ export function postedCheck(
   name: string,
   limits: DatasetLimits = DEFAULT_DATASET_LIMITS,
 ): PostedCheck {
-  const { analysis, keptRows } = analyzeKeepingRows(table, columns, name, limits);
+  const keptRows: number[] = [];
+  const analysis = analyzeInto(table, columns, name, limits, keptRows);
   const errors = analysis.errors.map(({ code, message }) => ({ code, message }));
   if (analysis.dataset === undefined) return { report: analysis.report, errors };
   return {
@@ -221,18 +222,6 @@ export function analysisOfPosted(
     };
   }
   return { dataset: { name, labels, examples }, report, errors };
-}
-
-/** The check behind {@link analyzeColumns}, with the rows it kept as examples (0-based, in order). */
-function analyzeKeepingRows(
-  table: TableColumns,
-  columns: ColumnMapping,
-  name: string,
-  limits: DatasetLimits,
-): { analysis: DatasetAnalysis; keptRows: number[] } {
-  const keptRows: number[] = [];
-  const analysis = analyzeInto(table, columns, name, limits, keptRows);
-  return { analysis, keptRows };
 }
 
 /** The check; each row kept as an example has its index pushed onto `keptRows`. */
