@@ -19,15 +19,19 @@ export interface UnigramPiece {
 }
 
 interface TrieNode {
-  children: Map<string, TrieNode>;
+  /** By the next code point. */
+  children: Map<number, TrieNode>;
   /** Vocabulary id of the piece ending here, or -1. */
   id: number;
 }
 
 /** Reference unigram tokenizer over a vocabulary whose first `reserved` entries are never matched. */
 export class ReferenceUnigram {
-  readonly #pieces: readonly UnigramPiece[];
   readonly #root: TrieNode = { children: new Map(), id: -1 };
+  /** Score of each vocabulary id. */
+  readonly #scores: Float64Array;
+  /** Length of each piece in UTF-16 units, as the reference's backtrack measures it (the unknown id: 1). */
+  readonly #backtrackLengths: Int32Array;
   readonly #unknownId: number;
 
   /**
@@ -36,15 +40,18 @@ export class ReferenceUnigram {
    * characters (its piece counts as one UTF-16 unit when backtracking, like the reference's "\uFFFD").
    */
   constructor(pieces: readonly UnigramPiece[], options: { reserved: number; unknownId: number }) {
-    this.#pieces = pieces;
     this.#unknownId = options.unknownId;
+    this.#scores = Float64Array.from(pieces, (piece) => piece.score);
+    this.#backtrackLengths = Int32Array.from(pieces, (piece) => piece.piece.length);
+    if (this.#unknownId >= 0 && this.#unknownId < pieces.length) this.#backtrackLengths[this.#unknownId] = 1;
     for (let id = options.reserved; id < pieces.length; id++) {
       let node = this.#root;
       for (const symbol of pieces[id]!.piece) {
-        let child = node.children.get(symbol);
+        const point = symbol.codePointAt(0)!;
+        let child = node.children.get(point);
         if (!child) {
           child = { children: new Map(), id: -1 };
-          node.children.set(symbol, child);
+          node.children.set(point, child);
         }
         node = child;
       }
@@ -53,47 +60,43 @@ export class ReferenceUnigram {
     }
   }
 
-  /** Length of a piece in UTF-16 units, as the reference's backtrack measures it. */
-  #backtrackLength(id: number): number {
-    return id === this.#unknownId ? 1 : (this.#pieces[id]?.piece.length ?? 1);
-  }
-
   /**
    * Token ids of an already normalised text (NFKC, spaces replaced by "▁", one leading "▁").
    * @returns the ids in text order; an empty text gives none.
    */
   encode(normalized: string): number[] {
-    const symbols = Array.from(normalized);
-    const n = symbols.length;
-    // candidates[end] lists [start, id, score] of every piece ending at `end`, by increasing start.
-    const candidates: Array<Array<[number, number, number]>> = Array.from({ length: n + 1 }, () => []);
+    const points: number[] = [];
+    for (const symbol of normalized) points.push(symbol.codePointAt(0)!);
+    const n = points.length;
+    const scores = this.#scores;
+    // best[end] and words[end]: the best total score of a segmentation of the first `end` symbols and the id of
+    // its last piece. One forward pass: every piece starting at `start` is offered to its end as soon as
+    // best[start] is final (every piece ending at `start` starts earlier), so each end sees its candidates by
+    // increasing start, the order the reference compares them in.
+    const best = new Float64Array(n + 1);
+    const words = new Int32Array(n + 1);
+    const offer = (end: number, id: number, total: number): void => {
+      if (best[end] === 0 || total >= best[end]!) {
+        best[end] = total;
+        words[end] = id;
+      }
+    };
     for (let start = 0; start < n; start++) {
+      const before = best[start]!;
       let node: TrieNode | undefined = this.#root;
       let matched = false;
-      for (let end = start; end < n && node; end++) {
-        node = node.children.get(symbols[end]!);
-        if (node && node.id >= 0) {
-          candidates[end + 1]!.push([start, node.id, this.#pieces[node.id]!.score]);
+      for (let end = start; end < n; end++) {
+        node = node.children.get(points[end]!);
+        if (node === undefined) break;
+        if (node.id >= 0) {
+          offer(end + 1, node.id, scores[node.id]! + before);
           matched = true;
         }
       }
-      if (!matched) candidates[start + 1]!.push([start, this.#unknownId, 0]);
-    }
-    for (const list of candidates) list.sort((a, b) => a[0] - b[0]);
-
-    const best = new Float64Array(n + 1);
-    const words = new Int32Array(n + 1);
-    for (let end = 0; end <= n; end++) {
-      for (const [start, id, score] of candidates[end]!) {
-        const total = score + best[start]!;
-        if (best[end] === 0 || total >= best[end]!) {
-          best[end] = total;
-          words[end] = id;
-        }
-      }
+      if (!matched) offer(start + 1, this.#unknownId, 0 + before);
     }
     const reversed: number[] = [];
-    for (let at = n; at > 0; at -= this.#backtrackLength(words[at]!)) reversed.push(words[at]!);
+    for (let at = n; at > 0; at -= this.#backtrackLengths[words[at]!] ?? 1) reversed.push(words[at]!);
     const ids: number[] = [];
     for (let i = reversed.length - 1; i >= 0; i--) {
       const id = reversed[i]!;
