@@ -69,6 +69,41 @@ async function dataPanel(): Promise<Locator> {
   return openTab(page, 'data');
 }
 
+/** A `count-tokens` request a worker was sent, and the final reply it sent back (none yet: undefined). */
+interface CountRecord {
+  id: number;
+  texts: number;
+  reply?: { type: string; cancelled: boolean };
+}
+
+/**
+ * Installed before the app's code: records every `count-tokens` request posted to a worker and the worker's final
+ * reply to it (progress events left out), in `window.__tokenCounts`. No named inner functions (tsx helpers).
+ */
+function recordTokenCounts(): void {
+  const records: CountRecord[] = [];
+  (window as unknown as { __tokenCounts: CountRecord[] }).__tokenCounts = records;
+  const listening = new WeakSet<Worker>();
+  const post = Worker.prototype.postMessage as (this: Worker, ...args: unknown[]) => void;
+  Worker.prototype.postMessage = function (this: Worker, ...args: unknown[]) {
+    const message = args[0] as { type?: unknown; id?: unknown; texts?: unknown };
+    if (message?.type === 'count-tokens' && typeof message.id === 'number' && Array.isArray(message.texts)) {
+      records.push({ id: message.id, texts: message.texts.length });
+      if (!listening.has(this)) {
+        listening.add(this);
+        this.addEventListener('message', (event: MessageEvent) => {
+          const data = event.data as { id?: unknown; type?: unknown; cancelled?: unknown };
+          const record = records.find((entry) => entry.id === data?.id && entry.reply === undefined);
+          if (record && data.type !== 'count-progress') {
+            record.reply = { type: String(data.type), cancelled: data.cancelled === true };
+          }
+        });
+      }
+    }
+    post.apply(this, args);
+  } as typeof Worker.prototype.postMessage;
+}
+
 async function currentName(panel: Locator): Promise<string> {
   return (await panel.getByTestId('current-dataset-name').textContent()) ?? '';
 }
@@ -77,6 +112,7 @@ describe('uploading a dataset', () => {
   beforeAll(async () => {
     session = await openBrowser();
     page = session.page;
+    await page.addInitScript(recordTokenCounts);
     await withTimeout(page.goto(inject('baseUrl')), UI_TIMEOUT_MS, 'open the app');
   });
 
@@ -275,6 +311,48 @@ describe('uploading a dataset', () => {
     ]);
     await draft.getByTestId('use-dataset').click();
     expect(await currentName(panel)).toBe('dropped.jsonl');
+  });
+
+  test('counts a big upload in slices, shows how far it got, and stops counting when the upload is closed', async () => {
+    // 6,000 texts of long words the fixture's small vocabulary splits into many pieces: its tokenizer takes about
+    // two seconds for them here, so the count is still under way when the upload is closed.
+    const words = ['thunderstorms', 'championships', 'weatherproof', 'footballers', 'breadcrumbs'];
+    const rows = Array.from({ length: 6000 }, (_, i) => {
+      const text = Array.from({ length: 40 }, (_, k) => words[(i * 7 + k * 3) % words.length]).join(' ');
+      return `${text} ${i},${['food', 'sports', 'weather'][i % 3]}`;
+    });
+    const panel = await dataPanel();
+    await panel.getByTestId('dataset-file-input').setInputFiles({
+      name: 'many.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(`text,label\n${rows.join('\n')}\n`),
+    });
+    const draft = panel.getByTestId('dataset-draft');
+    const counting = new RegExp(
+      `^Counting the tokens of 6000 texts with ${FIXTURE_MODEL_ID}… \\d+ so far\\.$`,
+    );
+    await draft
+      .getByTestId('report-tokens')
+      .and(page.locator('[data-status="checking"]'))
+      .and(page.getByText(counting))
+      .waitFor({ timeout: RUN_TIMEOUT_MS });
+    await draft.getByTestId('draft-close').click();
+    await expect(panel.getByTestId('dataset-draft').count()).resolves.toBe(0);
+    // The worker itself stopped at its next slice: its reply to the count says cancelled, with no counts.
+    await page.waitForFunction(
+      () =>
+        (window as unknown as { __tokenCounts: CountRecord[] }).__tokenCounts.some(
+          (record) => record.texts === 6000 && record.reply !== undefined,
+        ),
+      undefined,
+      { timeout: RUN_TIMEOUT_MS },
+    );
+    const counts = await page.evaluate(
+      () => (window as unknown as { __tokenCounts: CountRecord[] }).__tokenCounts,
+    );
+    expect(counts.filter((record) => record.texts === 6000).map((record) => record.reply)).toEqual([
+      { type: 'error', cancelled: true },
+    ]);
   });
 
   test('logged no console errors and made no request beyond 127.0.0.1', () => {

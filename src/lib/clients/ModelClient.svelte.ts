@@ -372,13 +372,23 @@ export class ModelClient {
 
   /**
    * Token count of each text (before truncation) under the loaded model's tokenizer; with `pairs`, text i joined
-   * with `pairs[i]` (when not null) as one pair input, e.g. an NLI premise and hypothesis.
+   * with `pairs[i]` (when not null) as one pair input, e.g. an NLI premise and hypothesis. The worker counts in
+   * slices: `onProgress` hears how many are counted after each, and aborting `signal` stops it there.
    */
-  async countTokens(texts: string[], pairs?: (string | null)[]): Promise<number[]> {
+  async countTokens(
+    texts: string[],
+    pairs?: (string | null)[],
+    options: { signal?: AbortSignal | undefined; onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<number[]> {
     if (!this.ready) throw new Error('No model is loaded yet. Load a model in the Model section first.');
+    const { onProgress } = options;
     const reply = await this.#worker().call(
       'count-tokens',
       pairs === undefined ? { texts } : { texts, pairs },
+      {
+        signal: options.signal,
+        ...(onProgress ? { onEvent: (event) => onProgress(event.done, event.total) } : {}),
+      },
     );
     return reply.counts;
   }

@@ -96,7 +96,9 @@ export class RemoteEncoder implements Encoder {
 
   async countTokens(texts: string[], pairs?: readonly (string | null)[]): Promise<number[]> {
     this.#checkStillLoaded();
-    return this.#client.countTokens(texts, pairs === undefined ? undefined : [...pairs]);
+    return this.#client.countTokens(texts, pairs === undefined ? undefined : [...pairs], {
+      signal: this.#signal,
+    });
   }
 
   /** The worker holds one model: vectors from whichever replaced this one would be silently wrong. */

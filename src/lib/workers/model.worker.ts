@@ -28,6 +28,7 @@ import {
 } from '../core/models/load-plan.ts';
 import { orderPhases, type LoadPhaseTiming } from '../core/models/load-phases.ts';
 import type { CausalScorer, Dtype, Encoder } from '../core/ports.ts';
+import { countTokensInSlices } from '../core/tokenize/count-in-slices.ts';
 import {
   cachedHubFiles,
   loadCausalScorer,
@@ -639,11 +640,19 @@ const handlers: Handlers<ModelWorkerMethods> = {
       transfer: transferablesOf(vectors.flat()),
     };
   },
-  async 'count-tokens'(request) {
+  async 'count-tokens'(request, { signal, emit }) {
     const { encoder } = await requireLoaded();
-    return {
-      reply: { type: 'token-counts', counts: await encoder.countTokens(request.texts, request.pairs) },
-    };
+    // In slices: an embedding asked for meanwhile runs between them, and a count nobody waits for stops.
+    const counts = await countTokensInSlices(
+      (texts, pairs) => encoder.countTokens(texts, pairs),
+      request.texts,
+      request.pairs,
+      {
+        beforeSlice: () => throwIfCancelled(signal),
+        onProgress: (done, total) => emit({ type: 'count-progress', done, total }),
+      },
+    );
+    return { reply: { type: 'token-counts', counts } };
   },
   async dispose() {
     await loading?.catch(() => undefined);

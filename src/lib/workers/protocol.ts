@@ -52,6 +52,17 @@ export interface ErrorReply extends Envelope<'error'> {
 export type EventType<M extends { [K in keyof M]: { event: { type: string } } }> =
   M[keyof M]['event']['type'];
 
+/**
+ * The event types of a worker's methods, from a record that must name each of them once: a method given a new
+ * event type does not compile until it is listed, since the calling side would take an unlisted event for the
+ * call's final reply.
+ */
+export function eventTypeSet<M extends { [K in keyof M]: { event: { type: string } } }>(
+  table: Record<EventType<M>, true>,
+): ReadonlySet<EventType<M>> {
+  return new Set(Object.keys(table) as EventType<M>[]);
+}
+
 // ---------------------------------------------------------------- model worker
 
 /** Every place the browser app loads a model from. */
@@ -219,6 +230,12 @@ export interface EmbedProgressEvent extends Envelope<'embed-progress'> {
   total: number;
 }
 
+/** How many of a count's texts are counted so far (core/tokenize/count-in-slices.ts). */
+export interface CountProgressEvent extends Envelope<'count-progress'> {
+  done: number;
+  total: number;
+}
+
 export interface EmbeddedReply extends Envelope<'embedded'> {
   /** One vector per input text, in order; their buffers are transferred, not copied. */
   vectors: Float32Array[];
@@ -335,7 +352,7 @@ export interface ModelWorkerMethods {
   embed: { request: EmbedRequest; result: EmbeddedReply; event: EmbedProgressEvent };
   'embed-layers': { request: EmbedLayersRequest; result: EmbeddedLayersReply; event: EmbedProgressEvent };
   'embed-outputs': { request: EmbedOutputsRequest; result: EmbeddedOutputsReply; event: EmbedProgressEvent };
-  'count-tokens': { request: CountTokensRequest; result: TokenCountsReply; event: never };
+  'count-tokens': { request: CountTokensRequest; result: TokenCountsReply; event: CountProgressEvent };
   'classify-pairs': {
     request: ClassifyPairsRequest;
     result: PairsClassifiedReply;
@@ -351,11 +368,12 @@ export interface ModelWorkerMethods {
 }
 
 /** Reply types of the model worker that are events, not final replies. */
-export const MODEL_EVENT_TYPES: ReadonlySet<EventType<ModelWorkerMethods>> = new Set([
-  'load-progress',
-  'embed-progress',
-  'lm-score-progress',
-]);
+export const MODEL_EVENT_TYPES = eventTypeSet<ModelWorkerMethods>({
+  'load-progress': true,
+  'embed-progress': true,
+  'lm-score-progress': true,
+  'count-progress': true,
+});
 
 // ---------------------------------------------------------------- head worker
 
@@ -526,7 +544,7 @@ export interface HeadWorkerMethods extends HeadFileMethods {
 }
 
 /** Reply types of the head worker that are events, not final replies. */
-export const HEAD_EVENT_TYPES: ReadonlySet<EventType<HeadWorkerMethods>> = new Set(['epoch']);
+export const HEAD_EVENT_TYPES = eventTypeSet<HeadWorkerMethods>({ epoch: true });
 
 // ---------------------------------------------------------------- data worker
 
@@ -578,7 +596,7 @@ export interface DataWorkerMethods {
 }
 
 /** The data worker sends no events. */
-export const DATA_EVENT_TYPES: ReadonlySet<EventType<DataWorkerMethods>> = new Set();
+export const DATA_EVENT_TYPES = eventTypeSet<DataWorkerMethods>({});
 
 /** The buffers of `vectors`, for `postMessage`'s transfer list (each buffer once). */
 export function transferablesOf(vectors: readonly Float32Array[]): ArrayBuffer[] {

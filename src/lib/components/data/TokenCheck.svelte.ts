@@ -4,13 +4,14 @@
  * Re-checks by itself whenever the texts or the loaded model change.
  */
 import { untrack } from 'svelte';
+import { FrameLatest } from '../../clients/frame-batch.ts';
 import { messageOf, type ModelClient } from '../../clients/ModelClient.svelte.ts';
 
 /** What the check found; `idle` when there are no texts to check. */
 export type TokenCheckResult =
   | { status: 'idle' }
   | { status: 'no-model' }
-  | { status: 'checking'; modelId: string; total: number }
+  | { status: 'checking'; modelId: string; total: number; counted: number }
   | { status: 'done'; modelId: string; maxTokens: number; total: number; over: number; longest: number }
   | { status: 'error'; message: string };
 
@@ -21,6 +22,8 @@ export class TokenCheck {
   readonly #model: ModelClient;
   /** Bumped by every check, so a slow count for old texts or an old model never overwrites a newer one. */
   #generation = 0;
+  /** Stops the count of the check before, which nobody needs once the texts or the model changed. */
+  #controller: AbortController | undefined;
 
   constructor(model: ModelClient, texts: () => readonly string[] | undefined) {
     this.#model = model;
@@ -28,6 +31,8 @@ export class TokenCheck {
       const list = texts();
       const info = model.ready ? model.info : undefined;
       untrack(() => void this.#check(list, info?.modelId, info?.maxTokens));
+      // Runs before the next check and when the component goes: its count is not needed any more.
+      return () => this.#controller?.abort();
     });
   }
 
@@ -45,9 +50,20 @@ export class TokenCheck {
       this.result = { status: 'no-model' };
       return;
     }
-    this.result = { status: 'checking', modelId, total: texts.length };
+    const total = texts.length;
+    this.result = { status: 'checking', modelId, total, counted: 0 };
+    const controller = new AbortController();
+    this.#controller = controller;
+    // The worker says how far it got after each slice; the page shows it once per frame.
+    const progress = new FrameLatest((counted: number) => {
+      if (generation === this.#generation) this.result = { status: 'checking', modelId, total, counted };
+    });
     try {
-      const counts = await this.#model.countTokens([...texts]);
+      const counts = await this.#model.countTokens([...texts], undefined, {
+        signal: controller.signal,
+        onProgress: (done) => progress.set(done),
+      });
+      progress.clear();
       if (generation !== this.#generation) return;
       let over = 0;
       let longest = 0;
@@ -57,8 +73,11 @@ export class TokenCheck {
       }
       this.result = { status: 'done', modelId, maxTokens, total: texts.length, over, longest };
     } catch (error) {
+      progress.clear();
       if (generation !== this.#generation) return;
       this.result = { status: 'error', message: messageOf(error) };
+    } finally {
+      if (this.#controller === controller) this.#controller = undefined;
     }
   }
 }
@@ -71,7 +90,9 @@ export function describeTokenCheck(result: TokenCheckResult): string {
     case 'no-model':
       return 'Text length: load a model to check length against its token limit.';
     case 'checking':
-      return `Counting the tokens of ${result.total} texts with ${result.modelId}…`;
+      return result.counted > 0
+        ? `Counting the tokens of ${result.total} texts with ${result.modelId}… ${result.counted} so far.`
+        : `Counting the tokens of ${result.total} texts with ${result.modelId}…`;
     case 'error':
       return `Could not count tokens: ${result.message}`;
     case 'done':
