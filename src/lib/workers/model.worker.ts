@@ -29,6 +29,7 @@ import {
 import { orderPhases, type LoadPhaseTiming } from '../core/models/load-phases.ts';
 import type { CausalScorer, Dtype, Encoder } from '../core/ports.ts';
 import { countTokensInSlices } from '../core/tokenize/count-in-slices.ts';
+import { countTokensOnce } from '../core/tokenize/count-once.ts';
 import {
   cachedHubFiles,
   loadCausalScorer,
@@ -642,9 +643,12 @@ const handlers: Handlers<ModelWorkerMethods> = {
   },
   async 'count-tokens'(request, { signal, emit }) {
     const { encoder } = await requireLoaded();
-    // In slices: an embedding asked for meanwhile runs between them, and a count nobody waits for stops.
+    // Each text once per loaded model: a run's test texts and a used draft's rows were counted by the data
+    // report already. In slices: an embedding asked for meanwhile runs between them, and a count nobody waits
+    // for stops.
+    const once = countTokensOnce(encoder);
     const counts = await countTokensInSlices(
-      (texts, pairs) => encoder.countTokens(texts, pairs),
+      (texts, pairs) => (pairs === undefined ? once(texts) : encoder.countTokens(texts, pairs)),
       request.texts,
       request.pairs,
       {

@@ -45,8 +45,8 @@ import {
   type RunResult,
 } from './types.ts';
 import { runNliPrompt } from '../prompts/nli.ts';
+import { countTokensOnce } from '../tokenize/count-once.ts';
 import {
-  countTokensOnce,
   fillShared,
   headFeatureKeys,
   requestsAhead,

@@ -123,33 +123,3 @@ export function sharedPassMessage(
   ];
   return `Embedding ${texts} distinct texts once (${outputs.join(', ')}) for ${parts.join(' and ')}`;
 }
-
-/** Token counts already known per encoder object (one tokenizer each), by text. */
-const knownCounts = new WeakMap<Encoder, Map<string, number>>();
-
-/**
- * `encoder.countTokens` for single texts, each distinct text counted once per encoder: every similarity
- * variation records the tokens of the same test texts, and tokenizing them again per variation cost more than
- * the rest of its run (the Universal Sentence Encoder's reference segmentation is slow). Texts not yet known are
- * counted in one call.
- */
-export function countTokensOnce(encoder: Encoder): (texts: string[]) => Promise<number[]> {
-  return async (texts) => {
-    let known = knownCounts.get(encoder);
-    if (known === undefined) {
-      known = new Map();
-      knownCounts.set(encoder, known);
-    }
-    const missing = [...new Set(texts.filter((text) => !known.has(text)))];
-    if (missing.length > 0) {
-      const counts = await encoder.countTokens(missing);
-      if (counts.length !== missing.length) {
-        throw new Error(
-          `Encoder "${encoder.modelId}" returned ${counts.length} token counts for ${missing.length} texts.`,
-        );
-      }
-      missing.forEach((text, k) => known.set(text, counts[k] as number));
-    }
-    return texts.map((text) => known.get(text) as number);
-  };
-}
